@@ -1,0 +1,141 @@
+"""The data contract: column names, defaults, aliases and vocabularies of the planner's inputs."""
+
+from __future__ import annotations
+
+__all__ = [
+    "ASSET_COLUMNS",
+    "ASSET_TYPES",
+    "CATEGORIES",
+    "COLUMN_ALIASES",
+    "FORMATS",
+    "PERSONAL_COLUMNS",
+    "SITE_COLUMNS",
+    "SITE_KINDS",
+    "STORAGE_CRS",
+    "ZONE_COLUMNS",
+]
+
+#: Every table is stored and shown in WGS84 longitude/latitude.
+STORAGE_CRS = "EPSG:4326"
+
+#: Asset columns in contract order, with their defaults (None: optional, no default).
+ASSET_COLUMNS: dict[str, object] = {
+    "asset_id": None,
+    "asset_type": None,
+    "format": None,
+    "faces": 1,
+    "digital": False,
+    "slots": 6,
+    "weekly_impacts": None,
+    "price_per_cycle": None,
+    "name": "",
+    "ward": "",
+    "status": "available",
+}
+ASSET_REQUIRED = ("asset_id", "asset_type", "format")
+
+ASSET_TYPES = frozenset(
+    {
+        "bus_shelter",
+        "bus_stop",
+        "lamp_column",
+        "kiosk",
+        "bike_dock",
+        "hoarding",
+        "billboard",
+        "advertising_column",
+        "digital_screen",
+        "poster_box",
+        "totem",
+        "bridge_banner",
+        "phone_box",
+        "other",
+    }
+)
+
+#: Known advertising formats; others are accepted with a warning.
+FORMATS = frozenset(
+    {"6-sheet", "48-sheet", "96-sheet", "4-sheet", "12-sheet", "16-sheet", "banner",
+     "column", "d6", "d48", "d96", "digital_screen", "other"}
+)
+
+STATUSES = frozenset({"available", "unavailable"})
+
+SITE_COLUMNS: dict[str, object] = {"site_id": None, "kind": None, "name": ""}
+SITE_REQUIRED = ("site_id", "kind")
+
+SITE_KINDS = frozenset(
+    {
+        "school",
+        "nursery",
+        "college",
+        "university",
+        "playground",
+        "place_of_worship",
+        "hospital",
+        "childrens_centre",
+        "leisure_centre",
+        "youth_centre",
+        "gambling_support",
+        "addiction_service",
+        "park",
+        "other",
+    }
+)
+
+ZONE_COLUMNS: dict[str, object] = {"zone_id": None, "population": None, "name": ""}
+ZONE_REQUIRED = ("population",)
+
+#: Default advertiser taxonomy (a policy file may add more).
+CATEGORIES = (
+    "alcohol",
+    "gambling",
+    "hfss",
+    "payday_loans",
+    "tobacco_vaping",
+    "fossil_fuels",
+    "political",
+    "adult",
+    "general",
+)
+
+#: Recognised spellings of contract and coordinate columns (compared case-insensitively,
+#: ignoring spaces, dashes and underscores).
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "asset_id": ("asset_id", "id", "assetid", "asset_ref", "ref", "site_ref", "frame_id"),
+    "asset_type": ("asset_type", "type", "assettype", "furniture_type"),
+    "format": ("format", "ad_format", "panel_format", "size"),
+    "faces": ("faces", "num_faces", "panels", "sides"),
+    "digital": ("digital", "is_digital"),
+    "slots": ("slots", "loop_slots", "spots"),
+    "weekly_impacts": ("weekly_impacts", "impacts", "weekly_impressions"),
+    "price_per_cycle": ("price_per_cycle", "price", "rate"),
+    "name": ("name", "stop_name", "asset_name", "site_name", "location"),
+    "ward": ("ward", "ward_name"),
+    "status": ("status",),
+    "site_id": ("site_id", "id", "urn", "siteid"),
+    "kind": ("kind", "site_kind", "site_type", "type"),
+    "population": ("population", "pop", "persons_all_ages", "persons", "usual_residents",
+                   "all_ages"),
+    "zone_id": ("zone_id", "lsoa11cd", "lsoa21cd", "oa11cd", "oa21cd", "code", "id"),
+    "x": ("lon", "lng", "long", "longitude", "x", "easting", "location_easting", "east"),
+    "y": ("lat", "latitude", "y", "northing", "location_northing", "north"),
+}
+
+#: Columns that hold personal data in common public exports (e.g. the head teacher's name
+#: in GIAS). The loaders drop them with a warning: the planner keeps aggregate data only.
+PERSONAL_COLUMNS = frozenset(
+    {
+        "headtitle",
+        "headfirstname",
+        "headlastname",
+        "headpreferredjobtitle",
+        "headtitlename",
+        "telephonenum",
+        "telephone",
+        "phone",
+        "email",
+        "contactemail",
+        "heademail",
+    }
+)
