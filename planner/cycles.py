@@ -1,0 +1,57 @@
+"""The trading calendar: out-of-home media is sold in 2-week cycles, numbered from 1."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+__all__ = ["CYCLE_DAYS", "CYCLES_PER_YEAR", "DEFAULT_START", "cycle_dates", "parse_cycles"]
+
+CYCLE_DAYS = 14
+CYCLES_PER_YEAR = 26
+#: Monday on which cycle 1 starts unless a plan says otherwise.
+DEFAULT_START = date(2027, 1, 4)
+
+
+def cycle_dates(cycle: int, start: date = DEFAULT_START) -> tuple[date, date]:
+    """First and last day (inclusive) of a cycle.
+
+    Parameters
+    ----------
+    cycle
+        Cycle number, 1 for the cycle that begins on ``start``.
+    start
+        First day of cycle 1.
+
+    Examples
+    --------
+    >>> cycle_dates(2, date(2027, 1, 4))
+    (datetime.date(2027, 1, 18), datetime.date(2027, 1, 31))
+    """
+    first = start + timedelta(days=CYCLE_DAYS * (cycle - 1))
+    return first, first + timedelta(days=CYCLE_DAYS - 1)
+
+
+def parse_cycles(text: str | int, *, max_cycle: int = 10 * CYCLES_PER_YEAR) -> tuple[int, ...]:
+    """Parse a cycle list such as ``3``, ``3-4`` or ``1;5;9`` (ranges may be mixed: ``1-3;7``).
+
+    Raises
+    ------
+    ValueError
+        With a plain message when the text is not a cycle list or a cycle is out of range.
+    """
+    cycles: set[int] = set()
+    parts = [p.strip() for p in str(text).replace(",", ";").split(";") if p.strip()]
+    if not parts:
+        raise ValueError("no cycle given; write e.g. 3, 3-4 or 1;5;9")
+    for part in parts:
+        lo, sep, hi = part.partition("-")
+        try:
+            first, last = int(lo), int(hi) if sep else int(lo)
+        except ValueError:
+            raise ValueError(f"'{part}' is not a cycle number or range; write e.g. 3, 3-4 or 1;5;9") from None
+        if last < first:
+            raise ValueError(f"range '{part}' ends before it starts")
+        if first < 1 or last > max_cycle:
+            raise ValueError(f"cycle {first if first < 1 else last} is outside 1-{max_cycle}")
+        cycles.update(range(first, last + 1))
+    return tuple(sorted(cycles))
