@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-__all__ = ["CYCLE_DAYS", "CYCLES_PER_YEAR", "DEFAULT_START", "cycle_dates", "parse_cycles"]
+__all__ = ["CYCLES_PER_YEAR", "CYCLE_DAYS", "DEFAULT_START", "cycle_dates", "parse_cycles"]
 
 CYCLE_DAYS = 14
 CYCLES_PER_YEAR = 26
@@ -48,7 +48,9 @@ def parse_cycles(text: str | int, *, max_cycle: int = 10 * CYCLES_PER_YEAR) -> t
         try:
             first, last = int(lo), int(hi) if sep else int(lo)
         except ValueError:
-            raise ValueError(f"'{part}' is not a cycle number or range; write e.g. 3, 3-4 or 1;5;9") from None
+            raise ValueError(
+                f"'{part}' is not a cycle number or range; write e.g. 3, 3-4 or 1;5;9"
+            ) from None
         if last < first:
             raise ValueError(f"range '{part}' ends before it starts")
         if first < 1 or last > max_cycle:

@@ -48,7 +48,9 @@ class Problem:
     severity: str = "error"
 
     def __str__(self) -> str:
-        place = ", ".join(p for p in (self.source, self.where, self.column and f"column '{self.column}'") if p)
+        place = ", ".join(
+            p for p in (self.source, self.where, self.column and f"column '{self.column}'") if p
+        )
         return f"{place}: {self.found}. {self.fix}".strip()
 
 

@@ -32,7 +32,24 @@ ASSET_COLUMNS: dict[str, object] = {
     "ward": "",
     "status": "available",
 }
-ASSET_REQUIRED = ("asset_id", "asset_type", "format")
+ASSET_REQUIRED = ("asset_id",)
+
+#: Format assumed for an asset whose file gives no format, by asset type.
+DEFAULT_FORMAT_BY_TYPE: dict[str, str] = {
+    "bus_shelter": "6-sheet",
+    "bus_stop": "6-sheet",
+    "lamp_column": "banner",
+    "kiosk": "6-sheet",
+    "bike_dock": "6-sheet",
+    "hoarding": "48-sheet",
+    "billboard": "48-sheet",
+    "advertising_column": "column",
+    "digital_screen": "d6",
+    "poster_box": "6-sheet",
+    "totem": "d6",
+    "bridge_banner": "banner",
+    "phone_box": "6-sheet",
+}
 
 ASSET_TYPES = frozenset(
     {
@@ -55,8 +72,21 @@ ASSET_TYPES = frozenset(
 
 #: Known advertising formats; others are accepted with a warning.
 FORMATS = frozenset(
-    {"6-sheet", "48-sheet", "96-sheet", "4-sheet", "12-sheet", "16-sheet", "banner",
-     "column", "d6", "d48", "d96", "digital_screen", "other"}
+    {
+        "6-sheet",
+        "48-sheet",
+        "96-sheet",
+        "4-sheet",
+        "12-sheet",
+        "16-sheet",
+        "banner",
+        "column",
+        "d6",
+        "d48",
+        "d96",
+        "digital_screen",
+        "other",
+    }
 )
 
 STATUSES = frozenset({"available", "unavailable"})
@@ -115,8 +145,14 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "status": ("status",),
     "site_id": ("site_id", "id", "urn", "siteid"),
     "kind": ("kind", "site_kind", "site_type", "type"),
-    "population": ("population", "pop", "persons_all_ages", "persons", "usual_residents",
-                   "all_ages"),
+    "population": (
+        "population",
+        "pop",
+        "persons_all_ages",
+        "persons",
+        "usual_residents",
+        "all_ages",
+    ),
     "zone_id": ("zone_id", "lsoa11cd", "lsoa21cd", "oa11cd", "oa21cd", "code", "id"),
     "x": ("lon", "lng", "long", "longitude", "x", "easting", "location_easting", "east"),
     "y": ("lat", "latitude", "y", "northing", "location_northing", "north"),
