@@ -127,10 +127,158 @@ def _run_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- import-osm ---------------------------------------------------------------------------
+
+
+def _add_import_osm(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "import-osm",
+        help="make assets.gpkg and sites.gpkg from an OpenStreetMap extract (offline)",
+        description=(
+            "Read street assets and sensitive sites from a .osm.pbf or .osm extract and "
+            "write DIR/assets.gpkg and DIR/sites.gpkg."
+        ),
+        epilog=_example("python -m planner import-osm my-area.osm.pbf --out my-area/"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("extract", help="OpenStreetMap extract (.osm.pbf or .osm)")
+    p.add_argument("--out", required=True, help="output folder (created if needed)")
+    p.add_argument(
+        "--bbox",
+        metavar="MINLON,MINLAT,MAXLON,MAXLAT",
+        help="keep only features touching this box, in degrees (write --bbox=-0.2,... "
+        "when it starts with a minus)",
+    )
+    p.set_defaults(handler=_run_import_osm)
+
+
+def _run_import_osm(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from planner.io import write_table
+    from planner.osm import ATTRIBUTION, import_osm
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise PlannerError(f"--out '{out}' is a file; give a folder for assets.gpkg and sites.gpkg")
+    bbox = None
+    if args.bbox:
+        bbox = tuple(v.strip() for v in args.bbox.split(","))
+    assets, sites = import_osm(args.extract, bbox=bbox)
+    for frame, name, column in ((assets, "assets", "asset_type"), (sites, "sites", "kind")):
+        path = write_table(frame, out / f"{name}.gpkg", layer=name)
+        counts = ", ".join(f"{k} {n}" for k, n in frame[column].value_counts().items())
+        print(f"{path}: {len(frame)} {name}" + (f" ({counts})" if counts else ""))
+    clipped = len(sites.attrs.get("clipped", []))
+    if clipped:
+        print(f"{clipped} site(s) cut by the edge of the extract keep only their part inside it.")
+    print(f"Data {ATTRIBUTION}: attribute it wherever it is shown.")
+    return EXIT_OK
+
+
+# --- value ----------------------------------------------------------------------------------
+
+
+def _add_value(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "value",
+        help="value every asset a year (audience, price, sales, council income)",
+        description=(
+            "Estimate each asset's weekly impacts, price, annual media value, expected sales "
+            "and council income (low/central/high), write the table and print portfolio "
+            "totals. With --policy, also the value the policy puts out of reach. Every figure "
+            "is a modelled estimate from the assumptions written beside it."
+        ),
+        epilog=_example(
+            "python -m planner value --assets assets.gpkg --zones lsoa.gpkg "
+            "--sites schools.gpkg --policy uk-cap-code --out values.gpkg"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--assets", required=True, help="asset file")
+    p.add_argument("--sites", help="sensitive-sites file (for --policy exclusion rules)")
+    p.add_argument("--policy", help="policy preset name or .toml file")
+    p.add_argument("--zones", help="demand zones with population (e.g. LSOA polygons)")
+    p.add_argument("--rates", default="uk-default", help="rate card name or .toml file")
+    p.add_argument("--terms", default="uk-default", help="concession terms name or .toml file")
+    p.add_argument("--out", required=True, help="output table: .gpkg, .csv, .xlsx, ...")
+    _add_input_options(p)
+    p.set_defaults(handler=_run_value)
+
+
+def _run_value(args: argparse.Namespace) -> int:
+    from planner.io import load_assets, load_sites, load_zones, write_layers
+    from planner.valuation import (
+        assumptions_table,
+        policy_value_at_risk,
+        portfolio_summary,
+        value_assets,
+    )
+
+    if args.sites and not args.policy:
+        raise PlannerError("--sites is only used with --policy; add --policy NAME_OR_FILE")
+    assets = load_assets(args.assets, **load_options(args))
+    plain = {"crs": args.crs, "encoding": args.encoding}
+    zones = load_zones(args.zones, **plain) if args.zones else None
+    elig = policy = None
+    if args.policy:
+        from planner.eligibility import eligibility
+        from planner.policy import load_policy
+
+        policy = load_policy(args.policy)
+        sites = load_sites(args.sites, **plain) if args.sites else None
+        elig = eligibility(assets, sites, policy)
+    values = value_assets(
+        assets, zones=zones, rate_card=args.rates, terms=args.terms, eligibility=elig
+    )
+    layers = {
+        "values": values,
+        "assumptions": assumptions_table(rate_card=args.rates, terms=args.terms),
+    }
+    if elig is not None:
+        layers["policy_cost"] = policy_value_at_risk(values, elig, policy, terms=args.terms)
+    path = write_layers(layers, args.out)
+    _print_totals(portfolio_summary(values, args.terms), layers.get("policy_cost"))
+    note = (
+        "" if path.suffix in {".gpkg", ".xlsx"} else " (values only: .gpkg/.xlsx add assumptions)"
+    )
+    print(f"Wrote {path}{note}")
+    return EXIT_OK
+
+
+def _print_totals(summary: dict, policy_cost: object = None) -> None:
+    print(
+        f"{summary['assets']} assets, {summary['faces']} faces; audiences: "
+        f"{summary['impacts_modelled']} modelled, {summary['impacts_measured']} measured."
+    )
+    print(f"Modelled estimates, {summary['currency']} a year (terms: {summary['terms']}):")
+    print(f"  {'':<34}{'low':>14}{'central':>14}{'high':>14}")
+    for label, key in (
+        ("gross media value sold", "annual_value"),
+        ("expected net sales", "expected_sales"),
+        ("council income", "council_income"),
+    ):
+        cells = "".join(f"{summary[f'{key}_{s}']:>14,.0f}" for s in ("low", "central", "high"))
+        print(f"  {label:<34}{cells}")
+    print(f"  {'media value if every cycle sold':<34}{summary['annual_value_full']:>14,.0f}")
+    binding = [s for s in ("low", "central", "high") if summary[f"guarantee_binding_{s}"]]
+    if binding:
+        print(f"  the minimum guarantee binds in the {'/'.join(binding)} case")
+    if policy_cost is not None:
+        total = policy_cost[policy_cost["level"] == "total"].iloc[0]
+        print(
+            "Policy: value out of reach (upper bound, if no other advertiser buys the space): "
+            f"{total['value_out_of_reach_central']:,.0f} gross, council income "
+            f"{total['council_income_out_of_reach_central']:,.0f} (central)"
+        )
+
+
 # --- registry -----------------------------------------------------------------------------
 
 _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_validate,
+    _add_import_osm,
+    _add_value,
 ]
 
 

@@ -220,7 +220,9 @@ def _load(
     )
     frame, more = normalise_columns(frame, kind, dict(columns or {}), source)
     problems += more
-    if any(p.severity == "error" for p in problems):
+    # Row problems found while reading (e.g. non-numeric coordinates) go on to validation,
+    # so drop_invalid can drop those rows and every other problem is still collected.
+    if any(p.severity == "error" and not p.where for p in problems):
         raise DataValidationError(source, problems)
     frame, _ = validate_frame(
         frame,
@@ -323,7 +325,9 @@ def _read_geo(path: Path, suffix: str, layer: str | None) -> gpd.GeoDataFrame:
     try:
         if suffix in {".parquet", ".geoparquet"}:
             return gpd.read_parquet(path)
-        return pyogrio.read_dataframe(target, layer=layer)
+        # layer 0 rather than None: same first layer, without pyogrio's warning about
+        # multi-layer files (warnings are errors under pytest and noise in the app).
+        return pyogrio.read_dataframe(target, layer=0 if layer is None else layer)
     except PlannerError:
         raise
     except Exception as exc:

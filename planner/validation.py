@@ -378,6 +378,7 @@ def _check_extent(
             )
             usable[i] = False
         return
+    _check_degrees(bounds, usable, source_crs, col)
     area = source_crs.area_of_use
     if area is None:
         return
@@ -402,6 +403,26 @@ def _check_extent(
                 "Check the coordinates and that the CRS is right",
             )
             usable[i] = False
+
+
+def _check_degrees(
+    bounds: np.ndarray, usable: np.ndarray, source_crs: CRS, col: _Collector
+) -> None:
+    """Flag longitude/latitude values read with a projected CRS (e.g. crs='EPSG:27700')."""
+    # Within 180 x 90 units of a projected CRS's origin is open sea for British National
+    # Grid and outside every UTM zone: such values are degrees given the wrong CRS.
+    degrees = (np.abs(bounds[:, [0, 2]]) <= 180).all(axis=1) & (
+        np.abs(bounds[:, [1, 3]]) <= 90
+    ).all(axis=1)
+    for i in np.flatnonzero(usable & degrees):
+        col.row(
+            int(i),
+            "geometry",
+            f"coordinates ({bounds[i, 0]:g}, {bounds[i, 1]:g}) look like longitude/latitude "
+            f"degrees, not {source_crs.name} coordinates",
+            "Pass crs='EPSG:4326' (--crs EPSG:4326) if the file holds longitude and latitude",
+        )
+        usable[i] = False
 
 
 def _numeric(
@@ -530,14 +551,13 @@ def _check_sites(frame: pd.DataFrame, col: _Collector) -> None:
 
 
 def _check_zones(frame: pd.DataFrame, col: _Collector) -> None:
-    raw = frame["population"]
     _numeric(frame, "population", col, minimum=0, integer=False, default=None)
     for i in np.flatnonzero(frame["population"].isna().to_numpy()):
         if i not in col.bad:
             col.row(
                 int(i),
                 "population",
-                f"population is empty ('{raw.iloc[i]}')",
+                "population is empty",
                 "Enter the zone's population (0 if nobody lives there)",
             )
 

@@ -1,0 +1,486 @@
+"""Weekly audience (impacts) per asset face and advertiser: modelled from open data, or measured.
+
+The model is deliberately simple and every parameter lives in `AudienceParams`; measured
+audiences (e.g. from Route) override it and, when there are enough of them, calibrate it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from planner.errors import PlannerError
+from planner.geo import metric_crs
+
+__all__ = [
+    "MEASURED",
+    "MODELLED",
+    "AudienceParams",
+    "Calibration",
+    "calibrate",
+    "estimate_impacts",
+    "is_digital",
+    "slots_of",
+]
+
+MODELLED = "modelled"
+MEASURED = "measured"
+_NOTE = (
+    "weekly_impacts are per face and per advertiser (digital faces: 1/slots share of time); "
+    "'modelled' figures are estimates from open data (see AudienceParams), not Route data"
+)
+_TRANSIT_ALIASES = {
+    "railway_station": "rail_station",
+    "train_station": "rail_station",
+    "station": "rail_station",
+    "halt": "rail_station",
+    "underground": "subway_station",
+    "tube_station": "subway_station",
+    "metro_station": "subway_station",
+    "tram": "tram_stop",
+    "bus": "bus_stop",
+    "platform": "bus_stop",
+}
+
+
+def _param(default: Any, doc: str, unit: str = "") -> Any:
+    return field(default=default, metadata={"doc": doc, "unit": unit})
+
+
+def _transit_defaults() -> dict[str, float]:
+    return {
+        "bus_stop": 3_000.0,
+        "bus_station": 15_000.0,
+        "tram_stop": 5_000.0,
+        "rail_station": 25_000.0,
+        "subway_station": 40_000.0,
+        "subway_entrance": 8_000.0,
+        "ferry_terminal": 2_000.0,
+    }
+
+
+def _visibility_defaults() -> dict[str, float]:
+    return {
+        "96-sheet": 0.65,
+        "48-sheet": 0.55,
+        "16-sheet": 0.45,
+        "12-sheet": 0.45,
+        "6-sheet": 0.40,
+        "4-sheet": 0.30,
+        "column": 0.35,
+        "banner": 0.25,
+        "d96": 0.70,
+        "d48": 0.60,
+        "d6": 0.45,
+        "digital_screen": 0.45,
+    }
+
+
+@dataclass(frozen=True)
+class AudienceParams:
+    """Every parameter of the audience model, with its default (treat the dicts as read-only).
+
+    Modelled weekly impacts of one face, for one advertiser::
+
+        visibility[format] / (slots if digital else 1) * calibration scale * (
+            base_weekly_passers
+          + trips_per_resident_per_week * pass_probability
+              * sum(population_z * exp(-d_z / distance_decay_m), d_z <= walking_radius_m)
+          + sum(transit_weekly_passers[kind_s] * exp(-d_s / transit_decay_m),
+                d_s <= transit_radius_m)
+          + sum(poi_weekly_visitors * exp(-d_p / poi_decay_m), d_p <= poi_radius_m))
+
+    Without zones the residential sum is replaced by ``no_zone_weekly_passers``. Each
+    field's ``metadata["doc"]`` gives its meaning and source (see ``docs/valuation.md``).
+
+    Examples
+    --------
+    >>> from dataclasses import replace
+    >>> params = replace(AudienceParams(), walking_radius_m=600)
+    """
+
+    walking_radius_m: float = _param(
+        800.0, "Residents further than this from an asset are not counted (10 min walk)", "m"
+    )
+    distance_decay_m: float = _param(
+        250.0, "e-folding distance of the weight exp(-d/decay) given to residents", "m"
+    )
+    trips_per_resident_per_week: float = _param(
+        18.0,
+        "Trips a resident makes a week (NTS England 2016: 954 a year incl. short walks)",
+        "trips/week",
+    )
+    pass_probability: float = _param(
+        0.5, "Chance that a trip by someone living at the asset passes it (assumption)"
+    )
+    base_weekly_passers: float = _param(
+        2_000.0,
+        "Passers from outside the zones (visitors, through traffic) at every asset (assumption)",
+        "people/week",
+    )
+    no_zone_weekly_passers: float = _param(
+        12_000.0,
+        "Residential passers assumed when no zones are given: the formula above at "
+        "about 4,000 residents/km2 (a typical English urban density)",
+        "people/week",
+    )
+    transit_radius_m: float = _param(400.0, "Transit stops further than this add nothing", "m")
+    transit_decay_m: float = _param(
+        100.0, "e-folding distance of a transit stop's contribution", "m"
+    )
+    transit_weekly_passers: dict[str, float] = field(
+        default_factory=_transit_defaults,
+        metadata={
+            "unit": "people/week",
+            "doc": "People using a stop per week, by kind (boarding + alighting); "
+            "bus_stop: London's ~2.2bn bus journeys a year over ~19,000 stops is ~2,200 "
+            "boardings/week/stop; rail: a suburban station of ~1.3m entries+exits a year "
+            "(ORR station usage); a metro entrance gets a fifth of a station's",
+        },
+    )
+    default_transit_passers: float = _param(
+        1_000.0, "People per week for a transit point of unknown kind", "people/week"
+    )
+    poi_radius_m: float = _param(200.0, "Points of interest further than this add nothing", "m")
+    poi_decay_m: float = _param(100.0, "e-folding distance of a point of interest", "m")
+    poi_weekly_visitors: float = _param(
+        500.0,
+        "Visitors per week of a point of interest without a 'weekly_visitors' column (assumption)",
+        "people/week",
+    )
+    visibility: dict[str, float] = field(
+        default_factory=_visibility_defaults,
+        metadata={
+            "unit": "",
+            "doc": "Share of passers likely to see a face, by format (assumption, "
+            "ordered 96 > 48 > 16/12 > 6 > 4-sheet > banner; digital slightly above classic)",
+        },
+    )
+    default_visibility: float = _param(0.30, "Visibility of a format not listed above")
+    default_slots: int = _param(6, "Advertisers per digital loop when 'slots' is missing")
+    min_measured_for_calibration: int = _param(
+        10, "Measured assets needed before the model is calibrated to them", "assets"
+    )
+
+    def __post_init__(self) -> None:
+        positive = ("walking_radius_m", "distance_decay_m", "transit_decay_m", "poi_decay_m")
+        bad = [name for name in positive if not getattr(self, name) > 0]
+        bad += [
+            name
+            for name in (
+                "trips_per_resident_per_week",
+                "base_weekly_passers",
+                "no_zone_weekly_passers",
+                "transit_radius_m",
+                "poi_radius_m",
+                "poi_weekly_visitors",
+                "default_transit_passers",
+            )
+            if not getattr(self, name) >= 0
+        ]
+        if not 0 <= self.pass_probability <= 1:
+            bad.append("pass_probability")
+        vis = [*self.visibility.values(), self.default_visibility]
+        if not all(0 < v <= 1 for v in vis):
+            bad.append("visibility")
+        if self.default_slots < 1:
+            bad.append("default_slots")
+        if bad:
+            raise ValueError(
+                f"AudienceParams: invalid value for {', '.join(bad)}; distances "
+                "and decays must be > 0, probabilities and visibility in (0, 1]"
+            )
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How the model was scaled to measured audiences.
+
+    Attributes
+    ----------
+    scale
+        Factor applied to modelled impacts (median ratio measured/modelled, all measured).
+    n_measured
+        Measured assets used (positive measured and modelled impacts).
+    n_train, n_holdout
+        Split used to estimate the error.
+    train_scale
+        Factor fitted on the training assets only.
+    median_abs_pct_error
+        Median absolute percentage error of ``train_scale * modelled`` on held-out assets
+        (NaN with no held-out asset).
+    """
+
+    scale: float
+    n_measured: int
+    n_train: int
+    n_holdout: int
+    train_scale: float
+    median_abs_pct_error: float
+
+    def __str__(self) -> str:
+        return (
+            f"calibrated on {self.n_measured} measured assets: scale {self.scale:.3g}, "
+            f"median absolute error {self.median_abs_pct_error:.0%} on "
+            f"{self.n_holdout} held-out assets"
+        )
+
+
+def estimate_impacts(
+    assets: gpd.GeoDataFrame,
+    zones: gpd.GeoDataFrame | None = None,
+    *,
+    transit: gpd.GeoDataFrame | None = None,
+    pois: gpd.GeoDataFrame | None = None,
+    params: AudienceParams = AudienceParams(),
+) -> pd.DataFrame:
+    """Weekly impacts per face and per advertiser for every asset, labelled by source.
+
+    Parameters
+    ----------
+    assets
+        Contract assets (``format``, ``digital``, ``slots``, optional measured
+        ``weekly_impacts``), any CRS.
+    zones
+        Demand zones with ``population`` (polygons use their centroid). ``None``: the
+        residential term is ``params.no_zone_weekly_passers`` everywhere.
+    transit
+        Transit points with a ``kind`` (or OSM ``fclass``) such as ``bus_stop``.
+    pois
+        Points of interest, optionally with ``weekly_visitors``.
+    params
+        Model parameters.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``assets``: ``weekly_impacts`` (measured where given, else modelled),
+        ``impacts_source`` (``"measured"``/``"modelled"``) and ``modelled_impacts``. With
+        ``params.min_measured_for_calibration`` or more measured assets the modelled figures
+        are calibrated; ``attrs["calibration"]`` then describes it.
+
+    Examples
+    --------
+    >>> impacts = estimate_impacts(assets, zones, transit=stops)
+    >>> impacts["weekly_impacts"].median()
+    """
+    modelled = _modelled(assets, zones, transit, pois, params)
+    measured = _measured(assets)
+    has_measured = ~np.isnan(measured)
+    calibration = None
+    if has_measured.sum() >= params.min_measured_for_calibration:
+        calibration = _fit_scale(modelled, measured, holdout=0.3, seed=0)
+        modelled = modelled * calibration.scale
+    out = pd.DataFrame(
+        {
+            "weekly_impacts": np.where(has_measured, measured, modelled),
+            "impacts_source": np.where(has_measured, MEASURED, MODELLED),
+            "modelled_impacts": modelled,
+        },
+        index=assets.index,
+    )
+    out.attrs["note"] = _NOTE
+    out.attrs["calibration"] = asdict(calibration) if calibration else None
+    return out
+
+
+def calibrate(
+    assets: gpd.GeoDataFrame,
+    zones: gpd.GeoDataFrame | None = None,
+    *,
+    transit: gpd.GeoDataFrame | None = None,
+    pois: gpd.GeoDataFrame | None = None,
+    params: AudienceParams = AudienceParams(),
+    holdout: float = 0.3,
+    seed: int = 0,
+) -> Calibration:
+    """Fit the scale of the model to the assets' measured ``weekly_impacts``.
+
+    The scale is the median of measured/modelled (robust to a few odd frames); its error is
+    estimated by fitting on a random ``1 - holdout`` of the measured assets and scoring the
+    rest. The returned ``scale`` is then refitted on all of them.
+
+    Raises
+    ------
+    PlannerError
+        With fewer than 2 assets that have a positive measured ``weekly_impacts``.
+
+    Examples
+    --------
+    >>> cal = calibrate(assets, zones, holdout=0.3)
+    >>> print(cal)
+    """
+    if not 0 <= holdout < 1:
+        raise PlannerError(f"holdout must be in [0, 1); got {holdout}")
+    modelled = _modelled(assets, zones, transit, pois, params)
+    return _fit_scale(modelled, _measured(assets), holdout=holdout, seed=seed)
+
+
+def _fit_scale(
+    modelled: np.ndarray, measured: np.ndarray, *, holdout: float, seed: int
+) -> Calibration:
+    ok = (measured > 0) & (modelled > 0)
+    log_ratio = np.log(measured[ok] / modelled[ok])
+    n = len(log_ratio)
+    if n < 2:
+        raise PlannerError(
+            f"Calibration needs at least 2 assets with a positive measured 'weekly_impacts'; "
+            f"found {n}. Add measured audiences (e.g. Route impacts) to the asset file."
+        )
+    n_hold = min(n - 1, max(1, round(n * holdout))) if holdout > 0 else 0
+    order = np.random.default_rng(seed).permutation(n)
+    hold, train = order[:n_hold], order[n_hold:]
+    train_scale = float(np.exp(np.median(log_ratio[train])))
+    error = float("nan")
+    if n_hold:
+        # |s m - y| / y  ==  |s * exp(-log_ratio) - 1|
+        error = float(np.median(np.abs(train_scale * np.exp(-log_ratio[hold]) - 1)))
+    return Calibration(
+        scale=float(np.exp(np.median(log_ratio))),
+        n_measured=n,
+        n_train=len(train),
+        n_holdout=n_hold,
+        train_scale=train_scale,
+        median_abs_pct_error=error,
+    )
+
+
+def _measured(assets: pd.DataFrame) -> np.ndarray:
+    if "weekly_impacts" not in assets.columns:
+        return np.full(len(assets), np.nan)
+    values = pd.to_numeric(assets["weekly_impacts"], errors="coerce").to_numpy(dtype=float)
+    return np.where(values >= 0, values, np.nan)
+
+
+def _modelled(
+    assets: gpd.GeoDataFrame,
+    zones: gpd.GeoDataFrame | None,
+    transit: gpd.GeoDataFrame | None,
+    pois: gpd.GeoDataFrame | None,
+    params: AudienceParams,
+) -> np.ndarray:
+    """Uncalibrated modelled impacts per face and per advertiser."""
+    frames = {"assets": assets, "zones": zones, "transit": transit, "pois": pois}
+    for name, frame in frames.items():
+        if frame is not None and frame.crs is None:
+            raise PlannerError(
+                f"'{name}' must have a CRS; got None. Set it with "
+                "frame.set_crs('EPSG:4326') (or the CRS of its coordinates)"
+            )
+    crs = metric_crs(assets)
+    here = _points(assets.to_crs(crs))
+    passers = np.full(len(assets), params.base_weekly_passers)
+    passers += _residential(here, zones, crs, params)
+    if transit is not None and len(transit):
+        transit_m = transit.to_crs(crs)
+        kinds = _transit_kind(transit_m)
+        weight = kinds.map(params.transit_weekly_passers).fillna(params.default_transit_passers)
+        passers += _decayed_sum(
+            here,
+            _points(transit_m),
+            weight.to_numpy(dtype=float),
+            radius=params.transit_radius_m,
+            decay=params.transit_decay_m,
+        )
+    if pois is not None and len(pois):
+        pois_m = pois.to_crs(crs)
+        visitors = _column(pois_m, "weekly_visitors", params.poi_weekly_visitors)
+        passers += _decayed_sum(
+            here, _points(pois_m), visitors, radius=params.poi_radius_m, decay=params.poi_decay_m
+        )
+    return passers * _visibility(assets, params) / _share_of_time_slots(assets, params)
+
+
+def _residential(
+    here: np.ndarray, zones: gpd.GeoDataFrame | None, crs: Any, params: AudienceParams
+) -> np.ndarray:
+    if zones is None:
+        return np.full(len(here), params.no_zone_weekly_passers)
+    if "population" not in zones.columns:
+        raise PlannerError(
+            "'zones' has no 'population' column; load it with load_zones(...) "
+            "or rename the population column to 'population'"
+        )
+    zones_m = zones.to_crs(crs)
+    population = _column(zones_m, "population", 0.0)
+    reached = _decayed_sum(
+        here,
+        _points(zones_m),
+        population,
+        radius=params.walking_radius_m,
+        decay=params.distance_decay_m,
+    )
+    return reached * params.trips_per_resident_per_week * params.pass_probability
+
+
+def _decayed_sum(
+    here: np.ndarray, there: np.ndarray, weight: np.ndarray, *, radius: float, decay: float
+) -> np.ndarray:
+    """For each point of ``here``: sum of ``weight * exp(-d / decay)`` over ``there`` within
+    ``radius`` (STRtree pairs, no dense matrix)."""
+    if len(there) == 0 or len(here) == 0:
+        return np.zeros(len(here))
+    near, far = shapely.STRtree(there).query(here, predicate="dwithin", distance=radius)
+    distance = shapely.distance(here[near], there[far])
+    return np.bincount(near, weights=weight[far] * np.exp(-distance / decay), minlength=len(here))
+
+
+def _points(frame: gpd.GeoDataFrame) -> np.ndarray:
+    geoms = frame.geometry.to_numpy()
+    is_point = shapely.get_type_id(geoms) == 0
+    if is_point.all():
+        return geoms
+    return np.where(is_point, geoms, shapely.centroid(geoms))
+
+
+def _column(frame: pd.DataFrame, name: str, default: float) -> np.ndarray:
+    if name not in frame.columns:
+        return np.full(len(frame), float(default))
+    values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
+    return np.where(np.isnan(values) | (values < 0), default, values)
+
+
+def _text(frame: pd.DataFrame, name: str, default: str) -> pd.Series:
+    if name not in frame.columns:
+        return pd.Series(default, index=frame.index, dtype=object)
+    values = frame[name].astype(object).where(frame[name].notna(), default)
+    return values.map(lambda v: str(v).strip().lower() or default)
+
+
+def _transit_kind(transit: pd.DataFrame) -> pd.Series:
+    column = next((c for c in ("kind", "fclass", "type") if c in transit.columns), None)
+    if column is None:
+        return pd.Series("unknown", index=transit.index, dtype=object)
+    kinds = _text(transit, column, "unknown")
+    return kinds.map(lambda k: _TRANSIT_ALIASES.get(k, k))
+
+
+def is_digital(assets: pd.DataFrame) -> np.ndarray:
+    """Digital flag per asset: the ``digital`` column, else formats starting with ``d``."""
+    if "digital" in assets.columns:
+        flag = assets["digital"].astype(object).where(assets["digital"].notna(), False)
+        return flag.map(
+            lambda v: str(v).strip().lower() in {"true", "1", "yes", "y", "1.0"}
+        ).to_numpy(dtype=bool)
+    formats = _text(assets, "format", "other")
+    return formats.map(lambda f: f in {"d6", "d48", "d96", "digital_screen"}).to_numpy(bool)
+
+
+def slots_of(assets: pd.DataFrame, default: int = 6) -> np.ndarray:
+    """Advertisers per loop for each asset (``slots`` column, else ``default``), >= 1."""
+    slots = _column(assets, "slots", float(default))
+    return np.where(slots >= 1, np.floor(slots), float(default))
+
+
+def _share_of_time_slots(assets: pd.DataFrame, params: AudienceParams) -> np.ndarray:
+    return np.where(is_digital(assets), slots_of(assets, params.default_slots), 1.0)
+
+
+def _visibility(assets: pd.DataFrame, params: AudienceParams) -> np.ndarray:
+    formats = _text(assets, "format", "other")
+    return formats.map(params.visibility).fillna(params.default_visibility).to_numpy(float)

@@ -1,0 +1,119 @@
+"""A solver-independent check of a plan against every rule of the instance: the specification.
+
+`plan_violations` is what the model must satisfy, written plainly; tests compare solver
+output against it, and the planner uses it to accept a greedy plan when the solver has none.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+import numpy as np
+
+from planner.instance import Instance
+
+__all__ = ["plan_violations"]
+
+
+def plan_violations(inst: Instance, chosen: np.ndarray) -> list[str]:
+    """Every rule the chosen candidates break, in words (empty when the plan is valid).
+
+    Examples
+    --------
+    >>> plan_violations(inst, greedy_plan(inst))
+    []
+    """
+    chosen = np.asarray(sorted(set(np.asarray(chosen, dtype=np.int64).tolist())), np.int64)
+    a = inst.cand_asset[chosen]
+    c = inst.cand_campaign[chosen]
+    t = inst.cand_cycle[chosen]
+    out: list[str] = []
+    for (asset, cycle), n in Counter(zip(a.tolist(), t.tolist(), strict=True)).items():
+        if n > inst.capacity[asset]:
+            out.append(
+                f"capacity: asset {inst.asset_ids[asset]} carries {n} campaigns in "
+                f"cycle {cycle}, capacity {inst.capacity[asset]}"
+            )
+    spend = np.bincount(c, weights=inst.cand_price[chosen], minlength=len(inst.campaigns))
+    per_cycle = Counter(zip(c.tolist(), t.tolist(), strict=True))
+    for ci, camp in enumerate(inst.campaigns):
+        if spend[ci] > inst.budget_pence[ci]:
+            out.append(
+                f"budget: {camp.campaign_id} spends {spend[ci] / 100:,.2f} of {camp.budget:,.2f}"
+            )
+        for cycle in camp.cycles:
+            n = per_cycle.get((ci, cycle), 0)
+            if not camp.min_faces <= n <= camp.max_faces:
+                out.append(
+                    f"faces: {camp.campaign_id} has {n} faces in cycle {cycle}, needs "
+                    f"{camp.min_faces}-{camp.max_faces}"
+                )
+    out += _distance_violations(inst, a, c, t)
+    out += _density_violations(inst, a, t)
+    out += _share_violations(inst, c, t)
+    if inst.cand_price[chosen].sum() < inst.required_sales_pence:
+        out.append(
+            f"revenue target: sales {inst.cand_price[chosen].sum() / 100:,.2f} below "
+            f"the {inst.required_sales_pence / 100:,.2f} needed"
+        )
+    missing = set(inst.locked.tolist()) - set(chosen.tolist())
+    if missing:
+        out.append(f"locked: {len(missing)} locked placement(s) missing")
+    return out
+
+
+def _distance_violations(inst: Instance, a, c, t) -> list[str]:
+    out = []
+    booked = defaultdict(list)
+    for asset, camp, cycle in zip(a.tolist(), c.tolist(), t.tolist(), strict=True):
+        booked[cycle].append((asset, camp))
+    sep = inst.settings.competitor_separation_m
+    for cycle, items in booked.items():
+        for i, (a1, c1) in enumerate(items):
+            for a2, c2 in items[i + 1 :]:
+                d = float(np.hypot(*(inst.xy[a1] - inst.xy[a2])))
+                camp1, camp2 = inst.campaigns[c1], inst.campaigns[c2]
+                if c1 == c2 and camp1.min_spacing_m > 0 and d <= camp1.min_spacing_m:
+                    out.append(
+                        f"spacing: {camp1.campaign_id} on {inst.asset_ids[a1]} and "
+                        f"{inst.asset_ids[a2]} {d:.0f} m apart in cycle {cycle}"
+                    )
+                if (
+                    c1 != c2
+                    and camp1.competitor_group
+                    and camp1.competitor_group == camp2.competitor_group
+                    and (a1 == a2 or d <= sep)
+                ):
+                    out.append(
+                        f"competitors: {camp1.campaign_id} and {camp2.campaign_id} "
+                        f"{d:.0f} m apart in cycle {cycle}"
+                    )
+    return out
+
+
+def _density_violations(inst: Instance, a, t) -> list[str]:
+    out = []
+    for rule, _ in inst.density:
+        for cycle in np.unique(t):
+            assets = a[t == cycle]
+            ids, faces = np.unique(assets, return_counts=True)
+            xy = inst.xy[ids]
+            for i in range(len(ids)):
+                near = np.hypot(*(xy - xy[i]).T) <= rule.within_m
+                if faces[near].sum() > rule.max_faces:
+                    out.append(
+                        f"density {rule.id}: {faces[near].sum()} faces near "
+                        f"{inst.asset_ids[ids[i]]} in cycle {cycle}"
+                    )
+    return out
+
+
+def _share_violations(inst: Instance, c, t) -> list[str]:
+    out = []
+    for rule, in_rule in inst.shares:
+        for cycle in np.unique(t):
+            camps = c[t == cycle]
+            taken = int(in_rule[camps].sum())
+            if taken * 1000 > round(rule.max_share * 1000) * len(camps):
+                out.append(f"share {rule.id}: {taken} of {len(camps)} faces in cycle {cycle}")
+    return out

@@ -1,0 +1,144 @@
+"""The CP-SAT placement model: variables for eligible candidates, every rule, the objectives.
+
+Ethics holds by construction: a variable exists only for an (asset, campaign, cycle) the
+policy and the campaign's targeting allow. The rules live in `planner.constraints`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from planner import constraints as rules
+from planner.errors import PlannerError
+from planner.instance import Instance
+
+__all__ = ["OBJECTIVES", "PlacementModel", "build_model", "objective_value"]
+
+OBJECTIVES = ("revenue", "impacts", "reach")
+_RULES = (
+    rules.add_face_capacity,
+    rules.add_campaign_budget,
+    rules.add_faces_per_cycle,
+    rules.add_min_spacing,
+    rules.add_competitor_separation,
+    rules.add_density_rule,
+    rules.add_category_share,
+    rules.add_revenue_target,
+    rules.add_locked_placements,
+)
+
+
+@dataclass
+class PlacementModel:
+    """A built model: its variables, objective terms and named constraint groups.
+
+    ``terms`` maps each objective name to its variables and integer coefficients.
+    """
+
+    model: cp_model.CpModel
+    x: list
+    terms: dict[str, tuple[list, np.ndarray]]
+    coverage: dict[tuple[int, int], cp_model.IntVar] = field(default_factory=dict)
+    guards: dict[str, tuple[cp_model.IntVar, str]] = field(default_factory=dict)
+
+
+def build_model(
+    inst: Instance, *, objectives: tuple[str, ...] = ("revenue",), explain: bool = False
+) -> PlacementModel:
+    """Build the CP-SAT model of an instance.
+
+    Parameters
+    ----------
+    inst
+        The solver-ready instance.
+    objectives
+        Objective terms to build (``revenue``, ``impacts``, ``reach``); the caller sets
+        the objective from them.
+    explain
+        Put every constraint group behind an assumption literal, to explain infeasibility.
+    """
+    unknown = [o for o in objectives if o not in OBJECTIVES]
+    if unknown:
+        raise PlannerError(f"Unknown objective '{unknown[0]}'; use one of {', '.join(OBJECTIVES)}")
+    model = cp_model.CpModel()
+    x = [model.new_bool_var(f"x{k}") for k in range(inst.n_candidates)]
+    guards: dict[str, tuple[cp_model.IntVar, str]] = {}
+
+    def guard(key: str, words: str):
+        if not explain:
+            return None
+        if key not in guards:
+            guards[key] = (model.new_bool_var(f"g_{key}"), words)
+        return guards[key][0]
+
+    for add in _RULES:
+        add(model, x, inst, guard)
+    if explain:
+        model.add_assumptions([lit for lit, _ in guards.values()])
+    terms = {
+        "revenue": (x, inst.cand_price.astype(np.int64)),
+        "impacts": (x, _weighted_impacts(inst)),
+    }
+    built = PlacementModel(model, x, terms, guards=guards)
+    if "reach" in objectives:
+        built.terms["reach"] = _reach_term(built, inst)
+    return built
+
+
+def _weighted_impacts(inst: Instance) -> np.ndarray:
+    priority = np.array([c.priority for c in inst.campaigns], dtype=np.int64)
+    return (
+        inst.cand_impacts * priority[inst.cand_campaign]
+        if inst.n_candidates
+        else (np.empty(0, np.int64))
+    )
+
+
+def _reach_term(built: PlacementModel, inst: Instance) -> tuple[list, np.ndarray]:
+    """Maximal-covering reach: population of zones within walking distance of a face.
+
+    ``cover[z,c] <= sum_{k of c covering z} x_k``; reach = ``sum pop_z * priority_c *
+    cover[z,c]`` — each zone counts once per campaign, however many faces reach it.
+    """
+    if not inst.asset_zones:
+        raise PlannerError("The reach objective needs demand zones (a layer with population)")
+    covering: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for k, (a, c) in enumerate(zip(inst.cand_asset, inst.cand_campaign, strict=True)):
+        for z in inst.asset_zones[a]:
+            covering[(int(z), int(c))].append(k)
+    coefs, cover_vars = [], []
+    for (z, c), ks in covering.items():
+        var = built.model.new_bool_var(f"cover_{z}_{c}")
+        built.model.add_bool_or([built.x[k] for k in ks]).only_enforce_if(var)
+        built.coverage[(z, c)] = var
+        cover_vars.append(var)
+        coefs.append(int(inst.zone_pop[z]) * inst.campaigns[c].priority)
+    return cover_vars, np.array(coefs, dtype=np.int64)
+
+
+def objective_value(inst: Instance, chosen: np.ndarray, name: str) -> int:
+    """Value of an objective for a set of chosen candidates (solver-independent)."""
+    chosen = np.asarray(chosen, dtype=np.int64)
+    if name == "revenue":
+        return int(inst.cand_price[chosen].sum())
+    if name == "impacts":
+        return int(_weighted_impacts(inst)[chosen].sum()) if len(chosen) else 0
+    if name == "reach":
+        return int(sum(reach_by_campaign(inst, chosen).values()))
+    raise PlannerError(f"Unknown objective '{name}'")
+
+
+def reach_by_campaign(inst: Instance, chosen: np.ndarray) -> dict[int, int]:
+    """Priority-weighted population reached per campaign index by the chosen candidates."""
+    zones: dict[int, set[int]] = defaultdict(set)
+    if not inst.asset_zones:
+        return {}
+    for k in np.asarray(chosen, dtype=np.int64):
+        zones[int(inst.cand_campaign[k])].update(inst.asset_zones[inst.cand_asset[k]].tolist())
+    return {
+        c: int(inst.zone_pop[list(z)].sum()) * inst.campaigns[c].priority for c, z in zones.items()
+    }

@@ -1,0 +1,372 @@
+"""Plan placements end to end: from GeoDataFrames and campaigns to a `Plan` with its KPIs.
+
+`plan` prepares the instance, solves it and turns the answer back into tables: which
+campaign goes on which asset face in which cycle, delivery per campaign, council revenue,
+the objective, the best bound and the gap. `policy_cost` re-plans without each rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from planner.campaigns import Campaign, parse_campaigns
+from planner.eligibility import eligibility as compute_eligibility
+from planner.errors import PlannerError
+from planner.instance import PENCE, Instance, PlanSettings, build_instance
+from planner.model import reach_by_campaign
+from planner.policy import Policy
+from planner.solve import SolverSettings, parse_objective, solve_instance
+from planner.terms import ConcessionTerms, income_breakdown
+
+__all__ = ["PLACEMENT_COLUMNS", "Plan", "plan", "policy_cost", "required_sales"]
+
+PLACEMENT_COLUMNS = (
+    "asset_id",
+    "face",
+    "campaign_id",
+    "advertiser",
+    "cycle",
+    "category",
+    "price",
+    "impacts",
+    "impacts_source",
+)
+ESTIMATE_NOTE = (
+    "Impacts and values are modelled estimates unless impacts_source says "
+    "'measured'; prices come from the rate card or the asset file."
+)
+
+
+@dataclass
+class Plan:
+    """A proposed set of placements and how good it is.
+
+    Attributes
+    ----------
+    placements
+        One row per booked face and cycle: `PLACEMENT_COLUMNS` and the asset's point.
+    campaigns
+        Delivery per campaign: faces booked, spend, impacts, reach, budget use.
+    status
+        ``OPTIMAL``, ``FEASIBLE``, ``INFEASIBLE`` or ``UNKNOWN``.
+    objective, best_bound, gap
+        The (last stage's) objective value, the solver's best bound and the relative gap.
+    sales, council_revenue
+        Gross sales booked and the council's revenue share of the net sales.
+    explanation
+        Why there is no plan, in words, when there is none.
+    """
+
+    placements: gpd.GeoDataFrame
+    campaigns: pd.DataFrame
+    status: str
+    objective_name: str
+    objective: float
+    best_bound: float
+    gap: float
+    sales: float
+    council_revenue: float
+    impacts: int
+    reach: int
+    seconds: float
+    currency: str = "GBP"
+    explanation: list[str] = field(default_factory=list)
+    method: str = "cp-sat"
+    greedy: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when the plan has placements that satisfy every rule."""
+        return self.status in ("OPTIMAL", "FEASIBLE")
+
+    def summary(self) -> pd.DataFrame:
+        """One-row table of the plan's KPIs (the ``summary`` layer of a plan file)."""
+        return pd.DataFrame(
+            [
+                {
+                    "status": self.status,
+                    "method": self.method,
+                    "objective": self.objective_name,
+                    "objective_value": self.objective,
+                    "best_bound": self.best_bound,
+                    "gap": self.gap,
+                    "sales": round(self.sales, 2),
+                    "council_revenue": round(self.council_revenue, 2),
+                    "currency": self.currency,
+                    "placements": len(self.placements),
+                    "impacts": self.impacts,
+                    "reach": self.reach,
+                    "seconds": round(self.seconds, 2),
+                    "greedy_sales": round(self.greedy.get("revenue", 0.0), 2),
+                    "explanation": " ".join(self.explanation),
+                    "note": ESTIMATE_NOTE,
+                }
+            ]
+        )
+
+
+def required_sales(target: float, terms: ConcessionTerms | None, commission: float) -> float:
+    """Least gross sales whose net (after commission) gives the council ``target``.
+
+    The council's revenue from a plan is the terms' revenue share of its net sales (the
+    annual guarantee and fee do not depend on the plan); without terms it is all of it.
+    """
+    if target <= 0:
+        return 0.0
+    net_share = 1.0 - commission
+
+    def income(gross: float) -> float:
+        return _share(gross * net_share, terms)
+
+    high = max(target / net_share, 1.0)
+    while income(high) < target:
+        high *= 2
+        if high > 1e13:
+            raise PlannerError(
+                f"A revenue target of {target:,.0f} cannot be reached under these concession terms"
+            )
+    low = 0.0
+    for _ in range(80):
+        mid = (low + high) / 2
+        low, high = (mid, high) if income(mid) < target else (low, mid)
+    return high
+
+
+def _share(net_sales: float, terms: ConcessionTerms | None) -> float:
+    if terms is None:
+        return net_sales
+    return float(income_breakdown(max(net_sales, 0.0), terms)["revenue_share"])
+
+
+def plan(
+    assets: gpd.GeoDataFrame,
+    campaigns: Sequence[Campaign] | pd.DataFrame,
+    policy: Policy,
+    *,
+    sites: gpd.GeoDataFrame | None = None,
+    eligibility: pd.DataFrame | None = None,
+    values: pd.DataFrame | None = None,
+    zones: gpd.GeoDataFrame | None = None,
+    locked: pd.DataFrame | None = None,
+    objective: str = "revenue",
+    settings: PlanSettings = PlanSettings(),
+    solver: SolverSettings = SolverSettings(),
+    terms: ConcessionTerms | None = None,
+    currency: str | None = None,
+    progress: Callable[[float, str], None] | None = None,
+) -> Plan:
+    """Propose placements that meet the campaigns, the policy and the revenue target.
+
+    Parameters
+    ----------
+    assets
+        Contract assets.
+    campaigns
+        Parsed campaigns, or a campaigns table to parse.
+    policy
+        The ethical-use policy.
+    sites
+        Sensitive sites (needed unless ``eligibility`` is given).
+    eligibility
+        A precomputed `planner.eligibility` table.
+    values
+        Per-asset ``price_per_cycle`` and ``weekly_impacts`` (from `planner.value_assets`);
+        the assets' own columns when None.
+    zones
+        Demand zones, for reach.
+    locked
+        Placements to keep (``asset_id, campaign_id, cycle``).
+    objective
+        ``revenue``, ``impacts``, ``reach``, a blend ``revenue=0.7+reach=0.3`` or an
+        order ``revenue>reach``.
+    settings, solver
+        Business and solver settings.
+    terms
+        Concession terms for council revenue (all net sales when None).
+    currency
+        Currency label of prices (from ``values`` when it has a ``currency`` column).
+    progress
+        Called with (fraction done, message).
+
+    Returns
+    -------
+    Plan
+        Check ``plan.ok``; when False, ``plan.explanation`` says why.
+
+    Examples
+    --------
+    >>> result = plan(assets, campaigns, load_policy("uk-cap-code"), sites=sites,
+    ...               values=value_assets(assets, zones=zones), objective="revenue>reach")
+    >>> result.summary()
+    """
+    if not isinstance(campaigns, Sequence) or isinstance(campaigns, pd.DataFrame):
+        campaigns = parse_campaigns(campaigns, categories=policy.categories)
+    if eligibility is None:
+        eligibility = compute_eligibility(assets, sites, policy)
+    need = required_sales(settings.revenue_target, terms, settings.commission)
+    inst = build_instance(
+        assets,
+        campaigns,
+        policy,
+        eligibility,
+        values=values,
+        zones=zones,
+        locked=locked,
+        settings=settings,
+        required_sales=need,
+    )
+    parsed = parse_objective(objective)
+    result = solve_instance(inst, parsed, solver=solver, progress=progress)
+    currency = currency or _currency(values, terms)
+    return _to_plan(inst, result, assets, values, parsed.label, terms, currency)
+
+
+def _currency(values: pd.DataFrame | None, terms: ConcessionTerms | None) -> str:
+    if values is not None and "currency" in values.columns and len(values):
+        return str(values["currency"].iloc[0])
+    return terms.currency if terms is not None else "GBP"
+
+
+def _to_plan(inst: Instance, result, assets, values, label, terms, currency) -> Plan:
+    chosen = result.chosen
+    placements = _placements(inst, chosen, assets, values)
+    sales = float(inst.cand_price[chosen].sum()) / PENCE
+    revenue = _share(sales * (1 - inst.settings.commission), terms)
+    reach = reach_by_campaign(inst, chosen)
+    return Plan(
+        placements=placements,
+        campaigns=_delivery(inst, chosen, reach),
+        status=result.status,
+        objective_name=label,
+        objective=float(result.objective),
+        best_bound=float(result.bound),
+        gap=float(result.gap),
+        sales=sales,
+        council_revenue=revenue,
+        impacts=int(inst.cand_impacts[chosen].sum()),
+        reach=int(sum(v // inst.campaigns[c].priority for c, v in reach.items())),
+        seconds=result.seconds,
+        currency=currency,
+        explanation=result.explanation,
+        method=result.method,
+        greedy={k: (v / PENCE if k == "revenue" else v) for k, v in result.greedy_values.items()},
+    )
+
+
+def _placements(inst: Instance, chosen: np.ndarray, assets, values) -> gpd.GeoDataFrame:
+    a = inst.cand_asset[chosen]
+    c = inst.cand_campaign[chosen]
+    t = inst.cand_cycle[chosen]
+    order = np.lexsort((c, a, t))
+    a, c, t, chosen = a[order], c[order], t[order], chosen[order]
+    faces = assets["faces"].to_numpy(dtype=np.int64)
+    face = np.zeros(len(a), dtype=np.int64)
+    seen: dict[tuple[int, int], int] = {}
+    for i, (asset, cycle) in enumerate(zip(a.tolist(), t.tolist(), strict=True)):
+        n = seen.get((asset, cycle), 0)
+        face[i] = n % faces[asset] + 1
+        seen[(asset, cycle)] = n + 1
+    source = np.full(len(a), "modelled", dtype=object)
+    if values is not None and "impacts_source" in values.columns:
+        by_id = values.set_index("asset_id")["impacts_source"]
+        source = by_id.reindex(inst.asset_ids[a]).fillna("modelled").to_numpy(dtype=object)
+    frame = pd.DataFrame(
+        {
+            "asset_id": inst.asset_ids[a],
+            "face": face,
+            "campaign_id": [inst.campaigns[i].campaign_id for i in c],
+            "advertiser": [inst.campaigns[i].advertiser for i in c],
+            "cycle": t,
+            "category": [inst.campaigns[i].category for i in c],
+            "price": inst.cand_price[chosen] / PENCE,
+            "impacts": inst.cand_impacts[chosen],
+            "impacts_source": source,
+        }
+    )
+    geometry = assets.geometry.to_numpy()[a] if len(a) else []
+    return gpd.GeoDataFrame(frame, geometry=list(geometry), crs=assets.crs)
+
+
+def _delivery(inst: Instance, chosen: np.ndarray, reach: dict[int, int]) -> pd.DataFrame:
+    c = inst.cand_campaign[chosen]
+    rows = []
+    for i, camp in enumerate(inst.campaigns):
+        mine = chosen[c == i]
+        spend = float(inst.cand_price[mine].sum()) / PENCE
+        cycles = inst.cand_cycle[mine]
+        per_cycle = np.bincount(cycles, minlength=max(camp.cycles) + 1)[list(camp.cycles)]
+        rows.append(
+            {
+                "campaign_id": camp.campaign_id,
+                "advertiser": camp.advertiser,
+                "category": camp.category,
+                "cycles": len(camp.cycles),
+                "faces_booked": len(mine),
+                "min_faces_per_cycle": int(per_cycle.min()),
+                "max_faces_per_cycle": int(per_cycle.max()),
+                "spend": round(spend, 2),
+                "budget": camp.budget,
+                "budget_used": spend / camp.budget if camp.budget else 0.0,
+                "impacts": int(inst.cand_impacts[mine].sum()),
+                "reach": reach.get(i, 0) // camp.priority,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def policy_cost(
+    assets: gpd.GeoDataFrame,
+    campaigns: Sequence[Campaign] | pd.DataFrame,
+    policy: Policy,
+    *,
+    sites: gpd.GeoDataFrame | None = None,
+    objective: str = "revenue",
+    **options,
+) -> pd.DataFrame:
+    """What each rule costs: the plan re-solved without it, against the plan with every rule.
+
+    Parameters
+    ----------
+    assets, campaigns, policy, sites, objective
+        As for `plan`.
+    **options
+        Further `plan` options (values, zones, settings, solver, terms, ...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per rule: ``rule_id``, ``rule_type``, council revenue, sales and reach with
+        and without the rule, the difference, and the statuses.
+
+    Examples
+    --------
+    >>> policy_cost(assets, campaigns, load_policy("healthier-advertising"), sites=sites)
+    """
+    base = plan(assets, campaigns, policy, sites=sites, objective=objective, **options)
+    rows = []
+    for rule in policy.rules:
+        other = plan(
+            assets, campaigns, policy.without(rule.id), sites=sites, objective=objective, **options
+        )
+        rows.append(
+            {
+                "rule_id": rule.id,
+                "rule_type": rule.type,
+                "council_revenue_with": base.council_revenue,
+                "council_revenue_without": other.council_revenue,
+                "cost": other.council_revenue - base.council_revenue,
+                "sales_with": base.sales,
+                "sales_without": other.sales,
+                "reach_with": base.reach,
+                "reach_without": other.reach,
+                "status_with": base.status,
+                "status_without": other.status,
+                "currency": base.currency,
+            }
+        )
+    return pd.DataFrame(rows)

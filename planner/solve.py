@@ -1,0 +1,380 @@
+"""Solve a placement instance: greedy warm start, CP-SAT, explanation of infeasibility.
+
+`solve_instance` returns the chosen candidates with status, objective, bound and gap; an
+infeasible instance is explained in words by naming the conflicting rules, found as
+CP-SAT's sufficient assumptions for infeasibility over named constraint groups.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from planner.check import plan_violations
+from planner.errors import PlannerError
+from planner.greedy import greedy_plan
+from planner.instance import Instance
+from planner.model import PlacementModel, build_model, objective_value
+
+__all__ = ["Objective", "SolveResult", "SolverSettings", "parse_objective", "solve_instance"]
+
+Progress = Callable[[float, str], None]
+_SCALE = 1_000_000
+
+
+@dataclass(frozen=True)
+class SolverSettings:
+    """Solver settings in one place.
+
+    Attributes
+    ----------
+    time_limit
+        Seconds the solver may run (split between stages of a lexicographic objective).
+    workers
+        CP-SAT search workers; 2 or more is much better than 1.
+    seed
+        Random seed; with ``deterministic`` the same inputs and seed give the same plan.
+    deterministic
+        Interleaved (deterministic) parallel search with a deterministic time limit.
+    log
+        Print CP-SAT's search log.
+    """
+
+    time_limit: float = 30.0
+    workers: int = 2
+    seed: int = 0
+    deterministic: bool = True
+    log: bool = False
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What to maximise: weights of ``revenue``, ``impacts`` and ``reach``, or an order.
+
+    ``order`` holds the stages of a lexicographic objective (e.g. revenue, then reach),
+    each a weight dict; a single stage is a plain or blended objective.
+    """
+
+    order: tuple[tuple[tuple[str, float], ...], ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every objective term used."""
+        return tuple(dict.fromkeys(n for stage in self.order for n, _ in stage))
+
+    @property
+    def label(self) -> str:
+        """Text form, e.g. ``revenue>reach`` or ``revenue=0.7+reach=0.3``."""
+        return ">".join(
+            "+".join(n if len(s) == 1 else f"{n}={w:g}" for n, w in s) for s in self.order
+        )
+
+
+def parse_objective(text: str) -> Objective:
+    """Parse ``revenue``, ``reach``, ``revenue>reach`` or ``revenue=0.7+reach=0.3``.
+
+    Examples
+    --------
+    >>> parse_objective("revenue>reach").names
+    ('revenue', 'reach')
+    """
+    stages = []
+    for stage in str(text).replace(" ", "").lower().split(">"):
+        terms = []
+        for part in filter(None, stage.split("+")):
+            name, sep, weight = part.partition("=")
+            try:
+                w = float(weight) if sep else 1.0
+            except ValueError:
+                w = -1.0
+            if name not in ("revenue", "impacts", "reach") or w <= 0:
+                raise PlannerError(
+                    f"Objective '{text}' is not understood: use revenue, "
+                    "impacts, reach, a blend such as revenue=0.7+reach=0.3, "
+                    "or an order such as revenue>reach"
+                )
+            terms.append((name, w))
+        if not terms:
+            raise PlannerError(f"Objective '{text}' is empty; use revenue, impacts or reach")
+        stages.append(tuple(terms))
+    return Objective(tuple(stages))
+
+
+@dataclass
+class SolveResult:
+    """What the solver found.
+
+    Attributes
+    ----------
+    chosen
+        Indices of the chosen candidates (empty when no plan).
+    status
+        ``OPTIMAL``, ``FEASIBLE``, ``INFEASIBLE`` or ``UNKNOWN`` (time out, no plan).
+    objective, bound, gap
+        Objective value of the last stage, its best proven bound, relative gap.
+    values
+        Every objective term's value (revenue in pence, impacts, reach).
+    greedy_values
+        The same for the greedy warm start.
+    explanation
+        Why no plan exists, in words.
+    """
+
+    chosen: np.ndarray
+    status: str
+    objective: float
+    bound: float
+    gap: float
+    seconds: float
+    values: dict[str, int] = field(default_factory=dict)
+    greedy_values: dict[str, int] = field(default_factory=dict)
+    explanation: list[str] = field(default_factory=list)
+    method: str = "cp-sat"
+
+
+class _Progress(cp_model.CpSolverSolutionCallback):
+    def __init__(self, report: Progress | None, limit: float, offset: float, share: float):
+        super().__init__()
+        self.report, self.limit, self.offset, self.share = report, limit, offset, share
+
+    def on_solution_callback(self) -> None:
+        if self.report is not None:
+            done = self.offset + self.share * min(self.wall_time / max(self.limit, 1e-9), 1.0)
+            self.report(
+                min(done, 0.99),
+                f"solution {self.objective_value:,.0f} (bound {self.best_objective_bound:,.0f})",
+            )
+
+
+def solve_instance(
+    inst: Instance,
+    objective: Objective | str = "revenue",
+    *,
+    solver: SolverSettings = SolverSettings(),
+    progress: Progress | None = None,
+) -> SolveResult:
+    """Plan an instance: quick checks, greedy warm start, then CP-SAT.
+
+    Parameters
+    ----------
+    inst
+        The instance.
+    objective
+        An `Objective` or its text form (see `parse_objective`).
+    solver
+        Solver settings.
+    progress
+        Called with (fraction done, message) as the solve goes.
+
+    Returns
+    -------
+    SolveResult
+    """
+    objective = parse_objective(objective) if isinstance(objective, str) else objective
+    if solver.time_limit <= 0 or solver.workers < 1:
+        raise PlannerError("The time limit must be above 0 seconds and workers at least 1")
+    started = time.perf_counter()
+    _say(progress, 0.0, "checking the campaigns against the eligible faces")
+    quick = _quick_explanation(inst)
+    if quick:
+        return SolveResult(
+            np.empty(0, np.int64),
+            "INFEASIBLE",
+            0,
+            0,
+            0,
+            time.perf_counter() - started,
+            explanation=quick,
+            method="pre-check",
+        )
+    first = objective.order[0][0][0]
+    greedy = greedy_plan(inst, first)
+    greedy_ok = not plan_violations(inst, greedy)
+    greedy_values = {n: objective_value(inst, greedy, n) for n in objective.names}
+    _say(progress, 0.05, "greedy warm start ready")
+    result = _solve_stages(inst, objective, solver, greedy, progress, started)
+    result.greedy_values = greedy_values
+    if result.status == "UNKNOWN" and greedy_ok:
+        result.chosen, result.status, result.method = (
+            greedy,
+            "FEASIBLE",
+            "greedy (solver timed out)",
+        )
+        result.values = greedy_values
+    if result.status == "INFEASIBLE":
+        result.explanation = explain_infeasible(inst, solver)
+    elif result.status == "UNKNOWN":
+        result.explanation = [
+            f"No plan was found within {solver.time_limit:g} s. Allow more time, use at least "
+            "2 workers, or relax the tightest requirements (minimum faces, revenue target, "
+            "spacing)."
+        ]
+    result.seconds = time.perf_counter() - started
+    _say(progress, 1.0, f"done: {result.status.lower()}")
+    return result
+
+
+def _say(progress: Progress | None, fraction: float, message: str) -> None:
+    if progress is not None:
+        progress(fraction, message)
+
+
+def _solve_stages(inst, objective, solver, greedy, progress, started) -> SolveResult:
+    built = build_model(inst, objectives=objective.names)
+    hint = np.zeros(inst.n_candidates, dtype=bool)
+    hint[greedy] = True
+    share = 0.95 / len(objective.order)
+    status, cp = "UNKNOWN", None
+    objective_v = bound = 0.0
+    for i, stage in enumerate(objective.order):
+        _set_objective(built, inst, stage, greedy)
+        _set_hint(built, inst, hint)
+        cp = _solver(solver, solver.time_limit / len(objective.order))
+        code = cp.solve(
+            built.model,
+            _Progress(progress, cp.parameters.max_time_in_seconds, 0.05 + i * share, share),
+        )
+        status = cp.status_name(code)
+        if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            break
+        objective_v, bound = cp.objective_value, cp.best_objective_bound
+        hint = np.array([cp.boolean_value(v) for v in built.x], dtype=bool)
+        if i + 1 < len(objective.order):
+            # Keep this stage's value while optimising the next.
+            built.model.add(_stage_expr(built, inst, stage, greedy) >= round(objective_v))
+            built.model.clear_objective()
+    if status not in ("OPTIMAL", "FEASIBLE"):
+        return SolveResult(
+            np.empty(0, np.int64), status if status == "INFEASIBLE" else "UNKNOWN", 0, 0, 0, 0
+        )
+    chosen = np.flatnonzero(hint)
+    gap = 0.0 if status == "OPTIMAL" or bound <= 0 else max(0.0, (bound - objective_v) / bound)
+    values = {n: objective_value(inst, chosen, n) for n in objective.names}
+    return SolveResult(chosen, status, objective_v, bound, gap, 0, values=values)
+
+
+def _solver(settings: SolverSettings, seconds: float) -> cp_model.CpSolver:
+    cp = cp_model.CpSolver()
+    params = cp.parameters
+    params.num_workers = settings.workers
+    params.random_seed = settings.seed
+    params.log_search_progress = settings.log
+    params.max_time_in_seconds = seconds
+    if settings.deterministic:
+        params.interleave_search = True
+        params.max_deterministic_time = seconds
+    return cp
+
+
+def _references(inst: Instance, greedy: np.ndarray, names) -> dict[str, float]:
+    refs = {}
+    for name in names:
+        value = objective_value(inst, greedy, name)
+        refs[name] = float(value) if value > 0 else 1.0
+    return refs
+
+
+def _stage_expr(built: PlacementModel, inst: Instance, stage, greedy):
+    """One stage's objective; a blend normalises each term by its greedy value."""
+    if len(stage) == 1:
+        variables, coefs = built.terms[stage[0][0]]
+        return cp_model.LinearExpr.weighted_sum(variables, coefs.tolist())
+    refs = _references(inst, greedy, [n for n, _ in stage])
+    total = sum(w for _, w in stage)
+    merged: dict[int, list] = {}
+    for name, weight in stage:
+        variables, coefs = built.terms[name]
+        factor = _SCALE * weight / total / refs[name]
+        for var, coef in zip(variables, coefs.tolist(), strict=True):
+            entry = merged.setdefault(var.index, [var, 0.0])
+            entry[1] += coef * factor
+    pairs = [(v, round(c)) for v, c in merged.values() if round(c)]
+    return cp_model.LinearExpr.weighted_sum([v for v, _ in pairs], [c for _, c in pairs])
+
+
+def _set_objective(built: PlacementModel, inst: Instance, stage, greedy) -> None:
+    built.model.maximize(_stage_expr(built, inst, stage, greedy))
+
+
+def _set_hint(built: PlacementModel, inst: Instance, hint: np.ndarray) -> None:
+    built.model.clear_hints()
+    for var, value in zip(built.x, hint.tolist(), strict=True):
+        built.model.add_hint(var, value)
+    if built.coverage:
+        covered = set()
+        for k in np.flatnonzero(hint):
+            c = int(inst.cand_campaign[k])
+            covered.update((int(z), c) for z in inst.asset_zones[inst.cand_asset[k]])
+        for key, var in built.coverage.items():
+            built.model.add_hint(var, key in covered)
+
+
+def _quick_explanation(inst: Instance) -> list[str]:
+    """Conflicts visible without a solver: too few eligible faces, budget below the minimum."""
+    out = []
+    for c, camp in enumerate(inst.campaigns):
+        for t in camp.cycles:
+            n = inst.eligible_counts.get((c, t), 0)
+            if n < camp.min_faces:
+                out.append(
+                    f"Campaign {camp.campaign_id} needs {camp.min_faces} faces in cycle "
+                    f"{t} but only {n} faces in its area are eligible" + _because(inst, c, t) + "."
+                )
+        cheapest = np.sort(inst.cand_price[inst.cand_campaign == c])
+        need = sum(int(cheapest[: camp.min_faces].sum()) for _ in camp.cycles)
+        if camp.min_faces and len(cheapest) >= camp.min_faces and need > inst.budget_pence[c]:
+            out.append(
+                f"Campaign {camp.campaign_id} needs at least {need / 100:,.0f} to book "
+                f"{camp.min_faces} faces in each of its {len(camp.cycles)} cycle(s) but "
+                f"its budget is {camp.budget:,.0f}."
+            )
+    return out
+
+
+def _because(inst: Instance, c: int, t: int) -> str:
+    from planner.cycles import cycle_dates
+
+    reasons = [
+        f"{n} removed by rule {rid}"
+        for (ci, rid), n in sorted(inst.removed_by_rule.items())
+        if ci == c
+    ]
+    if inst.eligible_counts.get((c, t), 0) == 0 and not reasons:
+        first, last = cycle_dates(t, inst.settings.start)
+        return (
+            f" (none in cycle {t}, {first} to {last}: a period rule, its targeting or its "
+            "area leaves no face)"
+        )
+    return f" after the policy ({'; '.join(reasons)})" if reasons else ""
+
+
+def explain_infeasible(inst: Instance, solver: SolverSettings) -> list[str]:
+    """Name the groups of rules that together make the plan impossible.
+
+    CP-SAT's sufficient assumptions for infeasibility over named constraint groups (one
+    literal per campaign budget, per campaign and cycle minimum, per policy rule, ...).
+    """
+    built = build_model(inst, objectives=())
+    cp = cp_model.CpSolver()
+    cp.parameters.num_workers = 1
+    cp.parameters.max_time_in_seconds = max(5.0, solver.time_limit / 2)
+    cp.parameters.random_seed = solver.seed
+    code = cp.solve(built.model)
+    if code != cp_model.INFEASIBLE:
+        return [
+            "No plan was found, but no single conflict could be isolated in time; relax "
+            "the minimum faces, the revenue target or the spacing and try again."
+        ]
+    by_index = {lit.index: words for lit, words in built.guards.values()}
+    core = [by_index[i] for i in cp.sufficient_assumptions_for_infeasibility() if i in by_index]
+    if not core:
+        return ["The campaigns cannot all be placed: the faces available are not enough."]
+    return [
+        "These requirements cannot all be met together: " + "; ".join(core) + ".",
+        "Relax one of them (a lower minimum, a larger budget or area, a smaller target) "
+        "and plan again.",
+    ]

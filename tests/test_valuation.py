@@ -1,0 +1,221 @@
+"""Valuation: hand-computed annual values and council income, policy cost, real London data."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from planner.errors import PricingError
+from planner.policy import BanRule, ExclusionRule, Policy
+from planner.terms import ConcessionTerms, council_income, load_terms
+from planner.valuation import (
+    DEFAULT_CATEGORY_SHARE,
+    ValuationAssumptions,
+    assumptions_table,
+    policy_value_at_risk,
+    portfolio_summary,
+    value_assets,
+)
+
+FLAT = ConcessionTerms.flat(0.5)
+
+
+def make_assets(rows, crs="EPSG:27700") -> gpd.GeoDataFrame:
+    """rows: (asset_id, format, faces, digital, slots, price_per_cycle)."""
+    frame = pd.DataFrame(rows, columns=["asset_id", "format", "faces", "digital", "slots",
+                                        "price_per_cycle"])
+    points = [shapely.Point(530000 + 200 * i, 180000) for i in range(len(frame))]
+    return gpd.GeoDataFrame(frame, geometry=points, crs=crs)
+
+
+def eligibility(rows) -> pd.DataFrame:
+    """rows: (asset_id, category, allowed, rule_ids)."""
+    table = pd.DataFrame(rows, columns=["asset_id", "category", "allowed", "rule_ids"])
+    return table.assign(reasons=np.where(table["allowed"], "", "blocked"))
+
+
+def test_classic_and_digital_values_hand_computed():
+    assets = make_assets([("s", "6-sheet", 2, False, 6, 100.0),
+                          ("d", "d48", 1, True, 6, 1000.0)])
+    values = value_assets(assets, terms=FLAT)
+    s, d = values.iloc[0], values.iloc[1]
+    assert s["annual_value_full"] == pytest.approx(2 * 100 * 26)
+    assert d["annual_value_full"] == pytest.approx(1 * 6 * 1000 * 26)
+    assert s["annual_value_central"] == pytest.approx(5200 * 0.6)
+    assert (s["annual_value_low"], s["annual_value_high"]) == pytest.approx((5200 * 0.4,
+                                                                             5200 * 0.8))
+    assert s["expected_sales_central"] == pytest.approx(5200 * 0.6 * 0.85)
+    assert s["council_income_central"] == pytest.approx(5200 * 0.6 * 0.85 * 0.5)
+    assert d["council_income_high"] == pytest.approx(156_000 * 0.8 * 0.85 * 0.5)
+    assert values["price_source"].tolist() == ["asset file", "asset file"]
+
+
+def test_every_output_is_labelled():
+    values = value_assets(make_assets([("s", "6-sheet", 1, False, 6, np.nan)]))
+    assert values.crs.to_epsg() == 4326
+    row = values.iloc[0]
+    assert (row["estimate"], row["impacts_source"], row["price_source"]) == (
+        "modelled", "modelled", "rate card")
+    assert row["currency"] == "GBP"
+    assert "modelled estimate" in values.attrs["note"]
+    for name in ("asset_id", "faces", "digital", "slots", "weekly_impacts", "price_per_cycle",
+                 "annual_value_low", "expected_sales_central", "council_income_high"):
+        assert name in values.columns
+
+
+def test_guarantee_is_apportioned_by_expected_sales():
+    terms = ConcessionTerms.flat(0.5, minimum_annual_guarantee=50_000)
+    assets = make_assets([("a", "6-sheet", 1, False, 6, 100.0),
+                          ("b", "6-sheet", 3, False, 6, 100.0)])
+    values = value_assets(assets, terms=terms)
+    income = values["council_income_central"].to_numpy()
+    assert income.sum() == pytest.approx(50_000)  # the guarantee binds
+    assert income[1] == pytest.approx(3 * income[0])
+    summary = portfolio_summary(values, terms)
+    assert summary["guarantee_binding_central"] is True
+    assert summary["council_income_central"] == pytest.approx(50_000)
+    assert summary["faces"] == 4
+
+
+def test_portfolio_income_uses_bands_on_total_sales():
+    assets = make_assets([("d1", "d48", 1, True, 6, 1000.0), ("d2", "d48", 1, True, 6, 1000.0)])
+    values = value_assets(assets)  # uk-default terms: 60/70/75% bands
+    summary = portfolio_summary(values, "uk-default")
+    total_sales = 2 * 156_000 * 0.6 * 0.85
+    assert summary["expected_sales_central"] == pytest.approx(total_sales)
+    expected = council_income(total_sales, load_terms("uk-default"))
+    assert summary["council_income_central"] == pytest.approx(expected)
+    assert values["council_income_central"].sum() == pytest.approx(expected)
+    assert summary["units"] == 12
+
+
+def test_cpm_priced_modelled_assets_get_an_audience_range():
+    assets = make_assets([("x", "other", 1, False, 6, np.nan)])
+    row = value_assets(assets, terms=FLAT).iloc[0]
+    assert row["price_source"] == "cpm"
+    full = row["annual_value_full"]
+    assert row["annual_value_low"] == pytest.approx(full * 0.4 * 0.7)
+    assert row["annual_value_high"] == pytest.approx(full * 0.8 * 1.3)
+
+
+def test_currency_mismatch_is_an_error():
+    with pytest.raises(PricingError, match="GBP.*EUR"):
+        value_assets(make_assets([("s", "6-sheet", 1, False, 6, 1.0)]), terms="demo")
+
+
+def test_custom_assumptions_change_sell_through():
+    row = value_assets(make_assets([("s", "6-sheet", 1, False, 6, 100.0)]), terms=FLAT,
+                       assumptions=ValuationAssumptions(sell_through_central=0.5)).iloc[0]
+    assert row["annual_value_central"] == pytest.approx(2600 * 0.5)
+    with pytest.raises(ValueError, match="sell-through"):
+        ValuationAssumptions(sell_through_low=0.9)
+
+
+def two_assets_with_policy():
+    assets = make_assets([("a", "6-sheet", 1, False, 6, 100.0),
+                          ("b", "6-sheet", 1, False, 6, 300.0)])
+    elig = eligibility([
+        ("a", "hfss", False, "schools"),
+        ("a", "alcohol", False, "schools;no-alcohol"),
+        ("a", "general", True, ""),
+        ("b", "hfss", False, "schools"),
+        ("b", "alcohol", True, ""),
+    ])
+    return assets, elig
+
+
+def test_value_out_of_reach_per_category_rule_and_total():
+    assets, elig = two_assets_with_policy()
+    values = value_assets(assets, terms=FLAT, eligibility=elig)
+    va, vb = values["annual_value_central"].tolist()  # 1560 and 4680
+    risk = policy_value_at_risk(values, elig, None).set_index(["level", "category", "rule_id"])
+    hfss, alcohol = DEFAULT_CATEGORY_SHARE["hfss"], DEFAULT_CATEGORY_SHARE["alcohol"]
+    col = "value_out_of_reach_central"
+    assert risk.loc[("category", "hfss", ""), col] == pytest.approx((va + vb) * hfss)
+    assert risk.loc[("category", "alcohol", ""), col] == pytest.approx(va * alcohol)
+    assert risk.loc[("rule", "alcohol;hfss", "schools"), col] == pytest.approx(
+        va * (hfss + alcohol) + vb * hfss)
+    assert risk.loc[("rule", "alcohol", "no-alcohol"), col] == pytest.approx(va * alcohol)
+    total = risk.loc[("total", "all", "")]
+    assert total[col] == pytest.approx(va * (hfss + alcohol) + vb * hfss)
+    assert total["assets"] == 2
+    # Without terms, council income out of reach is apportioned: flat 50% of net sales.
+    assert total["council_income_out_of_reach_central"] == pytest.approx(total[col] * 0.85 * 0.5)
+    assert values["demand_share_out_of_reach"].tolist() == pytest.approx([hfss + alcohol, hfss])
+    assert set(risk["estimate"]) == {"modelled"}
+
+
+def test_binding_guarantee_means_no_council_income_out_of_reach():
+    assets, elig = two_assets_with_policy()
+    terms = ConcessionTerms.flat(0.5, minimum_annual_guarantee=1_000_000)
+    values = value_assets(assets, terms=terms)
+    risk = policy_value_at_risk(values, elig, None, terms=terms)
+    assert (risk["council_income_out_of_reach_central"] == 0).all()
+    assert (risk["value_out_of_reach_central"] > 0).all()
+
+
+def test_rule_names_come_from_the_policy():
+    assets, elig = two_assets_with_policy()
+    policy = Policy("p", rules=(ExclusionRule("schools", ("hfss", "alcohol"), ("school",), 400),
+                                BanRule("no-alcohol", ("alcohol",))))
+    risk = policy_value_at_risk(value_assets(assets, terms=FLAT), elig, policy)
+    rules = risk[risk["level"] == "rule"].set_index("rule_id")["rule"]
+    assert rules["schools"] == "exclusion: hfss, alcohol within 400 m of school"
+    assert rules["no-alcohol"] == "ban: alcohol"
+
+
+def test_category_shares_and_assumptions_table():
+    assert sum(DEFAULT_CATEGORY_SHARE.values()) == pytest.approx(1.0)
+    table = assumptions_table(rate_card="uk-default", terms="uk-default")
+    assert list(table.columns) == ["group", "name", "value", "unit", "description"]
+    names = set(table["name"])
+    assert {"sell_through_central", "cycles_per_year", "walking_radius_m", "hfss",
+            "agency_commission", "minimum_annual_guarantee"} <= names
+    assert (table["description"].str.len() > 0).all()
+
+
+# --- real London data ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def greenwich(shared_data):
+    folder = shared_data / "london_lsoa_population"
+    stops = pd.read_csv(shared_data / "london_tfl_bus_stops" / "bus-stops.csv")
+    stops = stops[(stops["Location_Easting"] > 0) & (stops["Location_Northing"] > 0)]
+    points = gpd.GeoDataFrame(
+        {"asset_id": stops["Stop_Code_LBSL"].astype(str), "name": stops["Stop_Name"]},
+        geometry=gpd.points_from_xy(stops["Location_Easting"], stops["Location_Northing"]),
+        crs="EPSG:27700")
+    boroughs = gpd.read_file(folder / "raw" / "london-2021-lad22-gen20.shp").to_crs(27700)
+    borough = boroughs.loc[boroughs["LAD22NM"] == "Greenwich", ["geometry"]]
+    inside = gpd.sjoin(points, borough, predicate="within").drop(columns="index_right")
+    assets = inside.assign(asset_type="bus_stop", format="6-sheet", faces=2, digital=False,
+                           slots=6, weekly_impacts=np.nan, price_per_cycle=np.nan)
+    zones = gpd.read_file(folder / "london_lsoa2011_pop_mid2020.gpkg")
+    zones = zones.rename(columns={"Persons_All-Ages": "population", "LSOA11CD": "zone_id"})
+    transit = points[["geometry"]].assign(kind="bus_stop")
+    return assets.to_crs(4326).reset_index(drop=True), zones, transit
+
+
+@pytest.mark.shared_data
+def test_greenwich_bus_stops_valued_end_to_end(greenwich):
+    assets, zones, transit = greenwich
+    values = value_assets(assets, zones=zones[["zone_id", "population", "geometry"]],
+                          transit=transit)
+    assert len(values) == 721
+    money = [c for c in values.columns if c.startswith(("annual_value", "expected_sales",
+                                                        "council_income"))]
+    numbers = values[["weekly_impacts", "price_per_cycle", *money]]
+    assert numbers.notna().all().all()
+    assert (numbers > 0).all().all()
+    assert set(values["impacts_source"]) == {"modelled"}
+    assert set(values["estimate"]) == {"modelled"}
+    assert set(values["price_source"]) == {"rate card"}
+    # Denser places get more modelled impacts: the spread is real, not a constant.
+    assert values["weekly_impacts"].max() > 2 * values["weekly_impacts"].min()
+    summary = portfolio_summary(values, "uk-default")
+    assert summary["annual_value_low"] < summary["annual_value_central"] < summary[
+        "annual_value_high"] < summary["annual_value_full"]
