@@ -1,7 +1,26 @@
-"""OOH advertising asset planner: load, check eligibility, value, plan, audit and map."""
+"""OOH advertising asset planner: load, check eligibility, value, plan, audit and map.
+
+The flow, each step a function of GeoDataFrames or small dataclasses::
+
+    assets = planner.load_assets("assets.gpkg")            # or planner.import_osm(...)
+    sites = planner.load_sites("sites.gpkg")
+    zones = planner.load_zones("zones.gpkg")
+    policy = planner.load_policy("uk-cap-code")
+    table = planner.eligibility(assets, sites, policy)
+    values = planner.value_assets(assets, zones=zones, eligibility=table)
+    result = planner.plan(assets, planner.load_campaigns("campaigns.csv"), policy,
+                          sites=sites, values=values, zones=zones)
+    planner.audit(result.placements, assets, sites, policy)
+    planner.asset_map(assets, sites=sites, placements=result.placements)
+"""
 
 from __future__ import annotations
 
+from planner.audience import AudienceParams, calibrate, estimate_impacts
+from planner.audit import audit
+from planner.campaigns import Area, Campaign, parse_campaigns
+from planner.cycles import cycle_dates, parse_cycles
+from planner.eligibility import allowed_matrix, eligibility, exclusion_zones
 from planner.errors import (
     CampaignError,
     DataValidationError,
@@ -12,15 +31,90 @@ from planner.errors import (
     Problem,
 )
 from planner.geo import metric_crs, to_metric
+from planner.greedy import greedy_plan
+from planner.instance import PlanSettings, build_instance
+from planner.io import (
+    load_assets,
+    load_campaigns,
+    load_placements,
+    load_sites,
+    load_zones,
+    validate_file,
+    write_layers,
+    write_table,
+)
+from planner.osm import import_osm, import_osm_layers
+from planner.plan import Plan, plan, policy_cost, required_sales
+from planner.policy import Policy, list_presets, load_policy, parse_policy, policy_to_toml
+from planner.pricing import RateCard, load_rate_card, price_assets
+from planner.solve import SolverSettings, solve_instance
+from planner.terms import ConcessionTerms, council_income, income_breakdown, load_terms
+from planner.validation import ValidationReport
+from planner.valuation import (
+    ValuationAssumptions,
+    assumptions_table,
+    policy_value_at_risk,
+    portfolio_summary,
+    value_assets,
+)
 
 __all__ = [
+    "Area",
+    "AudienceParams",
+    "Campaign",
     "CampaignError",
+    "ConcessionTerms",
     "DataValidationError",
     "InfeasibleError",
+    "Plan",
+    "PlanSettings",
     "PlannerError",
+    "Policy",
     "PolicyError",
     "PricingError",
     "Problem",
+    "RateCard",
+    "SolverSettings",
+    "ValidationReport",
+    "ValuationAssumptions",
+    "allowed_matrix",
+    "assumptions_table",
+    "audit",
+    "build_instance",
+    "calibrate",
+    "council_income",
+    "cycle_dates",
+    "eligibility",
+    "estimate_impacts",
+    "exclusion_zones",
+    "greedy_plan",
+    "import_osm",
+    "import_osm_layers",
+    "income_breakdown",
+    "list_presets",
+    "load_assets",
+    "load_campaigns",
+    "load_placements",
+    "load_policy",
+    "load_rate_card",
+    "load_sites",
+    "load_terms",
+    "load_zones",
     "metric_crs",
+    "parse_campaigns",
+    "parse_cycles",
+    "parse_policy",
+    "plan",
+    "policy_cost",
+    "policy_to_toml",
+    "policy_value_at_risk",
+    "portfolio_summary",
+    "price_assets",
+    "required_sales",
+    "solve_instance",
     "to_metric",
+    "validate_file",
+    "value_assets",
+    "write_layers",
+    "write_table",
 ]

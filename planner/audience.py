@@ -48,6 +48,24 @@ _TRANSIT_ALIASES = {
 }
 
 
+_POSITIVE = (
+    "walking_radius_m",
+    "distance_decay_m",
+    "transit_decay_m",
+    "poi_decay_m",
+    "default_slots",
+)
+_NON_NEGATIVE = (
+    "trips_per_resident_per_week",
+    "base_weekly_passers",
+    "no_zone_weekly_passers",
+    "transit_radius_m",
+    "poi_radius_m",
+    "poi_weekly_visitors",
+    "default_transit_passers",
+)
+
+
 def _param(default: Any, doc: str, unit: str = "") -> Any:
     return field(default=default, metadata={"doc": doc, "unit": unit})
 
@@ -168,32 +186,16 @@ class AudienceParams:
     )
 
     def __post_init__(self) -> None:
-        positive = ("walking_radius_m", "distance_decay_m", "transit_decay_m", "poi_decay_m")
-        bad = [name for name in positive if not getattr(self, name) > 0]
-        bad += [
-            name
-            for name in (
-                "trips_per_resident_per_week",
-                "base_weekly_passers",
-                "no_zone_weekly_passers",
-                "transit_radius_m",
-                "poi_radius_m",
-                "poi_weekly_visitors",
-                "default_transit_passers",
-            )
-            if not getattr(self, name) >= 0
-        ]
+        bad = [n for n in _POSITIVE if not getattr(self, n) > 0]
+        bad += [n for n in _NON_NEGATIVE if not getattr(self, n) >= 0]
         if not 0 <= self.pass_probability <= 1:
             bad.append("pass_probability")
-        vis = [*self.visibility.values(), self.default_visibility]
-        if not all(0 < v <= 1 for v in vis):
+        if not all(0 < v <= 1 for v in [*self.visibility.values(), self.default_visibility]):
             bad.append("visibility")
-        if self.default_slots < 1:
-            bad.append("default_slots")
         if bad:
             raise ValueError(
-                f"AudienceParams: invalid value for {', '.join(bad)}; distances "
-                "and decays must be > 0, probabilities and visibility in (0, 1]"
+                f"AudienceParams: invalid value for {', '.join(bad)}; distances and decays "
+                "must be > 0, counts >= 0, probabilities and visibility in (0, 1]"
             )
 
 

@@ -263,15 +263,16 @@ def parse_campaigns(
     if frame.empty:
         raise CampaignError(f"{source}: the table has no campaigns. Add at least one row.")
     known = {c.lower() for c in categories}
-    campaigns = []
+    campaigns, seen = [], set()
     for i, record in enumerate(frame.to_dict("records")):
         campaign = _row(record, i + first_row, rows, known, max_cycle)
         if campaign is not None:
             campaigns.append(campaign)
-    ids = [c.campaign_id for c in campaigns]
-    for i, cid in enumerate(ids):
-        if ids.count(cid) > 1 and ids.index(cid) != i:
+        # Every row's id counts, valid or not, and the repeat is named by its own row.
+        cid = _text(record.get("campaign_id"))
+        if cid and cid in seen:
             rows.add(i + first_row, "campaign_id", f"'{cid}' is used by more than one campaign")
+        seen.add(cid)
     if rows.problems:
         shown = rows.problems[:25]
         more = len(rows.problems) - len(shown)

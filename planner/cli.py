@@ -9,8 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from planner.errors import PlannerError
+
+if TYPE_CHECKING:
+    pass
 
 __all__ = ["main"]
 
@@ -273,12 +277,412 @@ def _print_totals(summary: dict, policy_cost: object = None) -> None:
         )
 
 
+# --- eligibility --------------------------------------------------------------------------
+
+
+def _add_eligibility(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "eligibility",
+        help="which advertiser categories each asset may carry under a policy, and why not",
+        description=(
+            "Apply a policy's ban and exclusion rules to every asset and advertiser category. "
+            "Writes one row per asset x category (asset_id, category, allowed, reasons, "
+            "rule_ids) and prints a summary by category."
+        ),
+        epilog=_example(
+            "python -m planner eligibility --assets assets.gpkg --sites sites.gpkg "
+            "--policy uk-cap-code --out eligibility.csv"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--assets", required=True, help="asset file")
+    p.add_argument("--sites", help="sensitive-sites file (needed for exclusion rules)")
+    p.add_argument("--policy", required=True, help="policy preset name or .toml file")
+    p.add_argument("--out", required=True, help="output table: .csv, .gpkg, .xlsx, ...")
+    _add_input_options(p)
+    p.set_defaults(handler=_run_eligibility)
+
+
+def _policy_inputs(args: argparse.Namespace):
+    """Policy, assets and sites named on the command line (sites only when needed)."""
+    from planner.io import load_assets, load_sites
+    from planner.policy import load_policy
+
+    policy = load_policy(args.policy)
+    if policy.exclusions and not args.sites:
+        ids = ", ".join(r.id for r in policy.exclusions)
+        raise PlannerError(f"policy '{args.policy}' has exclusion rules ({ids}); add --sites FILE")
+    assets = load_assets(args.assets, **load_options(args))
+    plain = {"crs": args.crs, "encoding": args.encoding, "drop_invalid": args.drop_invalid}
+    sites = load_sites(args.sites, **plain) if args.sites else None
+    return policy, assets, sites
+
+
+def _run_eligibility(args: argparse.Namespace) -> int:
+    from planner.eligibility import eligibility
+    from planner.io import write_table
+
+    policy, assets, sites = _policy_inputs(args)
+    table = eligibility(assets, sites, policy)
+    path = write_table(table, args.out, layer="eligibility")
+    print(f"Policy: {policy.name} ({len(policy.rules)} rules); {len(assets)} assets.")
+    print(f"{'category':<16}{'allowed':>10}{'refused':>10}  refused by")
+    refused = table[~table["allowed"]]
+    counts: dict[str, dict[str, int]] = {}
+    for (category, combo), n in (
+        refused.groupby(["category", "rule_ids"], observed=True).size().items()
+    ):
+        for rule_id in combo.split(";"):  # few distinct combinations, however many rows
+            per_rule = counts.setdefault(category, {})
+            per_rule[rule_id] = per_rule.get(rule_id, 0) + int(n)
+    for category, allowed in table.groupby("category", observed=True)["allowed"]:
+        rules = ", ".join(f"{r} {n:,}" for r, n in counts.get(category, {}).items())
+        print(f"{category:<16}{int(allowed.sum()):>10,}{int((~allowed).sum()):>10,}  {rules}")
+    print(f"Wrote {path}")
+    return EXIT_OK
+
+
+# --- audit ----------------------------------------------------------------------------------
+
+
+def _add_audit(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "audit",
+        help="re-check a plan's placements against a policy (exit 1 if any rule is broken)",
+        description=(
+            "Re-check every placement of a plan against every rule of a policy (ban, "
+            "exclusion, density, share, period), independently of how the plan was made. "
+            "Exit 0 when compliant, 1 listing the violations, 2 on bad input."
+        ),
+        epilog=_example(
+            "python -m planner audit --plan plan.gpkg --assets assets.gpkg "
+            "--sites sites.gpkg --policy uk-cap-code"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--plan", required=True, help="placements: CSV, or a plan GeoPackage's 'placements' layer"
+    )
+    p.add_argument("--assets", required=True, help="asset file the plan was made with")
+    p.add_argument("--sites", help="sensitive-sites file (needed for exclusion rules)")
+    p.add_argument("--policy", required=True, help="policy preset name or .toml file")
+    p.add_argument("--start", help="first day of cycle 1, YYYY-MM-DD (default: the planner's)")
+    p.add_argument("--out", help="also write the violations to this table (.csv, .xlsx, ...)")
+    _add_input_options(p)
+    p.set_defaults(handler=_run_audit)
+
+
+def _run_audit(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from planner.audit import audit
+    from planner.cycles import DEFAULT_START
+    from planner.io import load_placements, write_table
+
+    try:
+        start = date.fromisoformat(args.start) if args.start else DEFAULT_START
+    except ValueError:
+        raise PlannerError(f"--start '{args.start}' is not a date; write e.g. 2027-01-04") from None
+    placements = load_placements(args.plan)
+    policy, assets, sites = _policy_inputs(args)
+    found = audit(placements, assets, sites, policy, start=start)
+    if args.out:
+        print(f"Wrote {write_table(found, args.out, layer='violations')}")
+    if found.empty:
+        print(f"Compliant: {len(placements)} placements meet every rule of '{policy.name}'.")
+        return EXIT_OK
+    print(f"{len(found)} violation(s) of '{policy.name}' in {len(placements)} placements:")
+    for row in found.head(200).itertuples():
+        where = " ".join(
+            f"{k} {v}" for k, v in (("asset", row.asset_id), ("campaign", row.campaign_id)) if v
+        )
+        print(f"  {row.rule_id} ({row.rule_type}), cycle {row.cycle}, {where}: {row.reason}")
+    if len(found) > 200:
+        print(f"  ... and {len(found) - 200} more (use --out to write them all)")
+    return EXIT_FOUND
+
+
+# --- plan ---------------------------------------------------------------------------------
+
+
+def _add_plan(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "plan",
+        help="place campaigns on asset faces and cycles (CP-SAT), write the plan",
+        description=(
+            "Propose which campaign goes on which asset face in which 2-week cycle, meeting "
+            "budgets, faces per cycle, spacing, competitor separation, the policy and the "
+            "council's revenue target. Writes layers 'placements', 'campaigns' and "
+            "'summary'. Exit 0 with a plan, 1 when no plan exists (with the reason), 2 on "
+            "bad input."
+        ),
+        epilog=_example(
+            "python -m planner plan --assets data/assets.gpkg --sites data/sites.gpkg "
+            "--zones data/zones.gpkg --policy uk-cap-code --campaigns data/campaigns.csv "
+            "--rates demo --terms demo --objective 'revenue>reach' --out plan.gpkg"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--assets", required=True, help="asset file")
+    p.add_argument("--sites", help="sensitive-sites file (needed by exclusion rules)")
+    p.add_argument("--zones", help="demand zones with population (audience and reach)")
+    p.add_argument("--policy", required=True, help="policy preset name or .toml file")
+    p.add_argument("--campaigns", required=True, help="campaigns CSV (see the README)")
+    p.add_argument("--locked", help="CSV of placements to keep: asset_id,campaign_id,cycle")
+    p.add_argument(
+        "--revenue-target",
+        type=float,
+        default=0.0,
+        help="least council revenue from the plan, in the rate card's currency",
+    )
+    p.add_argument(
+        "--objective",
+        default="revenue",
+        help="revenue, impacts, reach, a blend revenue=0.7+reach=0.3, or an "
+        "order revenue>reach (default revenue)",
+    )
+    p.add_argument("--rates", default="uk-default", help="rate card name or .toml file")
+    p.add_argument("--terms", default="uk-default", help="concession terms name or .toml file")
+    p.add_argument("--time-limit", type=float, default=30.0, help="solver seconds (default 30)")
+    p.add_argument("--workers", type=int, default=2, help="solver workers (default 2)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--skip-unplaceable",
+        action="store_true",
+        help="leave out campaigns that cannot be placed at all, with a note",
+    )
+    p.add_argument("--out", required=True, help="plan file: .gpkg (layers), .xlsx or .csv")
+    _add_input_options(p)
+    p.set_defaults(handler=_run_plan)
+
+
+def _progress_bar(label: str):
+    """A tqdm bar on a terminal; silent when output is not a terminal."""
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=100,
+        desc=label,
+        disable=not sys.stderr.isatty(),
+        leave=False,
+        bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}",
+    )
+
+    def update(fraction: float, message: str) -> None:
+        bar.n = round(100 * fraction)
+        bar.set_postfix_str(message[:40])
+        bar.refresh()
+
+    return bar, update
+
+
+def _run_plan(args: argparse.Namespace) -> int:
+    from planner.instance import PlanSettings
+    from planner.io import load_placements, load_zones
+    from planner.plan import plan
+    from planner.solve import SolverSettings
+    from planner.terms import load_terms
+    from planner.valuation import value_assets
+
+    policy, assets, sites = _policy_inputs(args)
+    from planner.io import load_campaigns
+
+    campaigns = load_campaigns(args.campaigns, categories=policy.categories)
+    zones = load_zones(args.zones, crs=args.crs) if args.zones else None
+    values = value_assets(assets, zones=zones, rate_card=args.rates, terms=args.terms)
+    terms = load_terms(args.terms)
+    settings = PlanSettings(
+        revenue_target=args.revenue_target, skip_unplaceable=args.skip_unplaceable
+    )
+    solver = SolverSettings(time_limit=args.time_limit, workers=args.workers, seed=args.seed)
+    locked = load_placements(args.locked) if args.locked else None
+    bar, update = _progress_bar("planning")
+    try:
+        result = plan(
+            assets,
+            campaigns,
+            policy,
+            sites=sites,
+            values=values,
+            zones=zones,
+            locked=locked,
+            objective=args.objective,
+            settings=settings,
+            solver=solver,
+            terms=terms,
+            progress=update,
+        )
+    finally:
+        bar.close()
+    return _report_plan(result, args.out)
+
+
+def _report_plan(result, out: str) -> int:
+    from planner.io import write_layers
+
+    print(_plan_text(result))
+    if not result.ok:
+        return EXIT_FOUND
+    layers = {
+        "placements": result.placements,
+        "campaigns": result.campaigns,
+        "summary": result.summary(),
+    }
+    write_layers(layers, out)
+    print(f"Wrote {out}")
+    return EXIT_OK
+
+
+def _plan_text(result) -> str:
+    """Plain-words summary of a plan."""
+    lines = [f"Plan status: {result.status} ({result.method}, {result.seconds:.1f} s)"]
+    if result.ok:
+        cur = result.currency
+        lines += [
+            f"  placements: {len(result.placements):,}",
+            f"  gross sales: {result.sales:,.0f} {cur}; council revenue (revenue share of net "
+            f"sales): {result.council_revenue:,.0f} {cur}",
+            f"  impacts: {result.impacts:,} (modelled estimate); reach: {result.reach:,} people",
+            f"  objective {result.objective_name}: {result.objective:,.0f}; best bound "
+            f"{result.best_bound:,.0f}; gap {result.gap:.2%}",
+        ]
+        if "revenue" in result.greedy:
+            lines.append(f"  greedy baseline sales: {result.greedy['revenue']:,.0f} {cur}")
+    lines += [f"  {text}" for text in result.explanation + result.notes]
+    return "\n".join(lines)
+
+
+# --- demo ---------------------------------------------------------------------------------
+
+
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="run the whole chain on the bundled Helsinki demo and write the results",
+        description=(
+            "Load the bundled demo (Helsinki centre, OpenStreetMap), check eligibility under "
+            "a policy, value the assets, plan the demo campaigns, audit the plan and write "
+            "plan.gpkg, values.gpkg, eligibility.csv, map.html and summary.txt to DIR."
+        ),
+        epilog=_example("python -m planner demo --out demo-output"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--policy", default="uk-cap-code", help="policy preset or .toml file")
+    p.add_argument("--objective", default="revenue>reach", help="objective (see plan --help)")
+    p.add_argument("--time-limit", type=float, default=20.0, help="solver seconds (default 20)")
+    p.set_defaults(handler=_run_demo)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from planner.demo import run_demo
+
+    out = Path(args.out)
+    bar, update = _progress_bar("demo")
+    try:
+        result = run_demo(
+            out,
+            policy=args.policy,
+            objective=args.objective,
+            time_limit=args.time_limit,
+            progress=update,
+        )
+    finally:
+        bar.close()
+    print(result.text)
+    return EXIT_OK if result.ok else EXIT_FOUND
+
+
+# --- map ----------------------------------------------------------------------------------
+
+
+def _add_map(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "map",
+        help="draw assets, sensitive sites, exclusion zones, demand and a plan as an HTML map",
+        description=(
+            "Write a standalone HTML map that opens offline: assets coloured by status "
+            "(booked, eligible, restricted, unavailable) or by campaign, with popups giving "
+            "each restriction's reason. Leaflet is inlined from installed packages."
+        ),
+        epilog=_example(
+            "python -m planner map --assets assets.gpkg --sites schools.gpkg "
+            "--policy uk-cap-code --category alcohol --plan plan.gpkg --out map.html"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--assets", required=True, help="asset file")
+    p.add_argument("--sites", help="sensitive-sites file")
+    p.add_argument("--zones", help="demand zones with population (choropleth)")
+    p.add_argument("--policy", help="policy preset name or .toml file (eligibility, zones)")
+    p.add_argument("--category", help="colour eligibility for this advertiser category")
+    p.add_argument("--plan", help="placements: CSV, or a plan GeoPackage's 'placements' layer")
+    p.add_argument("--color-by", choices=["status", "campaign"], default="status")
+    p.add_argument(
+        "--assets-mode",
+        choices=["auto", "local", "cdn"],
+        help="where Leaflet comes from (default: $PLANNER_MAP_ASSETS, else auto = inlined)",
+    )
+    p.add_argument(
+        "--tiles",
+        choices=["auto", "osm", "none"],
+        help="base tiles (default: $PLANNER_MAP_TILES, else OpenStreetMap when reachable)",
+    )
+    p.add_argument("--out", required=True, help="output .html file")
+    _add_input_options(p)
+    p.set_defaults(handler=_run_map)
+
+
+def _run_map(args: argparse.Namespace) -> int:
+    from planner.io import load_assets, load_placements, load_sites, load_zones
+    from planner.maps import asset_map, save_map
+
+    assets = load_assets(args.assets, **load_options(args))
+    plain = {"crs": args.crs, "encoding": args.encoding, "drop_invalid": args.drop_invalid}
+    sites = load_sites(args.sites, **plain) if args.sites else None
+    zones = load_zones(args.zones, **plain) if args.zones else None
+    elig = zones_of_rules = None
+    if args.policy:
+        from planner.eligibility import eligibility, exclusion_zones
+        from planner.policy import load_policy
+
+        policy = load_policy(args.policy)
+        elig = eligibility(assets, sites, policy)
+        if sites is not None:
+            zones_of_rules = exclusion_zones(sites, policy)
+    elif args.category:
+        raise PlannerError("--category needs --policy NAME_OR_FILE to decide eligibility")
+    placements = load_placements(args.plan) if args.plan else None
+    m = asset_map(
+        assets,
+        sites=sites,
+        zones=zones,
+        eligibility=elig,
+        exclusion_zones=zones_of_rules,
+        placements=placements,
+        color_by=args.color_by,
+        category=args.category,
+        assets_mode=args.assets_mode,
+        tiles=args.tiles,
+    )
+    path = save_map(m, args.out, assets_mode=args.assets_mode)
+    print(f"Wrote {path} ({path.stat().st_size / 1e6:.1f} MB, {len(assets)} assets)")
+    return EXIT_OK
+
+
 # --- registry -----------------------------------------------------------------------------
 
 _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_validate,
     _add_import_osm,
     _add_value,
+    _add_eligibility,
+    _add_audit,
+    _add_plan,
+    _add_demo,
+    _add_map,
 ]
 
 

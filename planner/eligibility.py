@@ -16,7 +16,7 @@ from planner.geo import metric_crs
 from planner.policy import BanRule, ExclusionRule, Policy
 from planner.schema import STORAGE_CRS
 
-__all__ = ["allowed_matrix", "eligibility", "exclusion_zones", "scope_mask"]
+__all__ = ["ELIGIBILITY_COLUMNS", "allowed_matrix", "eligibility", "exclusion_zones", "scope_mask"]
 
 ELIGIBILITY_COLUMNS = ("asset_id", "category", "allowed", "reasons", "rule_ids")
 
@@ -190,9 +190,23 @@ def _digital(assets: pd.DataFrame) -> np.ndarray:
 
 
 def _exclusion_hits(
-    assets: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, rules: Iterable[ExclusionRule]
+    assets: gpd.GeoDataFrame, sites: gpd.GeoDataFrame | None, rules: Iterable[ExclusionRule]
 ) -> dict[str, tuple[np.ndarray, list[str]]]:
     """Per exclusion rule: positions of refused assets and the reason text for each."""
+    if sites is None:
+        ids = ", ".join(r.id for r in rules)
+        raise DataValidationError(
+            "sites",
+            [
+                Problem(
+                    "sites",
+                    "",
+                    "",
+                    f"no sites given, but exclusion rules {ids} need them",
+                    "Pass the sensitive sites (schools, playgrounds, ...)",
+                )
+            ],
+        )
     _check_frame(sites, "sites", ("site_id", "kind"))
     crs = metric_crs(assets, sites)
     a_geom = assets.geometry.to_crs(crs).to_numpy()

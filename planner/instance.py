@@ -46,6 +46,9 @@ class PlanSettings:
         walking distance of the zone's representative point.
     commission
         Agency commission deducted from gross price to give the media owner's net sales.
+    skip_unplaceable
+        Leave out campaigns that cannot be placed at all (e.g. a category the policy bans
+        everywhere) and say so in the plan's notes, instead of declaring the plan infeasible.
     """
 
     start: date = DEFAULT_START
@@ -53,6 +56,7 @@ class PlanSettings:
     competitor_separation_m: float = 100.0
     walk_m: float = 400.0
     commission: float = 0.15
+    skip_unplaceable: bool = False
 
 
 @dataclass
@@ -123,7 +127,7 @@ def _neighbours(xy: np.ndarray, distance: float) -> list[np.ndarray]:
 
 
 def _targeting_mask(assets: pd.DataFrame, campaign: Campaign, xy: np.ndarray, crs) -> np.ndarray:
-    mask = (assets["status"].astype(str) == "available").to_numpy()
+    mask = (assets["status"].astype(str) == "available").to_numpy().copy()
     if campaign.formats:
         mask &= assets["format"].astype(str).str.lower().isin(campaign.formats).to_numpy()
     if campaign.asset_types:

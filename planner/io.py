@@ -30,6 +30,8 @@ __all__ = [
     "MAX_UNZIPPED_BYTES",
     "atomic_path",
     "load_assets",
+    "load_campaigns",
+    "load_placements",
     "load_sites",
     "load_zones",
     "read_table",
@@ -495,6 +497,79 @@ def _find(keys: dict[str, str], aliases: tuple[str, ...]) -> str | None:
 
 def _key_of(keys: dict[str, str], column: str) -> str:
     return next(k for k, v in keys.items() if v == column)
+
+
+def load_campaigns(
+    path: str | os.PathLike[str], *, categories=None, encoding: str = "utf-8"
+) -> list:
+    """Read and check a campaigns CSV (columns in `planner.campaigns.CAMPAIGN_COLUMNS`).
+
+    Raises
+    ------
+    CampaignError
+        Naming every bad row and column.
+
+    Examples
+    --------
+    >>> campaigns = load_campaigns("data/campaigns.csv")
+    """
+    from planner.campaigns import parse_campaigns
+    from planner.schema import CATEGORIES
+
+    path = Path(path)
+    table = _plain_csv(path, encoding, "campaigns")
+    return parse_campaigns(table, categories=categories or CATEGORIES, source=path.name)
+
+
+def _plain_csv(path: Path, encoding: str, what: str) -> pd.DataFrame:
+    from planner.errors import CampaignError
+
+    if not path.is_file():
+        raise CampaignError(f"The {what} file '{path}' does not exist; check the path")
+    if path.suffix.lower() not in {".csv", ".txt"}:
+        raise CampaignError(f"{path.name}: the {what} table must be a .csv file")
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding, nrows=100_001)
+    except UnicodeDecodeError:
+        raise CampaignError(
+            f"{path.name}: the file is not {encoding} text; save it as UTF-8 CSV"
+        ) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise CampaignError(
+            f"{path.name}: not a readable CSV ({str(exc)[:150]}); save it as "
+            "comma-separated values with one header row"
+        ) from None
+
+
+def load_placements(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """The placements of a plan: a CSV, or the ``placements`` layer of a plan GeoPackage.
+
+    Examples
+    --------
+    >>> placements = load_placements("plan.gpkg")
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise PlannerError(
+            f"The plan '{path}' does not exist; give a placements CSV or a plan .gpkg"
+        )
+    text_columns = {"asset_id": str, "campaign_id": str, "category": str}
+    try:
+        if path.suffix.lower() == ".gpkg":
+            layers = [name for name, _ in pyogrio.list_layers(path)]
+            if "placements" not in layers:
+                raise PlannerError(
+                    f"{path.name} has no 'placements' layer (layers: {', '.join(layers)})"
+                )
+            frame = pyogrio.read_dataframe(path, layer="placements", read_geometry=False)
+            return frame.astype({c: str for c in text_columns if c in frame.columns})
+        if path.suffix.lower() == ".csv":
+            return pd.read_csv(path, dtype=text_columns)
+    except PlannerError:
+        raise
+    except Exception as exc:
+        raise PlannerError(f"{path.name} could not be read: {str(exc)[:200]}") from None
+    raise PlannerError(f"'{path.name}': give the plan as a .csv file or a plan .gpkg")
 
 
 # --- writing ---------------------------------------------------------------------------

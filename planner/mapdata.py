@@ -123,8 +123,8 @@ def text_column(values: Sequence[Any] | pd.Series, **spec: Any) -> dict[str, Any
 
     Examples
     --------
-    >>> text_column(["a", "b", "a", "a"], label="Ward")
-    {'label': 'Ward', 'd': ['a', 'b'], 'c': [0, 1, 0, 0]}
+    >>> text_column(["a", "b", "a", "a", "a", "b"], label="Ward")
+    {'label': 'Ward', 'd': ['a', 'b'], 'c': [0, 1, 0, 0, 0, 1]}
     """
     series = pd.Series(values, dtype=object)
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
@@ -217,7 +217,7 @@ def choropleth(values: pd.Series, *, n_classes: int = 7) -> tuple[np.ndarray, li
     --------
     >>> index, classes = choropleth(pd.Series([10.0, 20.0, 30.0, None]), n_classes=2)
     >>> index.tolist(), [c.label for c in classes]
-    ([0, 0, 1, 2], ['10 – 20', '20 – 30', 'no data'])
+    ([0, 1, 1, 2], ['10 – 20', '20 – 30', 'no data'])
     """
     numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
     known = numbers[~np.isnan(numbers)]

@@ -96,8 +96,7 @@ class _JsLayer(Layer):
     """An overlay built by a ``PlannerMap`` function; listed in the layer control."""
 
     _template = Template(
-        "{% macro script(this, kwargs) %}var {{ this.get_name() }} = {{ this.call }};"
-        "{% endmacro %}"
+        "{% macro script(this, kwargs) %}var {{ this.get_name() }} = {{ this.call }};{% endmacro %}"
     )
 
     def __init__(self, call: str, *, name: str, show: bool = True) -> None:

@@ -308,9 +308,7 @@ def asset_view(
     points = assets.geometry
     if not (points.geom_type == "Point").all():
         points = points.representative_point()
-    status = asset_status(
-        assets, eligibility=eligibility, placements=placements, category=category
-    )
+    status = asset_status(assets, eligibility=eligibility, placements=placements, category=category)
     if color_by == "status":
         index, classes = _status_classes(status)
     else:

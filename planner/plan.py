@@ -8,7 +8,7 @@ the objective, the best bound and the gap. `policy_cost` re-plans without each r
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import geopandas as gpd
 import numpy as np
@@ -20,7 +20,7 @@ from planner.errors import PlannerError
 from planner.instance import PENCE, Instance, PlanSettings, build_instance
 from planner.model import reach_by_campaign
 from planner.policy import Policy
-from planner.solve import SolverSettings, parse_objective, solve_instance
+from planner.solve import SolverSettings, parse_objective, solve_instance, unplaceable
 from planner.terms import ConcessionTerms, income_breakdown
 
 __all__ = ["PLACEMENT_COLUMNS", "Plan", "plan", "policy_cost", "required_sales"]
@@ -60,6 +60,8 @@ class Plan:
         Gross sales booked and the council's revenue share of the net sales.
     explanation
         Why there is no plan, in words, when there is none.
+    notes
+        Campaigns left out with ``skip_unplaceable``, and why.
     """
 
     placements: gpd.GeoDataFrame
@@ -76,6 +78,7 @@ class Plan:
     seconds: float
     currency: str = "GBP"
     explanation: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     method: str = "cp-sat"
     greedy: dict[str, float] = field(default_factory=dict)
 
@@ -209,21 +212,27 @@ def plan(
     if eligibility is None:
         eligibility = compute_eligibility(assets, sites, policy)
     need = required_sales(settings.revenue_target, terms, settings.commission)
-    inst = build_instance(
-        assets,
-        campaigns,
-        policy,
-        eligibility,
-        values=values,
-        zones=zones,
-        locked=locked,
-        settings=settings,
-        required_sales=need,
-    )
     parsed = parse_objective(objective)
+    build = {
+        "values": values,
+        "zones": zones,
+        "locked": locked,
+        "settings": settings,
+        "required_sales": need,
+    }
+    inst = build_instance(assets, campaigns, policy, eligibility, **build)
+    notes: list[str] = []
+    if settings.skip_unplaceable:
+        skipped = dict(unplaceable(inst))
+        if skipped:
+            notes = [f"Not placed: {message}" for message in skipped.values()]
+            campaigns = [c for i, c in enumerate(campaigns) if i not in skipped]
+            inst = build_instance(assets, campaigns, policy, eligibility, **build)
     result = solve_instance(inst, parsed, solver=solver, progress=progress)
     currency = currency or _currency(values, terms)
-    return _to_plan(inst, result, assets, values, parsed.label, terms, currency)
+    out = _to_plan(inst, result, assets, values, parsed.label, terms, currency)
+    out.notes = notes
+    return out
 
 
 def _currency(values: pd.DataFrame | None, terms: ConcessionTerms | None) -> str:
@@ -335,7 +344,9 @@ def policy_cost(
     assets, campaigns, policy, sites, objective
         As for `plan`.
     **options
-        Further `plan` options (values, zones, settings, solver, terms, ...).
+        Further `plan` options (values, zones, settings, solver, terms, ...). Campaigns
+        that cannot be placed under a policy are left out (``skip_unplaceable``) so that
+        the plans with and without each rule can be compared.
 
     Returns
     -------
@@ -347,6 +358,8 @@ def policy_cost(
     --------
     >>> policy_cost(assets, campaigns, load_policy("healthier-advertising"), sites=sites)
     """
+    settings = options.pop("settings", PlanSettings())
+    options["settings"] = replace(settings, skip_unplaceable=True)
     base = plan(assets, campaigns, policy, sites=sites, objective=objective, **options)
     rows = []
     for rule in policy.rules:

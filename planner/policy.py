@@ -43,6 +43,16 @@ def _tuple(value: Any) -> tuple | None:
     return tuple(value)
 
 
+def _normalise(rule: Any) -> None:
+    """Name lists as tuples and distances/shares as floats, so equal rules compare equal."""
+    for f in fields(rule):
+        value = getattr(rule, f.name)
+        if f.name in {"categories", "near", "asset_types"}:
+            object.__setattr__(rule, f.name, _tuple(value))
+        elif f.name in {"within_m", "max_share"} and _is_number(value):
+            object.__setattr__(rule, f.name, float(value))
+
+
 @dataclass(frozen=True)
 class BanRule:
     """``categories`` are never allowed on assets in scope (``asset_types``, ``digital``)."""
@@ -54,8 +64,7 @@ class BanRule:
     type: ClassVar[str] = "ban"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "categories", _tuple(self.categories))
-        object.__setattr__(self, "asset_types", _tuple(self.asset_types))
+        _normalise(self)
 
 
 @dataclass(frozen=True)
@@ -75,11 +84,7 @@ class ExclusionRule:
     type: ClassVar[str] = "exclusion"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "categories", _tuple(self.categories))
-        object.__setattr__(self, "near", _tuple(self.near))
-        object.__setattr__(self, "asset_types", _tuple(self.asset_types))
-        if isinstance(self.within_m, int | float) and not isinstance(self.within_m, bool):
-            object.__setattr__(self, "within_m", float(self.within_m))
+        _normalise(self)
 
 
 @dataclass(frozen=True)
@@ -97,8 +102,7 @@ class DensityRule:
     type: ClassVar[str] = "density"
 
     def __post_init__(self) -> None:
-        if isinstance(self.within_m, int | float) and not isinstance(self.within_m, bool):
-            object.__setattr__(self, "within_m", float(self.within_m))
+        _normalise(self)
 
 
 @dataclass(frozen=True)
@@ -111,9 +115,7 @@ class ShareRule:
     type: ClassVar[str] = "share"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "categories", _tuple(self.categories))
-        if isinstance(self.max_share, int) and not isinstance(self.max_share, bool):
-            object.__setattr__(self, "max_share", float(self.max_share))
+        _normalise(self)
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,7 @@ class PeriodRule:
     type: ClassVar[str] = "period"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "categories", _tuple(self.categories))
+        _normalise(self)
 
 
 Rule = BanRule | ExclusionRule | DensityRule | ShareRule | PeriodRule

@@ -20,7 +20,14 @@ from planner.greedy import greedy_plan
 from planner.instance import Instance
 from planner.model import PlacementModel, build_model, objective_value
 
-__all__ = ["Objective", "SolveResult", "SolverSettings", "parse_objective", "solve_instance"]
+__all__ = [
+    "Objective",
+    "SolveResult",
+    "SolverSettings",
+    "parse_objective",
+    "solve_instance",
+    "unplaceable",
+]
 
 Progress = Callable[[float, str], None]
 _SCALE = 1_000_000
@@ -39,7 +46,10 @@ class SolverSettings:
     seed
         Random seed; with ``deterministic`` the same inputs and seed give the same plan.
     deterministic
-        Interleaved (deterministic) parallel search with a deterministic time limit.
+        Interleaved (deterministic) parallel search with ``time_limit`` counted in CP-SAT's
+        deterministic seconds (about a second each on an idle machine), so that the same
+        inputs and seed give the same plan; a wall-clock watchdog stops the search at twice
+        the limit.
     log
         Print CP-SAT's search log.
     """
@@ -205,6 +215,8 @@ def solve_instance(
             "greedy (solver timed out)",
         )
         result.values = greedy_values
+        result.objective = float(sum(w * greedy_values[n] for n, w in objective.order[-1]))
+        result.bound = result.gap = float("nan")
     if result.status == "INFEASIBLE":
         result.explanation = explain_infeasible(inst, solver)
     elif result.status == "UNKNOWN":
@@ -224,33 +236,37 @@ def _say(progress: Progress | None, fraction: float, message: str) -> None:
 
 
 def _solve_stages(inst, objective, solver, greedy, progress, started) -> SolveResult:
+    """Solve each stage of the objective in turn, keeping the previous stage's value.
+
+    A stage that ends without a solution keeps the previous stage's plan (FEASIBLE); the
+    first stage without one leaves the caller to fall back on the greedy plan.
+    """
     built = build_model(inst, objectives=objective.names)
     hint = np.zeros(inst.n_candidates, dtype=bool)
     hint[greedy] = True
     share = 0.95 / len(objective.order)
-    status, cp = "UNKNOWN", None
-    objective_v = bound = 0.0
+    best: tuple[str, float, float] | None = None
     for i, stage in enumerate(objective.order):
         _set_objective(built, inst, stage, greedy)
         _set_hint(built, inst, hint)
         cp = _solver(solver, solver.time_limit / len(objective.order))
-        code = cp.solve(
-            built.model,
-            _Progress(progress, cp.parameters.max_time_in_seconds, 0.05 + i * share, share),
-        )
-        status = cp.status_name(code)
+        watch = _Progress(progress, cp.parameters.max_time_in_seconds, 0.05 + i * share, share)
+        code = cp.solve(built.model, watch)
+        if code == cp_model.INFEASIBLE and best is None:
+            return SolveResult(np.empty(0, np.int64), "INFEASIBLE", 0, 0, 0, 0)
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            if best is not None:
+                best = ("FEASIBLE", best[1], best[2])
             break
-        objective_v, bound = cp.objective_value, cp.best_objective_bound
+        best = (cp.status_name(code), cp.objective_value, cp.best_objective_bound)
         hint = np.array([cp.boolean_value(v) for v in built.x], dtype=bool)
         if i + 1 < len(objective.order):
             # Keep this stage's value while optimising the next.
-            built.model.add(_stage_expr(built, inst, stage, greedy) >= round(objective_v))
+            built.model.add(_stage_expr(built, inst, stage, greedy) >= round(cp.objective_value))
             built.model.clear_objective()
-    if status not in ("OPTIMAL", "FEASIBLE"):
-        return SolveResult(
-            np.empty(0, np.int64), status if status == "INFEASIBLE" else "UNKNOWN", 0, 0, 0, 0
-        )
+    if best is None:
+        return SolveResult(np.empty(0, np.int64), "UNKNOWN", 0, 0, 0, 0)
+    status, objective_v, bound = best
     chosen = np.flatnonzero(hint)
     gap = 0.0 if status == "OPTIMAL" or bound <= 0 else max(0.0, (bound - objective_v) / bound)
     values = {n: objective_value(inst, chosen, n) for n in objective.names}
@@ -265,8 +281,10 @@ def _solver(settings: SolverSettings, seconds: float) -> cp_model.CpSolver:
     params.log_search_progress = settings.log
     params.max_time_in_seconds = seconds
     if settings.deterministic:
+        # Deterministic time keeps results reproducible; the wall clock is only a watchdog.
         params.interleave_search = True
         params.max_deterministic_time = seconds
+        params.max_time_in_seconds = 2 * seconds + 5
     return cp
 
 
@@ -315,23 +333,35 @@ def _set_hint(built: PlacementModel, inst: Instance, hint: np.ndarray) -> None:
 
 def _quick_explanation(inst: Instance) -> list[str]:
     """Conflicts visible without a solver: too few eligible faces, budget below the minimum."""
+    return [message for _, message in unplaceable(inst)]
+
+
+def unplaceable(inst: Instance) -> list[tuple[int, str]]:
+    """Campaigns that cannot be placed whatever else happens, each with the reason.
+
+    Returns
+    -------
+    list of (campaign index, message)
+    """
     out = []
     for c, camp in enumerate(inst.campaigns):
         for t in camp.cycles:
             n = inst.eligible_counts.get((c, t), 0)
             if n < camp.min_faces:
-                out.append(
+                message = (
                     f"Campaign {camp.campaign_id} needs {camp.min_faces} faces in cycle "
                     f"{t} but only {n} faces in its area are eligible" + _because(inst, c, t) + "."
                 )
+                out.append((c, message))
         cheapest = np.sort(inst.cand_price[inst.cand_campaign == c])
         need = sum(int(cheapest[: camp.min_faces].sum()) for _ in camp.cycles)
         if camp.min_faces and len(cheapest) >= camp.min_faces and need > inst.budget_pence[c]:
-            out.append(
+            message = (
                 f"Campaign {camp.campaign_id} needs at least {need / 100:,.0f} to book "
                 f"{camp.min_faces} faces in each of its {len(camp.cycles)} cycle(s) but "
                 f"its budget is {camp.budget:,.0f}."
             )
+            out.append((c, message))
     return out
 
 

@@ -118,7 +118,7 @@ def value_assets(
     rate_card: RateCard | str | os.PathLike[str] = "uk-default",
     terms: ConcessionTerms | str | os.PathLike[str] = "uk-default",
     eligibility: pd.DataFrame | None = None,
-    params: AudienceParams = AudienceParams(),  # noqa: B008 - frozen dataclass
+    params: AudienceParams = AudienceParams(),
     assumptions: ValuationAssumptions = ValuationAssumptions(),
     category_share: dict[str, float] = DEFAULT_CATEGORY_SHARE,
 ) -> gpd.GeoDataFrame:
@@ -340,7 +340,7 @@ def policy_value_at_risk(
 def assumptions_table(
     assumptions: ValuationAssumptions = ValuationAssumptions(),
     *,
-    params: AudienceParams = AudienceParams(),  # noqa: B008 - frozen dataclass
+    params: AudienceParams = AudienceParams(),
     rate_card: RateCard | str | os.PathLike[str] | None = None,
     terms: ConcessionTerms | str | os.PathLike[str] | None = None,
     category_share: dict[str, float] = DEFAULT_CATEGORY_SHARE,
@@ -385,19 +385,21 @@ def assumptions_table(
         ]
     if terms is not None:
         deal = load_terms(terms)
+        formula = f"{deal.name}: income = max(guarantee, share of net sales) + fixed fee"
         rows += [
-            ("terms", f"revenue_share from {start:,.0f}", share, "share", deal.name)
+            ("terms", f"revenue_share from {start:,.0f}", share, "share", formula)
             for start, share in deal.bands
         ]
         rows += [
             (
                 "terms",
-                k,
-                getattr(deal, k),
-                deal.currency if k != "indexation" else "/year",
-                "income = max(guarantee, share of net sales) + fixed fee",
-            )
-            for k in ("minimum_annual_guarantee", "fixed_annual_fee", "indexation")
+                "minimum_annual_guarantee",
+                deal.minimum_annual_guarantee,
+                deal.currency,
+                formula,
+            ),
+            ("terms", "fixed_annual_fee", deal.fixed_annual_fee, deal.currency, formula),
+            ("terms", "indexation", deal.indexation, "per year", formula),
         ]
     return pd.DataFrame(rows, columns=["group", "name", "value", "unit", "description"])
 

@@ -74,8 +74,9 @@ def test_digital_share_of_time_is_one_over_slots():
 
 def test_transit_and_poi_boosts_hand_computed():
     assets = make_assets([(0, 0)])
-    transit = make_points([(0, 0), (50, 0), (1000, 0)],
-                          fclass=["bus_stop", "railway_station", "bus_stop"])
+    transit = make_points(
+        [(0, 0), (50, 0), (1000, 0)], fclass=["bus_stop", "railway_station", "bus_stop"]
+    )
     pois = make_points([(100, 0), (0, 100)], weekly_visitors=[2000.0, np.nan])
     got = estimate_impacts(assets, transit=transit, pois=pois)["weekly_impacts"].iloc[0]
     transit_part = 3000 + 25000 * math.exp(-50 / P.transit_decay_m)  # third stop too far
@@ -108,9 +109,10 @@ def test_result_is_indexed_like_assets():
 
 def planted(n: int, scale: float, noise: float, seed: int = 1):
     rng = np.random.default_rng(seed)
-    xy = rng.uniform(0, 4000, size=(n, 2)) + (530000, 180000)
+    origin = np.array([530000.0, 180000.0])
+    xy = rng.uniform(0, 4000, size=(n, 2)) + origin
     assets = make_assets([tuple(p) for p in xy])
-    zone_xy = rng.uniform(-500, 4500, size=(60, 2)) + (530000, 180000)
+    zone_xy = rng.uniform(-500, 4500, size=(60, 2)) + origin
     zones = make_points([tuple(p) for p in zone_xy], population=rng.uniform(500, 3000, 60))
     modelled = estimate_impacts(assets, zones)["modelled_impacts"].to_numpy()
     measured = modelled * scale * np.exp(rng.normal(0, noise, n))

@@ -1,4 +1,7 @@
-"""Audit: finds planted violations of every rule type, passes clean plans, agrees with eligibility."""
+"""Audit: finds planted violations of each rule type, passes clean plans, matches eligibility.
+
+Also the ``audit`` command's exit codes.
+"""
 
 from __future__ import annotations
 
@@ -30,8 +33,12 @@ START = date(2027, 1, 4)
 def make_assets(offsets, *, digital=None) -> gpd.GeoDataFrame:
     n = len(offsets)
     return gpd.GeoDataFrame(
-        {"asset_id": [f"A{i}" for i in range(n)], "asset_type": "bus_shelter",
-         "digital": digital or [False] * n, "faces": 2},
+        {
+            "asset_id": [f"A{i}" for i in range(n)],
+            "asset_type": "bus_shelter",
+            "digital": digital or [False] * n,
+            "faces": 2,
+        },
         geometry=[shapely.Point(X0 + dx, Y0 + dy) for dx, dy in offsets],
         crs="EPSG:27700",
     ).to_crs("EPSG:4326")
@@ -39,8 +46,11 @@ def make_assets(offsets, *, digital=None) -> gpd.GeoDataFrame:
 
 def make_sites(geoms, kinds=None) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
-        {"site_id": [f"S{i}" for i in range(len(geoms))], "kind": kinds or ["school"] * len(geoms),
-         "name": [f"School {i}" for i in range(len(geoms))]},
+        {
+            "site_id": [f"S{i}" for i in range(len(geoms))],
+            "kind": kinds or ["school"] * len(geoms),
+            "name": [f"School {i}" for i in range(len(geoms))],
+        },
         geometry=[shapely.affinity.translate(g, X0, Y0) for g in geoms],
         crs="EPSG:27700",
     ).to_crs("EPSG:4326")
@@ -55,19 +65,29 @@ def plan(*rows) -> pd.DataFrame:
     )
 
 
-POLICY = Policy("Everything", rules=(
-    BanRule("no-payday", ("payday_loans",)),
-    ExclusionRule("schools-100m", ("alcohol",), ("school",), 100),
-    DensityRule("clutter", 3, 100),
-    ShareRule("hfss-share", ("hfss",), 0.5),
-    PeriodRule("purdah", ("political",), date(2027, 3, 25), date(2027, 5, 6)),
-))
+POLICY = Policy(
+    "Everything",
+    rules=(
+        BanRule("no-payday", ("payday_loans",)),
+        ExclusionRule("schools-100m", ("alcohol",), ("school",), 100),
+        DensityRule("clutter", 3, 100),
+        ShareRule("hfss-share", ("hfss",), 0.5),
+        PeriodRule("purdah", ("political",), date(2027, 3, 25), date(2027, 5, 6)),
+    ),
+)
 # A0-A2 within 100 m of each other; A3 99 m from the school; A4 101 m; A5 inside its grounds.
 ASSETS = make_assets([(0, 0), (60, 0), (120, 0), (1099, 1000), (1000, 1299), (2050, 2050)])
 SITES = make_sites([shapely.Point(1000, 1000).buffer(0.001), shapely.box(2000, 2000, 2100, 2100)])
 # Cycle 7 (2027-03-29 to 2027-04-11) overlaps the pre-election period; cycle 4 does not.
-CLEAN = plan(("A0", "general", 1), ("A1", "general", 1), ("A2", "general", 1),
-             ("A4", "alcohol", 1), ("A3", "hfss", 2), ("A4", "general", 2), ("A0", "political", 4))
+CLEAN = plan(
+    ("A0", "general", 1),
+    ("A1", "general", 1),
+    ("A2", "general", 1),
+    ("A4", "alcohol", 1),
+    ("A3", "hfss", 2),
+    ("A4", "general", 2),
+    ("A0", "political", 4),
+)
 
 
 def test_clean_plan_passes() -> None:
@@ -77,14 +97,21 @@ def test_clean_plan_passes() -> None:
 
 
 def test_planted_violation_of_every_rule_type_is_found() -> None:
-    dirty = pd.concat([CLEAN, plan(
-        ("A0", "payday_loans", 3, 1, "loans"),
-        ("A3", "alcohol", 2, 1, "beer"),
-        ("A5", "alcohol", 3, 1, "wine"),
-        ("A1", "general", 1),  # A0-A2 now carry 4 faces in cycle 1
-        ("A5", "hfss", 2), ("A5", "hfss", 2),  # 3 of 5 faces in cycle 2
-        ("A2", "political", 7, 1, "vote"),
-    )], ignore_index=True)
+    dirty = pd.concat(
+        [
+            CLEAN,
+            plan(
+                ("A0", "payday_loans", 3, 1, "loans"),
+                ("A3", "alcohol", 2, 1, "beer"),
+                ("A5", "alcohol", 3, 1, "wine"),
+                ("A1", "general", 1),  # A0-A2 now carry 4 faces in cycle 1
+                ("A5", "hfss", 2),
+                ("A5", "hfss", 2),  # 3 of 5 faces in cycle 2
+                ("A2", "political", 7, 1, "vote"),
+            ),
+        ],
+        ignore_index=True,
+    )
     result = audit(dirty, ASSETS, SITES, POLICY, start=START)
     found = {(r.rule_id, r.asset_id, r.cycle) for r in result.itertuples()}
     assert ("no-payday", "A0", 3) in found
@@ -140,8 +167,12 @@ def test_period_overlap_by_one_day_counts() -> None:
     first, last = cycle_dates(3, START)
     assets = make_assets([(0, 0)])
     touching = Policy("P", rules=(PeriodRule("p", ("political",), last, last),))
-    after = Policy("P", rules=(PeriodRule("p", ("political",), last.replace(day=last.day + 1),
-                                          date(2027, 12, 31)),))
+    after = Policy(
+        "P",
+        rules=(
+            PeriodRule("p", ("political",), last.replace(day=last.day + 1), date(2027, 12, 31)),
+        ),
+    )
     placements = plan(("A0", "political", 3))
     assert len(audit(placements, assets, None, touching, start=START)) == 1
     assert audit(placements, assets, None, after, start=START).empty
@@ -179,17 +210,21 @@ def test_audit_and_eligibility_agree_on_random_layouts(seed: int) -> None:
     assets = make_assets([tuple(p) for p in xy], digital=list(rng.random(n_assets) < 0.3))
     centres = rng.uniform(0, 3000, size=(n_sites, 2))
     geoms = [
-        shapely.box(x, y, x + rng.uniform(20, 150), y + rng.uniform(20, 150)) if i % 2
+        shapely.box(x, y, x + rng.uniform(20, 150), y + rng.uniform(20, 150))
+        if i % 2
         else shapely.Point(x, y)
         for i, (x, y) in enumerate(centres)
     ]
     sites = make_sites(geoms, kinds=list(rng.choice(["school", "playground", "hospital"], n_sites)))
-    policy = Policy("Random", rules=(
-        BanRule("digital-adult", ("adult",), digital=True),
-        ExclusionRule("schools", ("alcohol", "hfss"), ("school", "playground"), 100),
-        ExclusionRule("hospitals", ("fossil_fuels",), ("hospital",), 250),
-        ExclusionRule("digital-gambling", ("gambling",), ("school",), 300, digital=True),
-    ))
+    policy = Policy(
+        "Random",
+        rules=(
+            BanRule("digital-adult", ("adult",), digital=True),
+            ExclusionRule("schools", ("alcohol", "hfss"), ("school", "playground"), 100),
+            ExclusionRule("hospitals", ("fossil_fuels",), ("hospital",), 250),
+            ExclusionRule("digital-gambling", ("gambling",), ("school",), 300, digital=True),
+        ),
+    )
     table = eligibility(assets, sites, policy)
     everything = table[["asset_id", "category"]].astype(str).assign(cycle=1, faces=1)
     violations = audit(everything, assets, sites, policy)
@@ -198,3 +233,59 @@ def test_audit_and_eligibility_agree_on_random_layouts(seed: int) -> None:
     from_eligibility = set(zip(refused["asset_id"], refused["category"].astype(str), strict=True))
     assert from_audit == from_eligibility
     assert 50 < len(from_audit) < len(table) - 50
+
+
+# --------------------------------------------------------------- command line
+
+
+@pytest.fixture
+def files(tmp_path):
+    """Assets and sites GeoPackages plus a clean and a violating placements CSV."""
+    assets, sites = tmp_path / "assets.gpkg", tmp_path / "sites.gpkg"
+    ASSETS.assign(format="6-sheet").to_file(assets, layer="assets")
+    SITES.to_file(sites, layer="sites")
+    clean, dirty = tmp_path / "clean.csv", tmp_path / "dirty.csv"
+    CLEAN[CLEAN["category"] != "hfss"].to_csv(clean, index=False)  # hfss is near a school
+    plan(("A3", "alcohol", 2, 1, "beer")).to_csv(dirty, index=False)
+    return {"assets": str(assets), "sites": str(sites), "clean": str(clean), "dirty": str(dirty)}
+
+
+def run_audit(files: dict, plan_file: str, *extra: str) -> int:
+    from planner.cli import main
+
+    return main(
+        [
+            "audit",
+            "--plan",
+            plan_file,
+            "--assets",
+            files["assets"],
+            "--sites",
+            files["sites"],
+            "--policy",
+            "uk-cap-code",
+            *extra,
+        ]
+    )
+
+
+def test_cli_audit_exit_codes(files: dict, tmp_path, capsys) -> None:
+    assert run_audit(files, files["clean"]) == 0
+    assert "Compliant" in capsys.readouterr().out
+    out = tmp_path / "violations.csv"
+    assert run_audit(files, files["dirty"], "--out", str(out)) == 1
+    assert (
+        "cap-schools-100m (exclusion), cycle 2, asset A3 campaign beer" in capsys.readouterr().out
+    )
+    assert pd.read_csv(out)["asset_id"].tolist() == ["A3"]
+    assert run_audit(files, str(tmp_path / "missing.csv")) == 2
+    assert run_audit(files, files["clean"], "--start", "4 Jan") == 2
+
+
+def test_cli_audit_reads_the_placements_layer_of_a_plan(files: dict, tmp_path) -> None:
+    plan_file = tmp_path / "plan.gpkg"
+    placements = plan(("A3", "alcohol", 2)).merge(ASSETS[["asset_id", "geometry"]])
+    gpd.GeoDataFrame(placements, crs=ASSETS.crs).to_file(plan_file, layer="placements")
+    assert run_audit(files, str(plan_file)) == 1
+    gpd.GeoDataFrame(placements, crs=ASSETS.crs).to_file(tmp_path / "other.gpkg", layer="other")
+    assert run_audit(files, str(tmp_path / "other.gpkg")) == 2

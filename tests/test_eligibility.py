@@ -61,8 +61,9 @@ def make_sites(geoms, *, kinds=None, names=None) -> gpd.GeoDataFrame:
 
 
 def schools_rule(within_m: float = 100, **scope) -> Policy:
-    rule = ExclusionRule("schools-100m", ("alcohol", "gambling", "hfss"), ("school",), within_m,
-                         **scope)
+    rule = ExclusionRule(
+        "schools-100m", ("alcohol", "gambling", "hfss"), ("school",), within_m, **scope
+    )
     return Policy("Test", rules=(rule,))
 
 
@@ -106,10 +107,14 @@ def test_table_shape_columns_and_order() -> None:
 
 
 def test_nearest_offending_site_is_named() -> None:
-    sites = make_sites([shapely.Point(80, 0), shapely.Point(30, 0), shapely.Point(0, 10)],
-                       kinds=["school", "school", "place_of_worship"])
+    sites = make_sites(
+        [shapely.Point(80, 0), shapely.Point(30, 0), shapely.Point(0, 10)],
+        kinds=["school", "school", "place_of_worship"],
+    )
     df = eligibility(make_assets([(0, 0)]), sites, schools_rule())
-    assert cell(df, "A0", "alcohol")["reasons"] == "schools-100m: School 1 (school, site S1) at 30 m"
+    assert (
+        cell(df, "A0", "alcohol")["reasons"] == "schools-100m: School 1 (school, site S1) at 30 m"
+    )
 
 
 def test_sites_of_other_kinds_do_not_trigger_the_rule() -> None:
@@ -133,13 +138,24 @@ def test_ban_refuses_every_asset_for_its_categories_only() -> None:
 
 
 def test_ban_scope_by_digital_and_asset_type() -> None:
-    assets = make_assets([(0, 0), (10, 0), (20, 0)], digital=[True, False, True],
-                         types=["bus_shelter", "bus_shelter", "kiosk"])
-    policy = Policy("Scoped", rules=(
-        BanRule("digital-hfss", ("hfss",), digital=True),
-        BanRule("kiosk-adult", ("adult",), asset_types=("kiosk",)),
-        BanRule("digital-shelter-gambling", ("gambling",), asset_types=("bus_shelter",), digital=True),
-    ))
+    assets = make_assets(
+        [(0, 0), (10, 0), (20, 0)],
+        digital=[True, False, True],
+        types=["bus_shelter", "bus_shelter", "kiosk"],
+    )
+    policy = Policy(
+        "Scoped",
+        rules=(
+            BanRule("digital-hfss", ("hfss",), digital=True),
+            BanRule("kiosk-adult", ("adult",), asset_types=("kiosk",)),
+            BanRule(
+                "digital-shelter-gambling",
+                ("gambling",),
+                asset_types=("bus_shelter",),
+                digital=True,
+            ),
+        ),
+    )
     df = eligibility(assets, None, policy)
     assert refused(df, "hfss") == {"A0", "A2"}
     assert refused(df, "adult") == {"A2"}
@@ -155,10 +171,13 @@ def test_exclusion_scope_by_digital() -> None:
 
 
 def test_several_reasons_are_joined_in_rule_order() -> None:
-    policy = Policy("Two", rules=(
-        BanRule("no-alcohol", ("alcohol",)),
-        ExclusionRule("schools", ("alcohol",), ("school",), 100),
-    ))
+    policy = Policy(
+        "Two",
+        rules=(
+            BanRule("no-alcohol", ("alcohol",)),
+            ExclusionRule("schools", ("alcohol",), ("school",), 100),
+        ),
+    )
     df = eligibility(make_assets([(60, 0)]), make_sites([shapely.Point(0, 0)]), policy)
     row = cell(df, "A0", "alcohol")
     assert row["reasons"] == "no-alcohol: banned; schools: School 0 (school, site S0) at 60 m"
@@ -166,11 +185,14 @@ def test_several_reasons_are_joined_in_rule_order() -> None:
 
 
 def test_rules_with_different_distances_are_each_applied() -> None:
-    policy = Policy("Radii", rules=(
-        ExclusionRule("schools-100", ("alcohol",), ("school",), 100),
-        ExclusionRule("hospitals-400", ("fossil_fuels",), ("hospital",), 400),
-        ExclusionRule("schools-400", ("gambling",), ("school",), 400),
-    ))
+    policy = Policy(
+        "Radii",
+        rules=(
+            ExclusionRule("schools-100", ("alcohol",), ("school",), 100),
+            ExclusionRule("hospitals-400", ("fossil_fuels",), ("hospital",), 400),
+            ExclusionRule("schools-400", ("gambling",), ("school",), 400),
+        ),
+    )
     sites = make_sites([shapely.Point(0, 0), shapely.Point(1000, 0)], kinds=["school", "hospital"])
     df = eligibility(make_assets([(150, 0), (650, 0)]), sites, policy)
     assert refused(df, "alcohol") == set()
@@ -179,11 +201,14 @@ def test_rules_with_different_distances_are_each_applied() -> None:
 
 
 def test_plan_time_rules_do_not_change_eligibility() -> None:
-    policy = Policy("Plan-time", rules=(
-        DensityRule("clutter", 1, 1000),
-        ShareRule("hfss-share", ("hfss",), 0.0),
-        PeriodRule("purdah", ("political",), date(2027, 1, 1), date(2027, 12, 31)),
-    ))
+    policy = Policy(
+        "Plan-time",
+        rules=(
+            DensityRule("clutter", 1, 1000),
+            ShareRule("hfss-share", ("hfss",), 0.0),
+            PeriodRule("purdah", ("political",), date(2027, 1, 1), date(2027, 12, 31)),
+        ),
+    )
     df = eligibility(make_assets([(0, 0), (1, 0)]), make_sites([shapely.Point(0, 0)]), policy)
     assert df["allowed"].all()
 
@@ -202,6 +227,8 @@ def test_missing_crs_duplicate_ids_and_missing_columns_are_reported() -> None:
         eligibility(assets.set_crs(None, allow_override=True), None, schools_rule())
     with pytest.raises(DataValidationError, match="duplicate asset_id"):
         eligibility(assets.assign(asset_id="A"), None, schools_rule())
+    with pytest.raises(DataValidationError, match="schools-100m need them"):
+        eligibility(assets, None, schools_rule())
     sites = make_sites([shapely.Point(0, 0)]).drop(columns="kind")
     with pytest.raises(DataValidationError, match="kind"):
         eligibility(assets, sites, schools_rule())
@@ -216,8 +243,12 @@ def test_allowed_matrix_pivots_in_asset_order() -> None:
     assert matrix.loc["A0"].all()
     assert not matrix.loc["A1", "alcohol"] and matrix.loc["A1", "general"]
     shuffled = df.sample(frac=1, random_state=1).astype({"category": str})
-    pd.testing.assert_frame_equal(allowed_matrix(shuffled).loc[["A0", "A1"], list(CATEGORIES)],
-                                  matrix, check_names=False, check_column_type=False)
+    pd.testing.assert_frame_equal(
+        allowed_matrix(shuffled).loc[["A0", "A1"], list(CATEGORIES)],
+        matrix,
+        check_names=False,
+        check_column_type=False,
+    )
 
 
 def test_exclusion_zones_contain_refused_assets_only() -> None:
@@ -245,25 +276,36 @@ def _london() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, np.ndarray, np.ndarra
     schools_csv = SHARED / "london_schools_gias" / "london_nurseries_edubase_2019.csv"
     if not (stops_csv.is_file() and schools_csv.is_file()):
         pytest.skip(f"shared London data not found under {SHARED}")
-    stops = pd.read_csv(stops_csv, usecols=["Stop_Code_LBSL", "Location_Easting", "Location_Northing"])
+    stops = pd.read_csv(
+        stops_csv, usecols=["Stop_Code_LBSL", "Location_Easting", "Location_Northing"]
+    )
     stops = stops[(stops["Location_Easting"] > 0) & (stops["Location_Northing"] > 0)]
     stop_xy = stops[["Location_Easting", "Location_Northing"]].to_numpy(dtype=float)
     assets = gpd.GeoDataFrame(
-        {"asset_id": [f"{c}#{i}" for i, c in enumerate(stops["Stop_Code_LBSL"])],
-         "asset_type": "bus_stop", "digital": False},
+        {
+            "asset_id": [f"{c}#{i}" for i, c in enumerate(stops["Stop_Code_LBSL"])],
+            "asset_type": "bus_stop",
+            "digital": False,
+        },
         geometry=gpd.points_from_xy(stop_xy[:, 0], stop_xy[:, 1]),
         crs="EPSG:27700",
     ).to_crs("EPSG:4326")
     # Only the columns the planner needs: never personal ones such as the head teacher.
-    schools = pd.read_csv(schools_csv, encoding="latin-1",
-                          usecols=["URN", "EstablishmentName", "EstablishmentStatus (name)",
-                                   "Easting", "Northing"])
+    schools = pd.read_csv(
+        schools_csv,
+        encoding="latin-1",
+        usecols=["URN", "EstablishmentName", "EstablishmentStatus (name)", "Easting", "Northing"],
+    )
     schools = schools[schools["EstablishmentStatus (name)"].eq("Open")].dropna(
-        subset=["Easting", "Northing"])
+        subset=["Easting", "Northing"]
+    )
     school_xy = schools[["Easting", "Northing"]].to_numpy(dtype=float)
     sites = gpd.GeoDataFrame(
-        {"site_id": schools["URN"].astype(str), "kind": "school",
-         "name": schools["EstablishmentName"].astype(str)},
+        {
+            "site_id": schools["URN"].astype(str),
+            "kind": "school",
+            "name": schools["EstablishmentName"].astype(str),
+        },
         geometry=gpd.points_from_xy(school_xy[:, 0], school_xy[:, 1]),
         crs="EPSG:27700",
     ).to_crs("EPSG:4326")
@@ -296,3 +338,19 @@ def test_london_bus_stops_near_open_schools_refused_for_alcohol() -> None:
     assert alcohol["allowed"].to_numpy()[clear & ~within].all()
     assert 500 < within.sum() < len(nearest) - 500  # the check is not vacuous
     assert df.loc[df["category"] == "general", "allowed"].all()
+
+
+def test_cli_eligibility_writes_table_and_summary(tmp_path: Path, capsys) -> None:
+    from planner.cli import main
+
+    assets, sites, out = tmp_path / "assets.gpkg", tmp_path / "sites.gpkg", tmp_path / "e.csv"
+    make_assets([(99, 0), (101, 0)]).assign(format="6-sheet").to_file(assets, layer="assets")
+    make_sites([shapely.Point(0, 0)]).to_file(sites, layer="sites")
+    argv = ["eligibility", "--assets", str(assets), "--policy", "uk-cap-code", "--out", str(out)]
+    assert main([*argv, "--sites", str(sites)]) == 0
+    table = pd.read_csv(out)
+    assert len(table) == 2 * len(CATEGORIES)
+    assert table.loc[~table["allowed"], "asset_id"].unique().tolist() == ["A0"]
+    summary = capsys.readouterr().out
+    assert "alcohol" in summary and "cap-schools-100m 1" in summary
+    assert main(argv) == 2  # exclusion rules need --sites

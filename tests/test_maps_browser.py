@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
+import os
+import socket
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -25,7 +31,7 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
-EVIL_NAME = "<script>alert(1)</script>\"><img src=x onerror=alert(1)>"
+EVIL_NAME = '<script>alert(1)</script>"><img src=x onerror=alert(1)>'
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 
@@ -48,7 +54,8 @@ def demo_scene(n: int = 300, seed: int = 7) -> dict[str, object]:
     zone = sites.to_crs(27700).buffer(100).to_crs(4326)
     exclusion = gpd.GeoDataFrame(
         {"rule_id": "schools-100m", "kind": "school", "site_id": ["S1", "S2"]},
-        geometry=zone.to_numpy(), crs="EPSG:4326",
+        geometry=zone.to_numpy(),
+        crs="EPSG:4326",
     )
     inside = assets.within(shapely.union_all(zone.to_numpy())).to_numpy().copy()
     inside[0] = True
@@ -64,11 +71,12 @@ def demo_scene(n: int = 300, seed: int = 7) -> dict[str, object]:
         {"asset_id": assets["asset_id"][1:40:3], "campaign_id": "C1", "campaign_name": EVIL_NAME,
          "cycle": 1, "category": "general"}
     )  # fmt: skip
-    cells = [shapely.box(x, y, x + 0.01, y + 0.005)
-             for x in np.arange(-0.16, -0.12, 0.01) for y in np.arange(51.53, 51.555, 0.005)]  # fmt: skip
+    xs, ys = np.arange(-0.16, -0.12, 0.01), np.arange(51.53, 51.555, 0.005)
+    corners = [(x, y) for x in xs for y in ys]
     zones = gpd.GeoDataFrame(
-        {"zone_id": [f"Z{i}" for i in range(len(cells))], "population": rng.integers(900, 2500, len(cells))},
-        geometry=cells, crs="EPSG:4326",
+        {"zone_id": [f"Z{i}" for i in range(len(corners))],
+         "population": rng.integers(900, 2500, len(corners))},
+        geometry=[shapely.box(x, y, x + 0.01, y + 0.005) for x, y in corners], crs="EPSG:4326",
     )  # fmt: skip
     return {"assets": assets, "sites": sites, "exclusion_zones": exclusion,
             "eligibility": eligibility, "placements": placements, "zones": zones}  # fmt: skip
@@ -118,7 +126,9 @@ def open_offline(browser: object, url: str) -> tuple[object, dict[str, list[str]
     page.on("pageerror", lambda exc: seen["errors"].append(str(exc)))
     page.on("dialog", lambda d: (seen["dialogs"].append(d.message), d.dismiss()))
     page.goto(url)
-    page.wait_for_function("() => window.L && document.querySelector('.leaflet-overlay-pane canvas')")
+    page.wait_for_function(
+        "() => window.L && document.querySelector('.leaflet-overlay-pane canvas')"
+    )
     return page, seen
 
 
@@ -206,3 +216,82 @@ def test_twenty_thousand_assets_render(browser, serve, tmp_path):
     assert facts["markers"] == 20_000
     assert seen["errors"] == [] and seen["blocked"] == []
     page.close()
+
+
+STREAMLIT_APP = """
+import geopandas as gpd
+import numpy as np
+import streamlit as st
+from streamlit_folium import st_folium
+
+from planner.maps import asset_map
+
+rng = np.random.default_rng(1)
+assets = gpd.GeoDataFrame(
+    {"asset_id": [f"A{i}" for i in range(120)], "name": "Stop"},
+    geometry=gpd.points_from_xy(-0.16 + 0.04 * rng.random(120), 51.53 + 0.02 * rng.random(120)),
+    crs="EPSG:4326",
+)
+st_folium(asset_map(assets, tiles="none"), height=480, use_container_width=True,
+          returned_objects=[])
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_streamlit_folium_component_draws_without_network(browser, tmp_path):
+    app = tmp_path / "map_app.py"
+    app.write_text(STREAMLIT_APP, encoding="utf-8")
+    port = free_port()
+    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        page, seen = open_streamlit(browser, f"http://127.0.0.1:{port}/")
+        frame = page.wait_for_selector("iframe", timeout=90_000).content_frame()
+        frame.wait_for_function(
+            "() => window.L && document.querySelector('.leaflet-overlay-pane canvas')",
+            timeout=90_000,
+        )
+        markers = frame.evaluate(
+            "() => { let n = 0;"
+            " window.map_div.eachLayer(l => { if (l.pmIndex !== undefined) n++; }); return n; }"
+        )
+        height = frame.evaluate("() => document.getElementById('map_div').offsetHeight")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "map_streamlit.png"))
+
+        assert markers == 120 and height > 300
+        assert seen["blocked"] == []
+        page.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def open_streamlit(browser: object, url: str) -> tuple[object, dict[str, list[str]]]:
+    seen: dict[str, list[str]] = {"blocked": []}
+    page = browser.new_page(viewport={"width": 1100, "height": 800})
+
+    def route(r: object) -> None:
+        if urlparse(r.request.url).hostname in LOCAL_HOSTS:
+            r.continue_()
+        else:
+            seen["blocked"].append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    for _ in range(120):  # the server needs a few seconds to start
+        with contextlib.suppress(Exception):
+            page.goto(url, timeout=5_000)
+            return page, seen
+        time.sleep(0.5)
+    pytest.fail(f"streamlit did not start at {url}")

@@ -140,19 +140,36 @@ def test_each_bad_exclusion_key_names_rule_and_key(keys: dict, key: str, words: 
 @pytest.mark.parametrize(
     ("rule", "key", "words"),
     [
-        ({"type": "share", "categories": ["hfss"], "max_share": 1.5}, "max_share", "between 0 and 1"),
-        ({"type": "share", "categories": ["hfss"], "max_share": -0.1}, "max_share", "between 0 and 1"),
+        (
+            {"type": "share", "categories": ["hfss"], "max_share": 1.5},
+            "max_share",
+            "between 0 and 1",
+        ),
+        (
+            {"type": "share", "categories": ["hfss"], "max_share": -0.1},
+            "max_share",
+            "between 0 and 1",
+        ),
         ({"type": "density", "max_faces": 0, "within_m": 50}, "max_faces", "1 or more"),
         ({"type": "density", "max_faces": 2.5, "within_m": 50}, "max_faces", "whole number"),
         ({"type": "density", "max_faces": 3, "within_m": -1}, "within_m", "0 or more"),
         (
-            {"type": "period", "categories": ["political"], "start": date(2027, 5, 6),
-             "end": date(2027, 4, 1)},
+            {
+                "type": "period",
+                "categories": ["political"],
+                "start": date(2027, 5, 6),
+                "end": date(2027, 4, 1),
+            },
             "end",
             "before start",
         ),
         (
-            {"type": "period", "categories": ["political"], "start": "6 May", "end": date(2027, 5, 6)},
+            {
+                "type": "period",
+                "categories": ["political"],
+                "start": "6 May",
+                "end": date(2027, 5, 6),
+            },
             "start",
             "date such as",
         ),
@@ -229,13 +246,18 @@ def test_rule_lookup_without_and_typed_views() -> None:
     policy = full_policy()
     assert policy.rule("clutter").max_faces == 4
     assert [r.id for r in policy.without("schools").rules] == [
-        "ban-digital", "clutter", "hfss-share", "purdah",
+        "ban-digital",
+        "clutter",
+        "hfss-share",
+        "purdah",
     ]
     assert policy.without("schools").exclusions == ()
     assert len(policy.rules) == 5  # the original is unchanged
-    assert [len(v) for v in (policy.bans, policy.exclusions, policy.densities, policy.shares,
-                             policy.periods)] == [1, 1, 1, 1, 1]
-    with pytest.raises(PolicyError, match="no rule 'nope'.*clutter"):
+    assert [
+        len(v)
+        for v in (policy.bans, policy.exclusions, policy.densities, policy.shares, policy.periods)
+    ] == [1, 1, 1, 1, 1]
+    with pytest.raises(PolicyError, match=r"no rule 'nope'.*clutter"):
         policy.without("nope")
 
 
@@ -249,6 +271,5 @@ def test_every_rule_type_round_trips_through_toml() -> None:
 @settings(max_examples=50, deadline=None)
 @given(st.text(min_size=1).filter(lambda s: s.strip()), st.text(), st.text())
 def test_any_text_round_trips(name: str, description: str, source: str) -> None:
-    policy = Policy(name, description=description, source=source,
-                    rules=(BanRule("b", ("adult",)),))
+    policy = Policy(name, description=description, source=source, rules=(BanRule("b", ("adult",)),))
     assert parse(policy_to_toml(policy)) == policy

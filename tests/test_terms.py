@@ -107,8 +107,11 @@ def test_missing_file_and_broken_toml(tmp_path):
         ('currency = "GBP"\n', "", "'currency' must be an ISO code"),
         ("share = 0.70", "share = 70", r"number 2: key 'share' must be in \[0, 1\]"),
         ("from = 250000", "from = 2000000", "must start at 0 and increase"),
-        ("minimum_annual_guarantee = 100000", "minimum_annual_guarantee = -5",
-         "'minimum_annual_guarantee' must be an amount"),
+        (
+            "minimum_annual_guarantee = 100000",
+            "minimum_annual_guarantee = -5",
+            "'minimum_annual_guarantee' must be an amount",
+        ),
         ("indexation = 0.02", "indexation = 2", "'indexation' must be a yearly rate"),
         ("indexation = 0.02", "indexaton = 0.02", "unknown key.*'indexaton'"),
         ("share = 0.60", "share = 0.60\ncap = 1", "exactly the keys 'from' and 'share'"),
@@ -121,5 +124,5 @@ def test_invalid_terms_name_the_file_and_key(tmp_path, old, new, message):
 
 
 def test_missing_revenue_share_says_how_to_write_it(tmp_path):
-    with pytest.raises(PricingError, match="missing key 'revenue_share'.*revenue_share = 0.5"):
+    with pytest.raises(PricingError, match=r"missing key 'revenue_share'.*revenue_share = 0\.5"):
         load_terms(write(tmp_path, 'currency = "GBP"\n'))

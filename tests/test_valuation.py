@@ -25,8 +25,9 @@ FLAT = ConcessionTerms.flat(0.5)
 
 def make_assets(rows, crs="EPSG:27700") -> gpd.GeoDataFrame:
     """rows: (asset_id, format, faces, digital, slots, price_per_cycle)."""
-    frame = pd.DataFrame(rows, columns=["asset_id", "format", "faces", "digital", "slots",
-                                        "price_per_cycle"])
+    frame = pd.DataFrame(
+        rows, columns=["asset_id", "format", "faces", "digital", "slots", "price_per_cycle"]
+    )
     points = [shapely.Point(530000 + 200 * i, 180000) for i in range(len(frame))]
     return gpd.GeoDataFrame(frame, geometry=points, crs=crs)
 
@@ -38,15 +39,15 @@ def eligibility(rows) -> pd.DataFrame:
 
 
 def test_classic_and_digital_values_hand_computed():
-    assets = make_assets([("s", "6-sheet", 2, False, 6, 100.0),
-                          ("d", "d48", 1, True, 6, 1000.0)])
+    assets = make_assets([("s", "6-sheet", 2, False, 6, 100.0), ("d", "d48", 1, True, 6, 1000.0)])
     values = value_assets(assets, terms=FLAT)
     s, d = values.iloc[0], values.iloc[1]
     assert s["annual_value_full"] == pytest.approx(2 * 100 * 26)
     assert d["annual_value_full"] == pytest.approx(1 * 6 * 1000 * 26)
     assert s["annual_value_central"] == pytest.approx(5200 * 0.6)
-    assert (s["annual_value_low"], s["annual_value_high"]) == pytest.approx((5200 * 0.4,
-                                                                             5200 * 0.8))
+    assert (s["annual_value_low"], s["annual_value_high"]) == pytest.approx(
+        (5200 * 0.4, 5200 * 0.8)
+    )
     assert s["expected_sales_central"] == pytest.approx(5200 * 0.6 * 0.85)
     assert s["council_income_central"] == pytest.approx(5200 * 0.6 * 0.85 * 0.5)
     assert d["council_income_high"] == pytest.approx(156_000 * 0.8 * 0.85 * 0.5)
@@ -58,18 +59,31 @@ def test_every_output_is_labelled():
     assert values.crs.to_epsg() == 4326
     row = values.iloc[0]
     assert (row["estimate"], row["impacts_source"], row["price_source"]) == (
-        "modelled", "modelled", "rate card")
+        "modelled",
+        "modelled",
+        "rate card",
+    )
     assert row["currency"] == "GBP"
     assert "modelled estimate" in values.attrs["note"]
-    for name in ("asset_id", "faces", "digital", "slots", "weekly_impacts", "price_per_cycle",
-                 "annual_value_low", "expected_sales_central", "council_income_high"):
+    for name in (
+        "asset_id",
+        "faces",
+        "digital",
+        "slots",
+        "weekly_impacts",
+        "price_per_cycle",
+        "annual_value_low",
+        "expected_sales_central",
+        "council_income_high",
+    ):
         assert name in values.columns
 
 
 def test_guarantee_is_apportioned_by_expected_sales():
     terms = ConcessionTerms.flat(0.5, minimum_annual_guarantee=50_000)
-    assets = make_assets([("a", "6-sheet", 1, False, 6, 100.0),
-                          ("b", "6-sheet", 3, False, 6, 100.0)])
+    assets = make_assets(
+        [("a", "6-sheet", 1, False, 6, 100.0), ("b", "6-sheet", 3, False, 6, 100.0)]
+    )
     values = value_assets(assets, terms=terms)
     income = values["council_income_central"].to_numpy()
     assert income.sum() == pytest.approx(50_000)  # the guarantee binds
@@ -102,28 +116,34 @@ def test_cpm_priced_modelled_assets_get_an_audience_range():
 
 
 def test_currency_mismatch_is_an_error():
-    with pytest.raises(PricingError, match="GBP.*EUR"):
+    with pytest.raises(PricingError, match=r"GBP.*EUR"):
         value_assets(make_assets([("s", "6-sheet", 1, False, 6, 1.0)]), terms="demo")
 
 
 def test_custom_assumptions_change_sell_through():
-    row = value_assets(make_assets([("s", "6-sheet", 1, False, 6, 100.0)]), terms=FLAT,
-                       assumptions=ValuationAssumptions(sell_through_central=0.5)).iloc[0]
+    row = value_assets(
+        make_assets([("s", "6-sheet", 1, False, 6, 100.0)]),
+        terms=FLAT,
+        assumptions=ValuationAssumptions(sell_through_central=0.5),
+    ).iloc[0]
     assert row["annual_value_central"] == pytest.approx(2600 * 0.5)
     with pytest.raises(ValueError, match="sell-through"):
         ValuationAssumptions(sell_through_low=0.9)
 
 
 def two_assets_with_policy():
-    assets = make_assets([("a", "6-sheet", 1, False, 6, 100.0),
-                          ("b", "6-sheet", 1, False, 6, 300.0)])
-    elig = eligibility([
-        ("a", "hfss", False, "schools"),
-        ("a", "alcohol", False, "schools;no-alcohol"),
-        ("a", "general", True, ""),
-        ("b", "hfss", False, "schools"),
-        ("b", "alcohol", True, ""),
-    ])
+    assets = make_assets(
+        [("a", "6-sheet", 1, False, 6, 100.0), ("b", "6-sheet", 1, False, 6, 300.0)]
+    )
+    elig = eligibility(
+        [
+            ("a", "hfss", False, "schools"),
+            ("a", "alcohol", False, "schools;no-alcohol"),
+            ("a", "general", True, ""),
+            ("b", "hfss", False, "schools"),
+            ("b", "alcohol", True, ""),
+        ]
+    )
     return assets, elig
 
 
@@ -137,7 +157,8 @@ def test_value_out_of_reach_per_category_rule_and_total():
     assert risk.loc[("category", "hfss", ""), col] == pytest.approx((va + vb) * hfss)
     assert risk.loc[("category", "alcohol", ""), col] == pytest.approx(va * alcohol)
     assert risk.loc[("rule", "alcohol;hfss", "schools"), col] == pytest.approx(
-        va * (hfss + alcohol) + vb * hfss)
+        va * (hfss + alcohol) + vb * hfss
+    )
     assert risk.loc[("rule", "alcohol", "no-alcohol"), col] == pytest.approx(va * alcohol)
     total = risk.loc[("total", "all", "")]
     assert total[col] == pytest.approx(va * (hfss + alcohol) + vb * hfss)
@@ -159,8 +180,13 @@ def test_binding_guarantee_means_no_council_income_out_of_reach():
 
 def test_rule_names_come_from_the_policy():
     assets, elig = two_assets_with_policy()
-    policy = Policy("p", rules=(ExclusionRule("schools", ("hfss", "alcohol"), ("school",), 400),
-                                BanRule("no-alcohol", ("alcohol",))))
+    policy = Policy(
+        "p",
+        rules=(
+            ExclusionRule("schools", ("hfss", "alcohol"), ("school",), 400),
+            BanRule("no-alcohol", ("alcohol",)),
+        ),
+    )
     risk = policy_value_at_risk(value_assets(assets, terms=FLAT), elig, policy)
     rules = risk[risk["level"] == "rule"].set_index("rule_id")["rule"]
     assert rules["schools"] == "exclusion: hfss, alcohol within 400 m of school"
@@ -172,8 +198,14 @@ def test_category_shares_and_assumptions_table():
     table = assumptions_table(rate_card="uk-default", terms="uk-default")
     assert list(table.columns) == ["group", "name", "value", "unit", "description"]
     names = set(table["name"])
-    assert {"sell_through_central", "cycles_per_year", "walking_radius_m", "hfss",
-            "agency_commission", "minimum_annual_guarantee"} <= names
+    assert {
+        "sell_through_central",
+        "cycles_per_year",
+        "walking_radius_m",
+        "hfss",
+        "agency_commission",
+        "minimum_annual_guarantee",
+    } <= names
     assert (table["description"].str.len() > 0).all()
 
 
@@ -188,12 +220,20 @@ def greenwich(shared_data):
     points = gpd.GeoDataFrame(
         {"asset_id": stops["Stop_Code_LBSL"].astype(str), "name": stops["Stop_Name"]},
         geometry=gpd.points_from_xy(stops["Location_Easting"], stops["Location_Northing"]),
-        crs="EPSG:27700")
+        crs="EPSG:27700",
+    )
     boroughs = gpd.read_file(folder / "raw" / "london-2021-lad22-gen20.shp").to_crs(27700)
     borough = boroughs.loc[boroughs["LAD22NM"] == "Greenwich", ["geometry"]]
     inside = gpd.sjoin(points, borough, predicate="within").drop(columns="index_right")
-    assets = inside.assign(asset_type="bus_stop", format="6-sheet", faces=2, digital=False,
-                           slots=6, weekly_impacts=np.nan, price_per_cycle=np.nan)
+    assets = inside.assign(
+        asset_type="bus_stop",
+        format="6-sheet",
+        faces=2,
+        digital=False,
+        slots=6,
+        weekly_impacts=np.nan,
+        price_per_cycle=np.nan,
+    )
     zones = gpd.read_file(folder / "london_lsoa2011_pop_mid2020.gpkg")
     zones = zones.rename(columns={"Persons_All-Ages": "population", "LSOA11CD": "zone_id"})
     transit = points[["geometry"]].assign(kind="bus_stop")
@@ -203,11 +243,15 @@ def greenwich(shared_data):
 @pytest.mark.shared_data
 def test_greenwich_bus_stops_valued_end_to_end(greenwich):
     assets, zones, transit = greenwich
-    values = value_assets(assets, zones=zones[["zone_id", "population", "geometry"]],
-                          transit=transit)
+    values = value_assets(
+        assets, zones=zones[["zone_id", "population", "geometry"]], transit=transit
+    )
     assert len(values) == 721
-    money = [c for c in values.columns if c.startswith(("annual_value", "expected_sales",
-                                                        "council_income"))]
+    money = [
+        c
+        for c in values.columns
+        if c.startswith(("annual_value", "expected_sales", "council_income"))
+    ]
     numbers = values[["weekly_impacts", "price_per_cycle", *money]]
     assert numbers.notna().all().all()
     assert (numbers > 0).all().all()
@@ -217,5 +261,59 @@ def test_greenwich_bus_stops_valued_end_to_end(greenwich):
     # Denser places get more modelled impacts: the spread is real, not a constant.
     assert values["weekly_impacts"].max() > 2 * values["weekly_impacts"].min()
     summary = portfolio_summary(values, "uk-default")
-    assert summary["annual_value_low"] < summary["annual_value_central"] < summary[
-        "annual_value_high"] < summary["annual_value_full"]
+    assert (
+        summary["annual_value_low"]
+        < summary["annual_value_central"]
+        < summary["annual_value_high"]
+        < summary["annual_value_full"]
+    )
+
+
+def test_assets_without_faces_or_digital_columns_get_defaults():
+    assets = make_assets([("s", "d48", 1, True, 6, 10.0)]).drop(columns=["faces", "digital"])
+    row = value_assets(assets, terms=FLAT).iloc[0]
+    # d48 is recognised as digital from its format; faces default to 1.
+    assert (row["faces"], bool(row["digital"]), row["slots"]) == (1, True, 6)
+    assert row["annual_value_full"] == pytest.approx(6 * 10.0 * 26)
+
+
+def test_cli_value_writes_the_table_and_prints_totals(tmp_path, capsys):
+    from planner.cli import main
+
+    assets = make_assets(
+        [("s1", "6-sheet", 2, False, 6, np.nan), ("d1", "d48", 1, True, 6, np.nan)]
+    ).to_crs(4326)
+    assets = assets.assign(asset_type=["bus_shelter", "billboard"])
+    assets.to_file(tmp_path / "assets.gpkg", layer="assets")
+    out = tmp_path / "values.gpkg"
+    code = main(["value", "--assets", str(tmp_path / "assets.gpkg"), "--out", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "council income" in printed and "Modelled estimates, GBP" in printed
+    written = gpd.read_file(out, layer="values")
+    assert written["asset_id"].tolist() == ["s1", "d1"]
+    expected = 2 * 92 * 26 + 6 * 1000 * 26
+    assert written["annual_value_full"].sum() == pytest.approx(expected)
+    assert set(written["estimate"]) == {"modelled"}
+    assert len(gpd.read_file(out, layer="assumptions")) > 20
+
+
+def test_cli_value_reports_a_bad_rate_card_plainly(tmp_path, capsys):
+    from planner.cli import main
+
+    assets = make_assets([("s1", "6-sheet", 1, False, 6, np.nan)])
+    assets.assign(asset_type="bus_shelter").to_file(tmp_path / "a.gpkg")
+    code = main(
+        [
+            "value",
+            "--assets",
+            str(tmp_path / "a.gpkg"),
+            "--rates",
+            "nope",
+            "--out",
+            str(tmp_path / "v.csv"),
+        ]
+    )
+    assert code == 2
+    assert "rates file" in capsys.readouterr().err
+    assert not (tmp_path / "v.csv").exists()
