@@ -7,6 +7,7 @@ metric CRS: distances here come from a plain bounding-box filter and `shapely.di
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 
 import geopandas as gpd
@@ -17,26 +18,13 @@ import shapely
 from planner.cycles import DEFAULT_START, cycle_dates
 from planner.errors import DataValidationError, Problem
 from planner.geo import metric_crs
-from planner.policy import (
-    BanRule,
-    DensityRule,
-    ExclusionRule,
-    PeriodRule,
-    Policy,
-    ShareRule,
-)
+from planner.policy import BanRule, DensityRule, ExclusionRule, PeriodRule, Policy, ShareRule
 
 __all__ = ["VIOLATION_COLUMNS", "audit"]
 
 VIOLATION_COLUMNS = (
-    "rule_id",
-    "rule_type",
-    "asset_id",
-    "campaign_id",
-    "cycle",
-    "category",
-    "reason",
-)
+    "rule_id", "rule_type", "asset_id", "campaign_id", "cycle", "category", "reason",
+)  # fmt: skip
 # Shares are compared as faces > max_share * total + this, so 0.29 * 100 is not read as 28.999...
 _SHARE_EPS = 1e-9
 
@@ -86,8 +74,8 @@ def audit(
     Raises
     ------
     DataValidationError
-        When a placement names an unknown asset or category, or a cycle or faces value
-        is not a whole number of at least 1.
+        When a placement names an unknown asset or category, a cycle or faces value is
+        not a whole number of at least 1, or a table lacks a column or a CRS.
 
     Examples
     --------
@@ -96,18 +84,20 @@ def audit(
     """
     _check_inputs(assets, sites, policy)
     book = _bookings(placements, assets, policy)
-    info = assets.assign(asset_id=assets["asset_id"].astype(str)).set_index("asset_id")
-    book = book.join(
-        info[[c for c in ("asset_type", "digital") if c in info.columns]], on="asset_id"
-    )
+    for col in ("asset_type", "digital"):
+        if col in assets.columns:
+            book[col] = assets[col].to_numpy()[book["pos"].to_numpy()]
     crs = metric_crs(assets, *([sites] if sites is not None else []))
-    geom = info.geometry.to_crs(crs)
+    booked = np.unique(book["pos"].to_numpy())
+    geom = np.empty(len(assets), dtype=object)  # metric geometry by asset position
+    geom[booked] = assets.geometry.iloc[booked].to_crs(crs).to_numpy()
+    metric_sites = sites.to_crs(crs) if policy.exclusions else None
     rows: list[dict] = []
     for rule in policy.rules:
         if isinstance(rule, BanRule):
             rows += _ban(book, rule)
         elif isinstance(rule, ExclusionRule):
-            rows += _exclusion(book, rule, geom, sites, crs)
+            rows += _exclusion(book, rule, geom, metric_sites)
         elif isinstance(rule, DensityRule):
             rows += _density(book, rule, geom)
         elif isinstance(rule, ShareRule):
@@ -117,114 +107,57 @@ def audit(
     return pd.DataFrame(rows, columns=list(VIOLATION_COLUMNS)).astype({"cycle": "int64"})
 
 
+def _fail(table: str, column: str, found: str, fix: str, where: str = "") -> DataValidationError:
+    return DataValidationError(table, [Problem(table, where, column, found, fix)])
+
+
 def _check_inputs(assets: gpd.GeoDataFrame, sites: gpd.GeoDataFrame | None, policy: Policy) -> None:
     frames = [("assets", assets, ("asset_id",))]
     if policy.exclusions:
+        if sites is None:
+            raise _fail("sites", "", "no sites given", "Give the sites the plan was made with")
         frames.append(("sites", sites, ("site_id", "kind")))
     for name, frame, needed in frames:
-        if frame is None:
-            raise DataValidationError(
-                name,
-                [
-                    Problem(
-                        name,
-                        "",
-                        "",
-                        "no table given",
-                        "Give the sensitive sites the plan was made with",
-                    )
-                ],
-            )
-        problems = [
-            Problem(name, "", c, "column is missing", f"Add a '{c}' column")
-            for c in needed
-            if c not in frame.columns
-        ]
+        for col in needed:
+            if col not in frame.columns:
+                raise _fail(name, col, "column is missing", f"Add a '{col}' column")
         if getattr(frame, "crs", None) is None:
-            problems.append(
-                Problem(
-                    name,
-                    "",
-                    "geometry",
-                    f"'{name}' has no CRS",
-                    "Set it with gdf.set_crs('EPSG:4326')",
-                )
-            )
-        if problems:
-            raise DataValidationError(name, problems)
-    if assets["asset_id"].astype(str).duplicated().any():
-        raise DataValidationError(
-            "assets",
-            [
-                Problem(
-                    "assets",
-                    "",
-                    "asset_id",
-                    "duplicate asset_id",
-                    "Give every asset its own asset_id",
-                )
-            ],
-        )
+            raise _fail(name, "geometry", "no CRS", "Set it with gdf.set_crs('EPSG:4326')")
+    if not assets["asset_id"].astype(str).is_unique:
+        raise _fail("assets", "asset_id", "duplicate asset_id", "Give every asset its own id")
 
 
 def _bookings(placements: pd.DataFrame, assets: pd.DataFrame, policy: Policy) -> pd.DataFrame:
-    """Validated plain copy of the placements, with ``campaign_id`` and ``faces`` filled."""
-    problems = [
-        Problem("placements", "", c, "column is missing", f"Add a '{c}' column")
-        for c in ("asset_id", "category", "cycle")
-        if c not in placements.columns
-    ]
-    if problems:
-        raise DataValidationError("placements", problems)
+    """Validated plain copy of the placements: ``pos`` (asset position), faces filled."""
+    for col in ("asset_id", "category", "cycle"):
+        if col not in placements.columns:
+            raise _fail("placements", col, "column is missing", f"Add a '{col}' column")
+    campaign = placements.get("campaign_id", pd.Series("", index=placements.index))
     book = pd.DataFrame(
         {
             "asset_id": placements["asset_id"].astype(str).to_numpy(),
             "category": placements["category"].astype(str).to_numpy(),
-            "campaign_id": (
-                placements["campaign_id"].fillna("").astype(str).to_numpy()
-                if "campaign_id" in placements.columns
-                else ""
-            ),
+            "campaign_id": campaign.fillna("").astype(str).to_numpy(),
         }
     )
-    for col, default in (("cycle", None), ("faces", 1)):
-        values = (
-            placements[col]
-            if col in placements.columns
-            else pd.Series(default, index=placements.index)
-        )
+    book["pos"] = pd.Index(assets["asset_id"].astype(str)).get_indexer(book["asset_id"])
+    problems = []
+    for col in ("cycle", "faces"):
+        values = placements.get(col, pd.Series(1, index=placements.index))
         book[col], bad = _whole_numbers(values)
         problems += [
-            Problem(
-                "placements",
-                f"row {i + 1}",
-                col,
-                f"{values.iloc[i]!r} is not a whole number of 1 or more",
-                f"Give '{col}' as 1, 2, 3, ...",
-            )
+            Problem("placements", f"row {i + 1}", col, f"{values.iloc[i]!r} is not 1, 2, 3, ...",
+                    f"Give '{col}' as a whole number of at least 1")
             for i in bad[:20]
-        ]
-    known = set(assets["asset_id"].astype(str))
-    for i in np.flatnonzero(~book["asset_id"].isin(known).to_numpy())[:20]:
-        problems.append(
-            Problem(
-                "placements",
-                f"row {i + 1}",
-                "asset_id",
-                f"asset '{book['asset_id'].iloc[i]}' is not in the assets",
-                "Use the assets file the plan was made with",
-            )
-        )
+        ]  # fmt: skip
+    for i in np.flatnonzero(book["pos"].to_numpy() < 0)[:20]:
+        problems.append(Problem("placements", f"row {i + 1}", "asset_id",
+                                f"asset '{book['asset_id'].iloc[i]}' is not in the assets",
+                                "Use the assets file the plan was made with"))  # fmt: skip
     for i in np.flatnonzero(~book["category"].isin(policy.categories).to_numpy())[:20]:
-        problems.append(
-            Problem(
-                "placements",
-                f"row {i + 1}",
-                "category",
-                f"unknown category '{book['category'].iloc[i]}'",
-                f"Use one of: {', '.join(policy.categories)}",
-            )
-        )
+        problems.append(Problem("placements", f"row {i + 1}", "category",
+                                f"unknown category '{book['category'].iloc[i]}'",
+                                f"Use one of: {', '.join(policy.categories)}"))  # fmt: skip
     if problems:
         raise DataValidationError("placements", problems)
     return book
@@ -240,53 +173,23 @@ def _in_scope(book: pd.DataFrame, rule: BanRule | ExclusionRule) -> np.ndarray:
     ok = np.ones(len(book), dtype=bool)
     if rule.asset_types is not None:
         if "asset_type" not in book.columns:
-            raise DataValidationError(
-                "assets",
-                [
-                    Problem(
-                        "assets",
-                        "",
-                        "asset_type",
-                        "column is missing",
-                        f"Rule '{rule.id}' is scoped by asset type",
-                    )
-                ],
-            )
+            raise _fail("assets", "asset_type", "column is missing",
+                        f"Rule '{rule.id}' is scoped by asset type: add the column")  # fmt: skip
         ok &= book["asset_type"].isin(rule.asset_types).to_numpy(dtype=bool)
     if rule.digital is not None:
-        digital = (
-            book["digital"] if "digital" in book.columns else pd.Series(False, index=book.index)
-        )
+        digital = book.get("digital", pd.Series(False, index=book.index))
         ok &= digital.fillna(False).to_numpy(dtype=bool) == rule.digital
     return ok
 
 
-def _row(
-    rule,
-    asset_id: str = "",
-    campaign_id: str = "",
-    cycle: int = 0,
-    category: str = "",
-    reason: str = "",
-) -> dict:
-    return {
-        "rule_id": rule.id,
-        "rule_type": rule.type,
-        "asset_id": asset_id,
-        "campaign_id": campaign_id,
-        "cycle": cycle,
-        "category": category,
-        "reason": reason,
-    }
+def _row(rule, asset_id="", campaign_id="", cycle=0, category="", reason="") -> dict:
+    return dict(zip(VIOLATION_COLUMNS, (rule.id, rule.type, asset_id, campaign_id, cycle,
+                                        category, reason), strict=True))  # fmt: skip
 
 
-def _placement_rows(hit: pd.DataFrame, rule, reasons) -> list[dict]:
-    return [
-        _row(rule, a, c, int(y), g, r)
-        for a, c, y, g, r in zip(
-            hit["asset_id"], hit["campaign_id"], hit["cycle"], hit["category"], reasons, strict=True
-        )
-    ]
+def _placement_rows(hit: pd.DataFrame, rule, reasons: list[str]) -> list[dict]:
+    columns = (hit["asset_id"], hit["campaign_id"], hit["cycle"], hit["category"], reasons)
+    return [_row(rule, a, c, int(y), g, r) for a, c, y, g, r in zip(*columns, strict=True)]
 
 
 def _ban(book: pd.DataFrame, rule: BanRule) -> list[dict]:
@@ -294,39 +197,30 @@ def _ban(book: pd.DataFrame, rule: BanRule) -> list[dict]:
     return _placement_rows(hit, rule, [f"{g} is banned by {rule.id}" for g in hit["category"]])
 
 
-def _exclusion(book, rule: ExclusionRule, geom: gpd.GeoSeries, sites, crs) -> list[dict]:
+def _exclusion(
+    book: pd.DataFrame, rule: ExclusionRule, geom: np.ndarray, sites: gpd.GeoDataFrame
+) -> list[dict]:
     hit = book[book["category"].isin(rule.categories).to_numpy() & _in_scope(book, rule)]
-    if hit.empty or sites is None or not len(sites):
-        return []
     chosen = sites[sites["kind"].astype(str).isin(rule.near)]
-    s_geom = chosen.geometry.to_crs(crs).to_numpy()
+    if hit.empty or chosen.empty:
+        return []
+    s_geom = chosen.geometry.to_numpy()
     bounds = shapely.bounds(s_geom)
-    nearest = {
-        a: _nearest_site(geom.loc[a], s_geom, bounds, rule.within_m)
-        for a in hit["asset_id"].unique()
-    }
-    names = (
-        chosen["name"].fillna("").astype(str)
-        if "name" in chosen.columns
-        else chosen["site_id"].astype(str)
-    )
-    labels = [
-        f"{n if n.strip() else s} ({k}, site {s})"
-        for n, k, s in zip(
-            names, chosen["kind"].astype(str), chosen["site_id"].astype(str), strict=True
-        )
-    ]
-    keep = hit["asset_id"].map(lambda a: nearest[a] is not None).to_numpy(dtype=bool)
-    hit = hit[keep]
-    reasons = [
-        f"{g} within {rule.within_m:g} m of {labels[nearest[a][0]]} at {nearest[a][1]:.0f} m"
-        for a, g in zip(hit["asset_id"], hit["category"], strict=True)
-    ]
+    nearest = {p: _nearest_site(geom[p], s_geom, bounds, rule.within_m) for p in set(hit["pos"])}
+    hit = hit[[nearest[p] is not None for p in hit["pos"]]]
+    ids = chosen["site_id"].astype(str).tolist()
+    names = chosen.get("name", pd.Series("", index=chosen.index)).fillna("").astype(str).tolist()
+    kinds = chosen["kind"].astype(str).tolist()
+    reasons = []
+    for p, category in zip(hit["pos"], hit["category"], strict=True):
+        i, dist = nearest[p]
+        label = f"{names[i] if names[i].strip() else ids[i]} ({kinds[i]}, site {ids[i]})"
+        reasons.append(f"{category} within {rule.within_m:g} m of {label} at {dist:.0f} m")
     return _placement_rows(hit, rule, reasons)
 
 
 def _nearest_site(
-    point, s_geom: np.ndarray, bounds: np.ndarray, within_m: float
+    point: object, s_geom: np.ndarray, bounds: np.ndarray, within_m: float
 ) -> tuple[int, float] | None:
     """(position, distance) of the nearest site at most ``within_m`` away, or None."""
     x0, y0, x1, y1 = shapely.bounds(point)
@@ -346,27 +240,30 @@ def _nearest_site(
     return int(candidates[best]), float(dist[best])
 
 
-def _density(book: pd.DataFrame, rule: DensityRule, geom: gpd.GeoSeries) -> list[dict]:
+def _density(book: pd.DataFrame, rule: DensityRule, geom: np.ndarray) -> list[dict]:
     rows = []
     for cycle, in_cycle in book.groupby("cycle", sort=True):
-        faces = in_cycle.groupby("asset_id", sort=True)["faces"].sum()
-        centres = geom.loc[faces.index].centroid
-        xy = np.column_stack([centres.x.to_numpy(), centres.y.to_numpy()])
+        per_asset = in_cycle.groupby("pos", sort=True).agg(
+            asset_id=("asset_id", "first"), faces=("faces", "sum")
+        )
+        ids, faces = per_asset["asset_id"].tolist(), per_asset["faces"].to_numpy()
+        centres = shapely.centroid(geom[per_asset.index.to_numpy()])
+        xy = np.column_stack([shapely.get_x(centres), shapely.get_y(centres)])
         for i, dist in _distance_rows(xy):
             near = np.flatnonzero(dist <= rule.within_m)
-            total = int(faces.to_numpy()[near].sum())
+            total = int(faces[near].sum())
             if total > rule.max_faces:
-                others = [faces.index[j] for j in near[np.argsort(dist[near])] if j != i]
+                others = [ids[j] for j in near[np.argsort(dist[near])] if j != i]
                 shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
                 reason = (
-                    f"{total} faces booked within {rule.within_m:g} m of {faces.index[i]} "
-                    f"(with {shown}); at most {rule.max_faces} allowed"
+                    f"{total} faces booked within {rule.within_m:g} m of {ids[i]} "
+                    f"(with {shown or 'no other asset'}); at most {rule.max_faces} allowed"
                 )
-                rows.append(_row(rule, faces.index[i], cycle=int(cycle), reason=reason))
+                rows.append(_row(rule, ids[i], cycle=int(cycle), reason=reason))
     return rows
 
 
-def _distance_rows(xy: np.ndarray, *, block: int = 512):
+def _distance_rows(xy: np.ndarray, *, block: int = 512) -> Iterator[tuple[int, np.ndarray]]:
     """Yield (i, distances from point i to every point), a block of rows at a time."""
     for lo in range(0, len(xy), block):
         part = xy[lo : lo + block]
@@ -384,9 +281,8 @@ def _share(book: pd.DataFrame, rule: ShareRule) -> list[dict]:
                 f"{', '.join(rule.categories)} took {taken} of {total} faces "
                 f"({taken / total:.0%}) in cycle {cycle}; at most {rule.max_share:.0%} allowed"
             )
-            rows.append(
-                _row(rule, cycle=int(cycle), category=";".join(rule.categories), reason=reason)
-            )
+            category = ";".join(rule.categories)
+            rows.append(_row(rule, cycle=int(cycle), category=category, reason=reason))
     return rows
 
 

@@ -580,6 +580,8 @@ def _run_demo(args: argparse.Namespace) -> int:
     from planner.demo import run_demo
 
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise PlannerError(f"--out '{out}' is a file; give a folder for the demo's outputs")
     bar, update = _progress_bar("demo")
     try:
         result = run_demo(
@@ -698,6 +700,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _os_error_text(exc: OSError) -> str:
+    """A file-system error in words: the path, what went wrong and what to check."""
+    path = exc.filename if exc.filename is not None else "a file"
+    reason = exc.strerror or str(exc)
+    return f"cannot use '{path}': {reason}. Check the path exists and can be written or read"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = build_parser()
@@ -710,6 +719,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PlannerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return getattr(exc, "exit_code", EXIT_BAD_INPUT)
+    except OSError as exc:
+        # A path the user gave cannot be read or written (missing folder, permissions, a
+        # file where a folder is expected): say which and why, without a traceback.
+        print(f"error: {_os_error_text(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

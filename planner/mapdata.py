@@ -55,7 +55,11 @@ _DECIMALS = 5  # ~1 m at UK latitudes: plenty for a street map, and small
 
 @dataclass(frozen=True)
 class Category:
-    """One class drawn in its own colour (a map layer and a legend line)."""
+    """One class drawn in its own colour (a map layer and a legend line).
+
+    ``key`` is the kind of class: a status (``booked``, ``eligible``, ...), ``campaign``,
+    ``other`` or ``none`` for asset classes; a class number for choropleths.
+    """
 
     key: str
     label: str

@@ -58,7 +58,7 @@
     rows.forEach(function (r) {
       var text = book.camps[r[0]];
       if (r[2]) text += " — " + r[2];
-      if (r[1]) text += " — cycles " + r[1];
+      if (r[1]) text += " — cycle" + (/[-;]/.test(r[1]) ? "s " : " ") + r[1].split(";").join(", ");
       list.appendChild(el("li", null, text));
     });
     root.appendChild(list);
@@ -68,20 +68,26 @@
     var p = elig.p[i];
     if (p === undefined || p < 0) return;
     var allowed = [];
-    var refused = el("ul", "pm-list");
+    var refusals = {};  // one line per distinct reason, naming every category it refuses
+    var order = [];
     elig.profiles[p].forEach(function (r) {
       if (r[1]) { allowed.push(elig.cats[r[0]]); return; }
-      var text = elig.cats[r[0]] + ": " + (elig.reasons[r[2]] || "refused by policy");
-      if (elig.rules[r[3]]) text += " (rule " + elig.rules[r[3]] + ")";
-      refused.appendChild(el("li", "pm-refused", text));
+      var reason = elig.reasons[r[2]] || "refused by policy";
+      var rule = elig.rules[r[3]];
+      if (rule && reason.indexOf(rule) < 0) reason += " (rule " + rule + ")";
+      if (!(reason in refusals)) { refusals[reason] = []; order.push(reason); }
+      refusals[reason].push(elig.cats[r[0]]);
     });
     root.appendChild(el("div", "pm-head", "Eligibility"));
     root.appendChild(el("div", "pm-allowed",
       "Allowed: " + (allowed.length ? allowed.join(", ") : "no category")));
-    if (refused.childNodes.length) {
-      root.appendChild(el("div", "pm-sub", "Restricted:"));
-      root.appendChild(refused);
-    }
+    if (!order.length) return;
+    root.appendChild(el("div", "pm-sub", "Restricted:"));
+    var list = el("ul", "pm-list");
+    order.forEach(function (reason) {
+      list.appendChild(el("li", "pm-refused", refusals[reason].join(", ") + ": " + reason));
+    });
+    root.appendChild(list);
   }
 
   function assetPopup(data, i) {
@@ -99,15 +105,50 @@
     return root;
   }
 
+  // Markers shrink when zoomed out so a borough of assets does not become one blot. The
+  // radius is set on "zoom", before Leaflet re-projects every path on "zoomend", so
+  // resizing costs no extra redraw.
+  function zoomScale(zoom) {
+    return Math.max(0.4, Math.min(1.3, 1 + 0.15 * (zoom - 14)));
+  }
+
+  var AssetGroup = null;
+
+  function assetGroupClass() {
+    if (AssetGroup) return AssetGroup;
+    AssetGroup = L.FeatureGroup.extend({
+      onAdd: function (map) {
+        this._pmScale(map);
+        map.on("zoom", this._pmZoom, this);
+        L.FeatureGroup.prototype.onAdd.call(this, map);
+      },
+      onRemove: function (map) {
+        map.off("zoom", this._pmZoom, this);
+        L.FeatureGroup.prototype.onRemove.call(this, map);
+      },
+      _pmZoom: function () { this._pmScale(this._map); },
+      _pmScale: function (map) {
+        var radius = Math.max(1.5, this._pmRadius * zoomScale(map.getZoom()));
+        var weight = radius < 3 ? 0 : 1;
+        this.eachLayer(function (m) {
+          m._radius = m.options.radius = radius;
+          m.options.weight = weight;
+        });
+      }
+    });
+    return AssetGroup;
+  }
+
   function assetLayer(data, k, style) {
-    var group = L.featureGroup();
+    var Group = assetGroupClass();
+    var group = new Group();
     var opts = Object.assign({ color: "#ffffff", weight: 1, fillOpacity: 0.9 }, style);
-    for (var i = 0; i < data.k.length; i++) {
-      if (data.k[i] !== k) continue;
+    group._pmRadius = opts.radius;
+    data.members[k].forEach(function (i) {
       var marker = L.circleMarker([data.y[i], data.x[i]], opts);
       marker.pmIndex = i;
       group.addLayer(marker);
-    }
+    });
     group.bindPopup(function (layer) { return assetPopup(data, layer.pmIndex); },
       { maxWidth: 380 });
     return group;

@@ -41,6 +41,7 @@ OSM_ATTRIBUTION = (
     '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 )
 _UK_CENTRE = (54.0, -2.5)
+_ZONE_FIELDS = {"name": "Zone", "zone_id": "Zone id", "population": "Population"}
 
 _CSS = """
 .pm-popup { font: 13px/1.35 system-ui, sans-serif; min-width: 220px; }
@@ -86,9 +87,9 @@ class _Script(MacroElement):
 
     _template = Template("{% macro script(this, kwargs) %}{{ this.code }}{% endmacro %}")
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, *, name: str = "PlannerScript") -> None:
         super().__init__()
-        self._name = "PlannerScript"
+        self._name = name
         self.code = code
 
 
@@ -127,15 +128,14 @@ def _feature_layer(m: folium.Map, fc: dict, spec: dict, *, name: str, show: bool
 
 def _add_zones(m: folium.Map, zones: gpd.GeoDataFrame) -> dict:
     index, classes = choropleth(zones.get("population", pd.Series(float("nan"), zones.index)))
-    fields = {"name": "Zone", "zone_id": "Zone id", "population": "Population"}
     spec = {
         "title": "Demand zone",
-        "fields": list(fields.values()),
+        "fields": list(_ZONE_FIELDS.values()),
         "colours": [c.colour for c in classes],
         "style": {"color": "#777777", "weight": 0.6, "fillOpacity": 0.45},
         "point": {"radius": 5},
     }
-    fc = feature_collection(zones, fields=fields, classes=index, tolerance_m=10.0)
+    fc = feature_collection(zones, fields=_ZONE_FIELDS, classes=index, tolerance_m=10.0)
     _feature_layer(m, fc, spec, name="Demand (population)")
     items = [{"label": c.label, "colour": c.colour, "shape": "square"} for c in classes if c.count]
     return {"title": "Population per zone", "items": items}
@@ -155,13 +155,11 @@ def _add_reach(m: folium.Map, zones: gpd.GeoDataFrame, reach: pd.DataFrame) -> N
         subset = zones[zone_ids.isin(set(reach.loc[chosen, "zone_id"].astype(str)))]
         spec = {
             "title": f"Reached by {campaign}",
-            "fields": ["Zone", "Zone id", "Population"],
+            "fields": list(_ZONE_FIELDS.values()),
             "style": {"color": colour, "weight": 2, "fillColor": colour, "fillOpacity": 0.25},
             "point": {"radius": 6},
         }
-        fc = feature_collection(
-            subset, fields={"name": "", "zone_id": "", "population": ""}, tolerance_m=10.0
-        )
+        fc = feature_collection(subset, fields=_ZONE_FIELDS, tolerance_m=10.0)
         _feature_layer(m, fc, spec, name=f"Reach: {campaign}", show=False)
 
 
@@ -201,28 +199,24 @@ def _add_sites(m: folium.Map, sites: gpd.GeoDataFrame) -> dict:
     return {"label": "sensitive site", "colour": "#6a3d9a", "fill": "#cab2d6", "count": len(sites)}
 
 
-_DRAW_LAST = ("booked", "restricted", "unavailable")
+_DRAW_ORDER = ("none", "other", "campaign", "eligible", "available", "unavailable", "restricted",
+               "booked")  # fmt: skip
 
 
 def _add_assets(m: folium.Map, view: AssetView, *, color_by: str) -> dict:
-    data = _Script("")
-    data._name = "PlannerAssets"
-    data.code = f"var {data.get_name()} = {safe_json(view.data)};"
+    data = _Script("", name="PlannerAssets")
+    data.code = f"var {data.get_name()} = {safe_json(view.data)};"  # the name needs the id
     m.add_child(data)
     layers = []
     for k, c in enumerate(view.classes):
-        emphasis = c.key == "booked" or (color_by == "campaign" and c.key != "none")
+        emphasis = c.key in ("booked", "campaign", "other")
         style = {"radius": 6 if emphasis else 4.5, "fillColor": c.colour}
         call = f"PlannerMap.assetLayer({data.get_name()}, {k}, {safe_json(style)})"
         layers.append(_JsLayer(call, name=f"Assets: {c.label} ({c.count:,})", show=False))
         m.add_child(layers[-1])
-    # Canvas draws in the order layers are added: the many plain assets first, so booked,
-    # restricted and campaign markers stay on top (the legend keeps its own order).
-    rank = {key: i for i, key in enumerate(reversed(_DRAW_LAST))}
-    keys = [c.key for c in view.classes]
-    order = sorted(range(len(layers)), key=lambda k: rank.get(keys[k], -1))
-    if color_by == "campaign":
-        order = list(reversed(range(len(layers))))
+    # Canvas draws in the order layers are added: plain assets first, so booked, restricted
+    # and small campaigns stay on top (stable sort: campaigns keep largest-first).
+    order = sorted(range(len(layers)), key=lambda k: _DRAW_ORDER.index(view.classes[k].key))
     names = ", ".join(layers[k].get_name() for k in order)
     m.add_child(_Script(f"[{names}].forEach(l => l.addTo({m.get_name()}));"))
     items = [{"label": c.label, "colour": c.colour, "count": c.count} for c in view.classes]

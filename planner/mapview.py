@@ -102,20 +102,24 @@ def asset_status(
     return status
 
 
-def _status_classes(status: pd.Series) -> tuple[np.ndarray, list[Category]]:
+def _status_classes(status: pd.Series) -> tuple[list[list[int]], list[Category]]:
     order = [s for s in STATUS_COLOURS if (status == s).any()]
-    index = status.map({s: i for i, s in enumerate(order)}).to_numpy(dtype=int)
+    values = status.to_numpy()
+    members = [np.flatnonzero(values == s).tolist() for s in order]
     classes = [
-        Category(s, STATUS_LABELS[s], STATUS_COLOURS[s], int((status == s).sum())) for s in order
+        Category(s, STATUS_LABELS[s], STATUS_COLOURS[s], len(m))
+        for s, m in zip(order, members, strict=True)
     ]
-    return index, classes
+    return members, classes
 
 
 def _campaign_labels(placements: pd.DataFrame) -> pd.Series:
+    """``name (id)`` from ``campaign_name`` or else ``advertiser``; the id alone without."""
     ids = placements["campaign_id"].astype(str)
-    if "campaign_name" not in placements.columns:
+    column = next((c for c in ("campaign_name", "advertiser") if c in placements.columns), None)
+    if column is None:
         return ids
-    names = placements["campaign_name"].fillna("").astype(str).str.strip()
+    names = placements[column].fillna("").astype(str).str.strip()
     labels = ids.copy()
     named = (names != "") & (names != ids)
     labels[named] = names[named] + " (" + ids[named] + ")"
@@ -124,35 +128,30 @@ def _campaign_labels(placements: pd.DataFrame) -> pd.Series:
 
 def _campaign_classes(
     ids: pd.Series, placements: pd.DataFrame | None
-) -> tuple[np.ndarray, list[Category]]:
-    index = np.full(len(ids), -1)
+) -> tuple[list[list[int]], list[Category]]:
+    """One class per campaign with every asset it books (an asset may be in several)."""
+    members: list[list[int]] = []
     classes: list[Category] = []
+    booked = np.zeros(len(ids), dtype=bool)
     if placements is not None and len(placements):
         _need(placements, "placements", ("asset_id", "campaign_id"))
-        p = pd.DataFrame(
-            {"asset_id": placements["asset_id"].astype(str), "label": _campaign_labels(placements)}
-        )
-        reach = p.groupby("label")["asset_id"].nunique().sort_values(ascending=False, kind="stable")
-        ranked = list(reach.index)
-        top = ranked[: len(CAMPAIGN_PALETTE)]
-        rank = {label: i for i, label in enumerate(ranked)}
-        counts = p.groupby(["asset_id", "label"]).size().rename("n").reset_index()
-        counts["rank"] = counts["label"].map(rank)
-        main = counts.sort_values(["asset_id", "n", "rank"], ascending=[True, False, True])
-        main = main.drop_duplicates("asset_id").set_index("asset_id")["label"]
-        chosen = ids.map(main)
-        for i, label in enumerate(top):
-            index[(chosen == label).to_numpy()] = i
-            classes.append(Category(label, label, CAMPAIGN_PALETTE[i], int((index == i).sum())))
-        other = (chosen.notna() & ~chosen.isin(top)).to_numpy()
-        if other.any():
-            index[other] = len(classes)
-            classes.append(Category("other", "other campaigns", OTHER_COLOUR, int(other.sum())))
-    unbooked = index < 0
-    if unbooked.any():
-        index[unbooked] = len(classes)
-        classes.append(Category("none", "not booked", NOT_BOOKED_COLOUR, int(unbooked.sum())))
-    return index, classes
+        pos = pd.Index(ids).get_indexer(placements["asset_id"].astype(str))
+        pairs = pd.DataFrame({"pos": pos, "label": _campaign_labels(placements).to_numpy()})
+        pairs = pairs[pairs["pos"] >= 0].drop_duplicates()
+        sizes = pairs.groupby("label", sort=True).size().sort_values(ascending=False, kind="stable")
+        top = list(sizes.index[: len(CAMPAIGN_PALETTE)])
+        for colour, label in zip(CAMPAIGN_PALETTE, top, strict=False):
+            members.append(sorted(pairs.loc[pairs["label"] == label, "pos"].tolist()))
+            classes.append(Category("campaign", label, colour, len(members[-1])))
+        rest = sorted(set(pairs.loc[~pairs["label"].isin(top), "pos"]))
+        if rest:
+            members.append(rest)
+            classes.append(Category("other", "other campaigns", OTHER_COLOUR, len(rest)))
+        booked[pairs["pos"].to_numpy()] = True
+    if not booked.all():
+        members.append(np.flatnonzero(~booked).tolist())
+        classes.append(Category("none", "not booked", NOT_BOOKED_COLOUR, len(members[-1])))
+    return members, classes
 
 
 def _column(frame: pd.DataFrame, name: str) -> pd.Series | None:
@@ -207,7 +206,8 @@ def _value_columns(assets: pd.DataFrame, ids: pd.Series, values: pd.DataFrame | 
         cols.append(text_column(pd.to_numeric(impacts, errors="coerce").round(), **spec))
     for name, label in (
         ("price_per_cycle", "Price per cycle"),
-        ("annual_value_central", "Annual value (central estimate)"),
+        ("annual_value_central", "Annual media value (central estimate)"),
+        ("council_income_central", "Council income a year (central estimate)"),
     ):
         if (money := _column(src, name)) is not None:
             numbers = pd.to_numeric(money, errors="coerce").round(2)
@@ -222,16 +222,17 @@ def _eligibility_payload(ids: pd.Series, eligibility: pd.DataFrame | None) -> di
     e, asset_pos = eligibility[asset_pos >= 0], asset_pos[asset_pos >= 0]
     cat_codes, cats = pd.factorize(e["category"].astype(str))
     allowed = _truthy(e["allowed"])
-    reasons = e["reasons"].fillna("").astype(str) if "reasons" in e else pd.Series("", e.index)
-    rules = e["rule_ids"].fillna("").astype(str) if "rule_ids" in e else pd.Series("", e.index)
+    reasons, rules = (
+        e[c].astype(object).fillna("").astype(str) if c in e else pd.Series("", e.index)
+        for c in ("reasons", "rule_ids")
+    )
     reason_codes, reason_text = pd.factorize(reasons.where(~allowed, ""))
     rule_codes, rule_text = pd.factorize(rules.where(~allowed, ""))
     order = np.lexsort((cat_codes, asset_pos))
+    columns = (cat_codes[order], allowed[order], reason_codes[order], rule_codes[order])
     rows = [
-        (int(c), 1) if a else (int(c), 0, int(r), int(u))
-        for c, a, r, u in zip(
-            cat_codes[order], allowed[order], reason_codes[order], rule_codes[order], strict=True
-        )
+        (c, 1) if a else (c, 0, r, u)
+        for c, a, r, u in zip(*(col.tolist() for col in columns), strict=True)
     ]
     sorted_pos = asset_pos[order]
     starts = np.flatnonzero(np.r_[True, np.diff(sorted_pos) != 0])
@@ -310,13 +311,13 @@ def asset_view(
         points = points.representative_point()
     status = asset_status(assets, eligibility=eligibility, placements=placements, category=category)
     if color_by == "status":
-        index, classes = _status_classes(status)
+        members, classes = _status_classes(status)
     else:
-        index, classes = _campaign_classes(ids, placements)
+        members, classes = _campaign_classes(ids, placements)
     data = {
         "x": np.round(points.x.to_numpy(), 5).tolist(),
         "y": np.round(points.y.to_numpy(), 5).tolist(),
-        "k": index.tolist(),
+        "members": members,
         "classes": [{"label": c.label, "colour": c.colour} for c in classes],
         "cols": _detail_columns(assets, status) + _value_columns(assets, ids, values),
         "elig": _eligibility_payload(ids, eligibility),

@@ -388,7 +388,7 @@ def explain_infeasible(inst: Instance, solver: SolverSettings) -> list[str]:
     CP-SAT's sufficient assumptions for infeasibility over named constraint groups (one
     literal per campaign budget, per campaign and cycle minimum, per policy rule, ...).
     """
-    built = build_model(inst, objectives=())
+    built = build_model(inst, objectives=(), explain=True)
     cp = cp_model.CpSolver()
     cp.parameters.num_workers = 1
     cp.parameters.max_time_in_seconds = max(5.0, solver.time_limit / 2)

@@ -85,16 +85,25 @@ def test_without_eligibility_assets_are_available_not_eligible():
     assert set(asset_status(make_assets(3))) == {"available"}
 
 
-def test_campaign_colours_rank_campaigns_by_assets_booked():
+def test_campaign_layers_hold_every_asset_each_campaign_books():
     plan = make_placements(
-        [("A0", "small", 1, "general"), ("A1", "big", 1, "general"), ("A2", "big", 2, "general")]
-    )
+        [("A0", "small", 1, "general"), ("A1", "big", 1, "general"), ("A2", "big", 2, "general"),
+         ("A1", "small", 3, "general")]
+    )  # fmt: skip
     view = asset_view(make_assets(4), placements=plan, color_by="campaign")
 
     assert [(c.label, c.count) for c in view.classes] == [
-        ("big", 2), ("small", 1), ("not booked", 1)
+        ("big", 2), ("small", 2), ("not booked", 1)
     ]  # fmt: skip
-    assert view.data["k"] == [1, 0, 0, 2]
+    assert view.data["members"] == [[1, 2], [0, 1], [3]]
+
+
+def test_campaigns_beyond_the_palette_share_one_class():
+    plan = make_placements([(f"A{i}", f"C{i:02d}", 1, "general") for i in range(14)])
+    view = asset_view(make_assets(14), placements=plan, color_by="campaign")
+
+    assert len(view.classes) == 13 and view.classes[-1].label == "other campaigns"
+    assert view.classes[-1].count == 2
 
 
 def test_bad_color_by_and_missing_columns_are_plain_errors():
@@ -148,7 +157,7 @@ def test_modelled_impacts_are_flagged_and_values_shown():
     assert impacts["v"] == [5000, 1200] and impacts["flag"] == [0, 1]
     assert impacts["flagText"] == "modelled estimate"
     assert cols["Price per cycle"]["v"] == [410.5, 250]
-    assert "Annual value (central estimate)" in cols
+    assert "Annual media value (central estimate)" in cols
 
 
 def test_duplicate_values_rows_are_refused():
@@ -387,3 +396,30 @@ def test_twenty_thousand_assets_render_under_ten_megabytes(tmp_path):
 
     assert size < 10_000_000
     assert path.read_text(encoding="utf-8").count("PlannerMap.assetLayer(") == 4
+
+
+# --- command line ------------------------------------------------------------------------------
+
+
+def test_cli_map_writes_an_offline_html_file(tmp_path, capsys):
+    from planner.cli import main
+
+    assets = make_assets(3, asset_type=["bus_shelter"] * 3, format=["6-sheet"] * 3)
+    assets.to_file(tmp_path / "assets.gpkg")
+    out = tmp_path / "map.html"
+
+    code = main(["map", "--assets", str(tmp_path / "assets.gpkg"), "--tiles", "none",
+                 "--out", str(out)])  # fmt: skip
+
+    assert code == 0 and "Wrote" in capsys.readouterr().out
+    assert all(s.startswith("data:") for s in sources(out.read_text(encoding="utf-8")))
+
+
+def test_cli_map_category_needs_a_policy(tmp_path, capsys):
+    from planner.cli import main
+
+    make_assets(1, asset_type=["kiosk"], format=["6-sheet"]).to_file(tmp_path / "a.gpkg")
+    code = main(["map", "--assets", str(tmp_path / "a.gpkg"), "--category", "alcohol",
+                 "--out", str(tmp_path / "m.html")])  # fmt: skip
+
+    assert code == 2 and "--category needs --policy" in capsys.readouterr().err

@@ -181,6 +181,9 @@ def test_popup_shows_hostile_name_as_text(browser, serve, tmp_path):
     page.mouse.click(point["x"], point["y"])
     popup = page.locator(".leaflet-popup-content")
     popup.wait_for()
+    page.wait_for_function(  # the popup fades in; screenshot it once opaque
+        "() => getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'"
+    )
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "map_popup.png"))
 

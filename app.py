@@ -1,0 +1,39 @@
+"""OOH planner: a council officer's or agency planner's whole workflow, without code.
+
+Run with ``streamlit run app.py``. Six pages: load the data, set the policy, enter the
+campaigns, plan, value the assets, and keep scenarios. The Helsinki demo is loaded at
+start; every figure comes from the public API of ``planner``.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from pages import state, ui
+
+st.set_page_config(page_title="OOH planner", page_icon=":material/signpost:", layout="wide")
+
+with ui.guard("loading the demo data") as started:
+    state.ensure_defaults()  # demo data, default policy and campaigns on a first visit
+if not started.ok:
+    st.stop()
+
+page = st.navigation(
+    [
+        st.Page("pages/data.py", title="Data", icon=":material/database:", default=True),
+        st.Page("pages/policy.py", title="Policy", icon=":material/policy:"),
+        st.Page("pages/campaigns.py", title="Campaigns", icon=":material/campaign:"),
+        st.Page("pages/plan.py", title="Plan", icon=":material/map:"),
+        st.Page("pages/value.py", title="Value", icon=":material/payments:"),
+        st.Page("pages/scenarios.py", title="Scenarios", icon=":material/compare:"),
+    ]
+)
+
+with ui.guard("showing this page"):
+    page.run()
+
+with st.sidebar:  # after the page, so that it shows what the page just did
+    st.caption(ui.plain(f"Data: {state.inputs().sources.get('assets', '')}"))
+    st.caption(ui.plain(f"Policy: {state.policy().name}"))
+    result = st.session_state.get("result")
+    st.caption(ui.plain(f"Plan: {result.plan.status.lower() if result else 'not solved yet'}"))

@@ -1,0 +1,194 @@
+"""Policy page: pick a preset or edit the rules; eligibility by category, exclusions, reasons."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+import planner
+from pages import state, ui
+from planner.maps import asset_map
+
+RULE_COLUMNS = ("id", "type", "categories", "near", "within_m", "max_faces", "max_share",
+                "start", "end", "asset_types", "digital")  # fmt: skip
+LIST_KEYS = {"categories", "near", "asset_types"}
+RULE_HELP = {
+    "id": "a short unique name, e.g. no-alcohol-schools",
+    "type": "ban, exclusion (near sites), density, share (of faces) or period (dates)",
+    "categories": "advertiser categories, separated by ';' (e.g. alcohol; gambling)",
+    "near": "exclusion: site kinds, separated by ';' (e.g. school; playground)",
+    "within_m": "exclusion or density: distance in metres",
+    "max_faces": "density: most booked faces within within_m of any booked asset",
+    "max_share": "share: most share (0-1) of the faces booked in a cycle",
+    "start": "period: first day, e.g. 2027-05-06",
+    "end": "period: last day",
+    "asset_types": "optional scope: asset types, separated by ';'",
+    "digital": "optional scope: true (digital only) or false (classic only)",
+}
+ALL = "all categories"
+
+
+def rules_frame(policy: planner.Policy) -> pd.DataFrame:
+    """The rules as text cells, one row each, from the policy's own TOML."""
+    rules = tomllib.loads(planner.policy_to_toml(policy)).get("rules", [])
+    rows = [{k: _cell(rule.get(k)) for k in RULE_COLUMNS} for rule in rules]
+    return pd.DataFrame(rows, columns=list(RULE_COLUMNS)).astype(str)
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "; ".join(map(str, value))
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def _value(key: str, text: str) -> object:
+    """A cell back to a TOML value; text that does not parse is passed on for the policy's
+    own checks to name."""
+    if key in LIST_KEYS:
+        return [p.strip() for p in text.replace(",", ";").split(";") if p.strip()]
+    if key == "digital":
+        return {"true": True, "yes": True, "false": False, "no": False}.get(text.lower(), text)
+    if key in {"within_m", "max_share", "max_faces"}:
+        try:
+            number = float(text)
+        except ValueError:
+            return text
+        return int(number) if key == "max_faces" and number.is_integer() else number
+    return text
+
+
+def policy_from_table(current: planner.Policy, table: pd.DataFrame) -> planner.Policy:
+    doc = tomllib.loads(planner.policy_to_toml(current))
+    rules = []
+    for row in table.fillna("").astype(str).to_dict("records"):
+        cells = {k: v.strip() for k, v in row.items() if k in RULE_COLUMNS and v.strip()}
+        if cells:
+            rules.append({k: _value(k, v) for k, v in cells.items()})
+    doc["rules"] = rules
+    return planner.parse_policy(doc, source="rules table")
+
+
+def policy_from_toml(text: str) -> planner.Policy:
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise planner.PolicyError(
+            f"policy editor: not valid TOML ({exc}); check quotes and brackets"
+        ) from None
+    return planner.parse_policy(doc, source="policy editor")
+
+
+def use_policy(policy: planner.Policy, label: str) -> None:
+    st.session_state["policy"] = policy
+    st.session_state["policy_label"] = label
+    st.session_state["policy_rev"] = st.session_state.get("policy_rev", 0) + 1
+    st.session_state["policy_flash"] = f"Using {label}: {policy.name} ({len(policy.rules)} rules)."
+    st.rerun()
+
+
+def preset_picker() -> None:
+    presets = planner.list_presets()
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    name = left.selectbox("Preset policies", presets, index=presets.index(state.DEMO_POLICY)
+                          if state.DEMO_POLICY in presets else 0, key="preset_choice")  # fmt: skip
+    if right.button("Use this preset", icon=":material/check:"):
+        with ui.guard(f"loading the preset {name}") as outcome:
+            chosen = planner.load_policy(name)
+        if outcome.ok:
+            use_policy(chosen, f"preset {name}")
+
+
+def rule_editors(policy: planner.Policy) -> None:
+    rev = st.session_state.get("policy_rev", 0)
+    table_tab, toml_tab = st.tabs(["Rules table", "TOML"])
+    with table_tab, st.form("rules_form"):
+        config = {c: st.column_config.TextColumn(c, help=RULE_HELP[c]) for c in RULE_COLUMNS}
+        config["type"] = st.column_config.SelectboxColumn(
+            "type", help=RULE_HELP["type"], options=["ban", "exclusion", "density", "share",
+                                                     "period"])  # fmt: skip
+        edited = st.data_editor(rules_frame(policy), num_rows="dynamic", hide_index=True,
+                                column_config=config, key=f"rules_{rev}", width="stretch")  # fmt: skip
+        applied = st.form_submit_button("Apply the rules", icon=":material/check:")
+    if applied:
+        with ui.guard("checking the rules") as outcome:
+            new = policy_from_table(policy, edited)
+        if outcome.ok:
+            use_policy(new, "edited rules")
+    with toml_tab, st.form("toml_form"):
+        text = st.text_area("The policy as TOML", planner.policy_to_toml(policy), height=320,
+                            key=f"toml_{rev}")  # fmt: skip
+        applied_toml = st.form_submit_button("Apply the TOML", icon=":material/check:")
+    if applied_toml:
+        with ui.guard("reading the policy") as outcome:
+            new = policy_from_toml(text)
+        if outcome.ok:
+            use_policy(new, "edited TOML")
+    ui.download("Download the policy (TOML)", planner.policy_to_toml(policy), "policy.toml")
+
+
+def eligibility_summary(elig: pd.DataFrame) -> pd.DataFrame:
+    grouped = elig.groupby("category", observed=True)["allowed"]
+    table = pd.DataFrame({"assets": grouped.size(), "allowed": grouped.sum().astype(int)})
+    table["refused"] = table["assets"] - table["allowed"]
+    table["share refused"] = (table["refused"] / table["assets"]).round(3)
+    return table
+
+
+def reasons(elig: pd.DataFrame, assets: pd.DataFrame, category: str) -> pd.DataFrame:
+    refused = elig.loc[~elig["allowed"].astype(bool)]
+    if category != ALL:
+        refused = refused[refused["category"].astype(str) == category]
+    names = assets[["asset_id", "name", "asset_type"]].astype(str)
+    table = refused.merge(names, on="asset_id", how="left")
+    return table[["asset_id", "name", "asset_type", "category", "reasons", "rule_ids"]]
+
+
+st.title("Policy")
+st.caption(
+    "The ethical-use rules: which advertiser categories may not go where or when. Bans and "
+    "exclusion zones decide eligibility here; density, share and period rules apply when "
+    "planning."
+)
+message = st.session_state.pop("policy_flash", None)
+if message:
+    st.success(ui.plain(message), icon=":material/check_circle:")
+preset_picker()
+current = state.policy()
+st.markdown(ui.plain(f"{current.name} — {current.description}"))
+if current.source:
+    st.caption(ui.plain(f"Source: {current.source}"))
+rule_editors(current)
+
+inp = state.inputs()
+with ui.guard("checking eligibility") as checked:
+    elig = state.eligibility()
+    zones = state.exclusion_zones()
+if checked.ok:
+    st.subheader("Eligibility by category")
+    summary = eligibility_summary(elig)
+    left, right = st.columns([3, 2])
+    left.dataframe(summary, width="stretch")
+    right.bar_chart(summary["refused"], y_label="assets refused", horizontal=True)
+
+    refused_first = summary.sort_values("refused", ascending=False).index.astype(str).tolist()
+    category = st.selectbox("Category for the map and the reasons", [ALL, *refused_first],
+                            index=1 if refused_first else 0, key="policy_category")  # fmt: skip
+    st.subheader("Exclusion map")
+    with ui.guard("drawing the exclusion map"):
+        m = asset_map(inp.assets, sites=inp.get("sites"), eligibility=elig, exclusion_zones=zones,
+                      category=None if category == ALL else category)  # fmt: skip
+        ui.show_map(m, key="policy_map")
+    st.subheader("Why assets are refused")
+    table = reasons(elig, inp.assets, category)
+    st.caption(f"{len(table):,} refused asset-category pairs.")
+    st.dataframe(table, hide_index=True, width="stretch")
+    ui.download("Download the reasons (CSV)", table.to_csv(index=False), "refusals.csv")

@@ -1,0 +1,175 @@
+"""Scenarios page: save the inputs and plan, reload them, compare two side by side."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+
+import pandas as pd
+import streamlit as st
+
+import planner
+from pages import state, ui
+from planner import scenarios
+from planner.maps import asset_map
+
+
+def terms_setting(terms: str | planner.ConcessionTerms) -> str | dict:
+    return terms if isinstance(terms, str) else dataclasses.asdict(terms)
+
+
+def terms_from_setting(value: str | dict) -> str | planner.ConcessionTerms:
+    if isinstance(value, str):
+        return value
+    bands = tuple(tuple(b) for b in value["bands"])
+    return planner.ConcessionTerms(**{**value, "bands": bands,
+                                      "sources": tuple(value.get("sources", ()))})  # fmt: skip
+
+
+def current_scenario(name: str, note: str) -> scenarios.Scenario:
+    ss = st.session_state
+    inp = state.inputs()
+    result = ss.get("result")
+    fresh = result is not None and result.key == state.inputs_key()
+    tables = {k: f for k, f in inp.frames.items() if f is not None}
+    tables |= {"campaigns": ss["campaigns"], "locked": ss["locked"]}
+    settings = {**ss["solve"], **ss["targets"], "rate_card": ss["pricing"]["rate_card"],
+                "terms": terms_setting(ss["pricing"]["terms"]),
+                "policy_label": ss.get("policy_label", ""), "sources": inp.sources}  # fmt: skip
+    if fresh:
+        settings |= result.solve
+    return scenarios.Scenario(
+        name=name, tables=tables, settings=settings, policy_toml=state.policy_key(),
+        plan=result.plan if fresh else None,
+        kpis={"fill_rate": result.fill_rate} if fresh else {}, note=note,
+    )  # fmt: skip
+
+
+def restore(sc: scenarios.Scenario, folder: str) -> None:
+    ss = st.session_state
+    frames = {k: sc.tables.get(k) for k in state.LAYERS}
+    if frames["assets"] is None:
+        raise planner.PlannerError(f"Scenario '{sc.name}' has no assets table; it cannot be used")
+    sources = sc.settings.get("sources") or {}
+    sources = {k: f"scenario '{sc.name}' ({sources.get(k, 'saved')})" for k in state.LAYERS}
+    version = state.upload_token("scenario", folder.encode(), sc.name, sc.saved_at)
+    policy = planner.parse_policy(tomllib.loads(sc.policy_toml), source=f"scenario {sc.name}")
+    pricing = {"rate_card": sc.settings.get("rate_card", "demo"),
+               "terms": terms_from_setting(sc.settings.get("terms", "demo"))}  # fmt: skip
+    ss["inputs"] = state.Inputs(frames, sources, version)
+    ss["policy"], ss["policy_label"] = policy, f"scenario '{sc.name}'"
+    ss["campaigns"] = sc.tables["campaigns"].fillna("").astype(str)
+    ss["locked"] = sc.tables.get("locked", ss["locked"]).fillna("").astype(str)
+    ss["targets"] = {k: sc.settings.get(k, v) for k, v in ss["targets"].items()}
+    ss["solve"] = {k: sc.settings.get(k, v) for k, v in ss["solve"].items()}
+    ss["pricing"] = pricing
+    for rev in ("policy_rev", "campaigns_rev"):
+        ss[rev] = ss.get(rev, 0) + 1
+    ss["result"] = None
+    if sc.plan is not None:
+        ss["result"] = state.Result(
+            sc.plan, state.audit_plan(sc.plan), state.inputs_key(), dict(ss["solve"]),
+            float(sc.kpis.get("fill_rate", float("nan"))), name=sc.name,
+        )  # fmt: skip
+
+
+def folder_form() -> str:
+    with st.form("folder_form"):
+        folder = st.text_input("Scenarios folder (an SQLite file is kept in it)",
+                               value=st.session_state["store_dir"], key="store_dir_input")  # fmt: skip
+        chosen = st.form_submit_button("Use this folder", icon=":material/folder_open:")
+    if chosen:
+        with ui.guard("opening the scenarios folder") as outcome:
+            scenarios.list_scenarios(folder)
+        if outcome.ok:
+            st.session_state["store_dir"] = folder
+    return st.session_state["store_dir"]
+
+
+def save_form(folder: str) -> None:
+    result = st.session_state.get("result")
+    if result is None or result.key != state.inputs_key():
+        st.info("No plan for the current inputs: the scenario will hold the inputs only. "
+                "Solve on the Plan page first to keep the plan too.", icon=":material/info:")  # fmt: skip
+    with st.form("save_form"):
+        name = st.text_input("Scenario name", key="scenario_name", max_chars=120)
+        note = st.text_input("Note (optional)", key="scenario_note")
+        replace = st.checkbox("Replace a scenario of the same name", key="scenario_replace")
+        saved = st.form_submit_button("Save scenario", icon=":material/save:")
+    if saved:
+        with ui.guard("saving the scenario") as outcome:
+            kept = scenarios.save_scenario(folder, current_scenario(name, note), overwrite=replace)
+        if outcome.ok:
+            st.success(ui.plain(f"Saved '{kept.name}' in {scenarios.store_path(folder)}."),
+                       icon=":material/check_circle:")  # fmt: skip
+
+
+def saved_list(folder: str) -> list[str]:
+    table = scenarios.list_scenarios(folder)
+    if table.empty:
+        st.info("No scenarios saved in this folder yet.", icon=":material/info:")
+        return []
+    st.dataframe(table.dropna(axis=1, how="all"), hide_index=True, width="stretch")
+    return table["name"].astype(str).tolist()
+
+
+def reload_or_delete(folder: str, names: list[str]) -> None:
+    left, middle, right = st.columns([3, 1, 1], vertical_alignment="bottom")
+    name = left.selectbox("Scenario", names, key="scenario_pick")
+    if middle.button("Load", icon=":material/upload:"):
+        with ui.guard(f"loading the scenario '{name}'") as outcome:
+            restore(scenarios.load_scenario(folder, name), folder)
+        if outcome.ok:
+            st.success(ui.plain(f"Loaded '{name}': its data, policy, campaigns and plan are in "
+                                "use on every page."), icon=":material/check_circle:")  # fmt: skip
+    if right.button("Delete", icon=":material/delete:"):
+        with ui.guard(f"deleting the scenario '{name}'") as outcome:
+            scenarios.delete_scenario(folder, name)
+        if outcome.ok:
+            st.rerun()
+
+
+def compare(folder: str, names: list[str]) -> None:
+    left, right = st.columns(2)
+    name_a = left.selectbox("Scenario A", names, key="compare_a")
+    name_b = right.selectbox("Scenario B", names, index=min(1, len(names) - 1), key="compare_b")
+    with ui.guard("comparing the scenarios") as outcome:
+        a, b = scenarios.load_scenario(folder, name_a), scenarios.load_scenario(folder, name_b)
+        table = scenarios.compare_scenarios(a, b)
+    if not outcome.ok:
+        return
+    shown = table.rename(columns={"a": f"A: {a.name}", "b": f"B: {b.name}"}).astype(str)
+    st.dataframe(shown, hide_index=True, width="stretch")
+    for column, sc, key in ((left, a, "map_a"), (right, b, "map_b")):
+        with column:
+            side(sc, key)
+
+
+def side(sc: scenarios.Scenario, key: str) -> None:
+    st.markdown(f"**{ui.plain(sc.name)}**")
+    if sc.plan is None or "assets" not in sc.tables:
+        st.caption("Inputs only: no plan saved.")
+        return
+    placements = sc.plan.placements
+    placements = placements.assign(campaign_name=placements.get("advertiser", ""))
+    with ui.guard("drawing the map"):
+        ui.show_map(asset_map(sc.tables["assets"], placements=placements, color_by="campaign"),
+                    key=key, height=380)  # fmt: skip
+    st.dataframe(pd.DataFrame(sc.plan.campaigns), hide_index=True, width="stretch")
+
+
+st.title("Scenarios")
+st.caption(
+    "Keep a plan with everything it was made from (data, policy, campaigns, targets, "
+    "settings), reload it later, and compare two side by side. Saves are all-or-nothing."
+)
+store = folder_form()
+st.subheader("Save the current scenario")
+save_form(store)
+st.subheader("Saved scenarios")
+with ui.guard("reading the scenarios folder") as listed:
+    saved = saved_list(store)
+if listed.ok and saved:
+    reload_or_delete(store, saved)
+    st.subheader("Compare two scenarios")
+    compare(store, saved)

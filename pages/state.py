@@ -1,0 +1,308 @@
+"""The app's session state: current inputs, cached loaders and the tables derived from them.
+
+Everything a page shows comes from here, so the pages stay descriptions of the UI. Loaders
+and derived tables are cached with ``st.cache_data`` under content keys (a hash of the
+uploaded bytes, the policy's TOML, ...), never under the frames themselves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+import planner
+from planner.campaigns import CAMPAIGN_COLUMNS
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data"
+LAYERS = ("assets", "sites", "zones", "transit", "pois")
+UPLOAD_KINDS = {"assets": planner.load_assets, "sites": planner.load_sites,
+                "zones": planner.load_zones}  # fmt: skip
+DEMO_POLICY = "uk-cap-code"
+DEMO_PRICING = {"rate_card": "demo", "terms": "demo"}
+LOCKED_COLUMNS = ("asset_id", "campaign_id", "cycle")
+
+
+@dataclass
+class Inputs:
+    """The spatial inputs in use, where each came from, and a content key for caches."""
+
+    frames: dict[str, gpd.GeoDataFrame | None]
+    sources: dict[str, str]
+    version: str
+
+    @property
+    def assets(self) -> gpd.GeoDataFrame:
+        return self.frames["assets"]
+
+    def get(self, layer: str) -> gpd.GeoDataFrame | None:
+        return self.frames.get(layer)
+
+
+@dataclass
+class Result:
+    """A solved plan with its audit and the inputs key it was made from."""
+
+    plan: planner.Plan
+    audit: pd.DataFrame | None
+    key: str
+    solve: dict[str, Any]
+    fill_rate: float
+    name: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _digest(*parts: object) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part if isinstance(part, bytes) else str(part).encode("utf-8"))
+        h.update(b"\x00")
+    return h.hexdigest()[:20]
+
+
+def _points_layer(path: Path) -> gpd.GeoDataFrame:
+    # planner.io has no loader for transit stops and points of interest yet (see the
+    # report to the lead); the demo files are the importer's own output, in EPSG:4326.
+    return gpd.read_file(path, layer=0, engine="pyogrio").to_crs("EPSG:4326")
+
+
+@st.cache_data(show_spinner="Loading the demo data…")
+def demo_layers() -> dict[str, gpd.GeoDataFrame]:
+    """The Helsinki demo: assets, sensitive sites, demand zones, transit and POIs."""
+    layers = {kind: load(DATA / f"{kind}.gpkg") for kind, load in UPLOAD_KINDS.items()}
+    layers["transit"] = _points_layer(DATA / "transit.gpkg")
+    layers["pois"] = _points_layer(DATA / "pois.gpkg")
+    return layers
+
+
+@st.cache_data(show_spinner=False)
+def demo_campaigns() -> pd.DataFrame:
+    """The demo campaigns as text (the editor's table); checked by `planner.parse_campaigns`."""
+    return pd.read_csv(DATA / "campaigns.csv", dtype=str, keep_default_na=False)
+
+
+def safe_file_name(name: str) -> str:
+    """The uploaded file's base name with only plain characters (its suffix kept)."""
+    base = Path(str(name).replace("\\", "/")).name
+    clean = re.sub(r"[^A-Za-z0-9._-]", "_", base).lstrip(".")
+    return clean or "upload"
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def load_upload(
+    kind: str, name: str, data: bytes, crs: str, drop_invalid: bool
+) -> gpd.GeoDataFrame:
+    """An uploaded assets, sites or zones file, validated by the planner's loader."""
+    with tempfile.TemporaryDirectory(prefix="planner-upload-") as tmp:
+        path = Path(tmp) / safe_file_name(name)
+        path.write_bytes(data)
+        return UPLOAD_KINDS[kind](path, crs=crs.strip() or None, drop_invalid=drop_invalid)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def import_extract(name: str, data: bytes) -> tuple[dict[str, gpd.GeoDataFrame], list[str]]:
+    """Assets, sites, transit and POIs from an uploaded OpenStreetMap extract, and warnings."""
+    with tempfile.TemporaryDirectory(prefix="planner-osm-") as tmp:
+        path = Path(tmp) / safe_file_name(name)
+        path.write_bytes(data)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            layers = planner.import_osm_layers(path, layers=("assets", "sites", "transit", "pois"))
+    return layers, [str(w.message) for w in caught]
+
+
+def ensure_defaults() -> None:
+    """Demo data, the default policy, campaigns and settings on a session's first run."""
+    ss = st.session_state
+    if "inputs" not in ss:
+        sources = {k: f"demo: data/{k}.gpkg" for k in LAYERS}
+        ss["inputs"] = Inputs(dict(demo_layers()), sources, version="demo")
+    if "policy" not in ss:
+        ss["policy"] = planner.load_policy(DEMO_POLICY)
+        ss["policy_label"] = f"preset {DEMO_POLICY}"
+    ss.setdefault("campaigns", demo_campaigns())
+    ss.setdefault("locked", pd.DataFrame({c: pd.Series(dtype=str) for c in LOCKED_COLUMNS}))
+    ss.setdefault("targets", {"revenue_target": 0.0, "competitor_separation_m": 100.0,
+                              "walk_m": 400.0, "skip_unplaceable": False})  # fmt: skip
+    ss.setdefault("solve", {"objective": "revenue", "time_limit": 10.0, "reproducible": True})
+    ss.setdefault("pricing", dict(DEMO_PRICING))
+    ss.setdefault("result", None)
+    ss.setdefault("store_dir", os.environ.get("PLANNER_SCENARIOS_DIR", str(ROOT / "scenarios")))
+
+
+def inputs() -> Inputs:
+    return st.session_state["inputs"]
+
+
+def policy() -> planner.Policy:
+    return st.session_state["policy"]
+
+
+def policy_key() -> str:
+    return planner.policy_to_toml(policy())
+
+
+def replace_layers(new: dict[str, gpd.GeoDataFrame | None], source: str, token: str) -> None:
+    """Swap some input layers; other layers stay, the cache key changes."""
+    old = inputs()
+    frames = {**old.frames, **new}
+    sources = {**old.sources, **{k: source for k in new}}
+    st.session_state["inputs"] = Inputs(frames, sources, _digest(old.version, token, *new))
+
+
+def upload_token(name: str, data: bytes, *options: object) -> str:
+    return _digest(name, data, *options)
+
+
+def terms() -> planner.ConcessionTerms:
+    return planner.load_terms(st.session_state["pricing"]["terms"])
+
+
+def rate_card() -> planner.RateCard:
+    return planner.load_rate_card(st.session_state["pricing"]["rate_card"])
+
+
+def pricing_key() -> str:
+    p = st.session_state["pricing"]
+    return _digest(repr(p["rate_card"]), repr(p["terms"]))
+
+
+def builtin_names(folder: str) -> list[str]:
+    """Rate cards (``rates``) or concession terms (``terms``) shipped in ``data/``."""
+    return sorted(p.stem for p in (DATA / folder).glob("*.toml"))
+
+
+@st.cache_data(show_spinner="Checking eligibility…", max_entries=8)
+def _eligibility(version: str, policy_toml: str, _inp: Inputs, _policy) -> pd.DataFrame:
+    return planner.eligibility(_inp.assets, _inp.get("sites"), _policy)
+
+
+def eligibility() -> pd.DataFrame:
+    """Asset x category eligibility under the current policy (cached)."""
+    return _eligibility(inputs().version, policy_key(), inputs(), policy())
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _exclusions(version: str, policy_toml: str, _inp: Inputs, _policy) -> gpd.GeoDataFrame:
+    sites = _inp.get("sites")
+    if sites is None or not len(sites):
+        return None
+    return planner.exclusion_zones(sites, _policy)
+
+
+def exclusion_zones() -> gpd.GeoDataFrame | None:
+    """The policy's exclusion zones around the sensitive sites (cached)."""
+    return _exclusions(inputs().version, policy_key(), inputs(), policy())
+
+
+@st.cache_data(show_spinner="Valuing the assets…", max_entries=8)
+def _values(version: str, policy_toml: str, pricing: str, _inp: Inputs, _elig, _p: dict):
+    return planner.value_assets(
+        _inp.assets, zones=_inp.get("zones"), transit=_inp.get("transit"),
+        pois=_inp.get("pois"), rate_card=_p["rate_card"], terms=_p["terms"], eligibility=_elig,
+    )  # fmt: skip
+
+
+def values() -> gpd.GeoDataFrame:
+    """Every asset's modelled audience, price and annual value (cached)."""
+    pricing = st.session_state["pricing"]
+    return _values(
+        inputs().version, policy_key(), pricing_key(), inputs(), eligibility(), pricing
+    )
+
+
+def campaigns() -> list[planner.Campaign]:
+    """The campaigns table, checked; `planner.CampaignError` names every bad cell."""
+    return planner.parse_campaigns(
+        st.session_state["campaigns"], categories=policy().categories, source="campaigns table"
+    )
+
+
+def locked() -> pd.DataFrame | None:
+    """Placements to keep, blank rows dropped; None when there are none."""
+    table = st.session_state["locked"].replace("", np.nan).dropna(how="all")
+    return table if len(table) else None
+
+
+def plan_settings() -> planner.PlanSettings:
+    t = st.session_state["targets"]
+    return planner.PlanSettings(
+        revenue_target=float(t["revenue_target"]),
+        competitor_separation_m=float(t["competitor_separation_m"]),
+        walk_m=float(t["walk_m"]), skip_unplaceable=bool(t["skip_unplaceable"]),
+        commission=rate_card().agency_commission,
+    )  # fmt: skip
+
+
+def inputs_key() -> str:
+    """Changes whenever anything a plan depends on changes."""
+    ss = st.session_state
+    return _digest(
+        inputs().version, policy_key(), pricing_key(), ss["campaigns"].to_csv(index=False),
+        ss["locked"].to_csv(index=False), json.dumps(ss["targets"], sort_keys=True),
+    )  # fmt: skip
+
+
+def fill_rate(plan: planner.Plan, assets: pd.DataFrame, camps: list[planner.Campaign]) -> float:
+    """Booked face-cycles over the face-cycles (slot-cycles if digital) on offer.
+
+    Offer: available assets' faces (times slots for digital) in every cycle any campaign
+    runs in.
+    """
+    cycles = {t for c in camps for t in c.cycles}
+    free = assets[assets["status"].astype(str) == "available"]
+    units = free["faces"].to_numpy() * np.where(free["digital"].astype(bool), free["slots"], 1)
+    offer = float(units.sum()) * len(cycles)
+    return len(plan.placements) / offer if offer else 0.0
+
+
+def campaign_help() -> dict[str, str]:
+    """Each campaign column's meaning (shown as the editor's column help)."""
+    return {name: ("required: " if req else "") + text
+            for name, (req, text) in CAMPAIGN_COLUMNS.items()}  # fmt: skip
+
+
+def plan_inputs() -> dict[str, Any]:
+    """Every argument of `planner.plan` but the objective and solver settings."""
+    inp = inputs()
+    return {
+        "assets": inp.assets, "campaigns": campaigns(), "policy": policy(),
+        "sites": inp.get("sites"), "eligibility": eligibility(), "values": values(),
+        "zones": inp.get("zones"), "locked": locked(), "settings": plan_settings(),
+        "terms": terms(),
+    }  # fmt: skip
+
+
+def audit_plan(plan: planner.Plan) -> pd.DataFrame | None:
+    """The independent re-check of a plan's placements (None when there are none)."""
+    if not plan.ok or not len(plan.placements):
+        return None
+    inp = inputs()
+    return planner.audit(plan.placements, inp.assets, inp.get("sites"), policy())
+
+
+def audit_log(result: Result, policy_: planner.Policy) -> pd.DataFrame:
+    """One row per rule checked (pass/fail and count), then one row per violation."""
+    found = result.audit if result.audit is not None else pd.DataFrame(columns=["rule_id"])
+    rows = [
+        {"rule_id": r.id, "rule_type": r.type, "result": "fail" if n else "pass",
+         "violations": n, "placements_checked": len(result.plan.placements)}
+        for r in policy_.rules
+        for n in [int((found["rule_id"] == r.id).sum())]
+    ]  # fmt: skip
+    table = pd.DataFrame(rows)
+    if len(found):
+        table = pd.concat([table, found.assign(result="violation")], ignore_index=True)
+    return table

@@ -1,0 +1,350 @@
+"""The Streamlit app through `streamlit.testing.v1.AppTest`: every page's demo path and
+error paths. Uploads go through a stand-in for ``st.file_uploader`` (AppTest cannot upload)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import streamlit
+from streamlit.testing.v1 import AppTest
+
+import planner
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "app.py"
+FIXTURES = Path(__file__).parent / "fixtures"
+SOLVE = 1.0  # seconds: the tests check the flow, not the plan's quality
+
+
+@dataclass
+class FakeUpload:
+    """What ``st.file_uploader`` returns: a name and the bytes."""
+
+    name: str
+    data: bytes
+
+    def getvalue(self) -> bytes:
+        return self.data
+
+
+@pytest.fixture
+def uploads(monkeypatch):
+    """Files to hand to the app's uploaders, by uploader key."""
+    files: dict[str, FakeUpload] = {}
+    monkeypatch.setattr(streamlit, "file_uploader", lambda *a, key=None, **k: files.get(key))
+    return files
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch) -> AppTest:
+    monkeypatch.setenv("PLANNER_SCENARIOS_DIR", str(tmp_path / "scenarios"))
+    at = AppTest.from_file(str(APP), default_timeout=180)
+    return at.run()
+
+
+def text(at: AppTest) -> str:
+    """Everything the page says, markdown escapes removed."""
+    parts = [e.value for kind in ("markdown", "caption", "error", "warning", "info", "success")
+             for e in getattr(at, kind)]  # fmt: skip
+    parts += [f"{m.label}={m.value}" for m in at.metric]
+    return re.sub(r"\\(.)", r"\1", "\n".join(map(str, parts)))
+
+
+def errors(at: AppTest) -> list[str]:
+    return [re.sub(r"\\(.)", r"\1", e.value) for e in at.error]
+
+
+def click(at: AppTest, label: str) -> AppTest:
+    next(b for b in at.button if b.label == label).click()
+    return at.run()
+
+
+def table(at: AppTest, *columns: str) -> pd.DataFrame:
+    """The first table shown with all these columns."""
+    return next(d.value for d in at.dataframe if set(columns) <= set(d.value.columns))
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def clean(at: AppTest) -> None:
+    assert not at.exception, at.exception
+    assert errors(at) == []
+    assert "Traceback" not in text(at)
+
+
+def open_page(at: AppTest, page: str) -> AppTest:
+    return at.switch_page(f"pages/{page}.py").run()
+
+
+def solve(at: AppTest, *, seconds: float = SOLVE) -> AppTest:
+    open_page(at, "plan")
+    at.number_input(key="time_limit").set_value(seconds)
+    at.checkbox(key="reproducible").uncheck()
+    return click(at, "Solve")
+
+
+# --- Data ------------------------------------------------------------------------------
+
+
+def test_data_page_shows_the_demo(app):
+    clean(app)
+    assert metric(app, "Assets") == "710" and metric(app, "Sensitive sites") == "45"
+    assert "assets.gpkg (CRS EPSG:4326): 710 rows read, 710 usable; no problems found." in text(
+        app
+    )
+
+
+def test_uploaded_assets_replace_the_demo(app, uploads):
+    uploads["file_assets"] = FakeUpload(
+        "my assets.csv", b"asset_id,lon,lat,asset_type\nA1,24.94,60.17,bus_shelter\n"
+        b"A2,24.95,60.17,bus_stop\n"
+    )  # fmt: skip
+    click(app, "Load assets")
+    clean(app)
+    assert metric(app, "Assets") == "2"
+    assert "Loaded 2 assets from my assets.csv." in text(app)
+    assert "upload my_assets.csv" in text(app) or "upload my assets.csv" in text(app)
+
+
+def test_invalid_upload_is_explained_and_the_demo_kept(app, uploads):
+    uploads["file_assets"] = FakeUpload(
+        "bad.csv", b"asset_id,lon,lat\nA1,24.94,60.17\nA1,24.95,60.17\nA3,x,60.1\n"
+    )
+    click(app, "Load assets")
+    assert not app.exception
+    message = errors(app)[0]
+    assert "Loading bad.csv failed" in message
+    assert "'A1' is used by more than one row" in message
+    assert "are not numbers" in message
+    problems = table(app, "where", "found", "how to fix")
+    assert (problems["severity"] == "error").sum() >= 2
+    assert metric(app, "Assets") == "710"
+
+
+def test_broken_osm_extract_is_explained(app, uploads):
+    uploads["file_osm"] = FakeUpload("broken.osm.pbf", b"\x00\x01 not an extract" * 20)
+    click(app, "Import extract")
+    assert not app.exception
+    assert "Importing broken.osm.pbf failed" in errors(app)[0]
+    assert metric(app, "Assets") == "710"
+
+
+def test_osm_extract_replaces_assets_and_sites(app, uploads):
+    uploads["file_osm"] = FakeUpload("mini.osm", (FIXTURES / "mini.osm").read_bytes())
+    click(app, "Import extract")
+    clean(app)
+    assets = app.session_state["inputs"].assets
+    assert 0 < len(assets) < 710 and metric(app, "Demand zones") == "0"
+    assert "No zones loaded." in text(app)
+
+
+# --- Policy ----------------------------------------------------------------------------
+
+
+def test_policy_page_shows_eligibility_and_reasons(app):
+    open_page(app, "policy")
+    clean(app)
+    summary = table(app, "refused")
+    assert summary.loc["alcohol", "refused"] > 0 and summary.loc["general", "refused"] == 0
+    reasons = table(app, "reasons")
+    assert len(reasons) and reasons["reasons"].str.contains("cap-schools-100m").all()
+
+
+def test_preset_switch(app):
+    open_page(app, "policy")
+    app.selectbox(key="preset_choice").select("healthier-advertising")
+    click(app, "Use this preset")
+    clean(app)
+    assert app.session_state["policy"].name.startswith("Healthier advertising")
+    summary = table(app, "refused")
+    assert summary.loc["hfss", "refused"] == summary.loc["hfss", "assets"]
+
+
+def test_edited_toml_round_trips_and_bad_rules_are_named(app):
+    open_page(app, "policy")
+    toml = app.text_area[0].value
+    assert "within_m = 100" in toml
+    app.text_area[0].set_value(toml.replace("within_m = 100", "within_m = 250"))
+    click(app, "Apply the TOML")
+    clean(app)
+    assert app.session_state["policy"].exclusions[0].within_m == 250.0
+
+    app.text_area[0].set_value(app.text_area[0].value.replace("within_m = 250", "within_m = -5"))
+    click(app, "Apply the TOML")
+    message = errors(app)[0]
+    assert "Reading the policy failed" in message
+    assert "rule 'cap-schools-100m', key 'within_m'" in message
+    assert app.session_state["policy"].exclusions[0].within_m == 250.0
+
+
+def test_unreadable_toml_is_explained(app):
+    open_page(app, "policy")
+    app.text_area[0].set_value('name = "unclosed')
+    click(app, "Apply the TOML")
+    assert not app.exception and "not valid TOML" in errors(app)[0]
+
+
+# --- Campaigns -------------------------------------------------------------------------
+
+
+def test_campaigns_page_checks_the_demo_campaigns(app):
+    open_page(app, "campaigns")
+    clean(app)
+    assert "10 campaigns ready to plan" in text(app)
+    app.number_input(key="revenue_target").set_value(5000.0)
+    click(app, "Save targets")
+    clean(app)
+    assert app.session_state["targets"]["revenue_target"] == 5000.0
+
+
+def test_bad_campaign_cells_are_named_and_block_solving(app):
+    table = app.session_state["campaigns"].copy()
+    table.loc[0, "budget"] = "lots"
+    app.session_state["campaigns"] = table
+    open_page(app, "campaigns")
+    assert not app.exception
+    assert "row 2" in errors(app)[0] and "budget" in errors(app)[0]
+
+    solve(app)
+    assert not app.exception
+    assert "Planning failed" in errors(app)[0] and "budget" in errors(app)[0]
+    assert app.session_state["result"] is None
+
+
+def test_unreadable_campaigns_csv_is_explained(app, uploads):
+    open_page(app, "campaigns")
+    uploads["file_campaigns"] = FakeUpload("c.csv", b"\xff\xfe\x00bad")
+    click(app, "Load campaigns")
+    assert not app.exception and "not UTF-8 text" in errors(app)[0]
+    assert len(app.session_state["campaigns"]) == 10
+
+
+# --- Plan ------------------------------------------------------------------------------
+
+
+def test_plan_page_solves_the_demo(app):
+    solve(app)
+    clean(app)
+    result = app.session_state["result"]
+    assert result.plan.ok and len(result.plan.placements) > 0
+    assert metric(app, "Council revenue").startswith("EUR ")
+    assert 0 < result.fill_rate < 1
+    assert "Audit passed" in text(app)
+    labels = {d.proto.label for d in app.get("download_button")}
+    assert {"GeoPackage", "GeoJSON", "CSV", "Excel", "Map (HTML)", "Audit log (CSV)"} <= labels
+
+
+def test_infeasible_plan_is_explained(app):
+    table = app.session_state["campaigns"].copy()
+    table.loc[0, ["min_faces", "max_faces"]] = ["5000", "6000"]
+    app.session_state["campaigns"] = table
+    solve(app)
+    assert not app.exception
+    assert "No plan satisfies every rule." in errors(app)[0]
+    assert app.session_state["result"].plan.status == "INFEASIBLE"
+
+
+def test_impossible_locked_placement_is_named(app):
+    app.session_state["locked"] = pd.DataFrame(
+        {"asset_id": ["no-such-asset"], "campaign_id": ["C01"], "cycle": ["1"]}
+    )
+    solve(app)
+    assert not app.exception
+    assert "Locked placements" in errors(app)[0] and "no-such-asset" in errors(app)[0]
+    assert app.session_state["result"] is None
+
+
+# --- Value -----------------------------------------------------------------------------
+
+
+def test_value_page_shows_modelled_values_and_simulates_terms(app):
+    open_page(app, "value")
+    clean(app)
+    assert "modelled estimate" in text(app)
+    assert metric(app, "Council income a year, central").startswith("EUR ")
+    app.number_input(key="sim_sales").set_value(100_000.0)
+    click(app, "Simulate")
+    clean(app)
+    # demo terms: 50% of 100k = 50k > 20k guarantee, plus the 5k fee
+    assert metric(app, "Council income") == "EUR 55,000"
+    click(app, "Use these terms for planning and valuation")
+    clean(app)
+    assert isinstance(app.session_state["pricing"]["terms"], planner.ConcessionTerms)
+
+
+def test_rate_card_in_another_currency_is_refused(app):
+    open_page(app, "value")
+    app.selectbox(key="rate_card_choice").select("uk-default")
+    click(app, "Use these prices and terms")
+    assert not app.exception
+    assert "same currency" in errors(app)[0]
+    assert app.session_state["pricing"] == {"rate_card": "demo", "terms": "demo"}
+
+
+@pytest.mark.slow
+def test_policy_cost_by_replanning(app):
+    open_page(app, "value")
+    app.number_input(key="cost_time_limit").set_value(1.0)
+    click(app, "Re-plan without each rule")
+    clean(app)
+    _, cost = app.session_state["rule_cost"]
+    assert cost["rule_id"].tolist() == ["cap-schools-100m"]
+
+
+# --- Scenarios -------------------------------------------------------------------------
+
+
+def test_scenarios_save_reload_and_compare(app, tmp_path):
+    solve(app)
+    revenue = app.session_state["result"].plan.council_revenue
+    open_page(app, "scenarios")
+    app.text_input(key="scenario_name").set_value("Baseline")
+    click(app, "Save scenario")
+    clean(app)
+
+    app.session_state["targets"] = {**app.session_state["targets"], "revenue_target": 1.0}
+    open_page(app, "scenarios")
+    assert "inputs only" in text(app)
+    app.text_input(key="scenario_name").set_value("Inputs only")
+    click(app, "Save scenario")
+    clean(app)
+    assert (tmp_path / "scenarios" / planner.scenarios.STORE_FILE).is_file()
+    listed = table(app, "saved_at")
+    assert set(listed["name"]) == {"Baseline", "Inputs only"}
+
+    app.selectbox(key="compare_a").select("Baseline")
+    app.selectbox(key="compare_b").select("Inputs only")
+    app.run()
+    compared = table(app, "measure").set_index("measure")
+    assert "setting: revenue_target" in compared.index
+
+    app.selectbox(key="scenario_pick").select("Baseline")
+    click(app, "Load")
+    clean(app)
+    result = app.session_state["result"]
+    assert result.name == "Baseline" and result.plan.council_revenue == revenue
+    assert app.session_state["targets"]["revenue_target"] == 0.0
+    open_page(app, "plan")
+    clean(app)
+    assert "The inputs have changed" not in text(app)
+
+
+def test_scenario_folder_that_is_a_file_and_bad_names(app, tmp_path):
+    not_a_folder = tmp_path / "file.txt"
+    not_a_folder.write_text("x", encoding="utf-8")
+    open_page(app, "scenarios")
+    app.text_input(key="store_dir_input").set_value(str(not_a_folder))
+    click(app, "Use this folder")
+    assert not app.exception
+    assert "is a file, not a folder" in errors(app)[0]
+    assert app.session_state["store_dir"] == str(tmp_path / "scenarios")
+
+    app.text_input(key="scenario_name").set_value("   ")
+    click(app, "Save scenario")
+    assert not app.exception and "is not allowed" in errors(app)[0]

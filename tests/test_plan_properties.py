@@ -1,0 +1,138 @@
+"""Property test: on random tiny instances every plan passes the audit and the specification.
+
+A plan found must have no audit violation, no `plan_violations`, capacity and budgets held;
+when no plan is found on an instance small enough, brute force must agree that none exists.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+
+import numpy as np
+from conftest import _campaign, _plan_assets, _plan_instance, _plan_points
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from planner.audit import audit
+from planner.check import plan_violations
+from planner.instance import PlanSettings
+from planner.plan import plan
+from planner.policy import (
+    BanRule,
+    DensityRule,
+    ExclusionRule,
+    PeriodRule,
+    Policy,
+    ShareRule,
+)
+from planner.solve import SolverSettings
+
+RULES = {
+    "schools": ExclusionRule("schools-100m", ("hfss",), ("school",), within_m=100),
+    "no-digital-alcohol": BanRule("no-digital-alcohol", ("alcohol",), digital=True),
+    "density": DensityRule("max-2-in-100m", max_faces=2, within_m=100),
+    "share": ShareRule("alcohol-half", ("alcohol",), 0.5),
+    "purdah": PeriodRule("purdah", ("political",), *__import__("planner.cycles").cycles.cycle_dates(2)),
+}
+SETTINGS = PlanSettings(competitor_separation_m=100, walk_m=200)
+SOLVER = SolverSettings(time_limit=2)
+
+
+@st.composite
+def campaigns(draw, index: int):
+    cycles = draw(st.sets(st.sampled_from([1, 2]), min_size=1))
+    max_faces = draw(st.integers(1, 3))
+    return _campaign(
+        f"C{index}",
+        category=draw(st.sampled_from(["general", "alcohol", "hfss", "political"])),
+        budget=float(draw(st.integers(0, 150))),
+        cycles=tuple(sorted(cycles)),
+        min_faces=draw(st.integers(0, min(1, max_faces))),
+        max_faces=max_faces,
+        digital=draw(st.sampled_from(["any", "only", "never"])),
+        competitor_group=draw(st.sampled_from(["", "", "banks"])),
+        min_spacing_m=float(draw(st.sampled_from([0, 0, 120]))),
+        priority=draw(st.integers(1, 2)),
+    )
+
+
+@st.composite
+def instances(draw):
+    n = draw(st.integers(2, 6))
+    spot = st.tuples(st.integers(0, 40).map(lambda v: v * 10), st.integers(0, 40).map(lambda v: v * 10))
+    offsets = draw(st.lists(spot, min_size=n, max_size=n, unique=True))
+    assets = _plan_assets(
+        offsets,
+        price=draw(st.lists(st.integers(1, 50), min_size=n, max_size=n)),
+        impacts=draw(st.lists(st.integers(0, 500), min_size=n, max_size=n)),
+        faces=draw(st.lists(st.integers(1, 2), min_size=n, max_size=n)),
+        digital=draw(st.lists(st.booleans(), min_size=n, max_size=n)),
+        slots=draw(st.lists(st.integers(1, 3), min_size=n, max_size=n)),
+    )
+    camps = [draw(campaigns(i)) for i in range(draw(st.integers(1, 3)))]
+    chosen = draw(st.sets(st.sampled_from(sorted(RULES))))
+    policy = Policy("random", rules=tuple(RULES[k] for k in sorted(chosen)))
+    sites = _plan_points([draw(spot)], site_id=["S1"], kind=["school"], name=["School"])
+    zones = _plan_points(
+        [draw(spot) for _ in range(3)], zone_id=["Z0", "Z1", "Z2"], population=[100.0, 250.0, 50.0]
+    )
+    objective = draw(st.sampled_from(["revenue", "impacts", "reach", "revenue>reach"]))
+    return assets, camps, policy, sites, zones, objective
+
+
+def _candidates(inst, placements) -> np.ndarray:
+    index = {
+        (inst.asset_ids[a], inst.campaigns[c].campaign_id, int(t)): k
+        for k, (a, c, t) in enumerate(
+            zip(inst.cand_asset, inst.cand_campaign, inst.cand_cycle, strict=True)
+        )
+    }
+    keys = zip(placements["asset_id"], placements["campaign_id"], placements["cycle"], strict=True)
+    return np.array([index[(a, c, int(t))] for a, c, t in keys], dtype=np.int64)
+
+
+def _no_plan_exists(inst) -> bool:
+    n = inst.n_candidates
+    subsets = itertools.chain.from_iterable(
+        itertools.combinations(range(n), r) for r in range(n + 1)
+    )
+    return all(plan_violations(inst, np.array(s, dtype=np.int64)) for s in subsets)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(instances())
+def test_random_plans_pass_the_audit(case) -> None:
+    assets, camps, policy, sites, zones, objective = case
+    result = plan(
+        assets, camps, policy, sites=sites, zones=zones, objective=objective,
+        settings=SETTINGS, solver=SOLVER,
+    )  # fmt: skip
+    inst = _plan_instance(assets, camps, policy, sites=sites, zones=zones, settings=SETTINGS)
+    if not result.ok:
+        assert result.status == "INFEASIBLE"
+        assert result.explanation
+        if inst.n_candidates <= 10:
+            assert _no_plan_exists(inst)
+        return
+    placements = result.placements
+    assert audit(placements, assets, sites, policy, start=SETTINGS.start).empty
+    assert plan_violations(inst, _candidates(inst, placements)) == []
+    # Capacity, read from the assets table: faces, or faces x slots when digital.
+    info = assets.set_index("asset_id")
+    capacity = np.where(info["digital"], info["faces"] * info["slots"], info["faces"])
+    limit = dict(zip(info.index, capacity.tolist(), strict=True))
+    used = Counter(zip(placements["asset_id"], placements["cycle"], strict=True))
+    assert all(n <= limit[a] for (a, _), n in used.items())
+    # Budgets and faces per cycle, read from the campaigns.
+    spend = placements.groupby("campaign_id")["price"].sum()
+    per_cycle = Counter(zip(placements["campaign_id"], placements["cycle"], strict=True))
+    for camp in camps:
+        assert spend.get(camp.campaign_id, 0.0) <= camp.budget + 1e-9
+        for t in camp.cycles:
+            assert camp.min_faces <= per_cycle.get((camp.campaign_id, t), 0) <= camp.max_faces
+    assert result.sales == placements["price"].sum()

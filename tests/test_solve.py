@@ -1,0 +1,399 @@
+"""Solving: known optima by brute force, blended and lexicographic objectives, explanations of
+infeasible plans, determinism and solver faults."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import _campaign, _plan_assets, _plan_instance, _plan_points
+
+from planner.check import plan_violations
+from planner.errors import PlannerError
+from planner.instance import PlanSettings
+from planner.model import objective_value
+from planner.plan import plan, policy_cost
+from planner.policy import BanRule, DensityRule, ExclusionRule, Policy
+from planner.solve import (
+    SolverSettings,
+    explain_infeasible,
+    parse_objective,
+    solve_instance,
+)
+from planner.terms import ConcessionTerms
+
+FAST = SolverSettings(time_limit=2)
+SEEDS = (0, 1, 2)
+
+
+# --- brute force ----------------------------------------------------------------------
+
+
+def random_instance(seed: int):
+    """Five assets, two rival campaigns with spacing, a density rule and six demand zones.
+
+    Ten candidates: small enough to enumerate all 1,024 plans.
+    """
+    rng = np.random.default_rng(seed)
+    offsets = [tuple(p) for p in rng.uniform(0, 300, size=(5, 2)).round(1)]
+    assets = _plan_assets(
+        offsets,
+        price=rng.integers(5, 50, 5).tolist(),
+        impacts=rng.integers(10, 500, 5).tolist(),
+        faces=rng.integers(1, 3, 5).tolist(),
+    )
+    zones = _plan_points(
+        [tuple(p) for p in rng.uniform(-100, 400, size=(6, 2))],
+        zone_id=[f"Z{i}" for i in range(6)],
+        population=rng.integers(100, 1000, 6).astype(float).tolist(),
+    )
+    camps = [
+        _campaign(
+            "C1",
+            budget=float(rng.integers(40, 120)),
+            min_faces=1,
+            max_faces=3,
+            min_spacing_m=120,
+            competitor_group="g",
+            priority=2,
+        ),
+        _campaign("C2", budget=float(rng.integers(40, 120)), max_faces=2, competitor_group="g"),
+    ]
+    policy = Policy("p", rules=(DensityRule("max-2-in-100m", max_faces=2, within_m=100),))
+    settings = PlanSettings(competitor_separation_m=60, walk_m=150)
+    return _plan_instance(assets, camps, policy, zones=zones, settings=settings)
+
+
+@functools.cache
+def feasible_plans(seed: int) -> tuple[tuple[int, ...], ...]:
+    """Every plan of ``random_instance(seed)`` that `plan_violations` accepts."""
+    inst = random_instance(seed)
+    n = inst.n_candidates
+    assert n <= 12
+    subsets = itertools.chain.from_iterable(
+        itertools.combinations(range(n), r) for r in range(n + 1)
+    )
+    return tuple(s for s in subsets if not plan_violations(inst, np.array(s, dtype=np.int64)))
+
+
+def best(inst, plans, name: str) -> int:
+    return max(objective_value(inst, np.array(s, dtype=np.int64), name) for s in plans)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("name", ["revenue", "impacts", "reach"])
+def test_known_optimum_by_brute_force(seed: int, name: str) -> None:
+    inst = random_instance(seed)
+    plans = feasible_plans(seed)
+    assert plans, "the brute force found no plan; the instance is too tight"
+    result = solve_instance(inst, name, solver=FAST)
+    assert result.status == "OPTIMAL"
+    assert plan_violations(inst, result.chosen) == []
+    assert result.values[name] == best(inst, plans, name)
+    assert result.objective == pytest.approx(best(inst, plans, name))
+    assert result.bound == pytest.approx(result.objective)
+    assert result.gap == 0.0
+    assert result.greedy_values[name] <= result.values[name]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_lexicographic_keeps_revenue_then_maximises_reach(seed: int) -> None:
+    inst = random_instance(seed)
+    plans = feasible_plans(seed)
+    top = best(inst, plans, "revenue")
+    tied = [s for s in plans if objective_value(inst, np.array(s, np.int64), "revenue") == top]
+    result = solve_instance(inst, "revenue>reach", solver=FAST)
+    assert result.status == "OPTIMAL"
+    assert result.values["revenue"] == top
+    assert result.values["reach"] == best(inst, tied, "reach")
+
+
+def test_lexicographic_breaks_revenue_ties_by_reach() -> None:
+    # Equal prices: any two faces give the best revenue; only A0 (or A1) + A2 reach 150.
+    assets = _plan_assets([(0, 0), (40, 0), (1000, 0), (2000, 0)], price=10)
+    zones = _plan_points(
+        [(20, 0), (1000, 0), (2000, 0)], zone_id=["Z0", "Z1", "Z2"], population=[100.0, 50.0, 10.0]
+    )
+    inst = _plan_instance(
+        assets, [_campaign(max_faces=2)], zones=zones, settings=PlanSettings(walk_m=100)
+    )
+    result = solve_instance(inst, "revenue>reach", solver=FAST)
+    assert result.values == {"revenue": 2000, "reach": 150}
+    reach_first = solve_instance(inst, "reach>revenue", solver=FAST)
+    assert reach_first.values == {"reach": 150, "revenue": 2000}
+    assert sorted(inst.asset_ids[inst.cand_asset[result.chosen]])[-1] == "A2"
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("text", ["revenue=0.5+impacts=0.5", "revenue=0.9+reach=0.1"])
+def test_a_blend_is_pareto_optimal(seed: int, text: str) -> None:
+    inst = random_instance(seed)
+    names = parse_objective(text).names
+    result = solve_instance(inst, text, solver=FAST)
+    assert result.status == "OPTIMAL"
+    mine = [result.values[n] for n in names]
+    for s in feasible_plans(seed):
+        other = [objective_value(inst, np.array(s, np.int64), n) for n in names]
+        dominates = all(o >= m for o, m in zip(other, mine, strict=True)) and other != mine
+        assert not dominates, f"{s} gives {other}, better than the blend's {mine}"
+
+
+def test_a_blend_lies_between_its_extremes() -> None:
+    # A0 earns, A1 is seen: revenue alone picks A0, impacts alone A1.
+    assets = _plan_assets([(0, 0), (500, 0)], price=[100, 1], impacts=[1, 100])
+    inst = _plan_instance(assets, [_campaign(max_faces=1)])
+    assert solve_instance(inst, "revenue", solver=FAST).values["revenue"] == 10_000
+    assert solve_instance(inst, "impacts", solver=FAST).values["impacts"] == 200
+    for text in ("revenue=0.5+impacts=0.5", "impacts>revenue"):
+        values = solve_instance(inst, text, solver=FAST).values
+        assert values in ({"revenue": 10_000, "impacts": 2}, {"revenue": 100, "impacts": 200})
+
+
+@pytest.mark.parametrize(
+    ("text", "names", "label"),
+    [
+        ("revenue", ("revenue",), "revenue"),
+        ("Revenue > Reach", ("revenue", "reach"), "revenue>reach"),
+        ("revenue=0.7+reach=0.3", ("revenue", "reach"), "revenue=0.7+reach=0.3"),
+        ("impacts>revenue=1+reach=2", ("impacts", "revenue", "reach"), "impacts>revenue=1+reach=2"),
+    ],
+)
+def test_parse_objective(text: str, names: tuple[str, ...], label: str) -> None:
+    objective = parse_objective(text)
+    assert objective.names == names
+    assert objective.label == label
+
+
+@pytest.mark.parametrize("text", ["profit", "revenue=-1", "revenue=x", "", "revenue>"])
+def test_a_bad_objective_is_an_error(text: str) -> None:
+    with pytest.raises(PlannerError, match="Objective"):
+        parse_objective(text)
+
+
+# --- infeasible plans are explained -----------------------------------------------------
+
+
+def test_too_few_eligible_faces_names_the_rule() -> None:
+    policy = Policy(
+        "e", rules=(ExclusionRule("schools-100m", ("hfss",), ("school",), within_m=100),)
+    )
+    sites = _plan_points([(0, 50), (300, 50)], site_id=["S1", "S2"], kind=["school", "school"])
+    assets = _plan_assets([(0, 0), (300, 0), (600, 0)])
+    result = plan(assets, [_campaign("SNACK", category="hfss", min_faces=2)], policy, sites=sites)
+    assert result.status == "INFEASIBLE"
+    assert not result.ok
+    assert result.placements.empty
+    [message] = result.explanation
+    assert "Campaign SNACK needs 2 faces in cycle 1 but only 1 faces" in message
+    assert "2 removed by rule schools-100m" in message
+
+
+def test_budget_against_min_faces_is_found_by_the_solver() -> None:
+    # The cheapest face costs 10 in each cycle but two faces a cycle cost 2 x (10 + 50).
+    assets = _plan_assets([(0, 0), (500, 0)], price=[10, 50])
+    camp = _campaign("C7", budget=100, min_faces=2, cycles=(1, 2))
+    inst = _plan_instance(assets, [camp])
+    result = solve_instance(inst, "revenue", solver=FAST)
+    assert result.status == "INFEASIBLE"
+    assert result.method == "cp-sat"
+    text = " ".join(result.explanation)
+    assert "campaign C7 has a budget of 100" in text
+    assert "campaign C7 needs 2 faces in cycle" in text
+
+
+def test_explain_infeasible_names_budget_and_min_faces() -> None:
+    assets = _plan_assets([(0, 0), (500, 0), (1000, 0)], price=10)
+    inst = _plan_instance(assets, [_campaign("C3", budget=25, min_faces=3)])
+    [conflict, advice] = explain_infeasible(inst, FAST)
+    assert conflict.startswith("These requirements cannot all be met together:")
+    assert "campaign C3 has a budget of 25" in conflict
+    assert "campaign C3 needs 3 faces in cycle 1" in conflict
+    assert "Relax one of them" in advice
+
+
+def test_an_unreachable_revenue_target_is_named() -> None:
+    assets = _plan_assets([(0, 0), (500, 0)], price=100)
+    settings = PlanSettings(revenue_target=1_000, commission=0.0)
+    result = plan(
+        assets,
+        [_campaign()],
+        Policy("p"),
+        settings=settings,
+        solver=FAST,
+        terms=ConcessionTerms.flat(0.5),
+    )
+    assert result.status == "INFEASIBLE"
+    assert "the council's revenue target of 1,000" in " ".join(result.explanation)
+
+
+def test_a_period_rule_is_named_with_the_cycle_dates() -> None:
+    from datetime import date
+
+    from planner.policy import PeriodRule
+
+    policy = Policy(
+        "p", rules=(PeriodRule("purdah", ("political",), date(2027, 1, 20), date(2027, 1, 25)),)
+    )
+    camp = _campaign("VOTE", category="political", min_faces=1, cycles=(1, 2))
+    result = plan(_plan_assets([(0, 0)]), [camp], policy, solver=FAST)
+    assert result.status == "INFEASIBLE"
+    [message] = result.explanation
+    assert "needs 1 faces in cycle 2 but only 0" in message
+    assert "2027-01-18 to 2027-01-31" in message
+
+
+# --- determinism -------------------------------------------------------------------------
+
+
+def busy_inputs():
+    """Twelve assets (a third digital), rival banks with spacing, ties in price, demand zones."""
+    rng = np.random.default_rng(42)
+    n = 12
+    assets = _plan_assets(
+        [tuple(p) for p in rng.uniform(0, 800, size=(n, 2)).round(1)],
+        price=rng.choice([20, 40], n).tolist(),
+        impacts=rng.integers(100, 5000, n).tolist(),
+        faces=rng.integers(1, 3, n).tolist(),
+        digital=(rng.random(n) < 0.3).tolist(),
+        slots=2,
+    )
+    zones = _plan_points(
+        [tuple(p) for p in rng.uniform(0, 800, size=(20, 2))],
+        zone_id=[f"Z{i}" for i in range(20)],
+        population=rng.integers(100, 2000, 20).astype(float).tolist(),
+    )
+    camps = [
+        _campaign("BANK1", budget=400, cycles=(1, 2), min_faces=2, max_faces=4,
+                  competitor_group="banks", min_spacing_m=200),
+        _campaign("BANK2", budget=300, cycles=(2,), min_faces=1, max_faces=4,
+                  competitor_group="banks"),
+        _campaign("SHOP", budget=1000, cycles=(1, 2), min_faces=2, max_faces=8),
+    ]  # fmt: skip
+    policy = Policy("p", rules=(DensityRule("max-3-in-150m", max_faces=3, within_m=150),))
+    return assets, camps, policy, zones
+
+
+def test_same_inputs_and_seed_give_the_same_plan() -> None:
+    assets, camps, policy, zones = busy_inputs()
+    solver = SolverSettings(time_limit=2, seed=7)
+    runs = [
+        plan(assets, camps, policy, zones=zones, objective="revenue>reach", solver=solver)
+        for _ in range(2)
+    ]
+    assert runs[0].ok
+    assert len(runs[0].placements) > 10
+    assert runs[0].placements.to_csv() == runs[1].placements.to_csv()
+    assert runs[0].campaigns.to_csv() == runs[1].campaigns.to_csv()
+    assert runs[0].objective == runs[1].objective
+
+
+# --- solver faults end in a clear status ---------------------------------------------
+
+
+def test_a_tiny_time_limit_ends_in_a_clear_status() -> None:
+    assets, camps, policy, zones = busy_inputs()
+    for deterministic in (True, False):
+        solver = SolverSettings(time_limit=0.001, deterministic=deterministic)
+        inst = _plan_instance(assets, camps, policy, zones=zones)
+        result = solve_instance(inst, "revenue>reach", solver=solver)
+        assert result.status in ("OPTIMAL", "FEASIBLE", "UNKNOWN")
+        if result.status == "UNKNOWN":
+            assert "No plan was found within 0.001 s" in result.explanation[0]
+        else:
+            assert plan_violations(inst, result.chosen) == []
+            assert result.values["revenue"] > 0
+
+
+def test_one_worker_finds_the_same_optimum() -> None:
+    inst = random_instance(0)
+    one = solve_instance(inst, "revenue", solver=SolverSettings(time_limit=2, workers=1))
+    two = solve_instance(inst, "revenue", solver=FAST)
+    assert one.status == two.status == "OPTIMAL"
+    assert one.objective == two.objective
+
+
+@pytest.mark.parametrize("settings", [{"time_limit": 0}, {"workers": 0}])
+def test_bad_solver_settings_are_an_error(settings: dict) -> None:
+    with pytest.raises(PlannerError, match="time limit must be above 0"):
+        solve_instance(random_instance(0), solver=SolverSettings(**settings))
+
+
+def test_no_eligible_asset_is_explained() -> None:
+    assets = _plan_assets([(0, 0), (300, 0)], status="unavailable")
+    empty = plan(assets, [_campaign()], Policy("p"), solver=FAST)
+    assert empty.status == "OPTIMAL"
+    assert empty.placements.empty
+    assert empty.campaigns["faces_booked"].tolist() == [0]
+    needy = plan(assets, [_campaign(min_faces=1)], Policy("p"), solver=FAST)
+    assert needy.status == "INFEASIBLE"
+    assert "needs 1 faces in cycle 1 but only 0 faces" in needy.explanation[0]
+
+
+def test_the_progress_callback_reports_to_the_end() -> None:
+    calls: list[tuple[float, str]] = []
+    solve_instance(
+        random_instance(1), "revenue>reach", solver=FAST, progress=lambda f, m: calls.append((f, m))
+    )
+    fractions = [f for f, _ in calls]
+    assert fractions[0] == 0.0
+    assert fractions[-1] == 1.0
+    assert all(0.0 <= f <= 1.0 for f in fractions)
+    assert calls[-1][1] == "done: optimal"
+
+
+# --- skip_unplaceable and the cost of each rule --------------------------------------
+
+
+BAN_AND_DENSITY = Policy(
+    "p",
+    rules=(
+        BanRule("no-alcohol", ("alcohol",)),
+        DensityRule("max-1-in-100m", max_faces=1, within_m=100),
+    ),
+)
+
+
+def test_skip_unplaceable_leaves_out_a_banned_campaign_and_says_so() -> None:
+    assets = _plan_assets([(0, 0), (300, 0)])
+    camps = [_campaign("SHOP", min_faces=1), _campaign("BEER", category="alcohol", min_faces=1)]
+    strict = plan(assets, camps, BAN_AND_DENSITY, solver=FAST)
+    assert strict.status == "INFEASIBLE"
+    skipping = plan(
+        assets, camps, BAN_AND_DENSITY, solver=FAST, settings=PlanSettings(skip_unplaceable=True)
+    )
+    assert skipping.ok
+    assert set(skipping.placements["campaign_id"]) == {"SHOP"}
+    [note] = skipping.notes
+    assert note.startswith("Not placed: Campaign BEER")
+    assert "no-alcohol" in note
+    assert skipping.campaigns["campaign_id"].tolist() == ["SHOP"]
+
+
+def test_policy_cost_has_one_row_per_rule() -> None:
+    # A0 and A1 are 60 m apart, A2 200 m away; SHOP takes one face, BEER would take more.
+    assets = _plan_assets([(0, 0), (60, 0), (200, 0)], price=[30, 20, 10])
+    camps = [_campaign("SHOP", max_faces=1), _campaign("BEER", category="alcohol")]
+    table = policy_cost(assets, camps, BAN_AND_DENSITY, solver=FAST)
+    assert table["rule_id"].tolist() == ["no-alcohol", "max-1-in-100m"]
+    assert table["rule_type"].tolist() == ["ban", "density"]
+    with_all = table["sales_with"].tolist()
+    assert with_all == [30.0, 30.0]
+    # Without the ban BEER books A2 (A1 is too close to SHOP's A0 for the density rule).
+    # Without the density rule SHOP still takes only one face and BEER stays banned.
+    assert table["sales_without"].tolist() == [40.0, 30.0]
+    assert table["cost"].tolist() == pytest.approx([10 * 0.85, 0.0])
+    assert set(table["status_with"]) == {"OPTIMAL"}
+    assert not any(math.isnan(v) for v in table["council_revenue_without"])
+
+
+def test_locked_campaign_row_is_kept_in_the_plan() -> None:
+    assets = _plan_assets([(0, 0), (500, 0)], price=[10, 20])
+    locked = pd.DataFrame([("A0", "C1", 1)], columns=["asset_id", "campaign_id", "cycle"])
+    result = plan(assets, [_campaign(max_faces=1)], Policy("p"), locked=locked, solver=FAST)
+    assert result.placements[["asset_id", "campaign_id", "cycle"]].values.tolist() == [
+        ["A0", "C1", 1]
+    ]
