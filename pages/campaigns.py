@@ -64,8 +64,8 @@ def editor() -> None:
         camps = state.campaigns()
     if outcome.ok:
         budget = sum(c.budget for c in camps)
-        st.success(f"{len(camps)} campaigns ready to plan, {budget:,.0f} of budget in all.",
-                   icon=":material/check_circle:")  # fmt: skip
+        st.success(f"{len(camps)} campaigns ready to plan, {budget:,.0f} of budget in all "
+                   "(in the rate card's currency).", icon=":material/check_circle:")  # fmt: skip
     ui.download("Download the campaigns (CSV)", table.to_csv(index=False), "campaigns.csv")
 
 

@@ -12,9 +12,9 @@ FILE_TYPES = ["gpkg", "geojson", "json", "zip", "fgb", "parquet", "geoparquet", 
               "tsv"]  # fmt: skip
 OSM_TYPES = ["pbf", "osm", "gz", "bz2", "o5m"]
 LABELS = {
-    "assets": "Street assets (bus shelters, lamp columns, billboards, ...)",
-    "sites": "Sensitive sites (schools, playgrounds, places of worship, ...)",
-    "zones": "Demand zones (areas or points with a population column)",
+    "assets": "Street assets (bus shelters, lamp columns, ...)",
+    "sites": "Sensitive sites (schools, playgrounds, ...)",
+    "zones": "Demand zones (with a population column)",
 }
 
 
@@ -43,7 +43,7 @@ def upload_form(kind: str) -> None:
     with st.form(f"upload_{kind}"):
         file = st.file_uploader(LABELS[kind], type=FILE_TYPES, key=f"file_{kind}")
         crs = st.text_input(
-            "CRS of the coordinates, only if the file does not say (e.g. EPSG:27700)",
+            "CRS, only if the file does not say (e.g. EPSG:27700)",
             key=f"crs_{kind}",
         )
         drop = st.checkbox("Drop invalid rows (each is still reported)", key=f"drop_{kind}")
@@ -116,16 +116,19 @@ flash()
 inp = state.inputs()
 summary(inp)
 
-files_tab, osm_tab = st.tabs(["Upload files", "Import an OpenStreetMap extract"])
-with files_tab:
-    st.caption(
-        "GeoPackage, GeoJSON, zipped Shapefile, FlatGeobuf, GeoParquet or CSV (lon/lat or "
-        "easting/northing columns). Each file is checked against the data contract."
-    )
-    for kind in ("assets", "sites", "zones"):
-        upload_form(kind)
-with osm_tab:
-    osm_form()
+with st.expander("Use your own data", icon=":material/upload_file:"):
+    files_tab, osm_tab = st.tabs(["Upload files", "Import an OpenStreetMap extract"])
+    with files_tab:
+        st.caption(
+            "GeoPackage, GeoJSON, zipped Shapefile, FlatGeobuf, GeoParquet or CSV (lon/lat or "
+            "easting/northing columns). Each file is checked against the data contract; "
+            "problems are listed under the file."
+        )
+        for column, kind in zip(st.columns(3), ("assets", "sites", "zones"), strict=True):
+            with column:
+                upload_form(kind)
+    with osm_tab:
+        osm_form()
 if st.button("Go back to the demo data", icon=":material/restart_alt:"):
     st.session_state.pop("inputs")
     state.ensure_defaults()

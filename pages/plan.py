@@ -59,15 +59,17 @@ def solve(objective: str, time_limit: float, reproducible: bool) -> None:
     def task(progress: Callable[[float, str], None]) -> planner.Plan:
         return planner.plan(**kwargs, objective=objective, solver=solver, progress=progress)
 
-    plan = run_with_progress(task, bar, expected)
-    bar.progress(1.0, text="Checking the plan against the policy…")
-    audit = state.audit_plan(plan)
+    try:
+        plan = run_with_progress(task, bar, expected)
+        bar.progress(1.0, text="Checking the plan against the policy…")
+        audit = state.audit_plan(plan)
+    finally:
+        bar.empty()
     rate = state.fill_rate(plan, kwargs["assets"], kwargs["campaigns"])
     st.session_state["result"] = state.Result(
         plan, audit, key, {"objective": objective, "time_limit": time_limit,
                            "reproducible": reproducible}, rate,
     )  # fmt: skip
-    bar.empty()
 
 
 def solve_form() -> None:

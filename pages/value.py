@@ -68,7 +68,10 @@ def portfolio(values: pd.DataFrame) -> dict:
 
 def valuation_table(values: pd.DataFrame) -> None:
     shown = ui.without_geometry(values)[[c for c in VALUE_COLUMNS if c in values.columns]]
-    st.dataframe(shown, hide_index=True, width="stretch")
+    numbers = [c for c in shown.columns if c.startswith(("annual_", "council_", "value_", "price_",
+                                                          "weekly_"))]  # fmt: skip
+    config = {c: st.column_config.NumberColumn(c, format="localized") for c in numbers}
+    st.dataframe(shown.round(0), hide_index=True, width="stretch", column_config=config)
     p = st.session_state["pricing"]
     assumptions = planner.assumptions_table(rate_card=p["rate_card"], terms=p["terms"])
     with st.expander("The assumptions behind these figures"):

@@ -58,6 +58,19 @@ from planner.valuation import (
     value_assets,
 )
 
+#: Names served by `planner.maps`, imported on first use so that ``import planner`` does
+#: not load folium.
+_MAP_NAMES = ("asset_map", "map_html", "save_map")
+
+
+def __getattr__(name: str):
+    if name in _MAP_NAMES:
+        from planner import maps
+
+        return getattr(maps, name)
+    raise AttributeError(f"module 'planner' has no attribute '{name}'")
+
+
 __all__ = [
     "Area",
     "AudienceParams",
@@ -78,6 +91,7 @@ __all__ = [
     "ValidationReport",
     "ValuationAssumptions",
     "allowed_matrix",
+    "asset_map",
     "assumptions_table",
     "audit",
     "build_instance",
@@ -92,6 +106,7 @@ __all__ = [
     "import_osm_layers",
     "income_breakdown",
     "list_presets",
+    "map_html",
     "load_assets",
     "load_campaigns",
     "load_placements",
@@ -111,6 +126,7 @@ __all__ = [
     "portfolio_summary",
     "price_assets",
     "required_sales",
+    "save_map",
     "solve_instance",
     "to_metric",
     "validate_file",

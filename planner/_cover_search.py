@@ -324,8 +324,8 @@ class Clock:
     stop at the same point; a watchdog still stops at twice the limit of wall-clock time.
     """
 
-    def __init__(self, limit: float, deterministic: bool) -> None:
-        self.limit, self.deterministic = float(limit), deterministic
+    def __init__(self, limit: float, deterministic: bool, *, watchdog: float = 2.0) -> None:
+        self.limit, self.deterministic, self.watchdog = float(limit), deterministic, watchdog
         self.started = time.perf_counter()
         self.charged = 0.0
 
@@ -337,7 +337,7 @@ class Clock:
 
     def left(self) -> float:
         used = self.charged if self.deterministic else self.wall()
-        return 0.0 if self.wall() > 2 * self.limit else self.limit - used
+        return 0.0 if self.wall() > self.watchdog * self.limit else self.limit - used
 
 
 @dataclass
@@ -392,7 +392,7 @@ def lns(
         whole = size >= p.n_sites
         free = np.ones(p.n_sites, bool) if whole else _window(p, graph, x, size, rng)
         cap = clock.left() if whole else min(clock.left(), _WINDOW_SECONDS)
-        new, optimal, bound, cpu = _solve_window(p, x, free, cap, seed, clock.deterministic)
+        new, optimal, bound, cpu = _solve_window(p, x, free, cap, seed, clock)
         clock.charge(cpu)
         stats.windows += 1
         stats.exact += optimal
@@ -433,7 +433,7 @@ def _window(p: CoverProblem, graph, x: np.ndarray, size: int, rng) -> np.ndarray
     return free
 
 
-def _solve_window(p, x, free, seconds, seed, deterministic):
+def _solve_window(p, x, free, seconds, seed, clock):
     """Best choice with every site outside ``free`` fixed: (x, optimal, bound, cpu), where
     ``cpu`` estimates the CPU seconds used from CP-SAT's deterministic time."""
     fixed_on = x & ~free
@@ -453,7 +453,7 @@ def _solve_window(p, x, free, seconds, seed, deterministic):
     params.linearization_level = 2
     params.random_seed = seed
     params.max_deterministic_time = seconds / _CPU_PER_DTIME
-    params.max_time_in_seconds = 2 * seconds + 1 if deterministic else seconds
+    params.max_time_in_seconds = clock.watchdog * seconds + 1 if clock.deterministic else seconds
     status = solver.solve(model)
     cpu = _CPU_PER_DTIME * solver.deterministic_time + _BUILD_CPU_PER_NNZ * sub_cov.nnz
     bound = solver.best_objective_bound + int(p.w[done].sum())

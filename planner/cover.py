@@ -277,7 +277,7 @@ class _Instance:
         red, rw = _merge_rows(sp.csr_array(red[:, keep]), rw)
         scale, w_int = _integer_weights(rw)
         stats = {"demand_rows": cov.shape[0], "rows": red.shape[0], "sites_in": cov.shape[1]}
-        stats["nnz_in"] = cov.nnz
+        stats |= {"nnz_in": cov.nnz, "coverable_rows": len(rows), "k": -1 if k is None else k}
         stats["sites"] = len(cols)
         inst = cls(
             n_sites=cov.shape[1],
@@ -349,9 +349,13 @@ class _Instance:
     def trivial_result(self, seconds: float) -> CoverResult:
         """Nothing left to choose: the locked sites are the answer, if there are any."""
         if not len(self.locked):
+            if self.stats["k"] == 0:
+                raise PlannerError("k is 0: nothing to choose; give k of 1 or more")
+            if self.stats["coverable_rows"] and self.costs is not None:
+                self.no_site_fits()
             raise PlannerError(
                 "no candidate site covers any demand with weight above 0; check that demand "
-                "and sites share a metric CRS, widen the radius, or give k or a budget above 0"
+                "and sites share a metric CRS, or widen the radius"
             )
         bounds = {"coverable": self.fixed_weight}
         return self.result(None, None, bounds, "locked", dict(self.stats), seconds)

@@ -56,14 +56,14 @@ _CSS = """
 .pm-refused { color: #a50f15; }
 .pm-legend { background: rgba(255,255,255,0.93); padding: 6px 9px; border-radius: 4px;
   box-shadow: 0 1px 5px rgba(0,0,0,0.35); font: 12px/1.45 system-ui, sans-serif;
-  max-height: 45vh; overflow-y: auto; }
+  max-height: 45vh; max-width: 45vw; overflow-y: auto; }
 .pm-legend .pm-head:first-child { margin-top: 0; }
 .pm-row { display: flex; align-items: center; gap: 6px; }
 .pm-swatch { display: inline-block; width: 12px; height: 12px; border: 2px solid;
   box-sizing: border-box; flex: none; }
 .pm-circle { border-radius: 50%; }
 .pm-note { background: #fff8e1; border: 1px solid #d9a400; padding: 4px 8px;
-  border-radius: 4px; font: 12px/1.3 system-ui, sans-serif; }
+  border-radius: 4px; font: 12px/1.3 system-ui, sans-serif; max-width: 40vw; }
 .leaflet-container.pm-plain { background: #f2f0eb; }
 """
 

@@ -42,6 +42,7 @@ def uploads(monkeypatch):
 @pytest.fixture
 def app(tmp_path, monkeypatch) -> AppTest:
     monkeypatch.setenv("PLANNER_SCENARIOS_DIR", str(tmp_path / "scenarios"))
+    monkeypatch.setenv("PLANNER_MAP_TILES", "none")  # no probe of the tile server
     at = AppTest.from_file(str(APP), default_timeout=180)
     return at.run()
 
@@ -109,7 +110,7 @@ def test_uploaded_assets_replace_the_demo(app, uploads):
     clean(app)
     assert metric(app, "Assets") == "2"
     assert "Loaded 2 assets from my assets.csv." in text(app)
-    assert "upload my_assets.csv" in text(app) or "upload my assets.csv" in text(app)
+    assert "assets: upload my assets.csv; sites: demo: data/sites.gpkg" in text(app)
 
 
 def test_invalid_upload_is_explained_and_the_demo_kept(app, uploads):

@@ -243,31 +243,41 @@ def test_preset_names_cannot_reach_other_files():
         planner.load_rate_card("../policies/climate")
 
 
-def test_bad_cli_options_exit_2_without_traceback(tmp_path, capsys):
-    assets = str(VALID / "assets.csv")
-    base = ["plan", "--assets", assets, "--sites", str(VALID / "sites.csv"), "--policy",
-            str(VALID / "policy.toml"), "--campaigns", str(CORPUS / "campaigns/empty_id.csv"),
-            "--out", str(tmp_path / "plan.gpkg")]  # fmt: skip
-    cases = [
-        ["validate", "--assets", assets, "--column", "nonsense"],
-        ["validate", "--assets", assets, "--default", "=x"],
-        ["validate", "--assets", assets, "--encoding", "no-such-codec"],
-        ["import-osm", str(CORPUS / "osm/bad_bbox.osm"), "--out", str(tmp_path), "--bbox=a,b"],
-        ["audit", "--plan", "x.csv", "--assets", assets, "--policy", "uk-cap-code",
-         "--start", "yesterday"],
-        [*base, "--objective", "profit"],
-        [*base, "--time-limit", "abc"],
-        ["no-such-command"],
-    ]  # fmt: skip
-    for argv in cases:
-        try:
-            code = main(argv)
-        except SystemExit as exc:
-            code = exc.code
-        text = "".join(capsys.readouterr())
-        assert code == 2, argv
-        assert "Traceback" not in text
-        assert "error" in text.lower(), argv
+_ASSETS = str(VALID / "assets.csv")
+_PLAN = ["plan", "--assets", _ASSETS, "--sites", str(VALID / "sites.csv"), "--policy",
+         str(VALID / "policy.toml"), "--campaigns", str(CORPUS / "campaigns/empty_id.csv")]  # fmt: skip
+BAD_OPTIONS = {
+    "column without =": ["validate", "--assets", _ASSETS, "--column", "nonsense"],
+    "default without name": ["validate", "--assets", _ASSETS, "--default", "=x"],
+    "unknown encoding": ["validate", "--assets", _ASSETS, "--encoding", "no-such-codec"],
+    "unknown campaigns encoding": [*_PLAN[:-2], "--campaigns", str(VALID / "campaigns.csv"),
+                                   "--encoding", "no-such-codec"],
+    "bbox not numbers": ["import-osm", str(CORPUS / "osm/bad_bbox.osm"), "--bbox=a,b"],
+    "start not a date": ["audit", "--plan", "x.csv", "--assets", _ASSETS, "--policy",
+                         "uk-cap-code", "--start", "yesterday"],
+    "unknown objective": [*_PLAN, "--objective", "profit"],
+    "time limit not a number": [*_PLAN, "--time-limit", "abc"],
+    "no subcommand option": ["validate"],
+    "unknown subcommand": ["no-such-command"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("argv", BAD_OPTIONS.values(), ids=BAD_OPTIONS.keys())
+def test_bad_cli_options_exit_2_without_traceback(argv, tmp_path, capsys):
+    if argv[0] in {"import-osm", "plan"}:
+        argv = [*argv, "--out", str(tmp_path / "out.gpkg")]
+    try:
+        code = main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    except Exception as exc:  # noqa: BLE001 - a crash is what this test looks for
+        pytest.fail(f"crashed: {type(exc).__name__}: {exc}")
+    text = "".join(capsys.readouterr())
+
+    assert code == 2
+    assert "Traceback" not in text
+    assert "error" in text.lower()
+    assert _files_under(tmp_path) == []
 
 
 # --- a million rows ---------------------------------------------------------------------------

@@ -11,11 +11,12 @@ from collections import Counter
 
 import numpy as np
 from conftest import _campaign, _plan_assets, _plan_instance, _plan_points
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from planner.audit import audit
 from planner.check import plan_violations
+from planner.cycles import cycle_dates
 from planner.instance import PlanSettings
 from planner.plan import plan
 from planner.policy import (
@@ -33,7 +34,7 @@ RULES = {
     "no-digital-alcohol": BanRule("no-digital-alcohol", ("alcohol",), digital=True),
     "density": DensityRule("max-2-in-100m", max_faces=2, within_m=100),
     "share": ShareRule("alcohol-half", ("alcohol",), 0.5),
-    "purdah": PeriodRule("purdah", ("political",), *__import__("planner.cycles").cycles.cycle_dates(2)),
+    "purdah": PeriodRule("purdah", ("political",), *cycle_dates(2)),
 }
 SETTINGS = PlanSettings(competitor_separation_m=100, walk_m=200)
 SOLVER = SolverSettings(time_limit=2)
@@ -60,7 +61,8 @@ def campaigns(draw, index: int):
 @st.composite
 def instances(draw):
     n = draw(st.integers(2, 6))
-    spot = st.tuples(st.integers(0, 40).map(lambda v: v * 10), st.integers(0, 40).map(lambda v: v * 10))
+    metres = st.integers(0, 40).map(lambda v: v * 10)
+    spot = st.tuples(metres, metres)
     offsets = draw(st.lists(spot, min_size=n, max_size=n, unique=True))
     assets = _plan_assets(
         offsets,
@@ -113,6 +115,7 @@ def test_random_plans_pass_the_audit(case) -> None:
         settings=SETTINGS, solver=SOLVER,
     )  # fmt: skip
     inst = _plan_instance(assets, camps, policy, sites=sites, zones=zones, settings=SETTINGS)
+    event(f"{result.status}, {len(result.placements)} placement(s)")
     if not result.ok:
         assert result.status == "INFEASIBLE"
         assert result.explanation
