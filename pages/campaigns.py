@@ -16,8 +16,9 @@ def read_campaigns_csv(name: str, data: bytes) -> pd.DataFrame:
     try:
         table = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, nrows=100_001)
     except UnicodeDecodeError:
-        raise planner.CampaignError(f"{name}: the file is not UTF-8 text; save it as UTF-8 "
-                                    "CSV") from None  # fmt: skip
+        raise planner.CampaignError(
+            f"{name}: the file is not UTF-8 text; save it as UTF-8 CSV"
+        ) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         raise planner.CampaignError(
             f"{name}: not a readable CSV ({str(exc)[:150]}); save it as comma-separated "
@@ -35,8 +36,9 @@ def bump(flash: str) -> None:
 
 def upload_form() -> None:
     with st.form("campaigns_upload"):
-        file = st.file_uploader("Campaigns CSV (replaces the table)", type=["csv"],
-                                key="file_campaigns")  # fmt: skip
+        file = st.file_uploader(
+            "Campaigns CSV (replaces the table)", type=["csv"], key="file_campaigns"
+        )
         submitted = st.form_submit_button("Load campaigns", icon=":material/upload:")
     if submitted and file is None:
         st.warning("Choose a campaigns CSV first.")
@@ -54,8 +56,14 @@ def editor() -> None:
     table = st.session_state["campaigns"]
     config = {c: st.column_config.TextColumn(c, help=helps.get(c, "")) for c in table.columns}
     with st.form("campaigns_form"):
-        edited = st.data_editor(table, num_rows="dynamic", hide_index=True, column_config=config,
-                                key=f"campaigns_{rev}", width="stretch")  # fmt: skip
+        edited = st.data_editor(
+            table,
+            num_rows="dynamic",
+            hide_index=True,
+            column_config=config,
+            key=f"campaigns_{rev}",
+            width="stretch",
+        )
         applied = st.form_submit_button("Apply changes", icon=":material/check:")
     if applied:
         st.session_state["campaigns"] = edited.fillna("").astype(str)
@@ -64,8 +72,11 @@ def editor() -> None:
         camps = state.campaigns()
     if outcome.ok:
         budget = sum(c.budget for c in camps)
-        st.success(f"{len(camps)} campaigns ready to plan, {budget:,.0f} of budget in all "
-                   "(in the rate card's currency).", icon=":material/check_circle:")  # fmt: skip
+        st.success(
+            f"{len(camps)} campaigns ready to plan, {budget:,.0f} of budget in all "
+            "(in the rate card's currency).",
+            icon=":material/check_circle:",
+        )
     ui.download("Download the campaigns (CSV)", table.to_csv(index=False), "campaigns.csv")
 
 
@@ -78,27 +89,42 @@ def targets_form() -> None:
     with st.form("targets_form"):
         left, middle, right = st.columns(3)
         revenue = left.number_input(
-            f"Council revenue target {currency}".strip(), min_value=0.0, step=1000.0,
-            value=float(targets["revenue_target"]), key="revenue_target",
+            f"Council revenue target {currency}".strip(),
+            min_value=0.0,
+            step=1000.0,
+            value=float(targets["revenue_target"]),
+            key="revenue_target",
             help="Least council revenue share the plan must earn (0: no target)",
-        )  # fmt: skip
+        )
         separation = middle.number_input(
-            "Competitor separation (m)", min_value=0.0, step=25.0,
-            value=float(targets["competitor_separation_m"]), key="competitor_separation",
+            "Competitor separation (m)",
+            min_value=0.0,
+            step=25.0,
+            value=float(targets["competitor_separation_m"]),
+            key="competitor_separation",
             help="Campaigns of one competitor group stay this far apart in a cycle",
-        )  # fmt: skip
+        )
         walk = right.number_input(
-            "Walking distance for reach (m)", min_value=50.0, step=50.0,
-            value=float(targets["walk_m"]), key="walk_m",
+            "Walking distance for reach (m)",
+            min_value=50.0,
+            step=50.0,
+            value=float(targets["walk_m"]),
+            key="walk_m",
             help="A zone is reached when a face is within this distance of it",
-        )  # fmt: skip
-        skip = st.checkbox("Leave out campaigns that cannot be placed at all (and say so)",
-                           value=bool(targets["skip_unplaceable"]), key="skip_unplaceable")  # fmt: skip
+        )
+        skip = st.checkbox(
+            "Leave out campaigns that cannot be placed at all (and say so)",
+            value=bool(targets["skip_unplaceable"]),
+            key="skip_unplaceable",
+        )
         saved = st.form_submit_button("Save targets", icon=":material/check:")
     if saved:
-        st.session_state["targets"] = {"revenue_target": revenue,
-                                       "competitor_separation_m": separation,
-                                       "walk_m": walk, "skip_unplaceable": skip}  # fmt: skip
+        st.session_state["targets"] = {
+            "revenue_target": revenue,
+            "competitor_separation_m": separation,
+            "walk_m": walk,
+            "skip_unplaceable": skip,
+        }
         bump("Targets saved.")
 
 
@@ -106,17 +132,22 @@ def locked_editor() -> None:
     rev = st.session_state.get("campaigns_rev", 0)
     result = st.session_state.get("result")
     with st.form("locked_form"):
-        edited = st.data_editor(st.session_state["locked"], num_rows="dynamic", hide_index=True,
-                                key=f"locked_{rev}", width="stretch")  # fmt: skip
+        edited = st.data_editor(
+            st.session_state["locked"],
+            num_rows="dynamic",
+            hide_index=True,
+            key=f"locked_{rev}",
+            width="stretch",
+        )
         applied = st.form_submit_button("Apply locked placements", icon=":material/lock:")
     if applied:
         st.session_state["locked"] = edited.fillna("").astype(str)
         bump("Locked placements updated.")
-    if result is not None and len(result.plan.placements):
-        if st.button("Lock every placement of the current plan", icon=":material/lock:"):
-            placements = result.plan.placements[list(state.LOCKED_COLUMNS)]
-            st.session_state["locked"] = placements.drop_duplicates().astype(str)
-            bump(f"Locked {len(placements):,} placements of the current plan.")
+    has_plan = result is not None and len(result.plan.placements) > 0
+    if has_plan and st.button("Lock every placement of the current plan", icon=":material/lock:"):
+        placements = result.plan.placements[list(state.LOCKED_COLUMNS)]
+        st.session_state["locked"] = placements.drop_duplicates().astype(str)
+        bump(f"Locked {len(placements):,} placements of the current plan.")
 
 
 st.title("Campaigns")

@@ -8,8 +8,7 @@ import planner
 from pages import state, ui
 from planner.maps import asset_map
 
-FILE_TYPES = ["gpkg", "geojson", "json", "zip", "fgb", "parquet", "geoparquet", "csv", "txt",
-              "tsv"]  # fmt: skip
+FILE_TYPES = ["gpkg", "geojson", "json", "zip", "fgb", "parquet", "geoparquet", "csv", "txt", "tsv"]
 OSM_TYPES = ["pbf", "osm", "gz", "bz2", "o5m"]
 LABELS = {
     "assets": "Street assets (bus shelters, lamp columns, ...)",
@@ -34,8 +33,11 @@ def summary(inp: state.Inputs) -> None:
     columns[3].metric("Demand zones", f"{counts['zones']:,}")
     columns[4].metric("Transit stops", f"{counts['transit']:,}")
     columns[5].metric("Points of interest", f"{counts['pois']:,}")
-    lines = [f"{layer}: {inp.sources.get(layer, 'none')}" for layer in state.LAYERS
-             if inp.get(layer) is not None]  # fmt: skip
+    lines = [
+        f"{layer}: {inp.sources.get(layer, 'none')}"
+        for layer in state.LAYERS
+        if inp.get(layer) is not None
+    ]
     st.caption(ui.plain("Sources — " + "; ".join(lines)))
 
 
@@ -66,9 +68,10 @@ def upload_form(kind: str) -> None:
 def osm_form() -> None:
     with st.form("upload_osm"):
         file = st.file_uploader(
-            "OpenStreetMap extract (.osm.pbf, .osm, .osm.gz, .osm.bz2)", type=OSM_TYPES,
+            "OpenStreetMap extract (.osm.pbf, .osm, .osm.gz, .osm.bz2)",
+            type=OSM_TYPES,
             key="file_osm",
-        )  # fmt: skip
+        )
         st.caption(
             "Replaces the assets, sensitive sites, transit stops and points of interest. "
             "OpenStreetMap has no population: upload demand zones afterwards for reach."
@@ -88,8 +91,11 @@ def osm_form() -> None:
                 "lamps); choose an extract of a built-up area"
             )
     if outcome.ok:
-        state.replace_layers({**layers, "zones": None}, f"OpenStreetMap {file.name}",
-                             state.upload_token(file.name, data, "osm"))  # fmt: skip
+        state.replace_layers(
+            {**layers, "zones": None},
+            f"OpenStreetMap {file.name}",
+            state.upload_token(file.name, data, "osm"),
+        )
         counts = ", ".join(f"{len(f):,} {k}" for k, f in layers.items())
         st.session_state["data_flash"] = " ".join([f"Imported {counts} from {file.name}.", *notes])
         st.rerun()

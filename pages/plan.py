@@ -67,9 +67,12 @@ def solve(objective: str, time_limit: float, reproducible: bool) -> None:
         bar.empty()
     rate = state.fill_rate(plan, kwargs["assets"], kwargs["campaigns"])
     st.session_state["result"] = state.Result(
-        plan, audit, key, {"objective": objective, "time_limit": time_limit,
-                           "reproducible": reproducible}, rate,
-    )  # fmt: skip
+        plan,
+        audit,
+        key,
+        {"objective": objective, "time_limit": time_limit, "reproducible": reproducible},
+        rate,
+    )
 
 
 def solve_form() -> None:
@@ -78,25 +81,42 @@ def solve_form() -> None:
     with st.form("solve_form"):
         left, middle, right = st.columns([2, 1, 1], vertical_alignment="bottom")
         objective = left.selectbox(
-            "Objective", names, format_func=OBJECTIVES.get, key="objective",
+            "Objective",
+            names,
+            format_func=OBJECTIVES.get,
+            key="objective",
             index=names.index(settings["objective"]) if settings["objective"] in names else 0,
-        )  # fmt: skip
-        limit = middle.number_input("Time limit (s)", min_value=1.0, max_value=600.0, step=1.0,
-                                    value=float(settings["time_limit"]), key="time_limit")  # fmt: skip
+        )
+        limit = middle.number_input(
+            "Time limit (s)",
+            min_value=1.0,
+            max_value=600.0,
+            step=1.0,
+            value=float(settings["time_limit"]),
+            key="time_limit",
+        )
         reproducible = right.checkbox(
-            "Reproducible", value=bool(settings["reproducible"]), key="reproducible",
+            "Reproducible",
+            value=bool(settings["reproducible"]),
+            key="reproducible",
             help="Same inputs give the same plan; the search may then run up to twice the "
             "time limit on a busy machine",
-        )  # fmt: skip
+        )
         go = st.form_submit_button("Solve", type="primary", icon=":material/play_arrow:")
     if go:
-        st.session_state["solve"] = {"objective": objective, "time_limit": limit,
-                                     "reproducible": reproducible}  # fmt: skip
+        st.session_state["solve"] = {
+            "objective": objective,
+            "time_limit": limit,
+            "reproducible": reproducible,
+        }
         with ui.guard("planning") as outcome:
             solve(objective, limit, reproducible)
         if not outcome.ok:
-            st.page_link("pages/campaigns.py", label="Campaigns, targets and locked placements",
-                          icon=":material/campaign:")  # fmt: skip
+            st.page_link(
+                "pages/campaigns.py",
+                label="Campaigns, targets and locked placements",
+                icon=":material/campaign:",
+            )
 
 
 def gap_text(plan: planner.Plan) -> str:
@@ -110,30 +130,47 @@ def gap_text(plan: planner.Plan) -> str:
 def kpis(result: state.Result) -> None:
     plan = result.plan
     cols = st.columns(5)
-    cols[0].metric("Council revenue", ui.money(plan.council_revenue, plan.currency),
-                   help="The council's revenue share of the net sales this plan books "
-                   "(before any guarantee or fixed fee)")  # fmt: skip
-    cols[1].metric("Fill rate", f"{result.fill_rate:.1%}",
-                   help="Booked face-cycles over the face-cycles on offer in the campaigns' "
-                   "cycles (slots for digital faces)")  # fmt: skip
-    cols[2].metric("Impacts", f"{plan.impacts:,}", help="Modelled estimate of adult "
-                   "impressions over the plan's cycles")  # fmt: skip
-    cols[3].metric("Reach", f"{plan.reach:,}",
-                   help="People living within walking distance of a booked face")
-    cols[4].metric("Gap to bound", gap_text(plan),
-                   help="How far the plan may be from the best possible, as proven")
-    st.caption(ui.plain(
-        f"Status {plan.status.lower()} by {plan.method} in {plan.seconds:.1f} s; "
-        f"objective {plan.objective_name}; {len(plan.placements):,} placements; gross sales "
-        f"{ui.money(plan.sales, plan.currency)}."
-    ))  # fmt: skip
+    cols[0].metric(
+        "Council revenue",
+        ui.money(plan.council_revenue, plan.currency),
+        help="The council's revenue share of the net sales this plan books "
+        "(before any guarantee or fixed fee)",
+    )
+    cols[1].metric(
+        "Fill rate",
+        f"{result.fill_rate:.1%}",
+        help="Booked face-cycles over the face-cycles on offer in the campaigns' "
+        "cycles (slots for digital faces)",
+    )
+    cols[2].metric(
+        "Impacts",
+        f"{plan.impacts:,}",
+        help="Modelled estimate of adult impressions over the plan's cycles",
+    )
+    cols[3].metric(
+        "Reach", f"{plan.reach:,}", help="People living within walking distance of a booked face"
+    )
+    cols[4].metric(
+        "Gap to bound",
+        gap_text(plan),
+        help="How far the plan may be from the best possible, as proven",
+    )
+    st.caption(
+        ui.plain(
+            f"Status {plan.status.lower()} by {plan.method} in {plan.seconds:.1f} s; "
+            f"objective {plan.objective_name}; {len(plan.placements):,} placements; gross sales "
+            f"{ui.money(plan.sales, plan.currency)}."
+        )
+    )
 
 
 def explain(plan: planner.Plan) -> None:
     if not plan.ok:
         reasons = "\n".join(f"- {ui.plain(line)}" for line in plan.explanation)
-        st.error("**No plan satisfies every rule.**\n\n" + (reasons or "No reason was given."),
-                 icon=":material/block:")  # fmt: skip
+        st.error(
+            "**No plan satisfies every rule.**\n\n" + (reasons or "No reason was given."),
+            icon=":material/block:",
+        )
     for note in plan.notes:
         st.info(ui.plain(note), icon=":material/info:")
 
@@ -143,20 +180,30 @@ def audit_box(result: state.Result) -> None:
     if result.audit is None:
         st.info("Nothing to audit: the plan has no placements.", icon=":material/info:")
     elif result.audit.empty:
-        st.success(f"Audit passed: {len(result.plan.placements):,} placements re-checked "
-                   f"independently against {rules} rule(s); no violations.",
-                   icon=":material/verified:")  # fmt: skip
+        st.success(
+            f"Audit passed: {len(result.plan.placements):,} placements re-checked "
+            f"independently against {rules} rule(s); no violations.",
+            icon=":material/verified:",
+        )
     else:
-        st.error(f"Audit found {len(result.audit)} violation(s) of the policy.",
-                 icon=":material/gpp_bad:")  # fmt: skip
+        st.error(
+            f"Audit found {len(result.audit)} violation(s) of the policy.",
+            icon=":material/gpp_bad:",
+        )
         st.dataframe(result.audit, hide_index=True, width="stretch")
 
 
 def plan_map(result: state.Result):
     inp = state.inputs()
     placements = result.plan.placements.assign(campaign_name=result.plan.placements["advertiser"])
-    return asset_map(inp.assets, sites=inp.get("sites"), zones=inp.get("zones"),
-                     placements=placements, values=state.values(), color_by="campaign")  # fmt: skip
+    return asset_map(
+        inp.assets,
+        sites=inp.get("sites"),
+        zones=inp.get("zones"),
+        placements=placements,
+        values=state.values(),
+        color_by="campaign",
+    )
 
 
 def downloads(result: state.Result, m) -> None:
@@ -174,8 +221,10 @@ def downloads(result: state.Result, m) -> None:
 
 def show(result: state.Result) -> None:
     if result.key != state.inputs_key():
-        st.warning("The inputs have changed since this plan was made; solve again to update it.",
-                   icon=":material/update:")  # fmt: skip
+        st.warning(
+            "The inputs have changed since this plan was made; solve again to update it.",
+            icon=":material/update:",
+        )
     if result.name:
         st.caption(ui.plain(f"Plan of the scenario '{result.name}'."))
     kpis(result)

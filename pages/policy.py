@@ -12,8 +12,19 @@ import planner
 from pages import state, ui
 from planner.maps import asset_map
 
-RULE_COLUMNS = ("id", "type", "categories", "near", "within_m", "max_faces", "max_share",
-                "start", "end", "asset_types", "digital")  # fmt: skip
+RULE_COLUMNS = (
+    "id",
+    "type",
+    "categories",
+    "near",
+    "within_m",
+    "max_faces",
+    "max_share",
+    "start",
+    "end",
+    "asset_types",
+    "digital",
+)
 LIST_KEYS = {"categories", "near", "asset_types"}
 RULE_HELP = {
     "id": "a short unique name, e.g. no-alcohol-schools",
@@ -98,8 +109,12 @@ def use_policy(policy: planner.Policy, label: str) -> None:
 def preset_picker() -> None:
     presets = planner.list_presets()
     left, right = st.columns([3, 1], vertical_alignment="bottom")
-    name = left.selectbox("Preset policies", presets, index=presets.index(state.DEMO_POLICY)
-                          if state.DEMO_POLICY in presets else 0, key="preset_choice")  # fmt: skip
+    name = left.selectbox(
+        "Preset policies",
+        presets,
+        index=presets.index(state.DEMO_POLICY) if state.DEMO_POLICY in presets else 0,
+        key="preset_choice",
+    )
     if right.button("Use this preset", icon=":material/check:"):
         with ui.guard(f"loading the preset {name}") as outcome:
             chosen = planner.load_policy(name)
@@ -113,10 +128,18 @@ def rule_editors(policy: planner.Policy) -> None:
     with table_tab, st.form("rules_form"):
         config = {c: st.column_config.TextColumn(c, help=RULE_HELP[c]) for c in RULE_COLUMNS}
         config["type"] = st.column_config.SelectboxColumn(
-            "type", help=RULE_HELP["type"], options=["ban", "exclusion", "density", "share",
-                                                     "period"])  # fmt: skip
-        edited = st.data_editor(rules_frame(policy), num_rows="dynamic", hide_index=True,
-                                column_config=config, key=f"rules_{rev}", width="stretch")  # fmt: skip
+            "type",
+            help=RULE_HELP["type"],
+            options=["ban", "exclusion", "density", "share", "period"],
+        )
+        edited = st.data_editor(
+            rules_frame(policy),
+            num_rows="dynamic",
+            hide_index=True,
+            column_config=config,
+            key=f"rules_{rev}",
+            width="stretch",
+        )
         applied = st.form_submit_button("Apply the rules", icon=":material/check:")
     if applied:
         with ui.guard("checking the rules") as outcome:
@@ -124,8 +147,9 @@ def rule_editors(policy: planner.Policy) -> None:
         if outcome.ok:
             use_policy(new, "edited rules")
     with toml_tab, st.form("toml_form"):
-        text = st.text_area("The policy as TOML", planner.policy_to_toml(policy), height=320,
-                            key=f"toml_{rev}")  # fmt: skip
+        text = st.text_area(
+            "The policy as TOML", planner.policy_to_toml(policy), height=320, key=f"toml_{rev}"
+        )
         applied_toml = st.form_submit_button("Apply the TOML", icon=":material/check:")
     if applied_toml:
         with ui.guard("reading the policy") as outcome:
@@ -180,12 +204,21 @@ if checked.ok:
     right.bar_chart(summary["refused"], y_label="assets refused", horizontal=True)
 
     refused_first = summary.sort_values("refused", ascending=False).index.astype(str).tolist()
-    category = st.selectbox("Category for the map and the reasons", [ALL, *refused_first],
-                            index=1 if refused_first else 0, key="policy_category")  # fmt: skip
+    category = st.selectbox(
+        "Category for the map and the reasons",
+        [ALL, *refused_first],
+        index=1 if refused_first else 0,
+        key="policy_category",
+    )
     st.subheader("Exclusion map")
     with ui.guard("drawing the exclusion map"):
-        m = asset_map(inp.assets, sites=inp.get("sites"), eligibility=elig, exclusion_zones=zones,
-                      category=None if category == ALL else category)  # fmt: skip
+        m = asset_map(
+            inp.assets,
+            sites=inp.get("sites"),
+            eligibility=elig,
+            exclusion_zones=zones,
+            category=None if category == ALL else category,
+        )
         ui.show_map(m, key="policy_map")
     st.subheader("Why assets are refused")
     table = reasons(elig, inp.assets, category)

@@ -22,8 +22,9 @@ def terms_from_setting(value: str | dict) -> str | planner.ConcessionTerms:
     if isinstance(value, str):
         return value
     bands = tuple(tuple(b) for b in value["bands"])
-    return planner.ConcessionTerms(**{**value, "bands": bands,
-                                      "sources": tuple(value.get("sources", ()))})  # fmt: skip
+    return planner.ConcessionTerms(
+        **{**value, "bands": bands, "sources": tuple(value.get("sources", ()))}
+    )
 
 
 def current_scenario(name: str, note: str) -> scenarios.Scenario:
@@ -33,16 +34,25 @@ def current_scenario(name: str, note: str) -> scenarios.Scenario:
     fresh = result is not None and result.key == state.inputs_key()
     tables = {k: f for k, f in inp.frames.items() if f is not None}
     tables |= {"campaigns": ss["campaigns"], "locked": ss["locked"]}
-    settings = {**ss["solve"], **ss["targets"], "rate_card": ss["pricing"]["rate_card"],
-                "terms": terms_setting(ss["pricing"]["terms"]),
-                "policy_label": ss.get("policy_label", ""), "sources": inp.sources}  # fmt: skip
+    settings = {
+        **ss["solve"],
+        **ss["targets"],
+        "rate_card": ss["pricing"]["rate_card"],
+        "terms": terms_setting(ss["pricing"]["terms"]),
+        "policy_label": ss.get("policy_label", ""),
+        "sources": inp.sources,
+    }
     if fresh:
         settings |= result.solve
     return scenarios.Scenario(
-        name=name, tables=tables, settings=settings, policy_toml=state.policy_key(),
+        name=name,
+        tables=tables,
+        settings=settings,
+        policy_toml=state.policy_key(),
         plan=result.plan if fresh else None,
-        kpis={"fill_rate": result.fill_rate} if fresh else {}, note=note,
-    )  # fmt: skip
+        kpis={"fill_rate": result.fill_rate} if fresh else {},
+        note=note,
+    )
 
 
 def restore(sc: scenarios.Scenario, folder: str) -> None:
@@ -54,8 +64,10 @@ def restore(sc: scenarios.Scenario, folder: str) -> None:
     sources = {k: f"scenario '{sc.name}' ({sources.get(k, 'saved')})" for k in state.LAYERS}
     version = state.upload_token("scenario", folder.encode(), sc.name, sc.saved_at)
     policy = planner.parse_policy(tomllib.loads(sc.policy_toml), source=f"scenario {sc.name}")
-    pricing = {"rate_card": sc.settings.get("rate_card", "demo"),
-               "terms": terms_from_setting(sc.settings.get("terms", "demo"))}  # fmt: skip
+    pricing = {
+        "rate_card": sc.settings.get("rate_card", "demo"),
+        "terms": terms_from_setting(sc.settings.get("terms", "demo")),
+    }
     ss["inputs"] = state.Inputs(frames, sources, version)
     ss["policy"], ss["policy_label"] = policy, f"scenario '{sc.name}'"
     ss["campaigns"] = sc.tables["campaigns"].fillna("").astype(str)
@@ -68,15 +80,22 @@ def restore(sc: scenarios.Scenario, folder: str) -> None:
     ss["result"] = None
     if sc.plan is not None:
         ss["result"] = state.Result(
-            sc.plan, state.audit_plan(sc.plan), state.inputs_key(), dict(ss["solve"]),
-            float(sc.kpis.get("fill_rate", float("nan"))), name=sc.name,
-        )  # fmt: skip
+            sc.plan,
+            state.audit_plan(sc.plan),
+            state.inputs_key(),
+            dict(ss["solve"]),
+            float(sc.kpis.get("fill_rate", float("nan"))),
+            name=sc.name,
+        )
 
 
 def folder_form() -> str:
     with st.form("folder_form"):
-        folder = st.text_input("Scenarios folder (an SQLite file is kept in it)",
-                               value=st.session_state["store_dir"], key="store_dir_input")  # fmt: skip
+        folder = st.text_input(
+            "Scenarios folder (an SQLite file is kept in it)",
+            value=st.session_state["store_dir"],
+            key="store_dir_input",
+        )
         chosen = st.form_submit_button("Use this folder", icon=":material/folder_open:")
     if chosen:
         with ui.guard("opening the scenarios folder") as outcome:
@@ -89,8 +108,11 @@ def folder_form() -> str:
 def save_form(folder: str) -> None:
     result = st.session_state.get("result")
     if result is None or result.key != state.inputs_key():
-        st.info("No plan for the current inputs: the scenario will hold the inputs only. "
-                "Solve on the Plan page first to keep the plan too.", icon=":material/info:")  # fmt: skip
+        st.info(
+            "No plan for the current inputs: the scenario will hold the inputs only. "
+            "Solve on the Plan page first to keep the plan too.",
+            icon=":material/info:",
+        )
     with st.form("save_form"):
         name = st.text_input("Scenario name", key="scenario_name", max_chars=120)
         note = st.text_input("Note (optional)", key="scenario_note")
@@ -100,8 +122,10 @@ def save_form(folder: str) -> None:
         with ui.guard("saving the scenario") as outcome:
             kept = scenarios.save_scenario(folder, current_scenario(name, note), overwrite=replace)
         if outcome.ok:
-            st.success(ui.plain(f"Saved '{kept.name}' in {scenarios.store_path(folder)}."),
-                       icon=":material/check_circle:")  # fmt: skip
+            st.success(
+                ui.plain(f"Saved '{kept.name}' in {scenarios.store_path(folder)}."),
+                icon=":material/check_circle:",
+            )
 
 
 def saved_list(folder: str) -> list[str]:
@@ -120,8 +144,13 @@ def reload_or_delete(folder: str, names: list[str]) -> None:
         with ui.guard(f"loading the scenario '{name}'") as outcome:
             restore(scenarios.load_scenario(folder, name), folder)
         if outcome.ok:
-            st.success(ui.plain(f"Loaded '{name}': its data, policy, campaigns and plan are in "
-                                "use on every page."), icon=":material/check_circle:")  # fmt: skip
+            st.success(
+                ui.plain(
+                    f"Loaded '{name}': its data, policy, campaigns and plan are in "
+                    "use on every page."
+                ),
+                icon=":material/check_circle:",
+            )
     if right.button("Delete", icon=":material/delete:"):
         with ui.guard(f"deleting the scenario '{name}'") as outcome:
             scenarios.delete_scenario(folder, name)
@@ -153,8 +182,11 @@ def side(sc: scenarios.Scenario, key: str) -> None:
     placements = sc.plan.placements
     placements = placements.assign(campaign_name=placements.get("advertiser", ""))
     with ui.guard("drawing the map"):
-        ui.show_map(asset_map(sc.tables["assets"], placements=placements, color_by="campaign"),
-                    key=key, height=380)  # fmt: skip
+        ui.show_map(
+            asset_map(sc.tables["assets"], placements=placements, color_by="campaign"),
+            key=key,
+            height=380,
+        )
     st.dataframe(pd.DataFrame(sc.plan.campaigns), hide_index=True, width="stretch")
 
 

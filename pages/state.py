@@ -28,8 +28,11 @@ from planner.campaigns import CAMPAIGN_COLUMNS
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
 LAYERS = ("assets", "sites", "zones", "transit", "pois")
-UPLOAD_KINDS = {"assets": planner.load_assets, "sites": planner.load_sites,
-                "zones": planner.load_zones}  # fmt: skip
+UPLOAD_KINDS = {
+    "assets": planner.load_assets,
+    "sites": planner.load_sites,
+    "zones": planner.load_zones,
+}
 DEMO_POLICY = "uk-cap-code"
 DEMO_PRICING = {"rate_card": "demo", "terms": "demo"}
 LOCKED_COLUMNS = ("asset_id", "campaign_id", "cycle")
@@ -134,8 +137,15 @@ def ensure_defaults() -> None:
         ss["policy_label"] = f"preset {DEMO_POLICY}"
     ss.setdefault("campaigns", demo_campaigns())
     ss.setdefault("locked", pd.DataFrame({c: pd.Series(dtype=str) for c in LOCKED_COLUMNS}))
-    ss.setdefault("targets", {"revenue_target": 0.0, "competitor_separation_m": 100.0,
-                              "walk_m": 400.0, "skip_unplaceable": False})  # fmt: skip
+    ss.setdefault(
+        "targets",
+        {
+            "revenue_target": 0.0,
+            "competitor_separation_m": 100.0,
+            "walk_m": 400.0,
+            "skip_unplaceable": False,
+        },
+    )
     ss.setdefault("solve", {"objective": "revenue", "time_limit": 10.0, "reproducible": True})
     ss.setdefault("pricing", dict(DEMO_PRICING))
     ss.setdefault("result", None)
@@ -158,7 +168,7 @@ def replace_layers(new: dict[str, gpd.GeoDataFrame | None], source: str, token: 
     """Swap some input layers; other layers stay, the cache key changes."""
     old = inputs()
     frames = {**old.frames, **new}
-    sources = {**old.sources, **{k: source for k in new}}
+    sources = {**old.sources, **dict.fromkeys(new, source)}
     st.session_state["inputs"] = Inputs(frames, sources, _digest(old.version, token, *new))
 
 
@@ -210,17 +220,20 @@ def exclusion_zones() -> gpd.GeoDataFrame | None:
 @st.cache_data(show_spinner="Valuing the assets…", max_entries=8)
 def _values(version: str, policy_toml: str, pricing: str, _inp: Inputs, _elig, _p: dict):
     return planner.value_assets(
-        _inp.assets, zones=_inp.get("zones"), transit=_inp.get("transit"),
-        pois=_inp.get("pois"), rate_card=_p["rate_card"], terms=_p["terms"], eligibility=_elig,
-    )  # fmt: skip
+        _inp.assets,
+        zones=_inp.get("zones"),
+        transit=_inp.get("transit"),
+        pois=_inp.get("pois"),
+        rate_card=_p["rate_card"],
+        terms=_p["terms"],
+        eligibility=_elig,
+    )
 
 
 def values() -> gpd.GeoDataFrame:
     """Every asset's modelled audience, price and annual value (cached)."""
     pricing = st.session_state["pricing"]
-    return _values(
-        inputs().version, policy_key(), pricing_key(), inputs(), eligibility(), pricing
-    )
+    return _values(inputs().version, policy_key(), pricing_key(), inputs(), eligibility(), pricing)
 
 
 def campaigns() -> list[planner.Campaign]:
@@ -241,18 +254,23 @@ def plan_settings() -> planner.PlanSettings:
     return planner.PlanSettings(
         revenue_target=float(t["revenue_target"]),
         competitor_separation_m=float(t["competitor_separation_m"]),
-        walk_m=float(t["walk_m"]), skip_unplaceable=bool(t["skip_unplaceable"]),
+        walk_m=float(t["walk_m"]),
+        skip_unplaceable=bool(t["skip_unplaceable"]),
         commission=rate_card().agency_commission,
-    )  # fmt: skip
+    )
 
 
 def inputs_key() -> str:
     """Changes whenever anything a plan depends on changes."""
     ss = st.session_state
     return _digest(
-        inputs().version, policy_key(), pricing_key(), ss["campaigns"].to_csv(index=False),
-        ss["locked"].to_csv(index=False), json.dumps(ss["targets"], sort_keys=True),
-    )  # fmt: skip
+        inputs().version,
+        policy_key(),
+        pricing_key(),
+        ss["campaigns"].to_csv(index=False),
+        ss["locked"].to_csv(index=False),
+        json.dumps(ss["targets"], sort_keys=True),
+    )
 
 
 def fill_rate(plan: planner.Plan, assets: pd.DataFrame, camps: list[planner.Campaign]) -> float:
@@ -270,19 +288,26 @@ def fill_rate(plan: planner.Plan, assets: pd.DataFrame, camps: list[planner.Camp
 
 def campaign_help() -> dict[str, str]:
     """Each campaign column's meaning (shown as the editor's column help)."""
-    return {name: ("required: " if req else "") + text
-            for name, (req, text) in CAMPAIGN_COLUMNS.items()}  # fmt: skip
+    return {
+        name: ("required: " if req else "") + text for name, (req, text) in CAMPAIGN_COLUMNS.items()
+    }
 
 
 def plan_inputs() -> dict[str, Any]:
     """Every argument of `planner.plan` but the objective and solver settings."""
     inp = inputs()
     return {
-        "assets": inp.assets, "campaigns": campaigns(), "policy": policy(),
-        "sites": inp.get("sites"), "eligibility": eligibility(), "values": values(),
-        "zones": inp.get("zones"), "locked": locked(), "settings": plan_settings(),
+        "assets": inp.assets,
+        "campaigns": campaigns(),
+        "policy": policy(),
+        "sites": inp.get("sites"),
+        "eligibility": eligibility(),
+        "values": values(),
+        "zones": inp.get("zones"),
+        "locked": locked(),
+        "settings": plan_settings(),
         "terms": terms(),
-    }  # fmt: skip
+    }
 
 
 def audit_plan(plan: planner.Plan) -> pd.DataFrame | None:
@@ -297,11 +322,16 @@ def audit_log(result: Result, policy_: planner.Policy) -> pd.DataFrame:
     """One row per rule checked (pass/fail and count), then one row per violation."""
     found = result.audit if result.audit is not None else pd.DataFrame(columns=["rule_id"])
     rows = [
-        {"rule_id": r.id, "rule_type": r.type, "result": "fail" if n else "pass",
-         "violations": n, "placements_checked": len(result.plan.placements)}
+        {
+            "rule_id": r.id,
+            "rule_type": r.type,
+            "result": "fail" if n else "pass",
+            "violations": n,
+            "placements_checked": len(result.plan.placements),
+        }
         for r in policy_.rules
         for n in [int((found["rule_id"] == r.id).sum())]
-    ]  # fmt: skip
+    ]
     table = pd.DataFrame(rows)
     if len(found):
         table = pd.concat([table, found.assign(result="violation")], ignore_index=True)

@@ -83,10 +83,15 @@ def problems_table(problems: list[planner.Problem]) -> None:
     if not problems:
         return
     rows = [
-        {"severity": p.severity, "where": p.where or "whole file", "column": p.column,
-         "found": p.found, "how to fix": p.fix}
+        {
+            "severity": p.severity,
+            "where": p.where or "whole file",
+            "column": p.column,
+            "found": p.found,
+            "how to fix": p.fix,
+        }
         for p in problems
-    ]  # fmt: skip
+    ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 

@@ -6,6 +6,7 @@ output against it, and the planner uses it to accept a greedy plan when the solv
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 
 import numpy as np
@@ -114,6 +115,6 @@ def _share_violations(inst: Instance, c, t) -> list[str]:
         for cycle in np.unique(t):
             camps = c[t == cycle]
             taken = int(in_rule[camps].sum())
-            if taken * 1000 > round(rule.max_share * 1000) * len(camps):
+            if taken * 1000 > math.floor(rule.max_share * 1000 + 1e-9) * len(camps):
                 out.append(f"share {rule.id}: {taken} of {len(camps)} faces in cycle {cycle}")
     return out

@@ -9,6 +9,7 @@ name the groups that conflict.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -206,7 +207,7 @@ def add_density_rule(model: cp_model.CpModel, x: list, inst: Instance, guard: Gu
 def add_category_share(model: cp_model.CpModel, x: list, inst: Instance, guard: Guard) -> None:
     """Listed categories take at most ``max_share`` of the faces booked in a cycle.
 
-    For every rule and cycle: ``1000 * sum_{c in cats} x <= round(1000 * share) * sum x``.
+    For every rule and cycle: ``1000 * sum_{c in cats} x <= floor(1000 * share) * sum x``.
     """
     by_cycle = groups(inst.cand_cycle)
     for rule, in_rule in inst.shares:
@@ -214,7 +215,8 @@ def add_category_share(model: cp_model.CpModel, x: list, inst: Instance, guard: 
             f"rule:{rule.id}",
             f"rule {rule.id}: {', '.join(rule.categories)} at most {rule.max_share:.0%} of faces",
         )
-        share = round(rule.max_share * SHARE_SCALE)
+        # Rounded down, so the model is never looser than the audit.
+        share = math.floor(rule.max_share * SHARE_SCALE + 1e-9)
         for (_t,), ks in by_cycle.items():
             hit = ks[in_rule[inst.cand_campaign[ks]]]
             if not len(hit):

@@ -8,6 +8,7 @@ checking every rule as it goes; a last pass trims category shares.
 from __future__ import annotations
 
 import heapq
+import math
 from collections import defaultdict
 
 import numpy as np
@@ -198,7 +199,7 @@ def _trim_shares(state: _State, score: np.ndarray) -> None:
             )
             taken = len(mine) - len([k for k in mine if not in_rule[inst.cand_campaign[k]]])
             total = len(mine)
-            while hit and taken * 1000 > round(rule.max_share * 1000) * total:
+            while hit and taken * 1000 > math.floor(rule.max_share * 1000 + 1e-9) * total:
                 state.remove(hit.pop(0))
                 taken -= 1
                 total -= 1

@@ -13,8 +13,9 @@ import json
 import math
 import os
 import sqlite3
+import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,26 +49,15 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS scenario_table (scenario TEXT NOT NULL, name TEXT NOT NULL, "
     "geo INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (scenario, name))",
 )
-#: Summary measures taken from the plan itself (the rest of a summary are the ``kpis``).
-_PLAN_SUMMARY = (
-    "status", "method", "objective", "council_revenue", "sales", "currency", "placements",
-    "impacts", "reach", "gap", "seconds",
-)  # fmt: skip
 #: Summary measures in the order `compare_scenarios` shows them.
 SUMMARY_ORDER = (
-    "status",
-    "method",
-    "objective",
-    "council_revenue",
-    "sales",
-    "currency",
-    "placements",
-    "fill_rate",
-    "impacts",
-    "reach",
-    "gap",
-    "seconds",
-)
+    "status", "method", "objective", "council_revenue", "sales", "currency", "placements",
+    "fill_rate", "impacts", "reach", "gap", "seconds",
+)  # fmt: skip
+#: The measures taken from the plan itself (the rest of a summary are the ``kpis``), and
+#: the plan's attribute where its name differs.
+_PLAN_SUMMARY = tuple(k for k in SUMMARY_ORDER if k != "fill_rate")
+_PLAN_ATTRIBUTE = {"objective": "objective_name"}
 
 
 @dataclass
@@ -109,20 +99,8 @@ class Scenario:
         """The plan's headline measures and ``kpis``, as listed and compared."""
         out: dict[str, Any] = {}
         if self.plan is not None:
-            p = self.plan
-            out = {
-                "status": p.status,
-                "method": p.method,
-                "objective": p.objective_name,
-                "council_revenue": p.council_revenue,
-                "sales": p.sales,
-                "currency": p.currency,
-                "placements": len(p.placements),
-                "impacts": p.impacts,
-                "reach": p.reach,
-                "gap": p.gap,
-                "seconds": p.seconds,
-            }
+            out = {k: getattr(self.plan, _PLAN_ATTRIBUTE.get(k, k), None) for k in _PLAN_SUMMARY}
+            out["placements"] = len(self.plan.placements)
         return out | dict(self.kpis)
 
 
@@ -283,10 +261,7 @@ def save_scenario(
     """
     name = _check_name(scenario.name)
     saved_at = datetime.now(UTC).isoformat(timespec="seconds")
-    saved = Scenario(
-        name, dict(scenario.tables), dict(scenario.settings), scenario.policy_toml,
-        scenario.plan, dict(scenario.kpis), str(scenario.note), saved_at,
-    )  # fmt: skip
+    saved = replace(scenario, name=name, note=str(scenario.note), saved_at=saved_at)
     row = (
         name, saved_at, saved.note, _json(saved.settings, "settings"), saved.policy_toml,
         _json(saved.summary, "summary"), None if saved.plan is None else _plan_json(saved.plan),
@@ -379,11 +354,8 @@ def load_scenario(directory: str | os.PathLike[str], name: str) -> Scenario:
         ).fetchall()
     tables = {t: _decode(bool(geo), bytes(data)) for t, geo, data in blobs}
     plan = _plan_from(row[5], tables) if row[5] is not None else None
-    return Scenario(
-        name=row[0], tables=tables, settings=json.loads(row[3]), policy_toml=row[4],
-        plan=plan, kpis=_kpis(json.loads(row[6]), has_plan=plan is not None), note=row[2],
-        saved_at=row[1],
-    )  # fmt: skip
+    kpis = _kpis(json.loads(row[6]), has_plan=plan is not None)
+    return Scenario(row[0], tables, json.loads(row[3]), row[4], plan, kpis, row[2], row[1])
 
 
 def _kpis(summary: dict[str, Any], *, has_plan: bool) -> dict[str, Any]:
@@ -419,6 +391,16 @@ def _difference(a: Any, b: Any) -> Any:
     return "same" if a == b else "differs"
 
 
+def _policy_outline(text: str) -> tuple[str, str]:
+    """A saved policy's name and its rule ids."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return "(unreadable)", ""
+    rules = doc.get("rules", [])
+    return str(doc.get("name", "")), ", ".join(str(r.get("id", "?")) for r in rules)
+
+
 def compare_scenarios(a: Scenario, b: Scenario) -> pd.DataFrame:
     """Two scenarios side by side: their summaries, then the settings and inputs that differ.
 
@@ -441,7 +423,8 @@ def compare_scenarios(a: Scenario, b: Scenario) -> pd.DataFrame:
         if va != vb:
             rows.append((f"setting: {key}", va, vb))
     if a.policy_toml != b.policy_toml:
-        rows.append(("policy", "as saved in A", "as saved in B"))
+        pa, pb = (_policy_outline(s.policy_toml) for s in (a, b))
+        rows += [("policy", pa[0], pb[0]), ("policy rules", pa[1], pb[1])]
     for table in sorted(set(a.tables) | set(b.tables)):
         na, nb = (len(s.tables[table]) if table in s.tables else None for s in (a, b))
         rows.append((f"rows: {table}", na, nb))

@@ -49,8 +49,11 @@ def app(tmp_path, monkeypatch) -> AppTest:
 
 def text(at: AppTest) -> str:
     """Everything the page says, markdown escapes removed."""
-    parts = [e.value for kind in ("markdown", "caption", "error", "warning", "info", "success")
-             for e in getattr(at, kind)]  # fmt: skip
+    parts = [
+        e.value
+        for kind in ("markdown", "caption", "error", "warning", "info", "success")
+        for e in getattr(at, kind)
+    ]
     parts += [f"{m.label}={m.value}" for m in at.metric]
     return re.sub(r"\\(.)", r"\1", "\n".join(map(str, parts)))
 
@@ -96,16 +99,14 @@ def solve(at: AppTest, *, seconds: float = SOLVE) -> AppTest:
 def test_data_page_shows_the_demo(app):
     clean(app)
     assert metric(app, "Assets") == "710" and metric(app, "Sensitive sites") == "45"
-    assert "assets.gpkg (CRS EPSG:4326): 710 rows read, 710 usable; no problems found." in text(
-        app
-    )
+    assert "assets.gpkg (CRS EPSG:4326): 710 rows read, 710 usable; no problems found." in text(app)
 
 
 def test_uploaded_assets_replace_the_demo(app, uploads):
     uploads["file_assets"] = FakeUpload(
-        "my assets.csv", b"asset_id,lon,lat,asset_type\nA1,24.94,60.17,bus_shelter\n"
-        b"A2,24.95,60.17,bus_stop\n"
-    )  # fmt: skip
+        "my assets.csv",
+        b"asset_id,lon,lat,asset_type\nA1,24.94,60.17,bus_shelter\nA2,24.95,60.17,bus_stop\n",
+    )
     click(app, "Load assets")
     clean(app)
     assert metric(app, "Assets") == "2"

@@ -25,9 +25,15 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "artifacts"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
 MAP_READY = "() => window.L && document.querySelector('.leaflet-overlay-pane canvas')"
@@ -61,10 +67,10 @@ def wait_until_healthy(url: str, proc: subprocess.Popen, seconds: float = 120) -
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             pytest.fail(f"streamlit exited with code {proc.returncode}")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                if answer.status == 200:
-                    return
+        health = f"{url}/_stcore/health"
+        with contextlib.suppress(OSError), urllib.request.urlopen(health, timeout=2) as answer:
+            if answer.status == 200:
+                return
         time.sleep(0.5)
     pytest.fail(f"streamlit did not answer at {url} within {seconds:.0f} s")
 
@@ -75,14 +81,31 @@ def server(tmp_path_factory) -> Iterator[str]:
         pytest.skip(f"Debian chromium not installed at {CHROMIUM} (apt-get install chromium)")
     port = free_port()
     folder = tmp_path_factory.mktemp("app")
-    env = {**os.environ, "PLANNER_SCENARIOS_DIR": str(folder / "scenarios"),
-           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}  # fmt: skip
+    env = {
+        **os.environ,
+        "PLANNER_SCENARIOS_DIR": str(folder / "scenarios"),
+        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+    }
     log = (folder / "streamlit.log").open("w", encoding="utf-8")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless",
-         "true", "--server.port", str(port), "--server.address", "127.0.0.1"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app.py"),
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_healthy(url, proc)

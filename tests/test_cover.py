@@ -204,8 +204,7 @@ def test_lns_is_deterministic_for_a_seed():
     p = CoverProblem(cov=sp.csr_array(cov, dtype=np.int32), w=w.astype(np.int64), k=12)
     start = greedy(p)
     runs = [
-        lns(p, start, clock=Clock(0.5, True, watchdog=1000), seed=3, window=30)[0]
-        for _ in range(2)
+        lns(p, start, clock=Clock(0.5, True, watchdog=1000), seed=3, window=30)[0] for _ in range(2)
     ]
     assert np.array_equal(runs[0], runs[1])
     assert p.value(runs[0]) >= p.value(start)

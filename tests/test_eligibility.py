@@ -354,3 +354,12 @@ def test_cli_eligibility_writes_table_and_summary(tmp_path: Path, capsys) -> Non
     summary = capsys.readouterr().out
     assert "alcohol" in summary and "cap-schools-100m 1" in summary
     assert main(argv) == 2  # exclusion rules need --sites
+
+
+def test_categories_added_by_the_policy_get_rows() -> None:
+    rule = BanRule("no-crypto", ("crypto",))
+    policy = Policy("Extra", rules=(rule,), categories=(*CATEGORIES, "crypto"))
+    df = eligibility(make_assets([(0, 0)]), None, policy)
+    assert len(df) == len(CATEGORIES) + 1
+    assert allowed_matrix(df).columns[-1] == "crypto"
+    assert refused(df, "crypto") == {"A0"}

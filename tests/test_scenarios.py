@@ -29,17 +29,35 @@ from planner.scenarios import (
 
 def make_plan(revenue: float = 500.0, n: int = 2) -> Plan:
     placements = gpd.GeoDataFrame(
-        {"asset_id": [f"A{i}" for i in range(n)], "campaign_id": "C1", "cycle": 1,
-         "category": "general", "price": 100.0},
-        geometry=[shapely.Point(24.94 + i / 1000, 60.17) for i in range(n)], crs="EPSG:4326",
-    )  # fmt: skip
+        {
+            "asset_id": [f"A{i}" for i in range(n)],
+            "campaign_id": "C1",
+            "cycle": 1,
+            "category": "general",
+            "price": 100.0,
+        },
+        geometry=[shapely.Point(24.94 + i / 1000, 60.17) for i in range(n)],
+        crs="EPSG:4326",
+    )
     delivery = pd.DataFrame({"campaign_id": ["C1"], "faces_booked": [n], "spend": [100.0 * n]})
     return Plan(
-        placements=placements, campaigns=delivery, status="OPTIMAL", objective_name="revenue",
-        objective=revenue, best_bound=revenue, gap=0.0, sales=100.0 * n,
-        council_revenue=revenue, impacts=1234, reach=56, seconds=0.5, currency="EUR",
-        explanation=[], notes=["C9 left out"], greedy={"revenue": 90.0},
-    )  # fmt: skip
+        placements=placements,
+        campaigns=delivery,
+        status="OPTIMAL",
+        objective_name="revenue",
+        objective=revenue,
+        best_bound=revenue,
+        gap=0.0,
+        sales=100.0 * n,
+        council_revenue=revenue,
+        impacts=1234,
+        reach=56,
+        seconds=0.5,
+        currency="EUR",
+        explanation=[],
+        notes=["C9 left out"],
+        greedy={"revenue": 90.0},
+    )
 
 
 def make_scenario(name: str = "Baseline", revenue: float = 500.0, n: int = 2) -> Scenario:
@@ -229,5 +247,6 @@ def test_compare_lists_measures_settings_and_inputs(tmp_path):
     assert table.loc["status", "difference"] == "same"
     assert table.loc["setting: revenue_target", "difference"] == 5000.0
     assert "setting: objective" not in table.index
-    assert table.loc["policy", "difference"] == "differs"
+    assert table.loc["policy", ["a", "b"]].tolist() == ["Test", "Other"]
+    assert table.loc["policy rules", "difference"] == "same"
     assert table.loc["rows: assets", ["a", "b"]].tolist() == [3, 3]

@@ -1,0 +1,571 @@
+"""Site selection (the council's view): which assets to open to advertising, and which to
+convert to digital, to meet a revenue target with the fewest sites or to earn the most.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from ortools.sat.python import cp_model
+
+from planner.eligibility import eligibility
+from planner.errors import DataValidationError, InfeasibleError, PlannerError, Problem
+from planner.geo import metric_crs
+from planner.policy import DensityRule, Policy
+
+__all__ = ["SiteSelection", "select_sites"]
+
+VALUE_COLUMN = "annual_value_central"
+
+
+@dataclass(frozen=True)
+class SiteSelection:
+    """Which assets to open and convert, with the proof of quality of the choice.
+
+    Attributes
+    ----------
+    open
+        Asset ids to open to advertising (converted ones included), sorted.
+    convert
+        Asset ids to convert to digital (a subset of ``open``), sorted.
+    annual_value
+        Annual value (GBP) of the open assets, conversions' uplift included.
+    capex
+        Capital cost (GBP) of the conversions.
+    objective
+        ``"fewest_sites"`` (meet ``revenue_target``) or ``"max_value"``.
+    objective_value, bound, gap
+        The primary objective (sites for ``fewest_sites``; net annual value, i.e. value
+        minus capex spread over ``capex_years``, for ``max_value``), its best proven
+        bound and the relative gap between them.
+    status
+        ``"OPTIMAL"`` or ``"FEASIBLE"``.
+    seconds
+        Wall-clock seconds spent.
+    excluded
+        ``asset_id``, ``reason`` for every asset that could not be opened.
+    """
+
+    open: tuple[str, ...]
+    convert: tuple[str, ...]
+    annual_value: float
+    capex: float
+    objective: str
+    objective_value: float
+    bound: float
+    gap: float
+    status: str
+    seconds: float
+    excluded: pd.DataFrame = field(repr=False)
+
+    @property
+    def n_sites(self) -> int:
+        return len(self.open)
+
+
+@dataclass
+class _Candidates:
+    """Openable assets as solver-ready integers (pence), and their density neighbours."""
+
+    ids: np.ndarray
+    value: np.ndarray  # pence a year
+    uplift: np.ndarray  # pence a year if converted; 0 when not convertible
+    capex: np.ndarray  # pence per conversion
+    faces: np.ndarray
+    convertible: np.ndarray
+    neighbours: list[tuple[DensityRule, list[np.ndarray]]]
+    excluded: pd.DataFrame
+
+
+def select_sites(
+    values: pd.DataFrame,
+    assets: gpd.GeoDataFrame,
+    *,
+    revenue_target: float | None = None,
+    n_sites: int | None = None,
+    policy: Policy | None = None,
+    sites: gpd.GeoDataFrame | None = None,
+    conversion_capex: float | None = None,
+    digital_uplift: float | None = None,
+    capex_budget: float | None = None,
+    capex_years: float = 10.0,
+    locked: list[str] | None = None,
+    time_limit: float = 10.0,
+    seed: int = 0,
+    workers: int = 2,
+) -> SiteSelection:
+    """Choose assets to open (and convert to digital) under the policy's rules.
+
+    With ``revenue_target`` alone: the fewest sites whose annual value meets the target,
+    then, among those, the highest net annual value. With ``n_sites`` alone: the highest
+    net annual value from at most that many sites. With both: the highest net value from at
+    most ``n_sites`` that still meets the target. Net annual value is value minus
+    conversion capex spread evenly over ``capex_years``.
+
+    Only available assets eligible for the ``general`` category under ``policy`` can be
+    opened. Each density rule is read as `planner.audit` reads it, assuming every face of
+    an open asset is booked: for every open asset *a*, the faces of all open assets within
+    ``within_m`` of *a* (including *a*'s own) are at most ``max_faces``.
+
+    Parameters
+    ----------
+    values
+        ``asset_id``, ``annual_value_central`` (GBP a year, e.g. from
+        `planner.valuation.value_assets`); optional ``digital_uplift`` (extra GBP a year
+        once converted) and ``conversion_capex`` (GBP) per asset.
+    assets
+        The asset table (``asset_id``, geometry; ``faces``, ``digital``, ``status``).
+    revenue_target
+        Annual value (GBP) to reach.
+    n_sites
+        Most assets to open.
+    policy, sites
+        The policy, and the sensitive sites its exclusion rules need.
+    conversion_capex
+        Capex (GBP) per conversion where ``values`` gives none; conversions are
+        considered only where a capex is known.
+    digital_uplift
+        Extra annual value of a converted asset as a fraction of its classic value
+        (2.0: it earns three times as much), where ``values`` gives none.
+    capex_budget
+        Most capex (GBP) to spend on conversions.
+    capex_years
+        Years over which capex is weighed against annual value.
+    locked
+        Asset ids that must stay open (existing contracts).
+    time_limit, seed, workers
+        CP-SAT settings; the search is deterministic for a seed (time counted in CP-SAT's
+        deterministic seconds, with a wall-clock watchdog at twice the limit).
+
+    Returns
+    -------
+    SiteSelection
+
+    Raises
+    ------
+    DataValidationError
+        Bad values table.
+    InfeasibleError
+        The target cannot be met under the rules; the message says how much can be.
+
+    Examples
+    --------
+    >>> sel = select_sites(values, assets, revenue_target=250_000, policy=policy, sites=sites)
+    >>> sel.n_sites, sel.annual_value
+    (14, 251200.0)
+    """
+    started = time.perf_counter()
+    if revenue_target is None and n_sites is None:
+        raise PlannerError("give a 'revenue_target', an 'n_sites', or both")
+    if n_sites is not None and not (isinstance(n_sites, int | np.integer) and n_sites >= 0):
+        raise PlannerError(f"'n_sites' must be a whole number, 0 or more; got {n_sites!r}")
+    cand = _candidates(values, assets, policy, sites, conversion_capex, digital_uplift)
+    lock = _locked_positions(cand, locked)
+    target = None if revenue_target is None else math.ceil(float(revenue_target) * 100 - 1e-6)
+    spend = None if capex_budget is None else math.floor(float(capex_budget) * 100 + 1e-6)
+    model = _SiteModel(cand, n_sites, target, spend, capex_years, lock)
+    settings = (time_limit, seed, workers)
+    if n_sites is None:
+        outcome = _fewest_then_best(model, settings)
+    else:
+        outcome = model.solve("max_value", settings)
+    if outcome is None:
+        raise _unreachable(cand, model, revenue_target, settings)
+    return _selection(cand, outcome, time.perf_counter() - started)
+
+
+# ---------------------------------------------------------------- candidates
+
+
+def _candidates(values, assets, policy, sites, conversion_capex, digital_uplift) -> _Candidates:
+    table = _value_table(values)
+    frame = assets.assign(asset_id=assets["asset_id"].astype(str)).reset_index(drop=True)
+    reasons = pd.Series("", index=frame.index, dtype=object)
+    joined = frame[["asset_id"]].merge(table, on="asset_id", how="left")
+    faces = _faces(frame)
+    flags = [(joined[VALUE_COLUMN].isna().to_numpy(), "no annual value")]
+    if "status" in frame.columns:
+        flags.append(((frame["status"].astype(str) == "unavailable").to_numpy(), "unavailable"))
+    if policy is not None:
+        flags.append((_ineligible(frame, sites, policy), "not eligible for general advertising"))
+        flags += [
+            (faces > r.max_faces, f"{r.id}: more than {r.max_faces} faces")
+            for r in policy.densities
+        ]
+    for mask, text in flags:
+        reasons[mask] = np.where(reasons[mask] == "", text, reasons[mask] + "; " + text)
+    keep = np.flatnonzero((reasons == "").to_numpy())
+    digital = _digital(frame)[keep]
+    value = joined[VALUE_COLUMN].to_numpy(dtype=float)[keep]
+    uplift = _uplift(joined, keep, value, digital_uplift)
+    capex = _column_or(joined, "conversion_capex", keep, conversion_capex)
+    convertible = ~digital & np.isfinite(capex) & (uplift > 0)
+    pence = lambda a: np.round(np.nan_to_num(a) * 100).astype(np.int64)  # noqa: E731
+    excluded = pd.DataFrame({"asset_id": frame["asset_id"], "reason": reasons})
+    return _Candidates(
+        ids=frame["asset_id"].to_numpy(dtype=object)[keep],
+        value=pence(value),
+        uplift=np.where(convertible, pence(uplift), 0),
+        capex=np.where(convertible, pence(capex), 0),
+        faces=faces[keep],
+        convertible=convertible,
+        neighbours=_neighbours(frame.iloc[keep], policy, sites),
+        excluded=excluded[excluded["reason"] != ""].reset_index(drop=True),
+    )
+
+
+def _value_table(values: pd.DataFrame) -> pd.DataFrame:
+    problems = [
+        Problem("values", "", c, "column is missing", f"Add a '{c}' column")
+        for c in ("asset_id", VALUE_COLUMN)
+        if c not in values.columns
+    ]
+    if problems:
+        raise DataValidationError("values", problems)
+    table = values.assign(asset_id=values["asset_id"].astype(str))
+    for col in (VALUE_COLUMN, "digital_uplift", "conversion_capex"):
+        if col not in table.columns:
+            continue
+        num = pd.to_numeric(table[col], errors="coerce")
+        bad = np.flatnonzero(((num < 0) | (num.isna() & (col == VALUE_COLUMN))).to_numpy())
+        problems += [
+            Problem(
+                "values",
+                f"row {i + 1}",
+                col,
+                f"{table[col].iloc[i]!r} is not an amount",
+                "Give an amount in GBP, 0 or more",
+            )
+            for i in bad[:20]
+        ]
+        table[col] = num
+    dup = table["asset_id"].duplicated(keep=False).to_numpy()
+    problems += [
+        Problem(
+            "values",
+            f"row {i + 1}",
+            "asset_id",
+            f"asset '{table['asset_id'].iloc[i]}' has more than one row",
+            "Keep one row per asset",
+        )
+        for i in np.flatnonzero(dup)[:20]
+    ]
+    if problems:
+        raise DataValidationError("values", problems)
+    cols = [
+        c
+        for c in ("asset_id", VALUE_COLUMN, "digital_uplift", "conversion_capex")
+        if c in table.columns
+    ]
+    return table[cols]
+
+
+def _ineligible(frame: gpd.GeoDataFrame, sites, policy: Policy) -> np.ndarray:
+    if "general" not in policy.categories:
+        return np.ones(len(frame), dtype=bool)
+    table = eligibility(frame, sites, policy)
+    general = table[table["category"] == "general"].set_index("asset_id")["allowed"]
+    return ~general.reindex(frame["asset_id"]).fillna(False).to_numpy(dtype=bool)
+
+
+def _faces(frame: pd.DataFrame) -> np.ndarray:
+    if "faces" not in frame.columns:
+        return np.ones(len(frame), dtype=np.int64)
+    faces = pd.to_numeric(frame["faces"], errors="coerce").fillna(1)
+    return np.maximum(faces.to_numpy(dtype=float), 1).astype(np.int64)
+
+
+def _digital(frame: pd.DataFrame) -> np.ndarray:
+    if "digital" not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    return frame["digital"].fillna(False).astype(bool).to_numpy()
+
+
+def _uplift(joined, keep, value, digital_uplift) -> np.ndarray:
+    default = np.full(len(keep), np.nan) if digital_uplift is None else value * digital_uplift
+    if "digital_uplift" not in joined.columns:
+        return np.nan_to_num(default)
+    given = joined["digital_uplift"].to_numpy(dtype=float)[keep]
+    return np.nan_to_num(np.where(np.isnan(given), default, given))
+
+
+def _column_or(joined, column, keep, default) -> np.ndarray:
+    fallback = np.full(len(keep), np.nan if default is None else float(default))
+    if column not in joined.columns:
+        return fallback
+    given = joined[column].to_numpy(dtype=float)[keep]
+    return np.where(np.isnan(given), fallback, given)
+
+
+def _neighbours(frame: gpd.GeoDataFrame, policy, sites) -> list:
+    """Per density rule, the candidates within ``within_m`` of each candidate (itself too)."""
+    rules = () if policy is None else policy.densities
+    if not rules or not len(frame):
+        return []
+    crs = metric_crs(frame, *([sites] if sites is not None else []))
+    points = frame.geometry.to_crs(crs).to_numpy()
+    points = shapely.centroid(points)
+    tree = shapely.STRtree(points)
+    out = []
+    for rule in rules:
+        a_idx, b_idx = tree.query(points, predicate="dwithin", distance=rule.within_m)
+        order = np.lexsort((b_idx, a_idx))
+        a_idx, b_idx = a_idx[order], b_idx[order]
+        split = np.searchsorted(a_idx, np.arange(1, len(points)))
+        out.append((rule, np.split(b_idx, split)))
+    return out
+
+
+def _locked_positions(cand: _Candidates, locked) -> np.ndarray:
+    if not locked:
+        return np.zeros(0, dtype=np.int64)
+    pos = {a: i for i, a in enumerate(cand.ids)}
+    missing = [str(a) for a in locked if str(a) not in pos]
+    if missing:
+        why = cand.excluded.set_index("asset_id")["reason"]
+        detail = "; ".join(f"{a}: {why.get(a, 'not in the assets')}" for a in missing[:10])
+        raise InfeasibleError(f"locked assets cannot be opened ({detail})", ["locked"])
+    return np.array(sorted(pos[str(a)] for a in locked), dtype=np.int64)
+
+
+# ---------------------------------------------------------------- model
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    x: np.ndarray
+    convert: np.ndarray
+    status: str
+    objective: str
+    objective_value: float
+    bound: float
+
+
+class _SiteModel:
+    """The CP-SAT model: one ``add_<rule>`` per business rule, then an objective."""
+
+    def __init__(self, cand: _Candidates, n_sites, target, spend, capex_years, lock) -> None:
+        self.cand, self.n_sites, self.target, self.spend = cand, n_sites, target, spend
+        self.lock = lock
+        years = max(float(capex_years), 1e-9)
+        self.net_uplift = cand.uplift - np.round(cand.capex / years).astype(np.int64)
+
+    def build(self, count_cap: int | None = None):
+        model = cp_model.CpModel()
+        xs = [model.new_bool_var(f"open_{a}") for a in self.cand.ids]
+        cs = {
+            int(i): model.new_bool_var(f"convert_{self.cand.ids[i]}")
+            for i in np.flatnonzero(self.cand.convertible)
+        }
+        self.add_conversion_needs_open(model, xs, cs)
+        self.add_site_limit(model, xs, count_cap)
+        self.add_revenue_target(model, xs, cs)
+        self.add_capex_budget(model, cs)
+        self.add_density(model, xs)
+        self.add_locked(model, xs)
+        return model, xs, cs
+
+    def add_conversion_needs_open(self, model, xs, cs) -> None:
+        """convert_a <= open_a: only an open asset is converted."""
+        for i, c in cs.items():
+            model.add_implication(c, xs[i])
+
+    def add_site_limit(self, model, xs, count_cap) -> None:
+        """sum_a open_a <= n_sites (and <= the fewest-sites optimum in a second stage)."""
+        for cap in (self.n_sites, count_cap):
+            if cap is not None:
+                model.add(sum(xs) <= cap)
+
+    def value_expr(self, xs, cs):
+        terms = [(x, int(v)) for x, v in zip(xs, self.cand.value, strict=True)]
+        terms += [(c, int(self.cand.uplift[i])) for i, c in cs.items()]
+        return cp_model.LinearExpr.weighted_sum([t[0] for t in terms], [t[1] for t in terms])
+
+    def add_revenue_target(self, model, xs, cs) -> None:
+        """sum_a value_a open_a + sum_a uplift_a convert_a >= target (pence a year)."""
+        if self.target is not None:
+            model.add(self.value_expr(xs, cs) >= self.target)
+
+    def add_capex_budget(self, model, cs) -> None:
+        """sum_a capex_a convert_a <= capex budget (pence)."""
+        if self.spend is not None and cs:
+            caps = [int(self.cand.capex[i]) for i in cs]
+            model.add(cp_model.LinearExpr.weighted_sum(list(cs.values()), caps) <= self.spend)
+
+    def add_density(self, model, xs) -> None:
+        """For each rule and open asset a: sum of faces of open assets near a <= max_faces."""
+        faces = self.cand.faces
+        for rule, near in self.cand.neighbours:
+            for i, group in enumerate(near):
+                if int(faces[group].sum()) <= rule.max_faces:
+                    continue  # cannot bind even with every neighbour open
+                expr = cp_model.LinearExpr.weighted_sum(
+                    [xs[j] for j in group], [int(f) for f in faces[group]]
+                )
+                model.add(expr <= rule.max_faces).only_enforce_if(xs[i])
+
+    def add_locked(self, model, xs) -> None:
+        """open_a = 1 for locked assets (existing contracts)."""
+        for i in self.lock:
+            model.add(xs[i] == 1)
+
+    def solve(self, objective: str, settings, *, count_cap=None, hint=None) -> _Outcome | None:
+        time_limit, seed, workers = settings
+        model, xs, cs = self.build(count_cap)
+        if objective == "fewest_sites":
+            model.minimize(sum(xs))
+        else:
+            net = [(x, int(v)) for x, v in zip(xs, self.cand.value, strict=True)]
+            net += [(c, int(self.net_uplift[i])) for i, c in cs.items()]
+            model.maximize(
+                cp_model.LinearExpr.weighted_sum([t[0] for t in net], [t[1] for t in net])
+            )
+        x0, c0 = hint if hint is not None else _greedy(self, objective)
+        for i, x in enumerate(xs):
+            model.add_hint(x, bool(x0[i]))
+        for i, c in cs.items():
+            model.add_hint(c, bool(c0[i]))
+        solver = _solver(time_limit, seed, workers)
+        status = solver.solve(model)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return None
+        x = np.array([solver.boolean_value(v) for v in xs], dtype=bool)
+        conv = np.zeros(len(xs), dtype=bool)
+        for i, c in cs.items():
+            conv[i] = solver.boolean_value(c)
+        scale = 1.0 if objective == "fewest_sites" else 100.0
+        return _Outcome(
+            x,
+            conv,
+            solver.status_name(status),
+            objective,
+            solver.objective_value / scale,
+            solver.best_objective_bound / scale,
+        )
+
+
+def _solver(time_limit: float, seed: int, workers: int) -> cp_model.CpSolver:
+    solver = cp_model.CpSolver()
+    params = solver.parameters
+    params.num_workers = max(1, int(workers))
+    params.random_seed = int(seed)
+    # deterministic time keeps results reproducible; the wall clock is only a watchdog
+    params.interleave_search = True
+    params.max_deterministic_time = max(float(time_limit), 0.01)
+    params.max_time_in_seconds = 2 * max(float(time_limit), 0.01) + 5
+    return solver
+
+
+def _greedy(model: _SiteModel, objective: str) -> tuple[np.ndarray, np.ndarray]:
+    """A complete hint: assets by value (with their best conversion), density permitting."""
+    cand = model.cand
+    n = len(cand.ids)
+    x, conv = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    loads = [np.zeros(n, dtype=np.int64) for _ in cand.neighbours]
+    gain = cand.uplift if objective == "fewest_sites" else model.net_uplift
+    score = cand.value + np.where(cand.convertible, np.maximum(gain, 0), 0)
+    order = np.concatenate([model.lock, np.argsort(-score, kind="stable")])
+    value, spent = 0, 0
+    for i in order:
+        if x[i] or (model.n_sites is not None and x.sum() >= model.n_sites):
+            continue
+        if objective == "fewest_sites" and model.target is not None and value >= model.target:
+            break
+        if not _density_allows(cand, loads, i) and i not in model.lock:
+            continue
+        x[i] = True
+        for (_, near), load in zip(cand.neighbours, loads, strict=True):
+            load[near[i]] += cand.faces[i]
+        value += int(cand.value[i])
+        fits = model.spend is None or spent + cand.capex[i] <= model.spend
+        if cand.convertible[i] and gain[i] > 0 and fits:
+            conv[i] = True
+            spent += int(cand.capex[i])
+            value += int(cand.uplift[i])
+    return x, conv
+
+
+def _density_allows(cand: _Candidates, loads, i: int) -> bool:
+    for (rule, near), load in zip(cand.neighbours, loads, strict=True):
+        group = near[i]
+        if load[i] + cand.faces[i] > rule.max_faces:
+            return False
+        if (load[group] + cand.faces[i] > rule.max_faces).any():
+            return False
+    return True
+
+
+def _fewest_then_best(model: _SiteModel, settings) -> _Outcome | None:
+    """Stage 1: fewest sites meeting the target; stage 2: best net value with that many."""
+    time_limit, seed, workers = settings
+    first = model.solve("fewest_sites", (0.6 * time_limit, seed, workers))
+    if first is None:
+        return None
+    count = int(first.x.sum())
+    second = model.solve(
+        "max_value",
+        (0.4 * time_limit, seed, workers),
+        count_cap=count,
+        hint=(first.x, first.convert),
+    )
+    best = second if second is not None else first
+    status = "OPTIMAL" if first.status == "OPTIMAL" and best.status == "OPTIMAL" else "FEASIBLE"
+    return _Outcome(
+        best.x, best.convert, status, "fewest_sites", float(count), max(first.bound, 0.0)
+    )
+
+
+def _selection(cand: _Candidates, outcome: _Outcome, seconds: float) -> SiteSelection:
+    value = (cand.value[outcome.x].sum() + cand.uplift[outcome.convert].sum()) / 100
+    primary, bound = outcome.objective_value, outcome.bound
+    if outcome.objective == "fewest_sites":
+        gap = 0.0 if primary <= 0 else max(0.0, (primary - math.ceil(bound - 1e-9)) / primary)
+    else:
+        gap = 0.0 if bound <= 0 else max(0.0, (bound - primary) / bound)
+    return SiteSelection(
+        open=tuple(sorted(cand.ids[outcome.x])),
+        convert=tuple(sorted(cand.ids[outcome.convert])),
+        annual_value=float(value),
+        capex=float(cand.capex[outcome.convert].sum() / 100),
+        objective=outcome.objective,
+        objective_value=float(primary),
+        bound=float(bound),
+        gap=gap,
+        status="OPTIMAL" if outcome.status == "OPTIMAL" or gap == 0 else "FEASIBLE",
+        seconds=seconds,
+        excluded=cand.excluded,
+    )
+
+
+def _unreachable(cand: _Candidates, model: _SiteModel, target, settings) -> InfeasibleError:
+    """Why no selection exists: how much the rules leave reachable, and what was excluded."""
+    relaxed = _SiteModel(cand, model.n_sites, None, model.spend, 1e9, model.lock)
+    best = relaxed.solve("max_value", settings)
+    reachable = 0.0 if best is None else best.objective_value
+    rules = sorted({r.id for r, _ in cand.neighbours})
+    reasons = [
+        f"at most £{reachable:,.0f} a year is reachable from {len(cand.ids)} openable "
+        f"assets" + (f" under density rule(s) {', '.join(rules)}" if rules else "")
+    ]
+    if model.n_sites is not None:
+        reasons.append(f"with at most {model.n_sites} sites")
+    if model.spend is not None:
+        reasons.append(f"with a capex budget of £{model.spend / 100:,.0f}")
+    if len(cand.excluded):
+        counts = cand.excluded["reason"].value_counts()
+        reasons.append("excluded: " + ", ".join(f"{n} {r}" for r, n in counts.items()))
+    if best is not None and not model.lock.size and target is None:
+        reasons.append("the time limit may be too short; raise it")
+    target_text = "" if target is None else f"the revenue target of £{target:,.0f} "
+    return InfeasibleError(
+        f"no site selection meets {target_text}under the rules: "
+        + "; ".join(reasons)
+        + ". Lower the target, allow more sites or relax a rule.",
+        reasons,
+    )
