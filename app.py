@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages import state, ui
+from app_pages import state, ui
 
 st.set_page_config(page_title="OOH planner", page_icon=":material/signpost:", layout="wide")
 
@@ -20,12 +20,12 @@ if not started.ok:
 
 page = st.navigation(
     [
-        st.Page("pages/data.py", title="Data", icon=":material/database:", default=True),
-        st.Page("pages/policy.py", title="Policy", icon=":material/policy:"),
-        st.Page("pages/campaigns.py", title="Campaigns", icon=":material/campaign:"),
-        st.Page("pages/plan.py", title="Plan", icon=":material/map:"),
-        st.Page("pages/value.py", title="Value", icon=":material/payments:"),
-        st.Page("pages/scenarios.py", title="Scenarios", icon=":material/compare:"),
+        st.Page("app_pages/data.py", title="Data", icon=":material/database:", default=True),
+        st.Page("app_pages/policy.py", title="Policy", icon=":material/policy:"),
+        st.Page("app_pages/campaigns.py", title="Campaigns", icon=":material/campaign:"),
+        st.Page("app_pages/plan.py", title="Plan", icon=":material/map:"),
+        st.Page("app_pages/value.py", title="Value", icon=":material/payments:"),
+        st.Page("app_pages/scenarios.py", title="Scenarios", icon=":material/compare:"),
     ]
 )
 

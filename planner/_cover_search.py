@@ -1,31 +1,26 @@
-"""Search engines for `planner.cover`: greedy, 1-swap local search and exact-window LNS.
+"""Heuristics for `planner.cover`: the reduced problem, greedy and 1-swap local search.
 
 Everything here works on a prepared `CoverProblem` (integer weights, no geometry) and on
-boolean site vectors; `planner.cover` validates inputs, reduces the instance and reports.
+boolean site vectors; `planner._cover_instance` validates inputs and reduces the instance.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
-from ortools.sat.python import cp_model
 
-__all__ = ["Clock", "CoverProblem", "greedy", "lns", "swap_search"]
+if TYPE_CHECKING:
+    from planner._cover_lns import Clock
 
-# Calibration of the deterministic clock, measured with time.process_time on the
-# benchmark instances: CPU seconds per CP-SAT deterministic second on covering windows,
-# of Python model building per coverage non-zero, and of one swap round; the most
-# seconds a window may take, and the fewest after which it stops growing.
-_CPU_PER_DTIME = 3.3
-_BUILD_CPU_PER_NNZ = 1e-6
-_WINDOW_SECONDS = 1.5
+__all__ = ["CoverProblem", "greedy", "swap_search"]
+
+# CPU seconds of one swap round (measured with time.process_time): at least this, or
+# this much per coverage non-zero.
 _SWAP_ROUND_CPU = 0.02
 _SWAP_CPU_PER_NNZ = 1e-7
-_QUICK_SECONDS = 0.15
 
 
 @dataclass
@@ -313,174 +308,3 @@ def _suffix_argmin(values: np.ndarray) -> np.ndarray:
             arg = i
         out[i] = arg
     return out
-
-
-# ---------------------------------------------------------------- exact windows (LNS)
-
-
-class Clock:
-    """Time left for a search: wall-clock seconds, or (``deterministic``) the sum of
-    deterministic estimates of the CPU seconds each step needs, so that the same inputs
-    stop at the same point; a watchdog still stops at twice the limit of wall-clock time.
-    """
-
-    def __init__(self, limit: float, deterministic: bool, *, watchdog: float = 2.0) -> None:
-        self.limit, self.deterministic, self.watchdog = float(limit), deterministic, watchdog
-        self.started = time.perf_counter()
-        self.charged = 0.0
-
-    def charge(self, seconds: float) -> None:
-        self.charged += seconds
-
-    def wall(self) -> float:
-        return time.perf_counter() - self.started
-
-    def left(self) -> float:
-        used = self.charged if self.deterministic else self.wall()
-        return 0.0 if self.wall() > self.watchdog * self.limit else self.limit - used
-
-
-@dataclass
-class LnsStats:
-    """What the window search did: windows solved, improvements, solved exactly."""
-
-    windows: int = 0
-    improved: int = 0
-    exact: int = 0
-    whole: bool = False
-    whole_optimal: bool = False
-    whole_bound: float | None = None
-
-
-def lns(
-    p: CoverProblem,
-    x: np.ndarray,
-    *,
-    clock: Clock,
-    seed: int,
-    window: int = 100,
-    on_improve: Callable[[int], None] | None = None,
-) -> tuple[np.ndarray, LnsStats]:
-    """Large-neighbourhood search: re-solve windows of nearby sites exactly with CP-SAT.
-
-    A window is grown breadth-first over sites that share demand, from a site covering
-    uncovered demand or from a chosen site; every site outside it keeps its value. The
-    window grows after quick exact solves and shrinks after time-outs. When it spans the
-    whole instance the solve is exact and its bound is returned.
-
-    Parameters
-    ----------
-    p
-        The problem.
-    x
-        A feasible starting choice.
-    clock
-        When to stop.
-    seed
-        Seed of the window choice and of CP-SAT.
-    window
-        Sites in the first window.
-    on_improve
-        Called with the covered weight after each improvement.
-    """
-    rng = np.random.default_rng(seed)
-    graph = sp.csr_array((p.cov_t @ p.cov).astype(bool))
-    stats = LnsStats()
-    size = min(window, p.n_sites)
-    value = p.value(x)
-    while clock.left() > 0.05:
-        whole = size >= p.n_sites
-        free = np.ones(p.n_sites, bool) if whole else _window(p, graph, x, size, rng)
-        cap = clock.left() if whole else min(clock.left(), _WINDOW_SECONDS)
-        new, optimal, bound, cpu = _solve_window(p, x, free, cap, seed, clock)
-        clock.charge(cpu)
-        stats.windows += 1
-        stats.exact += optimal
-        if new is not None and p.value(new) > value:
-            x, value = new, p.value(new)
-            stats.improved += 1
-            if on_improve is not None:
-                on_improve(value)
-        if whole:
-            stats.whole, stats.whole_optimal, stats.whole_bound = True, optimal, bound
-            break
-        grow = optimal and cpu < _QUICK_SECONDS
-        size = min(int(size * 1.15) + 1 if grow else max(20, int(size * 0.8)), p.n_sites)
-    return x, stats
-
-
-def _window(p: CoverProblem, graph, x: np.ndarray, size: int, rng) -> np.ndarray:
-    """A connected set of ``size`` sites around a promising seed site."""
-    uncovered = np.flatnonzero(p.counts(x) == 0)
-    if len(uncovered) and rng.random() < 0.5:
-        row = rng.choice(uncovered, p=p.w[uncovered] / p.w[uncovered].sum())
-        seed_site = rng.choice(p.cov.indices[p.cov.indptr[row] : p.cov.indptr[row + 1]])
-    else:
-        pool = np.flatnonzero(x)
-        seed_site = rng.choice(pool if len(pool) else np.arange(p.n_sites))
-    free = np.zeros(p.n_sites, dtype=bool)
-    free[seed_site] = True
-    frontier = np.array([seed_site])
-    count = 1
-    while count < size and len(frontier):
-        nb = np.unique(graph[frontier].indices)
-        nb = nb[~free[nb]]
-        if count + len(nb) > size:
-            nb = np.sort(rng.choice(nb, size - count, replace=False))
-        free[nb] = True
-        count += len(nb)
-        frontier = nb
-    return free
-
-
-def _solve_window(p, x, free, seconds, seed, clock):
-    """Best choice with every site outside ``free`` fixed: (x, optimal, bound, cpu), where
-    ``cpu`` estimates the CPU seconds used from CP-SAT's deterministic time."""
-    fixed_on = x & ~free
-    done = p.counts(fixed_on) > 0
-    cols = np.flatnonzero(free)
-    sub = p.cov[:, cols]
-    rows = np.flatnonzero((np.diff(sub.indptr) > 0) & ~done)
-    sub_cov = sp.csr_array(sub[rows])
-    k = None if p.k is None else p.k - int(fixed_on.sum())
-    costs = None if p.costs is None else p.costs[cols]
-    budget = None if p.costs is None else p.budget - int(p.costs[fixed_on].sum())
-    hint = x[cols]
-    model, xs = _model(sub_cov, p.w[rows], k, costs, budget, hint)
-    solver = cp_model.CpSolver()
-    params = solver.parameters
-    params.num_workers = 1
-    params.linearization_level = 2
-    params.random_seed = seed
-    params.max_deterministic_time = seconds / _CPU_PER_DTIME
-    params.max_time_in_seconds = clock.watchdog * seconds + 1 if clock.deterministic else seconds
-    status = solver.solve(model)
-    cpu = _CPU_PER_DTIME * solver.deterministic_time + _BUILD_CPU_PER_NNZ * sub_cov.nnz
-    bound = solver.best_objective_bound + int(p.w[done].sum())
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return None, False, None, cpu
-    new = x & ~free
-    new[cols] = np.array([solver.boolean_value(v) for v in xs], dtype=bool)
-    return new, status == cp_model.OPTIMAL, bound, cpu
-
-
-def _model(sub_cov, w, k, costs, budget, hint):
-    """CP-SAT model of a covering window, hinted completely (sites and coverage)."""
-    model = cp_model.CpModel()
-    xs = [model.new_bool_var(f"x{j}") for j in range(sub_cov.shape[1])]
-    ys = [model.new_bool_var(f"y{i}") for i in range(sub_cov.shape[0])]
-    ptr, idx = sub_cov.indptr, sub_cov.indices
-    for i, y in enumerate(ys):
-        # y_i <= sum of the sites covering row i; linear so CP-SAT's LP sees it
-        model.add(sum(xs[j] for j in idx[ptr[i] : ptr[i + 1]]) >= y)
-    if k is not None:
-        model.add(sum(xs) <= k)
-    if costs is not None:
-        model.add(cp_model.LinearExpr.weighted_sum(xs, costs.tolist()) <= budget)
-    model.maximize(cp_model.LinearExpr.weighted_sum(ys, w.tolist()))
-    covered = (sub_cov @ hint.astype(np.int32)) > 0
-    for v, h in zip(xs, hint, strict=True):
-        model.add_hint(v, bool(h))
-    for v, h in zip(ys, covered, strict=True):
-        model.add_hint(v, bool(h))
-    return model, xs

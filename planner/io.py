@@ -7,6 +7,7 @@ rename), so a failure never leaves a half-written output.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import os
 import tempfile
@@ -18,8 +19,8 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 import shapely
-from pyproj import CRS
-from pyproj.exceptions import CRSError
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError, ProjError
 
 from planner import schema
 from planner.errors import DataValidationError, PlannerError, Problem
@@ -303,20 +304,34 @@ def read_table(
             f"the file's CRS is {frame.crs.to_string()} but crs={given.to_string()} was passed",
             "Leave crs unset for this file, or fix the file's CRS",
         )
-    return frame, CRS.from_user_input(frame.crs), 1, []
+    return frame, _convertible(CRS.from_user_input(frame.crs), source), 1, []
 
 
 def _parse_crs(crs: str | int | None, source: str) -> CRS | None:
     if crs is None or crs == "":
         return None
     try:
-        return CRS.from_user_input(crs)
+        return _convertible(CRS.from_user_input(crs), source)
     except CRSError:
         raise _fail(
             source,
             f"'{crs}' is not a coordinate reference system",
             "Use an EPSG code such as EPSG:4326 or EPSG:27700",
         ) from None
+
+
+def _convertible(crs: CRS, source: str) -> CRS:
+    """The CRS, once sure it converts to longitude/latitude (a local grid does not)."""
+    try:
+        Transformer.from_crs(crs, schema.STORAGE_CRS, always_xy=True)
+    except (CRSError, ProjError):
+        raise _fail(
+            source,
+            f"the CRS '{crs.name}' cannot be converted to longitude/latitude "
+            "(a local or engineering grid)",
+            "Reproject the file to a standard CRS such as EPSG:27700 or EPSG:4326 in your GIS",
+        ) from None
+    return crs
 
 
 def _read_geo(path: Path, suffix: str, layer: str | None) -> gpd.GeoDataFrame:
@@ -402,12 +417,11 @@ def _read_csv(
     path: Path, given: CRS | None, encoding: str
 ) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     source = path.name
-    sep = "\t" if path.suffix.lower() == ".tsv" else None
+    _check_text(path, encoding, _fail)
     try:
         frame = pd.read_csv(
             path,
-            sep=sep,
-            engine="python",
+            sep="\t" if path.suffix.lower() == ".tsv" else _separator(path, encoding),
             encoding=encoding,
             dtype=str,
             keep_default_na=False,
@@ -431,8 +445,56 @@ def _read_csv(
         ) from None
     if len(frame) > MAX_ROWS:
         raise _fail(source, f"the file has more than {MAX_ROWS:,} rows", "Split it by area")
+    if not isinstance(frame.index, pd.RangeIndex):
+        raise _fail(source, *_RAGGED)
     frame.columns = [str(c).strip() for c in frame.columns]
     return _csv_geometry(frame, source, given)
+
+
+#: pandas takes extra leading fields as an index, shifting every column: refuse instead.
+_RAGGED = (
+    "rows have more fields than the header row has column names",
+    "Quote values that contain the separator, or remove the extra fields",
+)
+
+
+def _separator(path: Path, encoding: str) -> str:
+    """The header row's most frequent separator (comma, semicolon, tab or bar), else spaces.
+
+    Chosen here rather than by pandas' sniffer, which needs the slow python parser and
+    takes a letter for the separator of a one-column file.
+    """
+    with path.open(encoding=encoding, newline="") as f:
+        header = f.readline(1 << 16)
+    counts = {sep: header.count(sep) for sep in (",", ";", "\t", "|")}
+    best = max(counts, key=counts.get)
+    if counts[best]:
+        return best
+    return r"\s+" if header.strip().count(" ") else ","
+
+
+def _check_text(path: Path, encoding: str, fail) -> None:
+    """Refuse an unknown encoding, and NUL bytes (binary data, or UTF-16 read as UTF-8)."""
+    try:
+        codec = codecs.lookup(encoding).name
+    except LookupError:
+        raise fail(
+            path.name,
+            f"'{encoding}' is not a text encoding",
+            "Use utf-8, or cp1252 for a Windows/Excel export",
+        ) from None
+    if codec.startswith(("utf-16", "utf-32")):
+        return
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            if b"\x00" in chunk:
+                raise fail(
+                    path.name,
+                    "the file contains NUL bytes, so it is not plain text: a binary file, "
+                    "or UTF-16 text",
+                    "Save it as UTF-8 CSV, or pass encoding='utf-16' (--encoding utf-16) "
+                    "for a UTF-16 export",
+                )
 
 
 def _csv_geometry(frame: pd.DataFrame, source: str, given: CRS | None):
@@ -528,8 +590,11 @@ def _plain_csv(path: Path, encoding: str, what: str) -> pd.DataFrame:
         raise CampaignError(f"The {what} file '{path}' does not exist; check the path")
     if path.suffix.lower() not in {".csv", ".txt"}:
         raise CampaignError(f"{path.name}: the {what} table must be a .csv file")
+    _check_text(path, encoding, lambda _, found, fix: CampaignError(f"{path.name}: {found}. {fix}"))
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding, nrows=100_001)
+        table = pd.read_csv(
+            path, dtype=str, keep_default_na=False, encoding=encoding, nrows=100_001
+        )
     except UnicodeDecodeError:
         raise CampaignError(
             f"{path.name}: the file is not {encoding} text; save it as UTF-8 CSV"
@@ -539,6 +604,9 @@ def _plain_csv(path: Path, encoding: str, what: str) -> pd.DataFrame:
             f"{path.name}: not a readable CSV ({str(exc)[:150]}); save it as "
             "comma-separated values with one header row"
         ) from None
+    if not isinstance(table.index, pd.RangeIndex):
+        raise CampaignError(f"{path.name}: {_RAGGED[0]}. {_RAGGED[1]}")
+    return table
 
 
 def load_placements(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -642,12 +710,16 @@ def write_layers(layers: Mapping[str, pd.DataFrame], path: str | os.PathLike[str
         elif suffix == ".xlsx":
             with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
                 for name, frame in layers.items():
-                    _as_text_geometry(frame).to_excel(writer, sheet_name=name[:31], index=False)
+                    table = _as_text_geometry(frame)
+                    table.to_excel(writer, sheet_name=name[:31], index=False)
+                    _formulas_as_text(writer.sheets[name[:31]], table)
         else:
             frame = next(iter(layers.values()))
             if suffix == ".csv":
                 _as_text_geometry(frame).to_csv(tmp, index=False)
             elif suffix == ".parquet":
+                frame = frame.copy()
+                frame.attrs = {}  # a loader's report is not parquet metadata
                 frame.to_parquet(tmp, index=False)
             else:
                 driver = "FlatGeobuf" if suffix == ".fgb" else "GeoJSON"
@@ -668,6 +740,17 @@ def _plain(frame: pd.DataFrame, *, keep_geometry: bool) -> pd.DataFrame:
     if not keep_geometry and isinstance(frame, gpd.GeoDataFrame):
         return pd.DataFrame(frame.drop(columns=frame.geometry.name))
     return frame
+
+
+def _formulas_as_text(sheet, table: pd.DataFrame) -> None:
+    """Keep text such as ``=HYPERLINK(...)`` from names as text, never a live formula."""
+    for j, name in enumerate(table.columns, start=1):
+        values = table[name]
+        if values.dtype != object and not pd.api.types.is_string_dtype(values):
+            continue
+        starts = values.map(lambda v: isinstance(v, str) and v.startswith("="))
+        for i in starts.to_numpy().nonzero()[0]:
+            sheet.cell(row=int(i) + 2, column=j).data_type = "s"
 
 
 def _as_text_geometry(frame: pd.DataFrame) -> pd.DataFrame:

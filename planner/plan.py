@@ -207,7 +207,10 @@ def plan(
     ...               values=value_assets(assets, zones=zones), objective="revenue>reach")
     >>> result.summary()
     """
-    if not isinstance(campaigns, Sequence) or isinstance(campaigns, pd.DataFrame):
+    if not isinstance(campaigns, pd.DataFrame):
+        campaigns = list(campaigns)
+    if isinstance(campaigns, pd.DataFrame) or not all(isinstance(c, Campaign) for c in campaigns):
+        # A table, or rows as dicts (e.g. from a form): check them like a campaigns file.
         campaigns = parse_campaigns(campaigns, categories=policy.categories)
     if eligibility is None:
         eligibility = compute_eligibility(assets, sites, policy)

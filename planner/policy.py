@@ -452,7 +452,8 @@ def load_policy(path_or_preset: str | Path) -> Policy:
     path = Path(path_or_preset)
     if not path.is_file():
         preset = presets_dir() / f"{path_or_preset}.toml"
-        if not preset.is_file():
+        # Only a listed name: a "preset" such as "../rates/x" must not reach other files.
+        if str(path_or_preset) not in list_presets():
             names = ", ".join(list_presets()) or "none installed"
             raise PolicyError(
                 f"policy '{path_or_preset}' is neither a file nor a preset; "
@@ -463,6 +464,10 @@ def load_policy(path_or_preset: str | Path) -> Policy:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"{path}: not valid TOML ({exc}); check quotes and brackets") from None
+    except RecursionError:
+        raise PolicyError(
+            f"{path}: not valid TOML for a policy (arrays or tables nested too deeply)"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError(f"{path}: cannot be read ({exc})") from None
     return parse_policy(doc, source=str(path))

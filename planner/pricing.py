@@ -7,6 +7,7 @@ commission and one ``[[rate]]`` per format, classic/digital and area tier: eithe
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -260,6 +261,8 @@ def load_toml(path_or_name: str | os.PathLike[str], kind: str) -> tuple[dict[str
             f"{path.name} is not valid TOML: {exc}. Check quotes, '=' and "
             "[section] headers around that line"
         ) from None
+    except RecursionError:
+        raise PricingError(f"{path.name} is not valid TOML: nested too deeply") from None
 
 
 def _resolve(path_or_name: str | os.PathLike[str], kind: str) -> Path:
@@ -309,7 +312,7 @@ def _entry(rate: Any, i: int, where: str) -> RateEntry:
             f"found {', '.join(has) or 'neither'}"
         )
     value = rate[has[0]]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
         raise PricingError(
             f"{where}{place}: key '{has[0]}' must be a positive number; got {value!r}"
         )

@@ -7,6 +7,7 @@ CP-SAT's sufficient assumptions for infeasibility over named constraint groups.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -185,8 +186,11 @@ def solve_instance(
     SolveResult
     """
     objective = parse_objective(objective) if isinstance(objective, str) else objective
-    if solver.time_limit <= 0 or solver.workers < 1:
-        raise PlannerError("The time limit must be above 0 seconds and workers at least 1")
+    if not 0 < solver.time_limit < math.inf or solver.workers < 1:
+        raise PlannerError(
+            "The time limit must be a number of seconds above 0 and workers at least 1; got "
+            f"time_limit={solver.time_limit!r}, workers={solver.workers!r}"
+        )
     started = time.perf_counter()
     _say(progress, 0.0, "checking the campaigns against the eligible faces")
     quick = _quick_explanation(inst)

@@ -12,6 +12,7 @@ the sales between the thresholds, and so on. A flat share is a single band from 
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from itertools import pairwise
@@ -251,4 +252,5 @@ def _indexation(data: dict[str, Any], where: str) -> float:
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A finite int or float (TOML also allows nan and inf)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

@@ -162,7 +162,7 @@ def _required(kind: str) -> tuple[str, ...]:
 class _Collector:
     """Collects row problems and remembers which rows are unusable."""
 
-    def __init__(self, source: str, labels: list[str]) -> None:
+    def __init__(self, source: str, labels: _Labels) -> None:
         self.source = source
         self.labels = labels
         self.problems: list[Problem] = []
@@ -177,15 +177,24 @@ class _Collector:
         self.problems.append(Problem(self.source, "", column, found, fix, severity))
 
 
-def _row_labels(frame: pd.DataFrame, id_col: str, first_row: int) -> list[str]:
-    ids = frame[id_col].astype("string") if id_col in frame.columns else None
-    labels = []
-    for i in range(len(frame)):
-        label = f"row {i + first_row}"
-        if ids is not None and not pd.isna(ids.iloc[i]):
-            label += f" (id {ids.iloc[i]})"
-        labels.append(label)
-    return labels
+class _Labels:
+    """Row labels such as ``row 7 (id A5)``, made only for the rows that have a problem."""
+
+    def __init__(self, ids: list | None, first_row: int) -> None:
+        self.ids = ids
+        self.first_row = first_row
+
+    def __getitem__(self, i: int) -> str:
+        label = f"row {i + self.first_row}"
+        if self.ids is not None and not pd.isna(self.ids[i]):
+            label += f" (id {self.ids[i]})"
+        return label
+
+
+def _row_labels(frame: pd.DataFrame, id_col: str, first_row: int) -> _Labels:
+    # A label per row up front cost a minute on a million rows; most rows have no problem.
+    ids = frame[id_col].astype("string").tolist() if id_col in frame.columns else None
+    return _Labels(ids, first_row)
 
 
 def validate_frame(
@@ -309,26 +318,23 @@ def _check_geometry(
             "the location is missing",
             "Give the row coordinates (or a geometry)",
         )
-    coords_ok = np.ones(len(frame), dtype=bool)
-    for i in np.flatnonzero(~missing):
-        xy = shapely.get_coordinates(geoms[i])
-        if not np.isfinite(xy).all():
+    nonfinite, null_island = _bad_coordinates(geoms, missing, kind)
+    for i in np.flatnonzero(nonfinite | null_island):
+        if nonfinite[i]:
             col.row(
                 int(i),
                 "geometry",
                 "a coordinate is not a finite number (NaN or infinite)",
                 "Fix or remove the coordinates",
             )
-            coords_ok[i] = False
-        elif kind != "zones" and shapely.get_type_id(geoms[i]) == 0 and (xy == 0).all():
+        else:
             col.row(
                 int(i),
                 "geometry",
                 "the point is at 0/0 ('null island'), a placeholder for a missing location",
                 "Enter the real coordinates or remove the row",
             )
-            coords_ok[i] = False
-    usable = ~missing & coords_ok
+    usable = ~missing & ~nonfinite & ~null_island
     _check_extent(frame, usable, source_crs, col)
     invalid = usable & ~shapely.is_valid(geoms)
     if invalid.any():
@@ -341,6 +347,8 @@ def _check_geometry(
             "Check the repaired shapes if exact boundaries matter",
             "warning",
         )
+    if kind == "zones":
+        geoms = _zone_shapes(geoms, usable, col)
     if kind == "assets":
         not_point = usable & (shapely.get_type_id(geoms) != 0)
         if not_point.any():
@@ -354,6 +362,46 @@ def _check_geometry(
                 "warning",
             )
     return frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=source_crs))
+
+
+def _zone_shapes(geoms: np.ndarray, usable: np.ndarray, col: _Collector) -> np.ndarray:
+    """Zones are polygons or points: a collection keeps its polygons, a line is an error."""
+    kinds = shapely.get_type_id(geoms)
+    collections = np.flatnonzero(usable & (kinds == 7))
+    if len(collections):
+        geoms = geoms.copy()
+        for i in collections:
+            parts = shapely.get_parts(geoms[i])
+            polygons = parts[np.isin(shapely.get_type_id(parts), [3, 6])]
+            if len(polygons):
+                geoms[i] = shapely.union_all(polygons)
+        kinds = shapely.get_type_id(geoms)
+    for i in np.flatnonzero(usable & ~np.isin(kinds, [0, 3, 6])):
+        col.row(
+            int(i),
+            "geometry",
+            f"a zone must be a polygon or a point; this one is a {geoms[i].geom_type} "
+            "(a line, or a polygon with no area)",
+            "Draw the zone as a polygon with an area, or give its centre as a point",
+        )
+        usable[i] = False
+    return geoms
+
+
+def _bad_coordinates(
+    geoms: np.ndarray, missing: np.ndarray, kind: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows with a NaN or infinite coordinate, and point rows at exactly 0/0 (not zones)."""
+    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    nonfinite = np.zeros(len(geoms), dtype=bool)
+    nonfinite[index[~np.isfinite(coords).all(axis=1)]] = True
+    nonfinite &= ~missing
+    points = ~missing & (shapely.get_type_id(geoms) == 0)
+    null_island = np.zeros(len(geoms), dtype=bool)
+    if kind != "zones":
+        x, y = shapely.get_x(geoms[points]), shapely.get_y(geoms[points])
+        null_island[points] = (x == 0) & (y == 0)
+    return nonfinite, null_island & ~nonfinite
 
 
 def _check_extent(
@@ -377,6 +425,7 @@ def _check_extent(
                 "Check the coordinate columns and the CRS (longitude is x, latitude is y)",
             )
             usable[i] = False
+        _check_swapped(bounds, usable, col)
         return
     _check_degrees(bounds, usable, source_crs, col)
     area = source_crs.area_of_use
@@ -403,6 +452,30 @@ def _check_extent(
                 "Check the coordinates and that the CRS is right",
             )
             usable[i] = False
+
+
+#: Great Britain and Ireland with longitude and latitude swapped (x 49.8-61, y -11-2): open
+#: sea in the Indian Ocean, where no UK asset register can be.
+_SWAPPED_GB = (49.8, -11.0, 61.0, 2.0)
+
+
+def _check_swapped(bounds: np.ndarray, usable: np.ndarray, col: _Collector) -> None:
+    """Flag a file whose every location is where Great Britain is with lon/lat swapped."""
+    x0, y0, x1, y1 = _SWAPPED_GB
+    inside = (bounds[:, 0] >= x0) & (bounds[:, 2] <= x1) & (bounds[:, 1] >= y0)
+    inside &= bounds[:, 3] <= y1
+    if not usable.any() or not inside[usable].all():
+        return
+    for i in np.flatnonzero(usable):
+        col.row(
+            int(i),
+            "geometry",
+            f"coordinates ({bounds[i, 0]:g}, {bounds[i, 1]:g}) are in the Indian Ocean, where "
+            "Great Britain would be with x and y exchanged: longitude and latitude look swapped",
+            "Swap the columns: longitude (east-west, about -8 to 2 in the UK) is x, "
+            "latitude (about 50 to 61) is y",
+        )
+        usable[i] = False
 
 
 def _check_degrees(

@@ -83,7 +83,7 @@ def clean(at: AppTest) -> None:
 
 
 def open_page(at: AppTest, page: str) -> AppTest:
-    return at.switch_page(f"pages/{page}.py").run()
+    return at.switch_page(f"app_pages/{page}.py").run()
 
 
 def solve(at: AppTest, *, seconds: float = SOLVE) -> AppTest:
@@ -94,6 +94,11 @@ def solve(at: AppTest, *, seconds: float = SOLVE) -> AppTest:
 
 
 # --- Data ------------------------------------------------------------------------------
+
+
+def test_no_pages_folder_beside_the_app():
+    # A pages/ folder would make a fresh server run a deep-linked page without app.py.
+    assert not (ROOT / "pages").exists()
 
 
 def test_data_page_shows_the_demo(app):

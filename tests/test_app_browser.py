@@ -167,7 +167,12 @@ def page_trouble(page: object) -> list[str]:
 
 
 def test_data_then_plan_then_map_offline(browser, server):
-    page, seen = open_offline(browser, server)
+    # The server's first page request is a deep link: it must still run app.py first.
+    page, seen = open_offline(browser, f"{server}/plan")
+    page.get_by_text("No plan yet: press Solve.").wait_for(timeout=120_000)
+    assert page_trouble(page) == []
+
+    page.goto(server, timeout=60_000)
     page.get_by_text("Validation reports").wait_for(timeout=120_000)
     _, data_frame = ready_map(page)
     assert data_frame.evaluate(MAP_FACTS)["markers"] == 710

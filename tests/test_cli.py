@@ -6,6 +6,7 @@ prints ``error: ...`` and never a traceback.
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 import sys
@@ -325,6 +326,21 @@ def test_plan_writes_placements_and_keeps_alcohol_away_from_the_school(capsys, f
     assert set(placements["campaign_id"]) == {"C1", "C2"}
     assert "A1" not in set(placements.loc[placements["category"] == "alcohol", "asset_id"])
     assert "%|" not in err  # the progress bar stays quiet when stderr is not a terminal
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_plan_shows_a_progress_bar_on_a_terminal(monkeypatch, files, tmp_path):
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+
+    code = main(_plan_args(files, tmp_path / "plan.csv"))
+
+    assert code == 0
+    assert "planning:" in terminal.getvalue()
 
 
 def test_plan_that_cannot_be_met_exits_1_saying_why(capsys, files, tmp_path):

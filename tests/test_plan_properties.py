@@ -47,9 +47,9 @@ def campaigns(draw, index: int):
     return _campaign(
         f"C{index}",
         category=draw(st.sampled_from(["general", "alcohol", "hfss", "political"])),
-        budget=float(draw(st.integers(0, 150))),
+        budget=float(draw(st.integers(0, 300))),
         cycles=tuple(sorted(cycles)),
-        min_faces=draw(st.integers(0, min(1, max_faces))),
+        min_faces=draw(st.sampled_from([0, 0, 1])),
         max_faces=max_faces,
         digital=draw(st.sampled_from(["any", "only", "never"])),
         competitor_group=draw(st.sampled_from(["", "", "banks"])),
@@ -61,7 +61,7 @@ def campaigns(draw, index: int):
 @st.composite
 def instances(draw):
     n = draw(st.integers(2, 6))
-    metres = st.integers(0, 40).map(lambda v: v * 10)
+    metres = st.integers(0, 25).map(lambda v: v * 10)
     spot = st.tuples(metres, metres)
     offsets = draw(st.lists(spot, min_size=n, max_size=n, unique=True))
     assets = _plan_assets(
@@ -70,9 +70,9 @@ def instances(draw):
         impacts=draw(st.lists(st.integers(0, 500), min_size=n, max_size=n)),
         faces=draw(st.lists(st.integers(1, 2), min_size=n, max_size=n)),
         digital=draw(st.lists(st.booleans(), min_size=n, max_size=n)),
-        slots=draw(st.lists(st.integers(1, 3), min_size=n, max_size=n)),
+        slots=draw(st.lists(st.integers(1, 2), min_size=n, max_size=n)),
     )
-    camps = [draw(campaigns(i)) for i in range(draw(st.integers(1, 3)))]
+    camps = [draw(campaigns(i)) for i in range(draw(st.integers(1, 4)))]
     chosen = draw(st.sets(st.sampled_from(sorted(RULES))))
     policy = Policy("random", rules=tuple(RULES[k] for k in sorted(chosen)))
     sites = _plan_points([draw(spot)], site_id=["S1"], kind=["school"], name=["School"])

@@ -29,7 +29,7 @@ from planner.policy import parse_policy, policy_to_toml
 from planner.schema import ASSET_TYPES, CATEGORIES, SITE_KINDS
 
 SETTINGS = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 
 # --- loaders -------------------------------------------------------------------------------
@@ -45,8 +45,10 @@ _coordinate = st.one_of(
     _junk,
 )
 _latitude = st.one_of(st.floats(49.0, 61.0).map(lambda v: f"{v:.5f}"), _coordinate)
+# No bare carriage return: pandas writes it unquoted, so the file really has a line break.
+_text = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\r\x00"), max_size=8)
 _ident = st.one_of(st.text(string.ascii_letters + string.digits + " -_", max_size=6), _junk)
-_cell = st.one_of(_junk, st.text(max_size=8))
+_cell = st.one_of(_junk, _text)
 
 
 @st.composite
@@ -111,9 +113,7 @@ def test_drop_invalid_keeps_exactly_the_rows_without_errors(table):
             frame = planner.load_assets(path, drop_invalid=True)
         except DataValidationError as exc:
             # Only file-level problems (no row named) stop a load with drop_invalid.
-            assert any(p.severity == "error" and not p.where for p in exc.problems) or len(
-                exc.report.problems
-            )
+            assert any(p.severity == "error" and not p.where for p in exc.problems)
             return
     report = frame.attrs["report"]
     bad_rows = {p.where.split(" (")[0] for p in report.errors if p.where}
@@ -125,7 +125,7 @@ def test_drop_invalid_keeps_exactly_the_rows_without_errors(table):
 @SETTINGS
 @given(
     st.lists(
-        st.tuples(st.floats(-7.5, 1.7), st.floats(50.0, 58.5), st.text(max_size=12)),
+        st.tuples(st.floats(-7.5, 1.7), st.floats(50.0, 58.5), _text),
         min_size=1,
         max_size=12,
     )

@@ -34,7 +34,9 @@ UNSAFE_ATTRIBUTES = {"read_pickle", "to_pickle", "system", "popen", "unsafe_load
 
 def _sources() -> list[Path]:
     files = sorted((ROOT / "planner").glob("*.py"))
-    files += [p for p in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))] if p.is_file()]
+    for folder in ("pages", "app_pages"):
+        files += sorted((ROOT / folder).glob("*.py"))
+    files += [p for p in [ROOT / "app.py"] if p.is_file()]
     return files
 
 

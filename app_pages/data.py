@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 import planner
-from pages import state, ui
+from app_pages import state, ui
 from planner.maps import asset_map
 
 FILE_TYPES = ["gpkg", "geojson", "json", "zip", "fgb", "parquet", "geoparquet", "csv", "txt", "tsv"]

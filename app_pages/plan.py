@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import streamlit as st
 
 import planner
-from pages import state, ui
+from app_pages import state, ui
 from planner.maps import asset_map
 
 OBJECTIVES = {
@@ -113,7 +113,7 @@ def solve_form() -> None:
             solve(objective, limit, reproducible)
         if not outcome.ok:
             st.page_link(
-                "pages/campaigns.py",
+                "app_pages/campaigns.py",
                 label="Campaigns, targets and locked placements",
                 icon=":material/campaign:",
             )

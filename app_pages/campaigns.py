@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 import planner
-from pages import state, ui
+from app_pages import state, ui
 
 
 def read_campaigns_csv(name: str, data: bytes) -> pd.DataFrame:

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 import planner
-from pages import state, ui
+from app_pages import state, ui
 from planner.maps import asset_map
 
 RULE_COLUMNS = (

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 import planner
-from pages import state, ui
+from app_pages import state, ui
 
 SIMULATED = "simulated terms (from the simulator below)"
 VALUE_COLUMNS = [

@@ -1,1 +1,0 @@
-"""The app's pages (one file each) and their shared helpers (`state`, `ui`)."""
