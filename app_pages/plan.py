@@ -171,6 +171,15 @@ def explain(plan: planner.Plan) -> None:
             "**No plan satisfies every rule.**\n\n" + (reasons or "No reason was given."),
             icon=":material/block:",
         )
+        st.caption(
+            "Relax what the reasons name: fewer faces or cycles, a lower revenue target, "
+            "another policy, or leave out campaigns that cannot be placed (Campaigns page)."
+        )
+        left, right = st.columns(2)
+        left.page_link(
+            "app_pages/campaigns.py", label="Campaigns and targets", icon=":material/campaign:"
+        )
+        right.page_link("app_pages/policy.py", label="Policy", icon=":material/policy:")
     for note in plan.notes:
         st.info(ui.plain(note), icon=":material/info:")
 
@@ -227,10 +236,11 @@ def show(result: state.Result) -> None:
         )
     if result.name:
         st.caption(ui.plain(f"Plan of the scenario '{result.name}'."))
+    if not result.plan.ok:
+        explain(result.plan)
+        return
     kpis(result)
     explain(result.plan)
-    if not result.plan.ok:
-        return
     audit_box(result)
     st.subheader("Map")
     with ui.guard("drawing the plan map") as drawn:

@@ -108,11 +108,13 @@ def use_policy(policy: planner.Policy, label: str) -> None:
 
 def preset_picker() -> None:
     presets = planner.list_presets()
+    in_use = st.session_state.get("policy_label", "").removeprefix("preset ")
+    default = in_use if in_use in presets else state.DEMO_POLICY
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     name = left.selectbox(
         "Preset policies",
         presets,
-        index=presets.index(state.DEMO_POLICY) if state.DEMO_POLICY in presets else 0,
+        index=presets.index(default) if default in presets else 0,
         key="preset_choice",
     )
     if right.button("Use this preset", icon=":material/check:"):

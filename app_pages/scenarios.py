@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 
 import pandas as pd
@@ -133,7 +134,10 @@ def saved_list(folder: str) -> list[str]:
     if table.empty:
         st.info("No scenarios saved in this folder yet.", icon=":material/info:")
         return []
-    st.dataframe(table.dropna(axis=1, how="all"), hide_index=True, width="stretch")
+    numbers = table.select_dtypes("number").columns
+    config = {c: st.column_config.NumberColumn(c, format="localized") for c in numbers}
+    shown = table.dropna(axis=1, how="all")
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
     return table["name"].astype(str).tolist()
 
 
@@ -158,18 +162,28 @@ def reload_or_delete(folder: str, names: list[str]) -> None:
             st.rerun()
 
 
+def shown_value(value: object) -> str:
+    """A compared value as text: numbers rounded, missing ones as 'n/a'."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.3g}"
+
+
 def compare(folder: str, names: list[str]) -> None:
     left, right = st.columns(2)
-    name_a = left.selectbox("Scenario A", names, key="compare_a")
-    name_b = right.selectbox("Scenario B", names, index=min(1, len(names) - 1), key="compare_b")
+    # Newest as B and the one before as A: "what changed since the last scenario".
+    name_a = left.selectbox("Scenario A", names, index=min(1, len(names) - 1), key="compare_a")
+    name_b = right.selectbox("Scenario B", names, key="compare_b")
     with ui.guard("comparing the scenarios") as outcome:
         a, b = scenarios.load_scenario(folder, name_a), scenarios.load_scenario(folder, name_b)
         table = scenarios.compare_scenarios(a, b)
     if not outcome.ok:
         return
-    shown = table.rename(columns={"a": f"A: {a.name}", "b": f"B: {b.name}"}).astype(str)
+    shown = table.map(shown_value).rename(columns={"a": f"A: {a.name}", "b": f"B: {b.name}"})
     st.dataframe(shown, hide_index=True, width="stretch")
-    for column, sc, key in ((left, a, "map_a"), (right, b, "map_b")):
+    for column, sc, key in zip(st.columns(2), (a, b), ("map_a", "map_b"), strict=True):
         with column:
             side(sc, key)
 

@@ -13,7 +13,7 @@ import os
 import re
 import tempfile
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +64,6 @@ class Result:
     solve: dict[str, Any]
     fill_rate: float
     name: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _digest(*parts: object) -> str:

@@ -33,6 +33,10 @@ VALUE_COLUMNS = [
 ]
 
 
+def position(options: list[str], value: object) -> int:
+    return options.index(value) if value in options else 0
+
+
 def pricing_form() -> None:
     pricing = st.session_state["pricing"]
     cards, deals = state.builtin_names("rates"), state.builtin_names("terms")
@@ -41,13 +45,13 @@ def pricing_form() -> None:
     with st.form("pricing_form"):
         left, right = st.columns(2)
         card = left.selectbox(
-            "Rate card", cards, key="rate_card_choice", index=cards.index(pricing["rate_card"])
+            "Rate card", cards, key="rate_card_choice", index=position(cards, pricing["rate_card"])
         )
         deal = right.selectbox(
             "Concession terms",
             deal_options,
             key="terms_choice",
-            index=len(deals) if custom else deals.index(pricing["terms"]),
+            index=len(deals) if custom else position(deals, pricing["terms"]),
         )
         chosen = st.form_submit_button("Use these prices and terms", icon=":material/check:")
     if chosen:

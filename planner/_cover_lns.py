@@ -112,7 +112,8 @@ def lns(
             )
             cap = clock.left() if whole else min(clock.left(), _WINDOW_SECONDS)
             jobs = [_Window(p, x, free, spare=i == 0) for i, free in enumerate(frees)]
-            results = list(pool.map(lambda job: job.solve(cap, seed, clock), jobs))
+            futures = [pool.submit(job.solve, cap, seed, clock) for job in jobs]
+            results = [fut.result() for fut in futures]
             clock.charge(sum(j.build_cpu for j in jobs) + max(r.cpu for r in results))
             stats.windows += len(jobs)
             stats.exact += sum(r.optimal for r in results)
@@ -154,9 +155,8 @@ def _windows(p: CoverProblem, graph, x: np.ndarray, size: int, rng, count: int) 
 def _seed_site(p: CoverProblem, x, uncovered, blocked, rng) -> int:
     """A site covering uncovered demand (half the time, if any) or a chosen site."""
     rows = uncovered
-    if len(rows):
-        open_row = np.array([not blocked[p.cov.indices[p.cov.indptr[r]]] for r in rows])
-        rows = rows[open_row]
+    if len(rows) and blocked.any():
+        rows = rows[(p.cov[rows] @ (~blocked).astype(np.int32)) > 0]
     if len(rows) and rng.random() < 0.5:
         row = rng.choice(rows, p=p.w[rows] / p.w[rows].sum())
         sites = p.cov.indices[p.cov.indptr[row] : p.cov.indptr[row + 1]]

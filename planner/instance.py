@@ -268,7 +268,7 @@ def _allowed(eligibility: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
 
 def _candidates(assets, campaigns, policy, allowed, eligibility, xy, crs, settings):
     parts, counts, removed = [], {}, {}
-    refused = eligibility.loc[~eligibility["allowed"].astype(bool)]
+    refused = _refusals(eligibility, assets["asset_id"].astype(str).to_numpy())
     for ci, campaign in enumerate(campaigns):
         target = _targeting_mask(assets, campaign, xy, crs)
         ok = (
@@ -277,7 +277,7 @@ def _candidates(assets, campaigns, policy, allowed, eligibility, xy, crs, settin
             else (np.zeros(len(assets), bool))
         )
         mask = target & ok
-        _count_removed(removed, ci, campaign, assets, target, refused)
+        _count_removed(removed, ci, campaign, target, refused)
         chosen = np.flatnonzero(mask)
         for t in campaign.cycles:
             blocked = _period_blocked(policy, campaign.category, t, settings.start)
@@ -288,12 +288,24 @@ def _candidates(assets, campaigns, policy, allowed, eligibility, xy, crs, settin
     return parts, counts, removed
 
 
-def _count_removed(removed, ci, campaign, assets, target, refused) -> None:
-    ids = set(assets["asset_id"].astype(str).to_numpy()[target])
-    mine = refused[(refused["category"] == campaign.category) & refused["asset_id"].isin(ids)]
-    for rule_ids in mine.get("rule_ids", pd.Series(dtype=str)).astype(str):
-        for rid in filter(None, rule_ids.split(";")):
-            removed[(ci, rid)] = removed.get((ci, rid), 0) + 1
+def _refusals(eligibility: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
+    """One row per refused (asset position, category, rule id), read once for all campaigns."""
+    refused = eligibility.loc[~eligibility["allowed"].astype(bool)]
+    rule_ids = refused.get("rule_ids", pd.Series("", index=refused.index)).astype(str)
+    table = pd.DataFrame(
+        {
+            "pos": pd.Index(ids).get_indexer(refused["asset_id"].astype(str)),
+            "category": refused["category"].to_numpy(),
+            "rule_id": rule_ids.str.split(";").to_numpy(),
+        }
+    ).explode("rule_id")
+    return table[(table["pos"] >= 0) & (table["rule_id"].fillna("") != "")]
+
+
+def _count_removed(removed, ci, campaign, target, refused) -> None:
+    hit = (refused["category"] == campaign.category).to_numpy() & target[refused["pos"].to_numpy()]
+    for rid, n in refused.loc[hit, "rule_id"].value_counts(sort=False).items():
+        removed[(ci, str(rid))] = removed.get((ci, str(rid)), 0) + int(n)
 
 
 def _spatial(inst: Instance, policy: Policy, settings: PlanSettings) -> None:

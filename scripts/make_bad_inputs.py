@@ -96,7 +96,7 @@ def gpkg_empty_layer(out: Path) -> None:
 
 
 def gpkg_duplicate_ids(out: Path) -> None:
-    frame = _assets(LONLAT + [(-0.02, 51.49)], "EPSG:4326")
+    frame = _assets([*LONLAT, (-0.02, 51.49)], "EPSG:4326")
     frame["asset_id"] = ["A1", "A2", "A1"]
     pyogrio.write_dataframe(frame, out / "assets" / "duplicate_ids.gpkg", driver="GPKG")
 
@@ -221,7 +221,7 @@ def zips(out: Path) -> None:
     folder = out / "assets"
     _zip(folder / "zip_without_shp.zip", {f"stops{s}": d for s, d in parts.items() if s != ".shp"})
     _zip(folder / "zip_slip.zip", {f"../../stops{s}": d for s, d in parts.items()})
-    _zip(folder / "zip_absolute.zip", {f"/tmp/stops{s}": d for s, d in parts.items()})
+    _zip(folder / "zip_absolute.zip", {f"/srv/stops{s}": d for s, d in parts.items()})
     _zip(folder / "zip_two_shapefiles.zip", {f"{n}{s}": d for s, d in parts.items() for n in "ab"})
     whole = _zip(folder / "truncated.zip", {f"stops{s}": d for s, d in parts.items()})
     _truncate(whole, 0.6)

@@ -13,6 +13,7 @@ import streamlit
 from streamlit.testing.v1 import AppTest
 
 import planner
+import planner.maps
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
@@ -149,6 +150,21 @@ def test_osm_extract_replaces_assets_and_sites(app, uploads):
     assets = app.session_state["inputs"].assets
     assert 0 < len(assets) < 710 and metric(app, "Demand zones") == "0"
     assert "No zones loaded." in text(app)
+
+
+def test_unexpected_error_is_friendly_and_logged(app, monkeypatch, caplog):
+    def broken_map(*args, **kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(planner.maps, "asset_map", broken_map)
+    app.run()
+    assert not app.exception
+    assert errors(app) == [
+        "Something unexpected went wrong while drawing the map. The details are in the "
+        "app's log; please try again or report it."
+    ]
+    assert "secret internals" not in text(app)
+    assert "secret internals" in caplog.text
 
 
 # --- Policy ----------------------------------------------------------------------------

@@ -32,7 +32,9 @@ ERRORS = [e for e in ENTRIES if e.get("outcome", "error") == "error"]
 
 
 def _make_bad_inputs():
-    spec = importlib.util.spec_from_file_location("make_bad_inputs", ROOT / "scripts/make_bad_inputs.py")
+    spec = importlib.util.spec_from_file_location(
+        "make_bad_inputs", ROOT / "scripts/make_bad_inputs.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -89,7 +91,17 @@ def _read(entry: dict, path: Path):
 def test_the_corpus_has_at_least_fifty_malformed_inputs_of_every_kind():
     kinds = {e["kind"] for e in ERRORS}
     assert len(ERRORS) >= 50
-    assert kinds == {"assets", "sites", "zones", "policy", "campaigns", "osm", "rates", "terms", "plans"}
+    assert kinds == {
+        "assets",
+        "sites",
+        "zones",
+        "policy",
+        "campaigns",
+        "osm",
+        "rates",
+        "terms",
+        "plans",
+    }
 
 
 def test_every_file_is_in_the_manifest_and_every_entry_exists(generated):
@@ -113,7 +125,7 @@ def test_library_raises_a_planner_error_naming_the_problem(entry, generated):
             _read(entry, path)
     except PlannerError as exc:
         message = str(exc)
-    except Exception as exc:  # noqa: BLE001 - a crash is what this test looks for
+    except Exception as exc:  # a crash: what this test looks for
         pytest.fail(f"crashed: {type(exc).__name__}: {exc}")
     else:
         pytest.fail(f"{entry['file']} was accepted; expected an error naming: {entry['expect']}")
@@ -142,7 +154,11 @@ def _options(entry: dict) -> list[str]:
 def _argv(entry: dict, path: Path, out: Path) -> list[str]:
     """The subcommand that reads this kind of input, writing into ``out``."""
     kind = entry["kind"]
-    assets, sites, policy = str(VALID / "assets.csv"), str(VALID / "sites.csv"), str(VALID / "policy.toml")
+    assets, sites, policy = (
+        str(VALID / "assets.csv"),
+        str(VALID / "sites.csv"),
+        str(VALID / "policy.toml"),
+    )
     p = str(path)
     commands = {
         "assets": ["validate", "--assets", p],
@@ -175,7 +191,7 @@ def test_cli_exits_2_with_the_message_and_no_traceback(entry, generated, tmp_pat
             code = main(_argv(entry, _path(entry, generated), out))
     except SystemExit as exc:
         code = exc.code
-    except Exception as exc:  # noqa: BLE001 - a crash is what this test looks for
+    except Exception as exc:  # a crash: what this test looks for
         pytest.fail(f"crashed: {type(exc).__name__}: {exc}")
     text = "".join(capsys.readouterr())
 
@@ -244,8 +260,10 @@ def test_preset_names_cannot_reach_other_files():
 
 
 _ASSETS = str(VALID / "assets.csv")
-_PLAN = ["plan", "--assets", _ASSETS, "--sites", str(VALID / "sites.csv"), "--policy",
-         str(VALID / "policy.toml"), "--campaigns", str(CORPUS / "campaigns/empty_id.csv")]  # fmt: skip
+_PLAN = [
+    "plan", "--assets", _ASSETS, "--sites", str(VALID / "sites.csv"),
+    "--policy", str(VALID / "policy.toml"), "--campaigns", str(CORPUS / "campaigns/empty_id.csv"),
+]  # fmt: skip
 BAD_OPTIONS = {
     "column without =": ["validate", "--assets", _ASSETS, "--column", "nonsense"],
     "default without name": ["validate", "--assets", _ASSETS, "--default", "=x"],
@@ -270,7 +288,7 @@ def test_bad_cli_options_exit_2_without_traceback(argv, tmp_path, capsys):
         code = main(argv)
     except SystemExit as exc:
         code = exc.code
-    except Exception as exc:  # noqa: BLE001 - a crash is what this test looks for
+    except Exception as exc:  # a crash: what this test looks for
         pytest.fail(f"crashed: {type(exc).__name__}: {exc}")
     text = "".join(capsys.readouterr())
 
@@ -335,3 +353,63 @@ def test_more_rows_than_the_limit_is_a_clear_error(tmp_path, monkeypatch):
     frame.to_file(tmp_path / "big.gpkg")
     with pytest.raises(DataValidationError, match=r"1,001 rows, more than the limit of 1,000"):
         planner.load_assets(tmp_path / "big.gpkg")
+
+
+# --- the app ----------------------------------------------------------------------------------
+
+APP = ROOT / "app.py"
+#: The app's uploaders, by the kind of input: (uploader key, submit button).
+UPLOADERS = {
+    "assets": ("file_assets", "Load assets"),
+    "sites": ("file_sites", "Load sites"),
+    "zones": ("file_zones", "Load zones"),
+    "osm": ("file_osm", "Import extract"),
+}
+
+
+#: One input of each family (every uploadable one passed once; about 0.4 s each).
+APP_SAMPLE = {
+    "assets/empty.csv", "assets/truncated.gpkg", "assets/zip_slip.zip", "assets/zip_bomb.zip",
+    "assets/zip_without_shp.zip", "assets/truncated.parquet", "assets/cp1252.csv",
+    "assets/nul_bytes.csv", "assets/no_crs.gpkg", "assets/bng.gpkg", "assets/swapped_latlon.csv",
+    "assets/nan_coordinates.gpkg", "assets/duplicate_ids.csv", "assets/deeply_nested.geojson",
+    "assets/extra_leading_fields.csv", "sites/mixed_geometry.geojson",
+    "zones/self_intersecting.gpkg", "zones/negative_population.csv", "osm/truncated.osm.pbf",
+    "osm/random_bytes.osm.pbf", "osm/not_xml.osm", "osm/empty.osm.pbf",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    if not APP.is_file():
+        pytest.skip("app.py is not in this checkout")
+    from streamlit.testing.v1 import AppTest
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PLANNER_SCENARIOS_DIR", str(tmp_path_factory.mktemp("scenarios")))
+    mp.setenv("PLANNER_MAP_TILES", "none")
+    at = AppTest.from_file(str(APP), default_timeout=180).run()
+    yield at
+    mp.undo()
+
+
+@pytest.mark.parametrize("entry", [e for e in ERRORS if e["file"] in APP_SAMPLE], ids=_id)
+def test_app_upload_shows_the_message_and_no_traceback(entry, generated, app):
+    import re
+
+    key, button = UPLOADERS[entry["kind"]]
+    path = _path(entry, generated)
+    app.file_uploader(key=key).upload(path.name, path.read_bytes())
+    crs = entry.get("options", {}).get("crs")
+    if crs:
+        app.text_input(key=f"crs_{entry['kind']}").set_value(crs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        next(b for b in app.button if b.label == button).click().run()
+    if crs:
+        app.text_input(key=f"crs_{entry['kind']}").set_value("")
+    shown = [re.sub(r"\\(.)", r"\1", e.value) for e in app.error]
+
+    assert [e.value for e in app.exception] == []
+    assert any(entry["expect"] in text for text in shown), shown
+    assert not any("Something unexpected went wrong" in text for text in shown)

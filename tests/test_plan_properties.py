@@ -47,9 +47,9 @@ def campaigns(draw, index: int):
     return _campaign(
         f"C{index}",
         category=draw(st.sampled_from(["general", "alcohol", "hfss", "political"])),
-        budget=float(draw(st.integers(0, 300))),
+        budget=float(draw(st.integers(20, 300))),
         cycles=tuple(sorted(cycles)),
-        min_faces=draw(st.sampled_from([0, 0, 1])),
+        min_faces=draw(st.sampled_from([0, 0, 0, 1])),
         max_faces=max_faces,
         digital=draw(st.sampled_from(["any", "only", "never"])),
         competitor_group=draw(st.sampled_from(["", "", "banks"])),

@@ -28,9 +28,7 @@ from planner.errors import CampaignError, DataValidationError, PolicyError
 from planner.policy import parse_policy, policy_to_toml
 from planner.schema import ASSET_TYPES, CATEGORIES, SITE_KINDS
 
-SETTINGS = settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # --- loaders -------------------------------------------------------------------------------
 
@@ -61,8 +59,13 @@ def asset_tables(draw) -> pd.DataFrame:
         "lon": column(st.one_of(st.floats(-2.0, 2.0).map(lambda v: f"{v:.5f}"), _coordinate)),
         "lat": column(_latitude),
     }
-    for name in draw(st.sets(st.sampled_from(["faces", "digital", "slots", "status",
-                                              "price_per_cycle", "weekly_impacts", "name"]))):
+    for name in draw(
+        st.sets(
+            st.sampled_from(
+                ["faces", "digital", "slots", "status", "price_per_cycle", "weekly_impacts", "name"]
+            )
+        )
+    ):
         table[name] = column(st.one_of(st.integers(-3, 9).map(str), _cell))  # fmt: skip
     return pd.DataFrame(table)
 
@@ -122,7 +125,7 @@ def test_drop_invalid_keeps_exactly_the_rows_without_errors(table):
     _assert_contract(frame)
 
 
-@SETTINGS
+@settings(max_examples=15, deadline=None)  # three files written per example
 @given(
     st.lists(
         st.tuples(st.floats(-7.5, 1.7), st.floats(50.0, 58.5), _text),
@@ -193,7 +196,9 @@ def policy_docs(draw) -> dict:
     doc: dict = {"name": draw(st.one_of(st.just("Test policy"), _toml_scalar))}
     doc["rules"] = draw(st.one_of(st.lists(rule_docs(), max_size=4), _toml_value))
     if draw(st.booleans()):
-        doc["categories"] = draw(st.lists(st.sampled_from(["crypto", "Fast Food", "x1"]), max_size=2))
+        doc["categories"] = draw(
+            st.lists(st.sampled_from(["crypto", "Fast Food", "x1"]), max_size=2)
+        )
     if draw(st.booleans()):
         doc[draw(st.sampled_from(["kinds", "colour", "description"]))] = draw(_toml_value)
     return doc
@@ -271,12 +276,19 @@ def campaign_records(draw) -> list[dict]:
             "advertiser": draw(_cell),
             "category": draw(st.one_of(_names, _cell)),
             "budget": draw(st.one_of(st.floats(allow_nan=True), _cell, st.integers(-10, 10**6))),
-            "cycles": draw(st.one_of(st.sampled_from(["1", "1-3", "2;5", "0", "5-3", "300"]), _cell)),
+            "cycles": draw(
+                st.one_of(st.sampled_from(["1", "1-3", "2;5", "0", "5-3", "300"]), _cell)
+            ),
             "min_faces": draw(st.one_of(st.integers(-1, 6), _cell)),
             "max_faces": draw(st.one_of(st.integers(-1, 6), _cell)),
         }
-        for key in draw(st.sets(st.sampled_from(["digital", "area", "priority", "min_spacing_m",
-                                                 "formats", "competitor_group"]))):
+        for key in draw(
+            st.sets(
+                st.sampled_from(
+                    ["digital", "area", "priority", "min_spacing_m", "formats", "competitor_group"]
+                )
+            )
+        ):
             record[key] = draw(st.one_of(
                 st.sampled_from(["only", "any", "circle:-0.1,51.5,500", "wards:A;B", "3"]), _cell
             ))  # fmt: skip

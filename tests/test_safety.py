@@ -48,7 +48,9 @@ def unsafe_uses(source: str, name: str = "<text>") -> list[str]:
         if isinstance(node, ast.Import):
             found += [f"{line} import {a.name}" for a in node.names
                       if a.name.split(".")[0] in UNSAFE_MODULES]  # fmt: skip
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in UNSAFE_MODULES:
+        elif (
+            isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in UNSAFE_MODULES
+        ):
             found.append(f"{line} from {node.module} import ...")
         elif isinstance(node, ast.Call):
             func = node.func
@@ -290,7 +292,9 @@ def test_an_interrupted_write_keeps_the_previous_file_intact(suffix, tmp_path, m
 
         return write
 
-    monkeypatch.setattr(pio.pyogrio, "write_dataframe", interrupt_part_way(pio.pyogrio.write_dataframe))
+    monkeypatch.setattr(
+        pio.pyogrio, "write_dataframe", interrupt_part_way(pio.pyogrio.write_dataframe)
+    )
     monkeypatch.setattr(pd.DataFrame, "to_csv", interrupt_part_way(pd.DataFrame.to_csv))
     monkeypatch.setattr(pd.DataFrame, "to_excel", interrupt_part_way(pd.DataFrame.to_excel))
     with pytest.raises(KeyboardInterrupt):
@@ -342,7 +346,7 @@ def test_one_worker_still_plans(greedy_trap):
 )
 def test_impossible_solver_settings_are_a_clear_error(greedy_trap, limit, workers):
     assets, campaigns = greedy_trap
-    with pytest.raises(planner.PlannerError, match="time limit|workers"):
+    with pytest.raises(planner.PlannerError, match=r"time limit|workers"):
         planner.plan(
             assets,
             campaigns,

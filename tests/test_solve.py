@@ -308,6 +308,44 @@ def test_a_tiny_time_limit_ends_in_a_clear_status() -> None:
             assert result.values["revenue"] > 0
 
 
+@pytest.fixture
+def stalled_solver(monkeypatch):
+    """CP-SAT stopped before it starts, as when the time limit runs out at once."""
+    import planner.solve
+
+    original = planner.solve._solver
+
+    def stalled(settings, seconds):
+        cp = original(settings, seconds)
+        cp.parameters.max_time_in_seconds = 0.0
+        cp.parameters.max_deterministic_time = 0.0
+        return cp
+
+    monkeypatch.setattr(planner.solve, "_solver", stalled)
+
+
+def test_a_time_out_falls_back_on_the_greedy_plan(stalled_solver) -> None:
+    assets, camps, policy, zones = busy_inputs()
+    inst = _plan_instance(assets, camps, policy, zones=zones)
+    result = solve_instance(inst, "revenue", solver=FAST)
+    assert (result.status, result.method) == ("FEASIBLE", "greedy (solver timed out)")
+    assert plan_violations(inst, result.chosen) == []
+    assert result.values == result.greedy_values
+    assert math.isnan(result.gap)
+
+
+def test_a_time_out_without_a_plan_says_what_to_change(stalled_solver, monkeypatch) -> None:
+    import planner.solve
+
+    monkeypatch.setattr(planner.solve, "greedy_plan", lambda inst, name: np.empty(0, np.int64))
+    assets, camps, policy, zones = busy_inputs()
+    result = solve_instance(_plan_instance(assets, camps, policy, zones=zones), solver=FAST)
+    assert result.status == "UNKNOWN"
+    assert result.chosen.size == 0
+    [message] = result.explanation
+    assert message.startswith("No plan was found within 2 s. Allow more time")
+
+
 def test_one_worker_finds_the_same_optimum() -> None:
     inst = random_instance(0)
     one = solve_instance(inst, "revenue", solver=SolverSettings(time_limit=2, workers=1))
@@ -318,7 +356,7 @@ def test_one_worker_finds_the_same_optimum() -> None:
 
 @pytest.mark.parametrize("settings", [{"time_limit": 0}, {"workers": 0}])
 def test_bad_solver_settings_are_an_error(settings: dict) -> None:
-    with pytest.raises(PlannerError, match="time limit must be above 0"):
+    with pytest.raises(PlannerError, match=r"time limit must be .*above 0 and workers at least 1"):
         solve_instance(random_instance(0), solver=SolverSettings(**settings))
 
 
