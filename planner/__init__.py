@@ -47,6 +47,14 @@ from planner.osm import import_osm, import_osm_layers
 from planner.plan import Plan, plan, policy_cost, required_sales
 from planner.policy import Policy, list_presets, load_policy, parse_policy, policy_to_toml
 from planner.pricing import RateCard, load_rate_card, price_assets
+from planner.scenarios import (
+    Scenario,
+    compare_scenarios,
+    delete_scenario,
+    list_scenarios,
+    load_scenario,
+    save_scenario,
+)
 from planner.solve import SolverSettings, solve_instance
 from planner.terms import ConcessionTerms, council_income, income_breakdown, load_terms
 from planner.validation import ValidationReport
@@ -87,6 +95,7 @@ __all__ = [
     "PricingError",
     "Problem",
     "RateCard",
+    "Scenario",
     "SolverSettings",
     "ValidationReport",
     "ValuationAssumptions",
@@ -96,8 +105,10 @@ __all__ = [
     "audit",
     "build_instance",
     "calibrate",
+    "compare_scenarios",
     "council_income",
     "cycle_dates",
+    "delete_scenario",
     "eligibility",
     "estimate_impacts",
     "exclusion_zones",
@@ -106,12 +117,14 @@ __all__ = [
     "import_osm_layers",
     "income_breakdown",
     "list_presets",
+    "list_scenarios",
     "map_html",
     "load_assets",
     "load_campaigns",
     "load_placements",
     "load_policy",
     "load_rate_card",
+    "load_scenario",
     "load_sites",
     "load_terms",
     "load_zones",
@@ -126,6 +139,7 @@ __all__ = [
     "portfolio_summary",
     "price_assets",
     "required_sales",
+    "save_scenario",
     "save_map",
     "solve_instance",
     "to_metric",
