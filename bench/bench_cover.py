@@ -17,7 +17,10 @@ Python and libraries included):
 - CP-SAT alone: the textbook model, 2 workers, no hint, no reduction;
 - spopt MCLP: PySAL spopt's maximal covering model solved by PuLP + CBC. spopt is *not*
   a project dependency: ``pip install spopt`` to include it; it runs with a 120 s timeout
-  and prints "did not finish" when it times out.
+  and prints "did not finish" when it times out;
+- SCIP reference (only with ``--reference SECONDS``): SCIP through OR-Tools on the
+  textbook model for that long, to find a tighter bound than the LP's (slow: not a
+  contender, a yardstick).
 
 "% of bound" is the covered weight over the best (lowest) proven upper bound found in the
 run. "CPU s" is the process's CPU time (all threads): on a busy machine it tells more
@@ -26,6 +29,7 @@ about the cost on an idle 2-core machine than the wall-clock "seconds".
 Usage::
 
     python bench/bench_cover.py [--regime A|B|both] [--time-limit 10] [--seed 0]
+                                [--reference 300]
 """
 
 from __future__ import annotations
@@ -46,13 +50,14 @@ sys.path.insert(0, str(ROOT))
 SIDES_KM = {"A": 10.0, "B": 20.0}
 N_DEMAND, N_SITES, RADIUS, K = 20_000, 5_000, 300.0, 500
 SPOPT_TIMEOUT_S = 120
-METHODS = ("greedy", "ours", "ours-wall", "cpsat", "spopt")
+METHODS = ("greedy", "ours", "ours-wall", "cpsat", "spopt", "scip")
 LABELS = {
     "greedy": "greedy (baseline)",
     "ours": "ours (max_cover)",
     "ours-wall": "ours (wall clock)",
     "cpsat": "CP-SAT alone",
     "spopt": "spopt MCLP (PuLP+CBC)",
+    "scip": "SCIP reference",
 }
 
 
@@ -97,6 +102,9 @@ def run_method(method: str, regime: str, seed: int, time_limit: float) -> dict:
     elif method == "cpsat":
         chosen, bound = _cpsat(cov, weights, time_limit)
         out["bound"] = bound
+    elif method == "scip":
+        chosen, bound = _scip(cov, weights, time_limit)
+        out["bound"] = bound
     else:
         chosen = _spopt(demand, sites, weights)
     x = np.zeros(cov.shape[1])
@@ -139,6 +147,30 @@ def _cpsat(cov, weights, time_limit: float) -> tuple[list[int], float]:
     return chosen, solver.best_objective_bound
 
 
+def _scip(cov, weights, seconds: float) -> tuple[list[int], float]:
+    from ortools.linear_solver import pywraplp
+
+    solver = pywraplp.Solver.CreateSolver("SCIP")
+    xs = [solver.BoolVar(f"x{j}") for j in range(cov.shape[1])]
+    ys = [solver.NumVar(0, 1, f"y{i}") for i in range(cov.shape[0])]
+    for i, y in enumerate(ys):
+        row = solver.Constraint(-solver.infinity(), 0)
+        row.SetCoefficient(y, 1)
+        for j in cov.indices[cov.indptr[i] : cov.indptr[i + 1]]:
+            row.SetCoefficient(xs[j], -1)
+    count = solver.Constraint(0, K)
+    for x in xs:
+        count.SetCoefficient(x, 1)
+    objective = solver.Objective()
+    for y, w in zip(ys, weights, strict=True):
+        objective.SetCoefficient(y, float(w))
+    objective.SetMaximization()
+    solver.SetNumThreads(2)
+    solver.SetTimeLimit(int(seconds * 1000))
+    solver.Solve()
+    return [j for j, x in enumerate(xs) if x.solution_value() > 0.5], objective.BestBound()
+
+
 def _spopt(demand, sites, weights) -> list[int]:
     import pulp
     from scipy.spatial.distance import cdist
@@ -156,7 +188,7 @@ def _spopt(demand, sites, weights) -> list[int]:
 def _child(method: str, regime: str, seed: int, time_limit: float) -> dict | str:
     cmd = [sys.executable, __file__, "--run", method, "--regime", regime, "--seed", str(seed)]
     cmd += ["--time-limit", str(time_limit)]
-    timeout = SPOPT_TIMEOUT_S if method == "spopt" else 20 * time_limit + 120
+    timeout = SPOPT_TIMEOUT_S if method == "spopt" else 3 * time_limit + 120
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
@@ -172,9 +204,13 @@ def _spopt_available() -> bool:
     return subprocess.run(probe, capture_output=True, check=False).returncode == 0
 
 
-def bench(regime: str, seed: int, time_limit: float) -> None:
-    methods = [m for m in METHODS if m != "spopt" or _spopt_available()]
+def bench(regime: str, seed: int, time_limit: float, reference: float) -> None:
+    methods = list(METHODS[:4])
+    if _spopt_available():
+        methods.append("spopt")
     results = {m: _child(m, regime, seed, time_limit) for m in methods}
+    if reference > 0:
+        results["scip"] = _child("scip", regime, seed, reference)
     bounds = [r["bound"] for r in results.values() if isinstance(r, dict) and r["bound"]]
     best = min(bounds) if bounds else float("nan")
     print(
@@ -189,6 +225,7 @@ def bench(regime: str, seed: int, time_limit: float) -> None:
             print(f"{LABELS[m]:<24}{'-':>11}{'-':>12}{'-':>9}{'-':>8}{'-':>9}  {r}")
             continue
         note = r.get("method", "") + (f" ({r['status']})" if "status" in r else "")
+        note += f"  bound {r['bound']:,.0f}" if r["bound"] else ""
         print(
             f"{LABELS[m]:<24}{r['covered']:>11,.0f}{100 * r['covered'] / best:>11.3f}%"
             f"{r['seconds']:>9.1f}{r['cpu']:>8.1f}{r['peak_mb']:>9.0f}  {note}"
@@ -202,13 +239,14 @@ def main() -> None:
     ap.add_argument("--regime", choices=["A", "B", "both"], default="both")
     ap.add_argument("--time-limit", type=float, default=10.0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--reference", type=float, default=0.0, help="seconds of SCIP (0: none)")
     ap.add_argument("--run", choices=METHODS, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.run:
         print(json.dumps(run_method(args.run, args.regime, args.seed, args.time_limit)))
         return
     for regime in ("A", "B") if args.regime == "both" else (args.regime,):
-        bench(regime, args.seed, args.time_limit)
+        bench(regime, args.seed, args.time_limit, args.reference)
 
 
 if __name__ == "__main__":

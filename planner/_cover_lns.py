@@ -24,7 +24,7 @@ __all__ = ["Clock", "LnsStats", "lns"]
 _CPU_PER_DTIME = 3.3
 _BUILD_CPU_PER_NNZ = 1e-6
 _WINDOW_SECONDS = 1.5
-_QUICK_SECONDS = 0.15
+_QUICK_SECONDS = 0.1
 
 
 class Clock:

@@ -216,28 +216,32 @@ def fewest_then_best(model: SiteModel, settings) -> Outcome | None:
 
 
 def unreachable(cand: Candidates, model: SiteModel, target, settings) -> InfeasibleError:
-    """Why no selection exists: how much the rules leave reachable, and what was excluded."""
+    """Why no selection was found: how much the rules leave reachable, and what was excluded."""
     relaxed = SiteModel(cand, model.n_sites, None, model.spend, 1e9, model.lock)
-    best = relaxed.solve("max_value", settings)
-    reachable = 0.0 if best is None else best.objective_value
+    best = relaxed.solve("max_value", settings)  # capex over 1e9 years: gross value
     rules = sorted({r.id for r, _ in cand.neighbours})
-    reasons = [
-        f"at most £{reachable:,.0f} a year is reachable from {len(cand.ids)} openable "
-        f"assets" + (f" under density rule(s) {', '.join(rules)}" if rules else "")
-    ]
+    limits = [f"density rule(s) {', '.join(rules)}"] if rules else []
     if model.n_sites is not None:
-        reasons.append(f"with at most {model.n_sites} sites")
+        limits.append(f"at most {model.n_sites} sites")
     if model.spend is not None:
-        reasons.append(f"with a capex budget of £{model.spend / 100:,.0f}")
+        limits.append(f"a capex budget of £{model.spend / 100:,.0f}")
     if len(cand.excluded):
         counts = cand.excluded["reason"].value_counts()
-        reasons.append("excluded: " + ", ".join(f"{n} {r}" for r, n in counts.items()))
-    if best is not None and not model.lock.size and target is None:
-        reasons.append("the time limit may be too short; raise it")
+        limits.append("excluded assets: " + ", ".join(f"{n} {r}" for r, n in counts.items()))
+    if best is None and len(model.lock):
+        reasons = ["the locked assets alone break " + (limits[0] if rules else "the rules")]
+        fix = "Unlock some assets or relax the density rule."
+    elif best is None or (target is not None and best.objective_value >= target):
+        reasons = ["no selection was found within the time limit"]
+        fix = "Raise time_limit."
+    else:
+        reasons = [
+            f"at most £{best.bound:,.0f} a year is reachable from {len(cand.ids)} openable assets",
+            *limits,
+        ]
+        fix = "Lower the target, allow more sites or relax a rule."
     target_text = "" if target is None else f"the revenue target of £{target:,.0f} "
     return InfeasibleError(
-        f"no site selection meets {target_text}under the rules: "
-        + "; ".join(reasons)
-        + ". Lower the target, allow more sites or relax a rule.",
+        f"no site selection meets {target_text}under the rules: {'; '.join(reasons)}. {fix}",
         reasons,
     )

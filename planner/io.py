@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 
 import geopandas as gpd
 import pandas as pd
+import pyarrow.parquet as pq
 import pyogrio
 import shapely
 from pyproj import CRS, Transformer
@@ -341,10 +342,13 @@ def _read_geo(path: Path, suffix: str, layer: str | None) -> gpd.GeoDataFrame:
         target = _zip_target(path)
     try:
         if suffix in {".parquet", ".geoparquet"}:
+            _check_rows(source, pq.ParquetFile(path).metadata.num_rows)
             return gpd.read_parquet(path)
         # layer 0 rather than None: same first layer, without pyogrio's warning about
         # multi-layer files (warnings are errors under pytest and noise in the app).
-        return pyogrio.read_dataframe(target, layer=0 if layer is None else layer)
+        layer = 0 if layer is None else layer
+        _check_rows(source, pyogrio.read_info(target, layer=layer)["features"])
+        return pyogrio.read_dataframe(target, layer=layer)
     except PlannerError:
         raise
     except Exception as exc:
@@ -354,6 +358,16 @@ def _read_geo(path: Path, suffix: str, layer: str | None) -> gpd.GeoDataFrame:
             f"the file could not be read as {_FORMAT_NAMES.get(suffix, suffix)} ({first})",
             "Check that the file is complete and not damaged; export it again from your GIS",
         ) from None
+
+
+def _check_rows(source: str, rows: int) -> None:
+    """Refuse a file with too many rows from its header, before reading it into memory."""
+    if rows > MAX_ROWS:
+        raise _fail(
+            source,
+            f"the file has {rows:,} rows, more than the limit of {MAX_ROWS:,}",
+            "Split the file by area",
+        )
 
 
 _FORMAT_NAMES = {

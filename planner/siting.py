@@ -151,6 +151,7 @@ def select_sites(
         raise PlannerError("give a 'revenue_target', an 'n_sites', or both")
     if n_sites is not None and not (isinstance(n_sites, int | np.integer) and n_sites >= 0):
         raise PlannerError(f"'n_sites' must be a whole number, 0 or more; got {n_sites!r}")
+    _check_conversion(values, conversion_capex, digital_uplift)
     cand = _candidates(values, assets, policy, sites, conversion_capex, digital_uplift)
     lock = _locked_positions(cand, locked)
     target = None if revenue_target is None else math.ceil(float(revenue_target) * 100 - 1e-6)
@@ -167,6 +168,22 @@ def select_sites(
 
 
 # ---------------------------------------------------------------- candidates
+
+
+def _check_conversion(values: pd.DataFrame, capex, uplift) -> None:
+    """Conversions need both a capex and an uplift; one without the other is a mistake."""
+    has_capex = capex is not None or "conversion_capex" in values.columns
+    has_uplift = uplift is not None or "digital_uplift" in values.columns
+    if has_capex and not has_uplift:
+        raise PlannerError(
+            "conversion capex given but no digital uplift: give digital_uplift (extra value "
+            "as a fraction, e.g. 1.5) or a 'digital_uplift' column in the values"
+        )
+    if has_uplift and not has_capex:
+        raise PlannerError(
+            "digital uplift given but no conversion capex: give conversion_capex (GBP per "
+            "conversion) or a 'conversion_capex' column in the values"
+        )
 
 
 def _candidates(values, assets, policy, sites, conversion_capex, digital_uplift) -> Candidates:

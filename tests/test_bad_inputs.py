@@ -351,8 +351,16 @@ def test_more_rows_than_the_limit_is_a_clear_error(tmp_path, monkeypatch):
         crs="EPSG:4326",
     )
     frame.to_file(tmp_path / "big.gpkg")
-    with pytest.raises(DataValidationError, match=r"1,001 rows, more than the limit of 1,000"):
-        planner.load_assets(tmp_path / "big.gpkg")
+    frame.to_parquet(tmp_path / "big.parquet")
+
+    def never(*args, **kwargs):
+        raise AssertionError("a file over the limit was read into memory")
+
+    monkeypatch.setattr(pio.pyogrio, "read_dataframe", never)
+    monkeypatch.setattr(pio.gpd, "read_parquet", never)
+    for name in ("big.gpkg", "big.parquet"):
+        with pytest.raises(DataValidationError, match=r"1,001 rows, more than the limit of 1,000"):
+            planner.load_assets(tmp_path / name)
 
 
 # --- the app ----------------------------------------------------------------------------------

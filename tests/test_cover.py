@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import itertools
 
+import geopandas as gpd
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,7 +16,7 @@ from planner._cover_instance import _merge_rows
 from planner._cover_lns import Clock, lns
 from planner._cover_lp import dual_bound
 from planner._cover_search import CoverProblem, greedy, swap_search
-from planner.cover import coverage_matrix, max_cover
+from planner.cover import coverage_from_frames, coverage_matrix, max_cover
 from planner.errors import InfeasibleError, PlannerError
 
 
@@ -57,6 +59,22 @@ def covered(cov, w, sites) -> float:
 def test_coverage_matrix_counts_a_site_at_exactly_the_radius():
     cov = coverage_matrix(np.array([[0.0, 0.0]]), np.array([[0, 300.0], [0, 300.5]]), 300)
     assert cov.toarray().tolist() == [[True, False]]
+
+
+def test_coverage_from_frames_measures_in_metres_whatever_the_crs():
+    zones = gpd.GeoDataFrame(
+        {"population": [10.0, 20.0]},
+        geometry=[shapely.box(530000, 180000, 530100, 180100), shapely.Point(532000, 180000)],
+        crs="EPSG:27700",
+    )
+    assets = gpd.GeoDataFrame(
+        geometry=[shapely.Point(530050, 180350), shapely.Point(532000, 180450)],
+        crs="EPSG:27700",
+    ).to_crs("EPSG:4326")
+    cov = coverage_from_frames(zones, assets, 300)
+    assert cov.toarray().tolist() == [[True, False], [False, False]]
+    with pytest.raises(PlannerError, match="no CRS"):
+        coverage_from_frames(zones.set_crs(None, allow_override=True), assets, 300)
 
 
 def test_coverage_matrix_rejects_bad_shapes_and_radius():
@@ -201,15 +219,16 @@ def test_dual_bound_is_an_upper_bound_for_any_duals(seed, k, use_budget, mu, nu)
     assert bound >= brute_force(cov, w, k=k, costs=costs, budget=budget) - 1e-6
 
 
-def test_lns_is_deterministic_for_a_seed():
+@pytest.mark.parametrize("workers", [1, 2])
+def test_lns_is_deterministic_for_a_seed(workers):
     cov, w = make_cover(9, n=400, m=120, side=3000)
     p = CoverProblem(cov=sp.csr_array(cov, dtype=np.int32), w=w.astype(np.int64), k=12)
     start = greedy(p)
-    runs = [
-        lns(p, start, clock=Clock(0.5, True, watchdog=1000), seed=3, window=30)[0] for _ in range(2)
-    ]
-    assert np.array_equal(runs[0], runs[1])
-    assert p.value(runs[0]) >= p.value(start)
+    clock = lambda: Clock(0.5, True, watchdog=1000)  # noqa: E731
+    runs = [lns(p, start, clock=clock(), seed=3, window=30, workers=workers) for _ in range(2)]
+    assert np.array_equal(runs[0][0], runs[1][0])
+    assert p.value(runs[0][0]) >= p.value(start)
+    assert runs[0][1].windows >= 2
 
 
 def test_max_cover_is_deterministic_and_reports_progress():

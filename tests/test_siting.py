@@ -162,6 +162,21 @@ def test_unreachable_target_explains_what_can_be_reached():
     assert "£110,000" in str(err.value)
 
 
+def test_target_and_n_sites_together_maximise_value_within_both():
+    assets = make_assets(ROW)
+    sel = select_sites(make_values(assets, ANNUAL), assets, revenue_target=100_000, n_sites=3)
+    assert sel.objective == "max_value" and sel.n_sites == 3
+    assert sel.annual_value == pytest.approx(150_000)
+
+
+def test_conversion_needs_both_capex_and_uplift():
+    assets = make_assets(ROW)
+    with pytest.raises(PlannerError, match="no digital uplift"):
+        select_sites(make_values(assets, ANNUAL), assets, n_sites=2, conversion_capex=1000)
+    with pytest.raises(PlannerError, match="no conversion capex"):
+        select_sites(make_values(assets, ANNUAL), assets, n_sites=2, digital_uplift=1.0)
+
+
 def test_locked_assets_stay_open():
     assets = make_assets(ROW)
     sel = select_sites(make_values(assets, ANNUAL), assets, n_sites=2, locked=["A0"])
