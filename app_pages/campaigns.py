@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import io
+import tempfile
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -12,18 +13,18 @@ from app_pages import state, ui
 
 
 def read_campaigns_csv(name: str, data: bytes) -> pd.DataFrame:
-    """An uploaded campaigns CSV as text cells; `planner.CampaignError` when unreadable."""
-    try:
-        table = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, nrows=100_001)
-    except UnicodeDecodeError:
-        raise planner.CampaignError(
-            f"{name}: the file is not UTF-8 text; save it as UTF-8 CSV"
-        ) from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
-        raise planner.CampaignError(
-            f"{name}: not a readable CSV ({str(exc)[:150]}); save it as comma-separated "
-            "values with one header row"
-        ) from None
+    """An uploaded campaigns CSV as text cells; `planner.CampaignError` when unreadable.
+
+    The upload is written under a fixed name in a private folder: the user's file name is
+    only used in messages, never to build a path.
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "campaigns.csv"
+        path.write_bytes(data)
+        try:
+            table = planner.read_campaigns_table(path)
+        except planner.CampaignError as exc:
+            raise planner.CampaignError(str(exc).replace("campaigns.csv", name)) from None
     table.columns = [str(c).strip().lower() for c in table.columns]
     return table
 

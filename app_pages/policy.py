@@ -89,13 +89,7 @@ def policy_from_table(current: planner.Policy, table: pd.DataFrame) -> planner.P
 
 
 def policy_from_toml(text: str) -> planner.Policy:
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise planner.PolicyError(
-            f"policy editor: not valid TOML ({exc}); check quotes and brackets"
-        ) from None
-    return planner.parse_policy(doc, source="policy editor")
+    return planner.policy_from_text(text, source="policy editor")
 
 
 def use_policy(policy: planner.Policy, label: str) -> None:

@@ -39,13 +39,21 @@ from planner.io import (
     load_placements,
     load_sites,
     load_zones,
+    read_campaigns_table,
     validate_file,
     write_layers,
     write_table,
 )
 from planner.osm import import_osm, import_osm_layers
 from planner.plan import Plan, plan, policy_cost, required_sales
-from planner.policy import Policy, list_presets, load_policy, parse_policy, policy_to_toml
+from planner.policy import (
+    Policy,
+    list_presets,
+    load_policy,
+    parse_policy,
+    policy_from_text,
+    policy_to_toml,
+)
 from planner.pricing import RateCard, load_rate_card, price_assets
 from planner.scenarios import (
     Scenario,
@@ -134,10 +142,12 @@ __all__ = [
     "parse_policy",
     "plan",
     "policy_cost",
+    "policy_from_text",
     "policy_to_toml",
     "policy_value_at_risk",
     "portfolio_summary",
     "price_assets",
+    "read_campaigns_table",
     "required_sales",
     "save_map",
     "save_scenario",

@@ -36,6 +36,7 @@ __all__ = [
     "load_placements",
     "load_sites",
     "load_zones",
+    "read_campaigns_table",
     "read_table",
     "validate_file",
     "write_layers",
@@ -595,6 +596,17 @@ def load_campaigns(
     path = Path(path)
     table = _plain_csv(path, encoding, "campaigns")
     return parse_campaigns(table, categories=categories or CATEGORIES, source=path.name)
+
+
+def read_campaigns_table(path: str | os.PathLike[str], *, encoding: str = "utf-8") -> pd.DataFrame:
+    """A campaigns CSV as a table of text cells, unchecked (for editing before parsing).
+
+    Raises
+    ------
+    CampaignError
+        When the file is missing, not text in ``encoding``, or not a readable CSV.
+    """
+    return _plain_csv(Path(path), encoding, "campaigns")
 
 
 def _plain_csv(path: Path, encoding: str, what: str) -> pd.DataFrame:

@@ -25,6 +25,7 @@ __all__ = [
     "list_presets",
     "load_policy",
     "parse_policy",
+    "policy_from_text",
     "policy_to_toml",
     "presets_dir",
 ]
@@ -461,16 +462,35 @@ def load_policy(path_or_preset: str | Path) -> Policy:
             )
         path = preset
     try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"{path}: not valid TOML ({exc}); check quotes and brackets") from None
-    except RecursionError:
-        raise PolicyError(
-            f"{path}: not valid TOML for a policy (arrays or tables nested too deeply)"
-        ) from None
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError(f"{path}: cannot be read ({exc})") from None
-    return parse_policy(doc, source=str(path))
+    return policy_from_text(text, source=str(path))
+
+
+def policy_from_text(text: str, *, source: str = "policy") -> Policy:
+    """Parse a policy from TOML text (e.g. the app's rule editor).
+
+    Raises
+    ------
+    PolicyError
+        Naming ``source``, the rule id and the key.
+
+    Examples
+    --------
+    >>> policy_from_text('name = "Mine"\n[[rules]]\nid = "b"\ntype = "ban"\n'
+    ...                  'categories = ["adult"]').rule("b").type
+    'ban'
+    """
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{source}: not valid TOML ({exc}); check quotes and brackets") from None
+    except RecursionError:
+        raise PolicyError(
+            f"{source}: not valid TOML for a policy (arrays or tables nested too deeply)"
+        ) from None
+    return parse_policy(doc, source=source)
 
 
 # ---------------------------------------------------------------- writing

@@ -244,7 +244,7 @@ def test_unreadable_campaigns_csv_is_explained(app, uploads):
     open_page(app, "campaigns")
     uploads["file_campaigns"] = FakeUpload("c.csv", b"\xff\xfe\x00bad")
     click(app, "Load campaigns")
-    assert not app.exception and "not UTF-8 text" in errors(app)[0]
+    assert not app.exception and "Save it as UTF-8 CSV" in errors(app)[0]
     assert len(app.session_state["campaigns"]) == 10
 
 
