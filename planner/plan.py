@@ -226,9 +226,10 @@ def plan(
     inst = build_instance(assets, campaigns, policy, eligibility, **build)
     notes: list[str] = []
     if settings.skip_unplaceable:
-        skipped = dict(unplaceable(inst))
+        found = unplaceable(inst)
+        skipped = {c for c, _ in found}
         if skipped:
-            notes = [f"Not placed: {message}" for message in skipped.values()]
+            notes = [f"Not placed: {message}" for _, message in found]
             campaigns = [c for i, c in enumerate(campaigns) if i not in skipped]
             inst = build_instance(assets, campaigns, policy, eligibility, **build)
     result = solve_instance(inst, parsed, solver=solver, progress=progress)

@@ -405,9 +405,11 @@ def unplaceable(inst: Instance) -> list[tuple[int, str]]:
                     f"{t} but only {n} faces in its area are eligible" + _because(inst, c, t) + "."
                 )
                 out.append((c, message))
-        cheapest = np.sort(inst.cand_price[inst.cand_campaign == c])
-        need = sum(int(cheapest[: camp.min_faces].sum()) for _ in camp.cycles)
-        if camp.min_faces and len(cheapest) >= camp.min_faces and need > inst.budget_pence[c]:
+        mine = inst.cand_campaign == c
+        per_cycle = [np.sort(inst.cand_price[mine & (inst.cand_cycle == t)]) for t in camp.cycles]
+        enough = all(len(prices) >= camp.min_faces for prices in per_cycle)
+        need = sum(int(prices[: camp.min_faces].sum()) for prices in per_cycle)
+        if camp.min_faces and enough and need > inst.budget_pence[c]:
             message = (
                 f"Campaign {camp.campaign_id} needs at least {need / 100:,.0f} to book "
                 f"{camp.min_faces} faces in each of its {len(camp.cycles)} cycle(s) but "

@@ -16,6 +16,7 @@ import pytest
 from ortools.sat.python import cp_model
 
 from planner import constraints
+from planner.campaigns import Area
 from planner.check import plan_violations
 from planner.errors import PlannerError
 from planner.instance import PlanSettings
@@ -193,8 +194,6 @@ def targeted(plan_assets):
 def test_targeting_limits_candidates(
     targeted, make_campaign, plan_instance, fields, expected
 ) -> None:
-    from planner.campaigns import Area
-
     fields = dict(fields)
     if "area" in fields:
         kind, value = fields.pop("area")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ from planner.errors import PlannerError
 from planner.instance import PlanSettings
 from planner.model import objective_value
 from planner.plan import plan, policy_cost
-from planner.policy import BanRule, DensityRule, ExclusionRule, Policy
+from planner.policy import BanRule, DensityRule, ExclusionRule, PeriodRule, Policy
 from planner.solve import (
     SolverSettings,
     explain_infeasible,
@@ -192,17 +193,17 @@ def test_too_few_eligible_faces_names_the_rule() -> None:
     assert "2 removed by rule schools-100m" in message
 
 
-def test_budget_against_min_faces_is_found_by_the_solver() -> None:
+def test_budget_against_min_faces_is_found_before_solving() -> None:
     # The cheapest face costs 10 in each cycle but two faces a cycle cost 2 x (10 + 50).
     assets = _plan_assets([(0, 0), (500, 0)], price=[10, 50])
     camp = _campaign("C7", budget=100, min_faces=2, cycles=(1, 2))
     inst = _plan_instance(assets, [camp])
     result = solve_instance(inst, "revenue", solver=FAST)
     assert result.status == "INFEASIBLE"
-    assert result.method == "cp-sat"
+    assert result.method == "pre-check"
     text = " ".join(result.explanation)
-    assert "campaign C7 has a budget of 100" in text
-    assert "campaign C7 needs 2 faces in cycle" in text
+    assert "Campaign C7 needs at least 120 to book 2 faces in each of its 2 cycle(s)" in text
+    assert "its budget is 100" in text
 
 
 def test_explain_infeasible_names_budget_and_min_faces() -> None:
@@ -231,10 +232,6 @@ def test_an_unreachable_revenue_target_is_named() -> None:
 
 
 def test_a_period_rule_is_named_with_the_cycle_dates() -> None:
-    from datetime import date
-
-    from planner.policy import PeriodRule
-
     policy = Policy(
         "p", rules=(PeriodRule("purdah", ("political",), date(2027, 1, 20), date(2027, 1, 25)),)
     )
