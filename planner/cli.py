@@ -543,8 +543,8 @@ def _plan_text(result) -> str:
             f"  gross sales: {result.sales:,.0f} {cur}; council revenue (revenue share of net "
             f"sales): {result.council_revenue:,.0f} {cur}",
             f"  impacts: {result.impacts:,} (modelled estimate); reach: {result.reach:,} people",
-            f"  objective {result.objective_name}: {result.objective:,.0f}; best bound "
-            f"{result.best_bound:,.0f}; gap {result.gap:.2%}",
+            f"  objective {result.objective_name}: {result.objective:,.0f} "
+            f"({result.bound_text})",
         ]
         if "revenue" in result.greedy:
             lines.append(f"  greedy baseline sales: {result.greedy['revenue']:,.0f} {cur}")

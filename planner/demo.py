@@ -169,16 +169,18 @@ def _summary_text(result: Plan, rules: Policy, values, terms, violations) -> str
         f"Policy: {rules.name}",
         "Audience and value figures are modelled estimates, not measurements.",
         "",
-        "Portfolio (a year, modelled): "
-        + ", ".join(f"{k}: {v:,.0f}" for k, v in totals.items() if isinstance(v, int | float))[
-            :600
-        ],
+        f"Portfolio (a year, modelled estimate): {totals['assets']:,} assets, "
+        f"{totals['faces']:,} faces; gross media value {totals['annual_value_low']:,.0f}-"
+        f"{totals['annual_value_high']:,.0f} {result.currency} (central "
+        f"{totals['annual_value_central']:,.0f}); council income "
+        f"{totals['council_income_low']:,.0f}-{totals['council_income_high']:,.0f} "
+        f"(central {totals['council_income_central']:,.0f})",
         "",
         f"Plan status: {result.status} ({result.method}, {result.seconds:.1f} s)",
         f"Placements: {len(result.placements):,}; gross sales {result.sales:,.0f} "
         f"{result.currency}; council revenue {result.council_revenue:,.0f} {result.currency}",
-        f"Objective {result.objective_name}: {result.objective:,.0f} (best bound "
-        f"{result.best_bound:,.0f}, gap {result.gap:.2%}); reach {result.reach:,} people",
+        f"Objective {result.objective_name}: {result.objective:,.0f} ({result.bound_text}); "
+        f"reach {result.reach:,} people",
         *result.explanation,
         *result.notes,
         "",

@@ -7,6 +7,7 @@ the objective, the best bound and the gap. `policy_cost` re-plans without each r
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -81,6 +82,13 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     method: str = "cp-sat"
     greedy: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def bound_text(self) -> str:
+        """The best bound and gap in words ("not proven" for a greedy plan)."""
+        if not math.isfinite(self.gap):
+            return "optimality not proven: the greedy plan, the solver found none in time"
+        return f"best bound {self.best_bound:,.0f}, gap {self.gap:.2%}"
 
     @property
     def ok(self) -> bool:
