@@ -29,7 +29,7 @@ about the cost on an idle 2-core machine than the wall-clock "seconds".
 Usage::
 
     python bench/bench_cover.py [--regime A|B|both] [--time-limit 10] [--seed 0]
-                                [--reference 300]
+                                [--reference 300] [--only greedy,ours,ours-wall,cpsat,spopt]
 """
 
 from __future__ import annotations
@@ -204,10 +204,11 @@ def _spopt_available() -> bool:
     return subprocess.run(probe, capture_output=True, check=False).returncode == 0
 
 
-def bench(regime: str, seed: int, time_limit: float, reference: float) -> None:
+def bench(regime: str, seed: int, time_limit: float, reference: float, only: list[str]) -> None:
     methods = list(METHODS[:4])
     if _spopt_available():
         methods.append("spopt")
+    methods = [m for m in methods if not only or m in only]
     results = {m: _child(m, regime, seed, time_limit) for m in methods}
     if reference > 0:
         results["scip"] = _child("scip", regime, seed, reference)
@@ -230,7 +231,7 @@ def bench(regime: str, seed: int, time_limit: float, reference: float) -> None:
             f"{LABELS[m]:<24}{r['covered']:>11,.0f}{100 * r['covered'] / best:>11.3f}%"
             f"{r['seconds']:>9.1f}{r['cpu']:>8.1f}{r['peak_mb']:>9.0f}  {note}"
         )
-    if "spopt" not in results:
+    if "spopt" not in results and not _spopt_available():
         print("spopt MCLP: not installed (pip install spopt to compare)")
 
 
@@ -240,13 +241,15 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=10.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--reference", type=float, default=0.0, help="seconds of SCIP (0: none)")
+    ap.add_argument("--only", default="", help="comma-separated methods, e.g. greedy,ours")
     ap.add_argument("--run", choices=METHODS, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.run:
         print(json.dumps(run_method(args.run, args.regime, args.seed, args.time_limit)))
         return
     for regime in ("A", "B") if args.regime == "both" else (args.regime,):
-        bench(regime, args.seed, args.time_limit, args.reference)
+        only = [m for m in args.only.split(",") if m]
+        bench(regime, args.seed, args.time_limit, args.reference, only)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from __future__ import annotations
 from planner.audience import AudienceParams, calibrate, estimate_impacts
 from planner.audit import audit
 from planner.campaigns import Area, Campaign, parse_campaigns
+from planner.cover import CoverResult, coverage_from_frames, coverage_matrix, max_cover
 from planner.cycles import cycle_dates, parse_cycles
 from planner.eligibility import allowed_matrix, eligibility, exclusion_zones
 from planner.errors import (
@@ -63,6 +64,7 @@ from planner.scenarios import (
     load_scenario,
     save_scenario,
 )
+from planner.siting import SiteSelection, select_sites
 from planner.solve import SolverSettings, solve_instance
 from planner.terms import ConcessionTerms, council_income, income_breakdown, load_terms
 from planner.validation import ValidationReport
@@ -93,6 +95,7 @@ __all__ = [
     "Campaign",
     "CampaignError",
     "ConcessionTerms",
+    "CoverResult",
     "DataValidationError",
     "InfeasibleError",
     "Plan",
@@ -104,6 +107,7 @@ __all__ = [
     "Problem",
     "RateCard",
     "Scenario",
+    "SiteSelection",
     "SolverSettings",
     "ValidationReport",
     "ValuationAssumptions",
@@ -115,6 +119,8 @@ __all__ = [
     "calibrate",
     "compare_scenarios",
     "council_income",
+    "coverage_from_frames",
+    "coverage_matrix",
     "cycle_dates",
     "delete_scenario",
     "eligibility",
@@ -136,6 +142,7 @@ __all__ = [
     "load_terms",
     "load_zones",
     "map_html",
+    "max_cover",
     "metric_crs",
     "parse_campaigns",
     "parse_cycles",
@@ -151,6 +158,7 @@ __all__ = [
     "required_sales",
     "save_map",
     "save_scenario",
+    "select_sites",
     "solve_instance",
     "to_metric",
     "validate_file",

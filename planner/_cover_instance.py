@@ -39,7 +39,7 @@ class CoverResult:
     seconds
         Wall-clock seconds spent.
     method
-        The steps that produced the answer, e.g. ``"greedy+swap+lp-round+lns"``.
+        The steps that produced the answer, e.g. ``"lp-round+swap+lns"`` or ``"cp-sat"``.
     greedy_weight
         Covered weight of the plain greedy choice (the baseline).
     total_weight
@@ -130,8 +130,9 @@ class Instance:
 
     def weight_of(self, x: np.ndarray) -> float:
         """Covered weight (caller's units) of a reduced choice, locked sites included."""
-        counts = self.problem.counts(x) if self.problem is not None else np.zeros(0)
-        return self.fixed_weight + float(self.weights[counts > 0].sum())
+        if self.problem is None or x is None:
+            return self.fixed_weight
+        return self.fixed_weight + float(self.weights[self.problem.counts(x) > 0].sum())
 
     def float_limits(self) -> dict:
         """``k``, ``costs`` and ``budget`` of the reduced problem in the caller's units."""

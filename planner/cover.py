@@ -141,8 +141,10 @@ def max_cover(
     k
         Most sites to choose (locked ones included); give ``k``, ``budget`` or both.
     time_limit
-        Seconds to spend; in ``deterministic`` mode the search counts CP-SAT's
-        deterministic seconds (about one second each on an idle machine).
+        Seconds to spend. In ``deterministic`` mode each step is charged a deterministic
+        estimate of the CPU seconds it needs (from CP-SAT's deterministic time and problem
+        sizes, calibrated on the benchmark), so runs stop at the same point whatever the
+        load; on an idle 2-core machine that is about ``time_limit`` wall-clock seconds.
     workers
         Threads for the LP relaxation, and windows re-solved at once.
     seed
@@ -206,7 +208,7 @@ def max_cover(
         )
         method += "+lns"
         stats |= {"windows": found.windows, "improved": found.improved}
-        if found.whole:
+        if found.whole and found.whole_bound is not None:
             method = "cp-sat"
             bounds["cp-sat"] = inst.bound_from_int(found.whole_bound)
             if found.whole_optimal:

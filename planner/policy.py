@@ -1,18 +1,34 @@
-"""Ethical-use policies: the rules on what may be advertised where and when, read from TOML."""
+"""Ethical-use policies: the rules on what may be advertised where and when, read from TOML.
+
+The rule classes and `Policy` are defined in `planner.policy_rules` and re-exported here.
+"""
 
 from __future__ import annotations
 
-import math
 import re
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import fields
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import planner
 from planner.errors import PolicyError
-from planner.schema import ASSET_TYPES, CATEGORIES, SITE_KINDS
+from planner.policy_rules import (
+    DEFAULT_KINDS,
+    RULE_CLASSES,
+    BanRule,
+    DensityRule,
+    ExclusionRule,
+    PeriodRule,
+    Policy,
+    Rule,
+    ShareRule,
+    is_number,
+    policy_error,
+    policy_problems,
+)
+from planner.schema import CATEGORIES
 
 __all__ = [
     "BanRule",
@@ -30,256 +46,7 @@ __all__ = [
     "presets_dir",
 ]
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_DEFAULT_KINDS = tuple(sorted(SITE_KINDS))
-
-
-def _tuple(value: Any) -> tuple | None:
-    """Lists become tuples (so rules hash); a lone string becomes a one-element tuple."""
-    if value is None or isinstance(value, tuple):
-        return value
-    if isinstance(value, str):
-        return (value,)
-    return tuple(value)
-
-
-def _normalise(rule: Any) -> None:
-    """Name lists as tuples and distances/shares as floats, so equal rules compare equal."""
-    for f in fields(rule):
-        value = getattr(rule, f.name)
-        if f.name in {"categories", "near", "asset_types"}:
-            object.__setattr__(rule, f.name, _tuple(value))
-        elif f.name in {"within_m", "max_share"} and _is_number(value):
-            object.__setattr__(rule, f.name, float(value))
-
-
-@dataclass(frozen=True)
-class BanRule:
-    """``categories`` are never allowed on assets in scope (``asset_types``, ``digital``)."""
-
-    id: str
-    categories: tuple[str, ...]
-    asset_types: tuple[str, ...] | None = None
-    digital: bool | None = None
-    type: ClassVar[str] = "ban"
-
-    def __post_init__(self) -> None:
-        _normalise(self)
-
-
-@dataclass(frozen=True)
-class ExclusionRule:
-    """``categories`` are not allowed within ``within_m`` metres of a site of a kind in ``near``.
-
-    Distance is to a polygon's edge; an asset inside a polygon is at 0 m. A site at exactly
-    ``within_m`` counts as within.
-    """
-
-    id: str
-    categories: tuple[str, ...]
-    near: tuple[str, ...]
-    within_m: float
-    asset_types: tuple[str, ...] | None = None
-    digital: bool | None = None
-    type: ClassVar[str] = "exclusion"
-
-    def __post_init__(self) -> None:
-        _normalise(self)
-
-
-@dataclass(frozen=True)
-class DensityRule:
-    """At most ``max_faces`` booked faces within ``within_m`` metres of any booked asset.
-
-    Checked per cycle by `planner.audit` and enforced by the optimiser with one reading:
-    for every booked asset *a*, the faces booked on all assets within ``within_m`` of *a*
-    (including *a*'s own) must not exceed ``max_faces``.
-    """
-
-    id: str
-    max_faces: int
-    within_m: float
-    type: ClassVar[str] = "density"
-
-    def __post_init__(self) -> None:
-        _normalise(self)
-
-
-@dataclass(frozen=True)
-class ShareRule:
-    """``categories`` together take at most ``max_share`` (0-1) of the faces booked in a cycle."""
-
-    id: str
-    categories: tuple[str, ...]
-    max_share: float
-    type: ClassVar[str] = "share"
-
-    def __post_init__(self) -> None:
-        _normalise(self)
-
-
-@dataclass(frozen=True)
-class PeriodRule:
-    """``categories`` are not allowed in any cycle overlapping ``start``-``end`` (inclusive)."""
-
-    id: str
-    categories: tuple[str, ...]
-    start: date
-    end: date
-    type: ClassVar[str] = "period"
-
-    def __post_init__(self) -> None:
-        _normalise(self)
-
-
-Rule = BanRule | ExclusionRule | DensityRule | ShareRule | PeriodRule
-_RULE_CLASSES: dict[str, type] = {
-    c.type: c for c in (BanRule, ExclusionRule, DensityRule, ShareRule, PeriodRule)
-}
-
-
-@dataclass(frozen=True)
-class Policy:
-    """A named set of rules with the category and site-kind vocabularies they may use.
-
-    Construction validates every rule and raises `PolicyError` listing every problem.
-
-    Examples
-    --------
-    >>> p = Policy("Demo", rules=(BanRule("no-payday", ("payday_loans",)),))
-    >>> p.rule("no-payday").categories
-    ('payday_loans',)
-    """
-
-    name: str
-    description: str = ""
-    source: str = ""
-    rules: tuple = ()
-    categories: tuple[str, ...] = CATEGORIES
-    kinds: tuple[str, ...] = field(default=_DEFAULT_KINDS)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "rules", tuple(self.rules))
-        object.__setattr__(self, "categories", _tuple(self.categories))
-        object.__setattr__(self, "kinds", _tuple(self.kinds))
-        problems = _policy_problems(self.rules, self.categories, self.kinds)
-        if problems:
-            raise _error(f"policy '{self.name}'", problems)
-
-    def rule(self, rule_id: str) -> Rule:
-        """The rule with this id; `PolicyError` naming the known ids when there is none."""
-        for r in self.rules:
-            if r.id == rule_id:
-                return r
-        known = ", ".join(r.id for r in self.rules) or "none"
-        raise PolicyError(f"policy '{self.name}' has no rule '{rule_id}'; its rules are: {known}")
-
-    def without(self, rule_id: str) -> Policy:
-        """A copy of this policy without one rule (to price what that rule costs)."""
-        self.rule(rule_id)
-        return replace(self, rules=tuple(r for r in self.rules if r.id != rule_id))
-
-    @property
-    def bans(self) -> tuple[BanRule, ...]:
-        return tuple(r for r in self.rules if isinstance(r, BanRule))
-
-    @property
-    def exclusions(self) -> tuple[ExclusionRule, ...]:
-        return tuple(r for r in self.rules if isinstance(r, ExclusionRule))
-
-    @property
-    def densities(self) -> tuple[DensityRule, ...]:
-        return tuple(r for r in self.rules if isinstance(r, DensityRule))
-
-    @property
-    def shares(self) -> tuple[ShareRule, ...]:
-        return tuple(r for r in self.rules if isinstance(r, ShareRule))
-
-    @property
-    def periods(self) -> tuple[PeriodRule, ...]:
-        return tuple(r for r in self.rules if isinstance(r, PeriodRule))
-
-
-def _error(where: str, problems: list[str]) -> PolicyError:
-    lines = [f"{where}: {len(problems)} problem(s) must be fixed:"]
-    lines += [f"  - {p}" for p in problems]
-    err = PolicyError("\n".join(lines))
-    err.problems = list(problems)
-    return err
-
-
-# ---------------------------------------------------------------- semantic checks
-
-
-def _where(rule: Any, index: int) -> str:
-    rid = getattr(rule, "id", None)
-    return f"rule '{rid}'" if isinstance(rid, str) and rid else f"rule #{index + 1}"
-
-
-def _members(values: tuple | None, known: tuple | frozenset, what: str) -> list[str]:
-    if not values:
-        return [f"must list at least one {what}"]
-    bad = [v for v in values if v not in known]
-    if bad:
-        return [f"unknown {what} {', '.join(map(repr, bad))}; known: {', '.join(sorted(known))}"]
-    return []
-
-
-def _rule_problems(rule: Rule, categories: tuple, kinds: tuple) -> dict[str, list[str]]:
-    """Problems per key of one rule, against the policy's vocabularies."""
-    out: dict[str, list[str]] = {}
-    if not isinstance(rule.id, str) or not _ID.match(rule.id):
-        out["id"] = [f"must be letters, digits, '-', '_' or '.'; got {rule.id!r}"]
-    if hasattr(rule, "categories"):
-        out["categories"] = _members(rule.categories, categories, "category")
-    if isinstance(rule, ExclusionRule):
-        out["near"] = _members(rule.near, kinds, "site kind")
-    if getattr(rule, "asset_types", None) is not None:
-        out["asset_types"] = _members(rule.asset_types, ASSET_TYPES, "asset type")
-    if hasattr(rule, "within_m") and not (
-        isinstance(rule.within_m, float) and math.isfinite(rule.within_m) and rule.within_m >= 0
-    ):
-        out["within_m"] = [f"must be a distance in metres, 0 or more; got {rule.within_m!r}"]
-    if isinstance(rule, DensityRule) and not (
-        isinstance(rule.max_faces, int)
-        and not isinstance(rule.max_faces, bool)
-        and rule.max_faces >= 1
-    ):
-        out["max_faces"] = [f"must be a whole number of faces, 1 or more; got {rule.max_faces!r}"]
-    if isinstance(rule, ShareRule) and not (
-        isinstance(rule.max_share, float) and 0 <= rule.max_share <= 1
-    ):
-        out["max_share"] = [f"must be a fraction between 0 and 1; got {rule.max_share!r}"]
-    if isinstance(rule, PeriodRule):
-        out.update(_period_problems(rule))
-    return {k: v for k, v in out.items() if v}
-
-
-def _period_problems(rule: PeriodRule) -> dict[str, list[str]]:
-    out = {}
-    for key in ("start", "end"):
-        value = getattr(rule, key)
-        if not isinstance(value, date) or isinstance(value, datetime):
-            out[key] = [f"must be a date such as 2027-05-06; got {value!r}"]
-    if not out and rule.end < rule.start:
-        out["end"] = [f"{rule.end} is before start {rule.start}; swap them"]
-    return out
-
-
-def _policy_problems(rules: tuple, categories: tuple, kinds: tuple) -> list[str]:
-    problems = []
-    seen: set[str] = set()
-    for i, rule in enumerate(rules):
-        if type(rule) not in _RULE_CLASSES.values():
-            problems.append(f"rule #{i + 1}: {rule!r} is not a policy rule")
-            continue
-        if rule.id in seen:
-            problems.append(f"{_where(rule, i)}, key 'id': duplicate id; give each rule its own id")
-        seen.add(rule.id)
-        for key, msgs in _rule_problems(rule, categories, kinds).items():
-            problems += [f"{_where(rule, i)}, key '{key}': {m}" for m in msgs]
-    return problems
 
 
 # ---------------------------------------------------------------- parsing
@@ -295,10 +62,6 @@ _KEYS: dict[str, tuple[set[str], set[str]]] = {  # type -> (required, optional)
 _TOP = {"name", "description", "source", "rules", "categories", "kinds"}
 
 
-def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
-
-
 def _check_value(key: str, value: Any) -> str | None:
     """Type problem of one rule value, or None; ranges are checked on the built rule."""
     if key in {"categories", "near", "asset_types"}:
@@ -307,7 +70,7 @@ def _check_value(key: str, value: Any) -> str | None:
     if key == "digital":
         return None if isinstance(value, bool) else f"must be true or false; got {value!r}"
     if key in {"within_m", "max_share"}:
-        return None if _is_number(value) else f"must be a number; got {value!r}"
+        return None if is_number(value) else f"must be a number; got {value!r}"
     if key == "max_faces":
         ok = isinstance(value, int) and not isinstance(value, bool)
         return None if ok else f"must be a whole number; got {value!r}"
@@ -359,7 +122,7 @@ def _parse_rule(doc: Any, index: int) -> tuple[Rule | None, list[str]]:
     for key in ("start", "end"):
         if key in values:
             values[key] = _as_date(values[key])
-    return _RULE_CLASSES[kind](**values), []
+    return RULE_CLASSES[kind](**values), []
 
 
 def _vocabulary(doc: dict, key: str, default: tuple[str, ...]) -> tuple[tuple, list[str]]:
@@ -407,7 +170,7 @@ def parse_policy(doc: dict, *, source: str) -> Policy:
         problems.append("key 'name': required; add e.g. name = \"My council\"")
     categories, errs = _vocabulary(doc, "categories", CATEGORIES)
     problems += errs
-    kinds, errs = _vocabulary(doc, "kinds", _DEFAULT_KINDS)
+    kinds, errs = _vocabulary(doc, "kinds", DEFAULT_KINDS)
     problems += errs
     raw_rules = doc.get("rules", [])
     if not isinstance(raw_rules, list):
@@ -419,9 +182,9 @@ def parse_policy(doc: dict, *, source: str) -> Policy:
         problems += errs
         if rule is not None:
             rules.append(rule)
-    problems += _policy_problems(tuple(rules), categories, kinds)
+    problems += policy_problems(tuple(rules), categories, kinds)
     if problems:
-        raise _error(source, problems)
+        raise policy_error(source, problems)
     return Policy(
         name=doc["name"],
         description=doc.get("description", ""),
@@ -521,7 +284,7 @@ def policy_to_toml(policy: Policy) -> str:
     True
     """
     lines = [f"{k} = {_toml_value(getattr(policy, k))}" for k in ("name", "description", "source")]
-    for key, default in (("categories", CATEGORIES), ("kinds", _DEFAULT_KINDS)):
+    for key, default in (("categories", CATEGORIES), ("kinds", DEFAULT_KINDS)):
         extra = [v for v in getattr(policy, key) if v not in default]
         if extra:
             lines.append(f"{key} = {_toml_value(extra)}")

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from planner._cover_instance import _merge_rows
 from planner._cover_lns import Clock, lns
-from planner._cover_lp import dual_bound
+from planner._cover_lp import dual_bound, lp_relaxation
 from planner._cover_search import CoverProblem, greedy, swap_search
 from planner.cover import coverage_from_frames, coverage_matrix, max_cover
 from planner.errors import InfeasibleError, PlannerError
@@ -122,6 +122,13 @@ def test_max_cover_keeps_locked_sites_and_is_optimal_around_them():
     assert res.covered_weight == pytest.approx(brute_force(cov, w, k=3, locked=(5,)))
 
 
+def test_max_cover_with_every_site_locked_returns_them():
+    cov, w = make_cover(8, m=6)
+    res = max_cover(cov, w, k=2, locked=[1, 4])
+    assert res.sites == (1, 4) and res.status == "OPTIMAL"
+    assert res.covered_weight == pytest.approx(covered(cov, w, (1, 4)))
+
+
 def test_max_cover_accepts_index_arrays():
     cov, w = make_cover(3)
     coo = sp.coo_array(cov)
@@ -219,6 +226,17 @@ def test_dual_bound_is_an_upper_bound_for_any_duals(seed, k, use_budget, mu, nu)
     assert bound >= brute_force(cov, w, k=k, costs=costs, budget=budget) - 1e-6
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_lp_bound_from_pdlp_duals_is_valid_and_tight_on_small_instances(seed):
+    cov, w = make_cover(300 + seed, m=9)
+    costs = np.random.default_rng(seed).integers(1, 6, cov.shape[1]).astype(float)
+    for k, c, b in ((3, None, None), (None, costs, 8.0), (3, costs, 8.0)):
+        best = brute_force(cov, w, k=k, costs=c, budget=b)
+        res = lp_relaxation(sp.csr_array(cov, dtype=np.int32), w, k=k, costs=c, budget=b)
+        assert best - 1e-6 <= res.bound <= w.sum() + 1e-6
+        assert res.bound <= 1.25 * best + 1e-6  # the relaxation is not vacuous
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_lns_is_deterministic_for_a_seed(workers):
     cov, w = make_cover(9, n=400, m=120, side=3000)
@@ -238,3 +256,25 @@ def test_max_cover_is_deterministic_and_reports_progress():
     second = max_cover(cov, w, k=8, time_limit=5)
     assert first.sites == second.sites
     assert seen[-1] == 1.0 and all(0 <= f <= 1 for f in seen)
+
+
+@pytest.mark.shared_data
+def test_real_london_population_within_300_m_of_200_bus_stops(shared_data):
+    lsoa = shared_data / "london_lsoa_population" / "london_lsoa2011_pop_mid2020_centroids.csv"
+    stops_csv = shared_data / "london_tfl_bus_stops" / "bus-stops.csv"
+    if not (lsoa.is_file() and stops_csv.is_file()):
+        pytest.skip("London LSOA centroids or TfL bus stops not in the shared data")
+    import pandas as pd
+
+    zones = pd.read_csv(lsoa)
+    stops = pd.read_csv(stops_csv)
+    stops = stops[(stops["Location_Easting"] > 0) & (stops["Virtual_Bus_Stop"] == 0)]
+    demand = zones[["centroid_x", "centroid_y"]].to_numpy(float)  # EPSG:27700 metres
+    sites = stops[["Location_Easting", "Location_Northing"]].to_numpy(float)
+    people = zones["Persons_All-Ages"].to_numpy(float)
+    cov = coverage_matrix(demand, sites, 300)
+    res = max_cover(cov, people, k=200, time_limit=10)
+    assert len(res.sites) <= 200
+    assert res.covered_weight == pytest.approx(covered(cov, people, res.sites))
+    assert res.greedy_weight <= res.covered_weight <= res.bound
+    assert res.gap <= 0.001

@@ -1,0 +1,297 @@
+"""The rules of an ethical-use policy and the `Policy` that holds them, with the checks every
+rule must pass (ids, vocabularies, distances, shares, dates) however the policy was made.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field, fields, replace
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from planner.errors import PolicyError
+from planner.schema import ASSET_TYPES, CATEGORIES, SITE_KINDS
+
+__all__ = [
+    "DEFAULT_KINDS",
+    "RULE_CLASSES",
+    "BanRule",
+    "DensityRule",
+    "ExclusionRule",
+    "PeriodRule",
+    "Policy",
+    "Rule",
+    "ShareRule",
+    "is_number",
+    "policy_error",
+    "policy_problems",
+]
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+DEFAULT_KINDS = tuple(sorted(SITE_KINDS))
+
+
+def _tuple(value: Any) -> tuple | None:
+    """Lists become tuples (so rules hash); a lone string becomes a one-element tuple."""
+    if value is None or isinstance(value, tuple):
+        return value
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)
+
+
+def _normalise(rule: Any) -> None:
+    """Name lists as tuples and distances/shares as floats, so equal rules compare equal."""
+    for f in fields(rule):
+        value = getattr(rule, f.name)
+        if f.name in {"categories", "near", "asset_types"}:
+            object.__setattr__(rule, f.name, _tuple(value))
+        elif f.name in {"within_m", "max_share"} and is_number(value):
+            object.__setattr__(rule, f.name, float(value))
+
+
+@dataclass(frozen=True)
+class BanRule:
+    """``categories`` are never allowed on assets in scope (``asset_types``, ``digital``)."""
+
+    id: str
+    categories: tuple[str, ...]
+    asset_types: tuple[str, ...] | None = None
+    digital: bool | None = None
+    type: ClassVar[str] = "ban"
+
+    def __post_init__(self) -> None:
+        _normalise(self)
+
+
+@dataclass(frozen=True)
+class ExclusionRule:
+    """``categories`` are not allowed within ``within_m`` metres of a site of a kind in ``near``.
+
+    Distance is to a polygon's edge; an asset inside a polygon is at 0 m. A site at exactly
+    ``within_m`` counts as within.
+    """
+
+    id: str
+    categories: tuple[str, ...]
+    near: tuple[str, ...]
+    within_m: float
+    asset_types: tuple[str, ...] | None = None
+    digital: bool | None = None
+    type: ClassVar[str] = "exclusion"
+
+    def __post_init__(self) -> None:
+        _normalise(self)
+
+
+@dataclass(frozen=True)
+class DensityRule:
+    """At most ``max_faces`` booked faces within ``within_m`` metres of any booked asset.
+
+    Checked per cycle by `planner.audit` and enforced by the optimiser with one reading:
+    for every booked asset *a*, the faces booked on all assets within ``within_m`` of *a*
+    (including *a*'s own) must not exceed ``max_faces``.
+    """
+
+    id: str
+    max_faces: int
+    within_m: float
+    type: ClassVar[str] = "density"
+
+    def __post_init__(self) -> None:
+        _normalise(self)
+
+
+@dataclass(frozen=True)
+class ShareRule:
+    """``categories`` together take at most ``max_share`` (0-1) of the faces booked in a cycle."""
+
+    id: str
+    categories: tuple[str, ...]
+    max_share: float
+    type: ClassVar[str] = "share"
+
+    def __post_init__(self) -> None:
+        _normalise(self)
+
+
+@dataclass(frozen=True)
+class PeriodRule:
+    """``categories`` are not allowed in any cycle overlapping ``start``-``end`` (inclusive)."""
+
+    id: str
+    categories: tuple[str, ...]
+    start: date
+    end: date
+    type: ClassVar[str] = "period"
+
+    def __post_init__(self) -> None:
+        _normalise(self)
+
+
+Rule = BanRule | ExclusionRule | DensityRule | ShareRule | PeriodRule
+RULE_CLASSES: dict[str, type] = {
+    c.type: c for c in (BanRule, ExclusionRule, DensityRule, ShareRule, PeriodRule)
+}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A named set of rules with the category and site-kind vocabularies they may use.
+
+    Construction validates every rule and raises `PolicyError` listing every problem.
+
+    Examples
+    --------
+    >>> p = Policy("Demo", rules=(BanRule("no-payday", ("payday_loans",)),))
+    >>> p.rule("no-payday").categories
+    ('payday_loans',)
+    """
+
+    name: str
+    description: str = ""
+    source: str = ""
+    rules: tuple = ()
+    categories: tuple[str, ...] = CATEGORIES
+    kinds: tuple[str, ...] = field(default=DEFAULT_KINDS)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rules", tuple(self.rules))
+        object.__setattr__(self, "categories", _tuple(self.categories))
+        object.__setattr__(self, "kinds", _tuple(self.kinds))
+        problems = policy_problems(self.rules, self.categories, self.kinds)
+        if problems:
+            raise policy_error(f"policy '{self.name}'", problems)
+
+    def rule(self, rule_id: str) -> Rule:
+        """The rule with this id; `PolicyError` naming the known ids when there is none."""
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        known = ", ".join(r.id for r in self.rules) or "none"
+        raise PolicyError(f"policy '{self.name}' has no rule '{rule_id}'; its rules are: {known}")
+
+    def without(self, rule_id: str) -> Policy:
+        """A copy of this policy without one rule (to price what that rule costs)."""
+        self.rule(rule_id)
+        return replace(self, rules=tuple(r for r in self.rules if r.id != rule_id))
+
+    @property
+    def bans(self) -> tuple[BanRule, ...]:
+        return tuple(r for r in self.rules if isinstance(r, BanRule))
+
+    @property
+    def exclusions(self) -> tuple[ExclusionRule, ...]:
+        return tuple(r for r in self.rules if isinstance(r, ExclusionRule))
+
+    @property
+    def densities(self) -> tuple[DensityRule, ...]:
+        return tuple(r for r in self.rules if isinstance(r, DensityRule))
+
+    @property
+    def shares(self) -> tuple[ShareRule, ...]:
+        return tuple(r for r in self.rules if isinstance(r, ShareRule))
+
+    @property
+    def periods(self) -> tuple[PeriodRule, ...]:
+        return tuple(r for r in self.rules if isinstance(r, PeriodRule))
+
+
+def policy_error(where: str, problems: list[str]) -> PolicyError:
+    """One `PolicyError` listing every problem found in ``where``.
+
+    Examples
+    --------
+    >>> raise policy_error("policy.toml", ["key 'name': required"])
+    """
+    lines = [f"{where}: {len(problems)} problem(s) must be fixed:"]
+    lines += [f"  - {p}" for p in problems]
+    err = PolicyError("\n".join(lines))
+    err.problems = list(problems)
+    return err
+
+
+# ---------------------------------------------------------------- semantic checks
+
+
+def _where(rule: Any, index: int) -> str:
+    rid = getattr(rule, "id", None)
+    return f"rule '{rid}'" if isinstance(rid, str) and rid else f"rule #{index + 1}"
+
+
+def _members(values: tuple | None, known: tuple | frozenset, what: str) -> list[str]:
+    if not values:
+        return [f"must list at least one {what}"]
+    bad = [v for v in values if v not in known]
+    if bad:
+        return [f"unknown {what} {', '.join(map(repr, bad))}; known: {', '.join(sorted(known))}"]
+    return []
+
+
+def _rule_problems(rule: Rule, categories: tuple, kinds: tuple) -> dict[str, list[str]]:
+    """Problems per key of one rule, against the policy's vocabularies."""
+    out: dict[str, list[str]] = {}
+    if not isinstance(rule.id, str) or not _ID.match(rule.id):
+        out["id"] = [f"must be letters, digits, '-', '_' or '.'; got {rule.id!r}"]
+    if hasattr(rule, "categories"):
+        out["categories"] = _members(rule.categories, categories, "category")
+    if isinstance(rule, ExclusionRule):
+        out["near"] = _members(rule.near, kinds, "site kind")
+    if getattr(rule, "asset_types", None) is not None:
+        out["asset_types"] = _members(rule.asset_types, ASSET_TYPES, "asset type")
+    if hasattr(rule, "within_m") and not (
+        isinstance(rule.within_m, float) and math.isfinite(rule.within_m) and rule.within_m >= 0
+    ):
+        out["within_m"] = [f"must be a distance in metres, 0 or more; got {rule.within_m!r}"]
+    if isinstance(rule, DensityRule) and not (
+        isinstance(rule.max_faces, int)
+        and not isinstance(rule.max_faces, bool)
+        and rule.max_faces >= 1
+    ):
+        out["max_faces"] = [f"must be a whole number of faces, 1 or more; got {rule.max_faces!r}"]
+    if isinstance(rule, ShareRule) and not (
+        isinstance(rule.max_share, float) and 0 <= rule.max_share <= 1
+    ):
+        out["max_share"] = [f"must be a fraction between 0 and 1; got {rule.max_share!r}"]
+    if isinstance(rule, PeriodRule):
+        out.update(_period_problems(rule))
+    return {k: v for k, v in out.items() if v}
+
+
+def _period_problems(rule: PeriodRule) -> dict[str, list[str]]:
+    out = {}
+    for key in ("start", "end"):
+        value = getattr(rule, key)
+        if not isinstance(value, date) or isinstance(value, datetime):
+            out[key] = [f"must be a date such as 2027-05-06; got {value!r}"]
+    if not out and rule.end < rule.start:
+        out["end"] = [f"{rule.end} is before start {rule.start}; swap them"]
+    return out
+
+
+def policy_problems(rules: tuple, categories: tuple, kinds: tuple) -> list[str]:
+    """Every problem of a policy's rules against its vocabularies, one line each.
+
+    Examples
+    --------
+    >>> policy_problems((BanRule("b", ("nope",)),), CATEGORIES, DEFAULT_KINDS)[0][:26]
+    "rule 'b', key 'categories'"
+    """
+    problems = []
+    seen: set[str] = set()
+    for i, rule in enumerate(rules):
+        if type(rule) not in RULE_CLASSES.values():
+            problems.append(f"rule #{i + 1}: {rule!r} is not a policy rule")
+            continue
+        if rule.id in seen:
+            problems.append(f"{_where(rule, i)}, key 'id': duplicate id; give each rule its own id")
+        seen.add(rule.id)
+        for key, msgs in _rule_problems(rule, categories, kinds).items():
+            problems += [f"{_where(rule, i)}, key '{key}': {m}" for m in msgs]
+    return problems
+
+
+def is_number(v: Any) -> bool:
+    """True for an int or a float, but not a bool (TOML's true is no distance)."""
+    return isinstance(v, int | float) and not isinstance(v, bool)
