@@ -237,7 +237,8 @@ def _plan_text(result) -> str:
             f"  placements: {len(result.placements):,}",
             f"  gross sales: {result.sales:,.0f} {cur}; council revenue (revenue share of net "
             f"sales): {result.council_revenue:,.0f} {cur}",
-            f"  impacts: {result.impacts:,} (modelled estimate); reach: {result.reach:,} people",
+            f"  impacts: {result.impacts:,} (modelled estimate); reach: {result.reach:,} people "
+            "(summed over campaigns, modelled)",
             f"  objective {result.objective_name}: {result.objective:,.0f} ({result.bound_text})",
         ]
         if "revenue" in result.greedy:

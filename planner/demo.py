@@ -180,7 +180,7 @@ def _summary_text(result: Plan, rules: Policy, values, terms, violations) -> str
         f"Placements: {len(result.placements):,}; gross sales {result.sales:,.0f} "
         f"{result.currency}; council revenue {result.council_revenue:,.0f} {result.currency}",
         f"Objective {result.objective_name}: {result.objective:,.0f} ({result.bound_text}); "
-        f"reach {result.reach:,} people",
+        f"reach {result.reach:,} people (summed over campaigns, modelled)",
         *result.explanation,
         *result.notes,
         "",

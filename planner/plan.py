@@ -59,6 +59,9 @@ class Plan:
         The (last stage's) objective value, the solver's best bound and the relative gap.
     sales, council_revenue
         Gross sales booked and the council's revenue share of the net sales.
+    impacts, reach
+        Modelled impacts booked, and reach summed over campaigns (each campaign counts a
+        zone's population once, however many of its faces reach it).
     explanation
         Why there is no plan, in words, when there is none.
     notes
