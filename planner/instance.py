@@ -8,7 +8,7 @@ neighbour lists its rules need. Money becomes pence and audiences whole impacts 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import geopandas as gpd
@@ -22,7 +22,7 @@ from planner.errors import PlannerError
 from planner.geo import metric_crs
 from planner.policy import DensityRule, Policy, ShareRule
 
-__all__ = ["Instance", "PlanSettings", "build_instance", "pairs_within"]
+__all__ = ["Instance", "PlanSettings", "build_instance", "pairs_within", "restrict", "slot_ranks"]
 
 PENCE = 100
 WEEKS_PER_CYCLE = 2
@@ -114,6 +114,42 @@ def pairs_within(xy: np.ndarray, distance: float, subset: np.ndarray | None = No
     left, right = tree.query(points, predicate="dwithin", distance=distance)
     keep = left < right
     return np.column_stack([idx[left[keep]], idx[right[keep]]]).astype(np.int64)
+
+
+def slot_ranks(inst: Instance, key: np.ndarray) -> np.ndarray:
+    """Rank of each candidate within its (campaign, cycle) by ascending ``key`` (0 = first).
+
+    Examples
+    --------
+    >>> best_first = slot_ranks(inst, -inst.cand_price)
+    """
+    n = inst.n_candidates
+    order = np.lexsort((np.asarray(key), inst.cand_cycle, inst.cand_campaign))
+    campaign, cycle = inst.cand_campaign[order], inst.cand_cycle[order]
+    new = np.ones(n, dtype=bool)
+    new[1:] = (campaign[1:] != campaign[:-1]) | (cycle[1:] != cycle[:-1])
+    first = np.maximum.accumulate(np.where(new, np.arange(n), 0))
+    ranks = np.empty(n, dtype=np.int64)
+    ranks[order] = np.arange(n) - first
+    return ranks
+
+
+def restrict(inst: Instance, keep: np.ndarray) -> Instance:
+    """The instance with only the candidates ``keep`` (sorted indices), for a smaller model.
+
+    Candidate ``i`` of the result is candidate ``keep[i]`` of ``inst``; asset-level data
+    (neighbours, zones, eligible counts) is shared.
+    """
+    keep = np.asarray(keep, dtype=np.int64)
+    return replace(
+        inst,
+        cand_asset=inst.cand_asset[keep],
+        cand_campaign=inst.cand_campaign[keep],
+        cand_cycle=inst.cand_cycle[keep],
+        cand_price=inst.cand_price[keep],
+        cand_impacts=inst.cand_impacts[keep],
+        locked=np.searchsorted(keep, inst.locked[np.isin(inst.locked, keep)]),
+    )
 
 
 def _neighbours(xy: np.ndarray, distance: float) -> list[np.ndarray]:

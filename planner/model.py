@@ -15,9 +15,17 @@ from ortools.sat.python import cp_model
 
 from planner import constraints as rules
 from planner.errors import PlannerError
-from planner.instance import Instance
+from planner.instance import Instance, slot_ranks
 
-__all__ = ["OBJECTIVES", "BoolVars", "PlacementModel", "build_model", "objective_value"]
+__all__ = [
+    "OBJECTIVES",
+    "BoolVars",
+    "PlacementModel",
+    "build_model",
+    "candidate_values",
+    "objective_ceiling",
+    "objective_value",
+]
 
 OBJECTIVES = ("revenue", "impacts", "reach")
 _RULES = (
@@ -155,6 +163,55 @@ def _reach_term(built: PlacementModel, inst: Instance) -> tuple[list, np.ndarray
         cover_vars.append(var)
         coefs.append(int(inst.zone_pop[z]) * inst.campaigns[c].priority)
     return cover_vars, np.array(coefs, dtype=np.int64)
+
+
+def candidate_values(inst: Instance, name: str) -> np.ndarray:
+    """Each candidate's value on its own: its price, its priority-weighted impacts, or (reach)
+    the priority-weighted population within walking distance, before de-duplication."""
+    if name == "revenue":
+        return inst.cand_price.astype(np.int64)
+    if name == "impacts":
+        return _weighted_impacts(inst)
+    if name == "reach":
+        if not inst.asset_zones:
+            return np.zeros(inst.n_candidates, dtype=np.int64)
+        pops = np.array([inst.zone_pop[z].sum() for z in inst.asset_zones], dtype=np.int64)
+        priority = np.array([c.priority for c in inst.campaigns], dtype=np.int64)
+        return pops[inst.cand_asset] * priority[inst.cand_campaign]
+    raise PlannerError(f"Unknown objective '{name}'")
+
+
+def objective_ceiling(inst: Instance, name: str) -> int | None:
+    """An upper bound on ``revenue`` or ``impacts`` from each campaign on its own (else None).
+
+    A campaign earns at most its ``max_faces`` best candidates in each of its cycles and,
+    for revenue, at most its budget (rounded down to what its prices can add up to); every
+    other rule can only lower that.
+
+    Examples
+    --------
+    >>> objective_ceiling(inst, "revenue") >= objective_value(inst, greedy_plan(inst), "revenue")
+    True
+    """
+    if name not in ("revenue", "impacts"):
+        return None
+    values = candidate_values(inst, name)
+    max_faces = np.array([c.max_faces for c in inst.campaigns], dtype=np.int64)
+    top = slot_ranks(inst, -values) < max_faces[inst.cand_campaign]
+    per_campaign = np.zeros(len(inst.campaigns), dtype=np.int64)
+    np.add.at(per_campaign, inst.cand_campaign[top], values[top])
+    if name == "revenue":
+        per_campaign = np.minimum(per_campaign, _spendable(inst))
+    return int(per_campaign.sum())
+
+
+def _spendable(inst: Instance) -> np.ndarray:
+    """Most each campaign can spend: its budget rounded down to a multiple of the greatest
+    common divisor of its prices (with one price, a whole number of faces)."""
+    step = np.zeros(len(inst.campaigns), dtype=np.int64)
+    np.gcd.at(step, inst.cand_campaign, inst.cand_price.astype(np.int64))
+    step = np.maximum(step, 1)
+    return inst.budget_pence // step * step
 
 
 def objective_value(inst: Instance, chosen: np.ndarray, name: str) -> int:
