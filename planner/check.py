@@ -7,9 +7,10 @@ output against it, and the planner uses it to accept a greedy plan when the solv
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from planner.instance import Instance
 
@@ -64,31 +65,35 @@ def plan_violations(inst: Instance, chosen: np.ndarray) -> list[str]:
 
 
 def _distance_violations(inst: Instance, a, c, t) -> list[str]:
+    """Spacing and competitor-separation breaches, from close pairs found with a k-d tree."""
     out = []
-    booked = defaultdict(list)
-    for asset, camp, cycle in zip(a.tolist(), c.tolist(), t.tolist(), strict=True):
-        booked[cycle].append((asset, camp))
+    spacing = np.array([camp.min_spacing_m for camp in inst.campaigns], dtype=float)
+    groups = np.array([camp.competitor_group for camp in inst.campaigns], dtype=object)
     sep = inst.settings.competitor_separation_m
-    for cycle, items in booked.items():
-        for i, (a1, c1) in enumerate(items):
-            for a2, c2 in items[i + 1 :]:
-                d = float(np.hypot(*(inst.xy[a1] - inst.xy[a2])))
-                camp1, camp2 = inst.campaigns[c1], inst.campaigns[c2]
-                if c1 == c2 and camp1.min_spacing_m > 0 and d <= camp1.min_spacing_m:
-                    out.append(
-                        f"spacing: {camp1.campaign_id} on {inst.asset_ids[a1]} and "
-                        f"{inst.asset_ids[a2]} {d:.0f} m apart in cycle {cycle}"
-                    )
-                if (
-                    c1 != c2
-                    and camp1.competitor_group
-                    and camp1.competitor_group == camp2.competitor_group
-                    and (a1 == a2 or d <= sep)
-                ):
-                    out.append(
-                        f"competitors: {camp1.campaign_id} and {camp2.campaign_id} "
-                        f"{d:.0f} m apart in cycle {cycle}"
-                    )
+    radius = max(float(spacing.max(initial=0.0)), sep if any(groups) else 0.0)
+    if radius <= 0:
+        return out
+    for cycle in np.unique(t):
+        assets, camps = a[t == cycle], c[t == cycle]
+        if len(assets) < 2:
+            continue
+        pairs = cKDTree(inst.xy[assets]).query_pairs(radius, output_type="ndarray")
+        i, j = pairs[:, 0], pairs[:, 1]
+        d = np.hypot(*(inst.xy[assets[i]] - inst.xy[assets[j]]).T)
+        c1, c2 = camps[i], camps[j]
+        same = (c1 == c2) & (spacing[c1] > 0) & (d <= spacing[c1])
+        rivals = (c1 != c2) & (groups[c1] != "") & (groups[c1] == groups[c2]) & (d <= sep)
+        for k in np.flatnonzero(same):
+            out.append(
+                f"spacing: {inst.campaigns[c1[k]].campaign_id} on "
+                f"{inst.asset_ids[assets[i[k]]]} and {inst.asset_ids[assets[j[k]]]} "
+                f"{d[k]:.0f} m apart in cycle {cycle}"
+            )
+        for k in np.flatnonzero(rivals):
+            out.append(
+                f"competitors: {inst.campaigns[c1[k]].campaign_id} and "
+                f"{inst.campaigns[c2[k]].campaign_id} {d[k]:.0f} m apart in cycle {cycle}"
+            )
     return out
 
 
@@ -99,11 +104,12 @@ def _density_violations(inst: Instance, a, t) -> list[str]:
             assets = a[t == cycle]
             ids, faces = np.unique(assets, return_counts=True)
             xy = inst.xy[ids]
-            for i in range(len(ids)):
-                near = np.hypot(*(xy - xy[i]).T) <= rule.within_m
-                if faces[near].sum() > rule.max_faces:
+            near = cKDTree(xy).query_ball_point(xy, rule.within_m)
+            for i, neighbours in enumerate(near):
+                total = int(faces[neighbours].sum())
+                if total > rule.max_faces:
                     out.append(
-                        f"density {rule.id}: {faces[near].sum()} faces near "
+                        f"density {rule.id}: {total} faces near "
                         f"{inst.asset_ids[ids[i]]} in cycle {cycle}"
                     )
     return out
