@@ -159,6 +159,19 @@ def add_plan(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rates", default="uk-default", help="rate card name or .toml file")
     p.add_argument("--terms", default="uk-default", help="concession terms name or .toml file")
     p.add_argument("--time-limit", type=float, default=30.0, help="solver seconds (default 30)")
+    p.add_argument(
+        "--fast",
+        action="store_true",
+        help="plain parallel search: faster, but not reproducible run to run",
+    )
+    p.add_argument(
+        "--candidates-per-face",
+        type=float,
+        default=0.0,
+        help="for very large instances: keep each campaign's best N x max_faces "
+        "candidates per cycle (the bound then covers only those; default 0 "
+        "keeps all)",
+    )
     p.add_argument("--workers", type=int, default=2, help="solver workers (default 2)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument(
@@ -189,7 +202,13 @@ def _run_plan(args: argparse.Namespace) -> int:
     settings = PlanSettings(
         revenue_target=args.revenue_target, skip_unplaceable=args.skip_unplaceable
     )
-    solver = SolverSettings(time_limit=args.time_limit, workers=args.workers, seed=args.seed)
+    solver = SolverSettings(
+        time_limit=args.time_limit,
+        workers=args.workers,
+        seed=args.seed,
+        deterministic=not args.fast,
+        candidates_per_face=args.candidates_per_face,
+    )
     locked = load_placements(args.locked) if args.locked else None
     bar, update = progress_bar("planning")
     try:

@@ -85,13 +85,15 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     method: str = "cp-sat"
     greedy: dict[str, float] = field(default_factory=dict)
+    pruned: int = 0
 
     @property
     def bound_text(self) -> str:
         """The best bound and gap in words ("not proven" for a greedy plan)."""
         if not math.isfinite(self.gap):
             return "optimality not proven: the greedy plan, the solver found none in time"
-        return f"best bound {self.best_bound:,.0f}, gap {self.gap:.2%}"
+        scope = f" (for the candidates kept; {self.pruned:,} pruned)" if self.pruned else ""
+        return f"best bound {self.best_bound:,.0f}, gap {self.gap:.2%}{scope}"
 
     @property
     def ok(self) -> bool:
@@ -279,6 +281,7 @@ def _to_plan(inst: Instance, result, assets, values, label, terms, currency) -> 
         explanation=result.explanation,
         method=result.method,
         greedy={k: (v / PENCE if k == "revenue" else v) for k, v in result.greedy_values.items()},
+        pruned=int(getattr(result, "pruned", 0)),
     )
 
 
