@@ -26,7 +26,7 @@ import planner
 from planner.campaigns import CAMPAIGN_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "data"
+DATA = planner.DATA_DIR
 LAYERS = ("assets", "sites", "zones", "transit", "pois")
 UPLOAD_KINDS = {
     "assets": planner.load_assets,
@@ -74,25 +74,19 @@ def _digest(*parts: object) -> str:
     return h.hexdigest()[:20]
 
 
-def _points_layer(path: Path) -> gpd.GeoDataFrame:
-    # planner.io has no loader for transit stops and points of interest yet (see the
-    # report to the lead); the demo files are the importer's own output, in EPSG:4326.
-    return gpd.read_file(path, layer=0, engine="pyogrio").to_crs("EPSG:4326")
-
-
 @st.cache_data(show_spinner="Loading the demo data…")
 def demo_layers() -> dict[str, gpd.GeoDataFrame]:
     """The Helsinki demo: assets, sensitive sites, demand zones, transit and POIs."""
     layers = {kind: load(DATA / f"{kind}.gpkg") for kind, load in UPLOAD_KINDS.items()}
-    layers["transit"] = _points_layer(DATA / "transit.gpkg")
-    layers["pois"] = _points_layer(DATA / "pois.gpkg")
+    layers["transit"] = planner.load_layer(DATA / "transit.gpkg")
+    layers["pois"] = planner.load_layer(DATA / "pois.gpkg")
     return layers
 
 
 @st.cache_data(show_spinner=False)
 def demo_campaigns() -> pd.DataFrame:
     """The demo campaigns as text (the editor's table); checked by `planner.parse_campaigns`."""
-    return pd.read_csv(DATA / "campaigns.csv", dtype=str, keep_default_na=False)
+    return planner.read_campaigns_table(DATA / "campaigns.csv")
 
 
 def safe_file_name(name: str) -> str:

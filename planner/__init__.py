@@ -37,6 +37,7 @@ from planner.instance import PlanSettings, build_instance
 from planner.io import (
     load_assets,
     load_campaigns,
+    load_layer,
     load_placements,
     load_sites,
     load_zones,
@@ -64,6 +65,7 @@ from planner.scenarios import (
     load_scenario,
     save_scenario,
 )
+from planner.schema import DATA_DIR
 from planner.siting import SiteSelection, select_sites
 from planner.solve import SolverSettings, solve_instance
 from planner.terms import ConcessionTerms, council_income, income_breakdown, load_terms
@@ -90,6 +92,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "DATA_DIR",
     "Area",
     "AudienceParams",
     "Campaign",
@@ -134,6 +137,7 @@ __all__ = [
     "list_scenarios",
     "load_assets",
     "load_campaigns",
+    "load_layer",
     "load_placements",
     "load_policy",
     "load_rate_card",

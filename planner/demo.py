@@ -16,14 +16,16 @@ from planner.io import (
     atomic_path,
     load_assets,
     load_campaigns,
+    load_layer,
     load_sites,
     load_zones,
+    read_campaigns_table,
     write_layers,
     write_table,
 )
 from planner.plan import Plan, plan
 from planner.policy import Policy, load_policy
-from planner.pricing import DATA_DIR
+from planner.schema import DATA_DIR
 from planner.solve import SolverSettings
 from planner.terms import load_terms
 from planner.valuation import portfolio_summary, value_assets
@@ -72,9 +74,9 @@ def load_demo(folder: Path = DEMO_DIR) -> DemoData:
         assets=load_assets(folder / "assets.gpkg"),
         sites=load_sites(folder / "sites.gpkg"),
         zones=load_zones(folder / "zones.gpkg"),
-        transit=gpd.read_file(folder / "transit.gpkg"),
-        pois=gpd.read_file(folder / "pois.gpkg"),
-        campaigns_table=pd.read_csv(folder / "campaigns.csv", dtype=str, keep_default_na=False),
+        transit=load_layer(folder / "transit.gpkg"),
+        pois=load_layer(folder / "pois.gpkg"),
+        campaigns_table=read_campaigns_table(folder / "campaigns.csv"),
     )
 
 

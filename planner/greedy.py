@@ -14,7 +14,7 @@ from collections import defaultdict
 import numpy as np
 
 from planner.instance import Instance
-from planner.model import _weighted_impacts
+from planner.model import candidate_values
 
 __all__ = ["greedy_plan"]
 
@@ -126,12 +126,9 @@ def greedy_plan(inst: Instance, objective: str = "revenue") -> np.ndarray:
 
 
 def _scores(inst: Instance, objective: str) -> np.ndarray:
-    if objective == "impacts":
-        return _weighted_impacts(inst).astype(float)
-    if objective == "reach" and inst.asset_zones:
-        pops = np.array([inst.zone_pop[z].sum() for z in inst.asset_zones], dtype=float)
-        return pops[inst.cand_asset]
-    return inst.cand_price.astype(float)
+    if objective == "reach" and not inst.asset_zones:
+        objective = "revenue"
+    return candidate_values(inst, objective).astype(float)
 
 
 def _minimum_faces(state: _State) -> None:

@@ -22,6 +22,7 @@ from planner.errors import DataValidationError, PlannerError, Problem
 from planner.io_csv import read_geo_csv, read_plain_csv
 from planner.io_geo import convertible, file_error, parse_crs, read_geo
 from planner.io_write import atomic_path, write_layers, write_table
+from planner.schema import STORAGE_CRS
 from planner.validation import ValidationReport, normalise_columns, validate_frame
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "atomic_path",
     "load_assets",
     "load_campaigns",
+    "load_layer",
     "load_placements",
     "load_sites",
     "load_zones",
@@ -333,6 +335,28 @@ def read_campaigns_table(path: str | os.PathLike[str], *, encoding: str = "utf-8
         When the file is missing, not text in ``encoding``, or not a readable CSV.
     """
     return read_plain_csv(Path(path), encoding, "campaigns")
+
+
+def load_layer(
+    path: str | os.PathLike[str], *, crs: str | int | None = None, layer: str | None = None
+) -> gpd.GeoDataFrame:
+    """Read a supporting layer (transit stops, points of interest) in EPSG:4326, unvalidated.
+
+    The same formats and file checks as `load_assets`, without the asset contract.
+
+    Raises
+    ------
+    DataValidationError
+        When the file is missing, unreadable, or has no CRS and none is given.
+
+    Examples
+    --------
+    >>> transit = load_layer("data/transit.gpkg")
+    """
+    frame, _, _, problems = read_table(Path(path), crs=crs, layer=layer)
+    if any(p.severity == "error" for p in problems):
+        raise DataValidationError(Path(path).name, problems)
+    return frame.to_crs(STORAGE_CRS)
 
 
 def load_placements(path: str | os.PathLike[str]) -> pd.DataFrame:

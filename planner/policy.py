@@ -12,7 +12,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import planner
 from planner.errors import PolicyError
 from planner.policy_rules import (
     DEFAULT_KINDS,
@@ -28,7 +27,7 @@ from planner.policy_rules import (
     policy_error,
     policy_problems,
 )
-from planner.schema import CATEGORIES
+from planner.schema import CATEGORIES, DATA_DIR
 
 __all__ = [
     "BanRule",
@@ -197,7 +196,7 @@ def parse_policy(doc: dict, *, source: str) -> Policy:
 
 def presets_dir() -> Path:
     """The folder of preset policies (``data/policies`` at the repository root)."""
-    return Path(planner.__file__).resolve().parents[1] / "data" / "policies"
+    return DATA_DIR / "policies"
 
 
 def list_presets() -> list[str]:

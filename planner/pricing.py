@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-import planner
 from planner.audience import is_digital
 from planner.cycles import CYCLE_DAYS
 from planner.errors import PricingError
+from planner.schema import DATA_DIR
 
 __all__ = [
     "DATA_DIR",
@@ -31,7 +31,6 @@ __all__ = [
 ]
 
 #: The project's own data folder (rate cards in ``rates/``, concession terms in ``terms/``).
-DATA_DIR = Path(planner.__file__).resolve().parents[1] / "data"
 _CARD_KEYS = {
     "name",
     "currency",

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 __all__ = [
     "ASSET_COLUMNS",
     "ASSET_TYPES",
     "CATEGORIES",
     "COLUMN_ALIASES",
+    "DATA_DIR",
     "FORMATS",
     "PERSONAL_COLUMNS",
     "SITE_COLUMNS",
@@ -14,6 +17,9 @@ __all__ = [
     "STORAGE_CRS",
     "ZONE_COLUMNS",
 ]
+
+#: Bundled data: demo layers, campaigns, policy presets, rate cards and terms.
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
 #: Every table is stored and shown in WGS84 longitude/latitude.
 STORAGE_CRS = "EPSG:4326"
