@@ -6,7 +6,7 @@ import streamlit as st
 
 import planner
 from app_pages import state, ui
-from planner.maps import asset_map
+from planner.maps.render import asset_map
 
 FILE_TYPES = ["gpkg", "geojson", "json", "zip", "fgb", "parquet", "geoparquet", "csv", "txt", "tsv"]
 OSM_TYPES = ["pbf", "osm", "gz", "bz2", "o5m"]

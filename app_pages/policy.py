@@ -10,7 +10,7 @@ import streamlit as st
 
 import planner
 from app_pages import state, ui
-from planner.maps import asset_map
+from planner.maps.render import asset_map
 
 RULE_COLUMNS = (
     "id",

@@ -12,7 +12,7 @@ import streamlit as st
 import planner
 from app_pages import state, ui
 from planner import scenarios
-from planner.maps import asset_map
+from planner.maps.render import asset_map
 
 
 def terms_setting(terms: str | planner.ConcessionTerms) -> str | dict:

@@ -183,8 +183,8 @@ def pricing_key() -> str:
 
 
 def builtin_names(folder: str) -> list[str]:
-    """Rate cards (``rates``) or concession terms (``terms``) shipped in ``data/``."""
-    return sorted(p.stem for p in (DATA / folder).glob("*.toml"))
+    """Rate cards (``rates``) or concession terms (``terms``) bundled with the planner."""
+    return planner.preset_names(folder)
 
 
 @st.cache_data(show_spinner="Checking eligibility…", max_entries=8)

@@ -17,7 +17,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 import planner
-from planner.maps import map_html
+from planner.maps.render import map_html
 
 LOG = logging.getLogger("planner.app")
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")

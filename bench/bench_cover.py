@@ -12,7 +12,7 @@ Methods, each in its own subprocess (so "peak MB" is that method's own maximum R
 Python and libraries included):
 
 - greedy: the plain greedy baseline (largest uncovered weight first);
-- ours: `planner.cover.max_cover` (default settings: deterministic, 2 workers);
+- ours: `planner.optimise.covering.max_cover` (default settings: deterministic, 2 workers);
 - ours (wall clock): the same with ``deterministic=False``, stopped by the wall clock;
 - CP-SAT alone: the textbook model, 2 workers, no hint, no reduction;
 - spopt MCLP: PySAL spopt's maximal covering model solved by PuLP + CBC. spopt is *not*
@@ -85,7 +85,7 @@ def make_instance(side_km: float, seed: int) -> tuple[np.ndarray, np.ndarray, np
 
 def run_method(method: str, regime: str, seed: int, time_limit: float) -> dict:
     demand, weights, sites = make_instance(SIDES_KM[regime], seed)
-    from planner.cover import coverage_matrix
+    from planner.optimise.covering import coverage_matrix
 
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -94,7 +94,7 @@ def run_method(method: str, regime: str, seed: int, time_limit: float) -> dict:
     if method == "greedy":
         chosen = _greedy(cov, weights)
     elif method in ("ours", "ours-wall"):
-        from planner.cover import max_cover
+        from planner.optimise.covering import max_cover
 
         res = max_cover(cov, weights, k=K, time_limit=time_limit, deterministic=method == "ours")
         chosen = list(res.sites)
@@ -123,7 +123,7 @@ def run_method(method: str, regime: str, seed: int, time_limit: float) -> dict:
 def _greedy(cov, weights) -> list[int]:
     import scipy.sparse as sp
 
-    from planner._cover_search import CoverProblem, greedy
+    from planner.optimise._cover_search import CoverProblem, greedy
 
     p = CoverProblem(cov=sp.csr_array(cov, dtype=np.int32), w=weights.astype(np.int64), k=K)
     return np.flatnonzero(greedy(p)).tolist()

@@ -31,8 +31,8 @@ import pandas as pd
 import psutil
 import shapely
 
-from planner.eligibility import eligibility, scope_mask
-from planner.policy import BanRule, ExclusionRule, Policy, list_presets, load_policy
+from planner.policy.eligibility import eligibility, scope_mask
+from planner.policy.load import BanRule, ExclusionRule, Policy, list_presets, load_policy
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

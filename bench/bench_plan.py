@@ -18,7 +18,7 @@ For each scenario the table compares the greedy planner (the named baseline) wit
 warm-started from it (`planner.solve_instance`): objective (revenue in
 pence), best bound and gap (the greedy row's against CP-SAT's bound; of the reduced
 problem when pruned), ``full_gap`` against the per-campaign ceiling (a valid bound on the
-whole problem, `planner.model.objective_ceiling`), wall and CPU seconds of the call (the
+whole problem, `planner.optimise.model.objective_ceiling`), wall and CPU seconds of the call (the
 machine may be shared: see the load average printed), seconds to build the instance and
 the CP-SAT model, variables in the model, peak resident memory of the process during the
 call, and whether `plan_violations` finds the plan valid.
@@ -46,11 +46,11 @@ import psutil
 
 import planner
 from planner.campaigns import parse_campaigns
-from planner.check import plan_violations
-from planner.greedy import greedy_plan
-from planner.instance import build_instance
-from planner.model import objective_ceiling, objective_value
-from planner.solve import SolverSettings, solve_instance
+from planner.optimise.greedy import greedy_plan
+from planner.optimise.instance import build_instance
+from planner.optimise.model import objective_ceiling, objective_value
+from planner.optimise.solve import SolverSettings, solve_instance
+from planner.optimise.verify import plan_violations
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

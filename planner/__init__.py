@@ -16,12 +16,8 @@ The flow, each step a function of GeoDataFrames or small dataclasses::
 
 from __future__ import annotations
 
-from planner.audience import AudienceParams, calibrate, estimate_impacts
-from planner.audit import audit
+from planner.calendar import cycle_dates, parse_cycles
 from planner.campaigns import Area, Campaign, parse_campaigns
-from planner.cover import CoverResult, coverage_from_frames, coverage_matrix, max_cover
-from planner.cycles import cycle_dates, parse_cycles
-from planner.eligibility import allowed_matrix, eligibility, exclusion_zones
 from planner.errors import (
     CampaignError,
     DataValidationError,
@@ -32,9 +28,8 @@ from planner.errors import (
     Problem,
 )
 from planner.geo import metric_crs, to_metric
-from planner.greedy import greedy_plan
-from planner.instance import PlanSettings, build_instance
-from planner.io import (
+from planner.io.osm import import_osm, import_osm_layers
+from planner.io.readers import (
     load_assets,
     load_campaigns,
     load_layer,
@@ -46,9 +41,16 @@ from planner.io import (
     write_layers,
     write_table,
 )
-from planner.osm import import_osm, import_osm_layers
+from planner.io.validation import ValidationReport
+from planner.optimise.covering import CoverResult, coverage_from_frames, coverage_matrix, max_cover
+from planner.optimise.greedy import greedy_plan
+from planner.optimise.instance import PlanSettings, build_instance
+from planner.optimise.site_selection import SiteSelection, select_sites
+from planner.optimise.solve import SolverSettings, solve_instance
 from planner.plan import Plan, plan, policy_cost, required_sales
-from planner.policy import (
+from planner.policy.audit import audit
+from planner.policy.eligibility import allowed_matrix, eligibility, exclusion_zones
+from planner.policy.load import (
     Policy,
     list_presets,
     load_policy,
@@ -56,7 +58,7 @@ from planner.policy import (
     policy_from_text,
     policy_to_toml,
 )
-from planner.pricing import RateCard, load_rate_card, price_assets
+from planner.presets import preset_names
 from planner.scenarios import (
     Scenario,
     compare_scenarios,
@@ -66,11 +68,10 @@ from planner.scenarios import (
     save_scenario,
 )
 from planner.schema import DATA_DIR
-from planner.siting import SiteSelection, select_sites
-from planner.solve import SolverSettings, solve_instance
-from planner.terms import ConcessionTerms, council_income, income_breakdown, load_terms
-from planner.validation import ValidationReport
-from planner.valuation import (
+from planner.value.audience import AudienceParams, calibrate, estimate_impacts
+from planner.value.concession import ConcessionTerms, council_income, income_breakdown, load_terms
+from planner.value.rates import RateCard, load_rate_card, price_assets
+from planner.value.valuation import (
     ValuationAssumptions,
     assumptions_table,
     policy_value_at_risk,
@@ -78,14 +79,14 @@ from planner.valuation import (
     value_assets,
 )
 
-#: Names served by `planner.maps`, imported on first use so that ``import planner`` does
+#: Names served by `planner.maps.render`, imported on first use so that ``import planner`` does
 #: not load folium.
 _MAP_NAMES = ("asset_map", "map_html", "save_map")
 
 
 def __getattr__(name: str):
     if name in _MAP_NAMES:
-        from planner import maps
+        from planner.maps import render as maps
 
         return getattr(maps, name)
     raise AttributeError(f"module 'planner' has no attribute '{name}'")
@@ -157,6 +158,7 @@ __all__ = [
     "policy_to_toml",
     "policy_value_at_risk",
     "portfolio_summary",
+    "preset_names",
     "price_assets",
     "read_campaigns_table",
     "required_sales",

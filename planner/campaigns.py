@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from planner import schema
-from planner.cycles import CYCLES_PER_YEAR, parse_cycles
+from planner.calendar import CYCLES_PER_YEAR, parse_cycles
 from planner.errors import CampaignError
 
 __all__ = ["CAMPAIGN_COLUMNS", "Area", "Campaign", "parse_campaigns"]

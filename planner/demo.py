@@ -9,10 +9,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from planner.audit import audit
-from planner.eligibility import eligibility, exclusion_zones
-from planner.instance import PlanSettings
-from planner.io import (
+from planner.io.readers import (
     atomic_path,
     load_assets,
     load_campaigns,
@@ -23,12 +20,15 @@ from planner.io import (
     write_layers,
     write_table,
 )
+from planner.optimise.instance import PlanSettings
+from planner.optimise.solve import SolverSettings
 from planner.plan import Plan, plan
-from planner.policy import Policy, load_policy
+from planner.policy.audit import audit
+from planner.policy.eligibility import eligibility, exclusion_zones
+from planner.policy.load import Policy, load_policy
 from planner.schema import DATA_DIR
-from planner.solve import SolverSettings
-from planner.terms import load_terms
-from planner.valuation import portfolio_summary, value_assets
+from planner.value.concession import load_terms
+from planner.value.valuation import portfolio_summary, value_assets
 
 __all__ = ["DEMO_DIR", "DemoData", "DemoResult", "load_demo", "run_demo"]
 
@@ -148,7 +148,7 @@ def run_demo(
 
 
 def _write_map(path: Path, demo: DemoData, table, rules, result: Plan, values) -> Path:
-    from planner.maps import asset_map, save_map
+    from planner.maps.render import asset_map, save_map
 
     zones = exclusion_zones(demo.sites, rules)
     m = asset_map(

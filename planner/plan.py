@@ -16,13 +16,13 @@ import numpy as np
 import pandas as pd
 
 from planner.campaigns import Campaign, parse_campaigns
-from planner.eligibility import eligibility as compute_eligibility
 from planner.errors import PlannerError
-from planner.instance import PENCE, Instance, PlanSettings, build_instance
-from planner.model import reach_by_campaign
-from planner.policy import Policy
-from planner.solve import SolverSettings, parse_objective, solve_instance, unplaceable
-from planner.terms import ConcessionTerms, income_breakdown
+from planner.optimise.instance import PENCE, Instance, PlanSettings, build_instance
+from planner.optimise.model import reach_by_campaign
+from planner.optimise.solve import SolverSettings, parse_objective, solve_instance, unplaceable
+from planner.policy.eligibility import eligibility as compute_eligibility
+from planner.policy.load import Policy
+from planner.value.concession import ConcessionTerms, income_breakdown
 
 __all__ = ["PLACEMENT_COLUMNS", "Plan", "plan", "policy_cost", "required_sales"]
 

@@ -18,8 +18,13 @@ __all__ = [
     "ZONE_COLUMNS",
 ]
 
-#: Bundled data: demo layers, campaigns, policy presets, rate cards and terms.
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+#: The bundled demo layers and campaigns: ``planner/demo_data`` in an installed wheel
+#: (mapped from the repository's ``data/`` folder at build time), else ``data/`` in a checkout.
+DATA_DIR = (
+    Path(__file__).resolve().parent / "demo_data"
+    if (Path(__file__).resolve().parent / "demo_data").is_dir()
+    else Path(__file__).resolve().parents[1] / "data"
+)
 
 #: Every table is stored and shown in WGS84 longitude/latitude.
 STORAGE_CRS = "EPSG:4326"

@@ -11,7 +11,7 @@ each generated file with ``generated = true``.
 
 Every file is small: damaged copies of valid GeoPackage, Shapefile, FlatGeobuf, GeoParquet
 and OpenStreetMap PBF files, zips that must be refused before they are unpacked (a zip
-bomb whose headers declare more than `planner.io.MAX_UNZIPPED_BYTES`, member names that
+bomb whose headers declare more than `planner.io.readers.MAX_UNZIPPED_BYTES`, member names that
 escape the folder), and geometries that are wrong in the ways real exports are wrong.
 """
 
@@ -31,7 +31,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from planner.io import MAX_UNZIPPED_BYTES
+from planner.io.readers import MAX_UNZIPPED_BYTES
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "tests" / "bad_inputs" / "generated"

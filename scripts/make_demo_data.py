@@ -23,8 +23,8 @@ from pyproj import CRS
 from shapely.geometry import box
 
 from planner.geo import metric_crs
-from planner.io import write_table
-from planner.osm import ATTRIBUTION, import_osm_layers
+from planner.io.osm import ATTRIBUTION, import_osm_layers
+from planner.io.readers import write_table
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

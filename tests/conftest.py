@@ -120,10 +120,10 @@ def _campaign(campaign_id: str = "C1", **fields: object):
 
 
 def _plan_instance(assets, campaigns, policy=None, *, sites=None, **options):
-    """`planner.instance.build_instance` with the eligibility computed from ``policy``."""
-    from planner.eligibility import eligibility
-    from planner.instance import build_instance
-    from planner.policy import Policy
+    """`planner.optimise.instance.build_instance` with the eligibility computed from ``policy``."""
+    from planner.optimise.instance import build_instance
+    from planner.policy.eligibility import eligibility
+    from planner.policy.load import Policy
 
     policy = policy if policy is not None else Policy("test")
     table = eligibility(assets, sites, policy)

@@ -13,7 +13,7 @@ import streamlit
 from streamlit.testing.v1 import AppTest
 
 import planner
-import planner.maps
+import planner.maps.render
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
@@ -156,7 +156,7 @@ def test_unexpected_error_is_friendly_and_logged(app, monkeypatch, caplog):
     def broken_map(*args, **kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(planner.maps, "asset_map", broken_map)
+    monkeypatch.setattr(planner.maps.render, "asset_map", broken_map)
     app.run()
     assert not app.exception
     assert errors(app) == [

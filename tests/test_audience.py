@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import shapely
 
-from planner.audience import AudienceParams, calibrate, estimate_impacts
 from planner.errors import PlannerError
+from planner.value.audience import AudienceParams, calibrate, estimate_impacts
 
 BNG = "EPSG:27700"
 P = AudienceParams()

@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 import shapely
 
-from planner.audit import VIOLATION_COLUMNS, audit
-from planner.cycles import cycle_dates
-from planner.eligibility import eligibility
+from planner.calendar import cycle_dates
 from planner.errors import DataValidationError
-from planner.policy import (
+from planner.policy.audit import VIOLATION_COLUMNS, audit
+from planner.policy.eligibility import eligibility
+from planner.policy.load import (
     BanRule,
     DensityRule,
     ExclusionRule,

@@ -20,7 +20,7 @@ import pytest
 import shapely
 
 import planner
-import planner.io as pio
+import planner.io.readers as pio
 from planner.cli import main
 from planner.errors import DataValidationError, PlannerError, PolicyError
 

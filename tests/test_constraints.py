@@ -1,7 +1,7 @@
 """One test (or a few) per business rule of the placement model, on instances of 1-6 assets.
 
 Each verdict of the CP-SAT model is checked against brute force over the solver-independent
-specification (`planner.check.plan_violations`), so the model and the specification must
+specification (`planner.optimise.verify.plan_violations`), so the model and the specification must
 agree on every tiny instance here.
 """
 
@@ -15,14 +15,15 @@ import pandas as pd
 import pytest
 from ortools.sat.python import cp_model
 
-from planner import constraints
 from planner.campaigns import Area
-from planner.check import plan_violations
 from planner.errors import PlannerError
-from planner.instance import PlanSettings
-from planner.model import build_model
+from planner.optimise import constraints
+from planner.optimise.instance import PlanSettings
+from planner.optimise.model import build_model
+from planner.optimise.solve import SolverSettings, explain_infeasible, solve_instance
+from planner.optimise.verify import plan_violations
 from planner.plan import required_sales
-from planner.policy import (
+from planner.policy.load import (
     BanRule,
     DensityRule,
     ExclusionRule,
@@ -30,8 +31,7 @@ from planner.policy import (
     Policy,
     ShareRule,
 )
-from planner.solve import SolverSettings, explain_infeasible, solve_instance
-from planner.terms import ConcessionTerms
+from planner.value.concession import ConcessionTerms
 
 ROW = [(0, 0), (300, 0), (600, 0), (900, 0), (1200, 0), (1500, 0)]
 FAST = SolverSettings(time_limit=2, workers=1)

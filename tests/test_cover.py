@@ -12,12 +12,12 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planner._cover_instance import _merge_rows
-from planner._cover_lns import Clock, lns
-from planner._cover_lp import dual_bound, lp_relaxation
-from planner._cover_search import CoverProblem, greedy, swap_search
-from planner.cover import coverage_from_frames, coverage_matrix, max_cover
 from planner.errors import InfeasibleError, PlannerError
+from planner.optimise._cover_instance import _merge_rows
+from planner.optimise._cover_lns import Clock, lns
+from planner.optimise._cover_lp import dual_bound, lp_relaxation
+from planner.optimise._cover_search import CoverProblem, greedy, swap_search
+from planner.optimise.covering import coverage_from_frames, coverage_matrix, max_cover
 
 
 def make_cover(seed: int, n: int = 25, m: int = 8, side: float = 1000.0, radius: float = 300.0):

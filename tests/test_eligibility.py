@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from planner.eligibility import allowed_matrix, eligibility, exclusion_zones
 from planner.errors import DataValidationError
-from planner.policy import (
+from planner.policy.eligibility import allowed_matrix, eligibility, exclusion_zones
+from planner.policy.load import (
     BanRule,
     DensityRule,
     ExclusionRule,

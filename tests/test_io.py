@@ -1,4 +1,4 @@
-"""Tests of planner.io: every input format, CRS handling, zip safety and atomic writers."""
+"""Tests of planner.io.readers: every input format, CRS handling, zip safety and atomic writers."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import pyogrio
 import pytest
 import shapely
 
-import planner.io as pio
+import planner.io.readers as pio
 from planner.errors import DataValidationError, PlannerError
-from planner.io import (
+from planner.io.readers import (
     atomic_path,
     load_assets,
     load_sites,

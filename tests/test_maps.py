@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 import shapely
 
-from planner import mapassets
 from planner.errors import PlannerError
-from planner.mapdata import choropleth, format_cycles, safe_json, text_column
-from planner.maps import OFFLINE_NOTE, asset_map, localise_map, map_html, save_map
-from planner.mapview import asset_status, asset_view
+from planner.maps import web_resources as mapassets
+from planner.maps.layers import choropleth, format_cycles, safe_json, text_column
+from planner.maps.render import OFFLINE_NOTE, asset_map, localise_map, map_html, save_map
+from planner.maps.view import asset_status, asset_view
 
 EVIL = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>']
 SRC = re.compile(r'<(?:script|link)[^>]*?(?:src|href)="([^"]*)"')
@@ -256,9 +256,9 @@ def test_localising_one_map_leaves_folium_defaults_alone():
 
 def test_maps_module_alone_imports_folium_and_nothing_imports_streamlit():
     code = (
-        "import sys, planner.mapassets, planner.mapdata, planner.mapview\n"
-        "assert 'folium' not in sys.modules, 'folium imported outside planner.maps'\n"
-        "import planner.maps\n"
+        "import sys, planner.maps.web_resources, planner.maps.layers, planner.maps.view\n"
+        "assert 'folium' not in sys.modules, 'folium imported outside planner.maps.render'\n"
+        "import planner.maps.render\n"
         "assert 'streamlit' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from planner.maps import OFFLINE_NOTE, asset_map, save_map
+from planner.maps.render import OFFLINE_NOTE, asset_map, save_map
 
 pytestmark = pytest.mark.browser
 
@@ -227,7 +227,7 @@ import numpy as np
 import streamlit as st
 from streamlit_folium import st_folium
 
-from planner.maps import asset_map
+from planner.maps.render import asset_map
 
 rng = np.random.default_rng(1)
 assets = gpd.GeoDataFrame(

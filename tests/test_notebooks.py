@@ -25,7 +25,7 @@ EXPECTED = {
     "04_london_bus_stops.ipynb",
 }
 #: Modules a notebook may import from the planner: the package, the bundled demo, the maps.
-PUBLIC_MODULES = {"planner", "planner.demo", "planner.maps"}
+PUBLIC_MODULES = {"planner", "planner.demo", "planner.maps.render"}
 CELL_TIMEOUT_S = 300
 
 

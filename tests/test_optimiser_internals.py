@@ -11,13 +11,13 @@ from conftest import _campaign, _plan_assets, _plan_instance
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planner.check import plan_violations
-from planner.constraints import sector_cliques
-from planner.greedy import greedy_plan
-from planner.instance import PlanSettings, restrict
-from planner.model import candidate_values, objective_ceiling, objective_value
-from planner.policy import DensityRule, Policy
-from planner.solve import SolverSettings, _kept, solve_instance
+from planner.optimise.constraints import sector_cliques
+from planner.optimise.greedy import greedy_plan
+from planner.optimise.instance import PlanSettings, restrict
+from planner.optimise.model import candidate_values, objective_ceiling, objective_value
+from planner.optimise.solve import SolverSettings, _kept, solve_instance
+from planner.optimise.verify import plan_violations
+from planner.policy.load import DensityRule, Policy
 
 FAST = SolverSettings(time_limit=2)
 TOLERANCE = 1e-9

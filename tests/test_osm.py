@@ -11,7 +11,7 @@ import osmium
 import pytest
 
 from planner.errors import DataValidationError
-from planner.osm import ATTRIBUTION, LAYERS, import_osm, import_osm_layers
+from planner.io.osm import ATTRIBUTION, LAYERS, import_osm, import_osm_layers
 from planner.schema import ASSET_COLUMNS, ASSET_TYPES, SITE_KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -240,7 +240,7 @@ def test_an_unknown_layer_is_explained():
 
 def test_cli_import_osm_writes_assets_and_sites(tmp_path, capsys):
     from planner.cli import main
-    from planner.io import load_assets, load_sites
+    from planner.io.readers import load_assets, load_sites
 
     code = main(["import-osm", str(FIXTURE), "--out", str(tmp_path / "out")])
     assert code == 0
@@ -339,7 +339,7 @@ def test_population_grid_is_an_estimate_from_floor_area(helsinki):
 
 
 def test_bundled_demo_data_matches_the_importer(helsinki):
-    from planner.io import load_assets, load_sites, load_zones
+    from planner.io.readers import load_assets, load_sites, load_zones
 
     assets, sites = import_osm(helsinki)
     demo_assets = load_assets(ROOT / "data" / "assets.gpkg")

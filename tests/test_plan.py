@@ -6,14 +6,14 @@ import pandas as pd
 import pytest
 from conftest import _campaign, _plan_assets, _plan_points
 
-from planner.audit import audit
-from planner.eligibility import eligibility
 from planner.errors import CampaignError, PlannerError
-from planner.instance import PlanSettings
+from planner.optimise.instance import PlanSettings
+from planner.optimise.solve import SolverSettings
 from planner.plan import PLACEMENT_COLUMNS, plan
-from planner.policy import ExclusionRule, Policy
-from planner.solve import SolverSettings
-from planner.terms import ConcessionTerms
+from planner.policy.audit import audit
+from planner.policy.eligibility import eligibility
+from planner.policy.load import ExclusionRule, Policy
+from planner.value.concession import ConcessionTerms
 
 FAST = SolverSettings(time_limit=2)
 OPEN = Policy("open")

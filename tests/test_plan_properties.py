@@ -14,12 +14,13 @@ from conftest import _campaign, _plan_assets, _plan_instance, _plan_points
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from planner.audit import audit
-from planner.check import plan_violations
-from planner.cycles import cycle_dates
-from planner.instance import PlanSettings
+from planner.calendar import cycle_dates
+from planner.optimise.instance import PlanSettings
+from planner.optimise.solve import SolverSettings
+from planner.optimise.verify import plan_violations
 from planner.plan import plan
-from planner.policy import (
+from planner.policy.audit import audit
+from planner.policy.load import (
     BanRule,
     DensityRule,
     ExclusionRule,
@@ -27,7 +28,6 @@ from planner.policy import (
     Policy,
     ShareRule,
 )
-from planner.solve import SolverSettings
 
 RULES = {
     "schools": ExclusionRule("schools-100m", ("hfss",), ("school",), within_m=100),

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from planner.errors import PlannerError, PolicyError
-from planner.policy import (
+from planner.policy.load import (
     BanRule,
     DensityRule,
     ExclusionRule,

@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import planner.presets
 from planner.errors import PricingError
-from planner.pricing import DATA_DIR, RateCard, RateEntry, load_rate_card, price_assets
+from planner.value.rates import RateCard, RateEntry, load_rate_card, price_assets
 
 CARD = """
 name = "test card"
@@ -58,7 +59,7 @@ def test_builtin_cards_load_by_name():
     assert d48.price_per_cycle == 1000.0
     assert uk.sources  # the public figures are cited in the file
     assert load_rate_card("demo").currency == "EUR"
-    assert Path(uk.source).parent == DATA_DIR / "rates"
+    assert Path(uk.source).parent == Path(planner.presets.__file__).parent / "rates"
 
 
 def test_prices_by_format_tier_and_ward(tmp_path):

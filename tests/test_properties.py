@@ -22,10 +22,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import planner
+from planner.calendar import parse_cycles
 from planner.campaigns import parse_campaigns
-from planner.cycles import parse_cycles
 from planner.errors import CampaignError, DataValidationError, PolicyError
-from planner.policy import parse_policy, policy_to_toml
+from planner.policy.load import parse_policy, policy_to_toml
 from planner.schema import ASSET_TYPES, CATEGORIES, SITE_KINDS
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

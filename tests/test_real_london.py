@@ -8,7 +8,7 @@ import pyogrio
 import pytest
 
 from planner.errors import DataValidationError
-from planner.io import load_assets, load_sites, load_zones
+from planner.io.readers import load_assets, load_sites, load_zones
 
 pytestmark = pytest.mark.shared_data
 

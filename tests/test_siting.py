@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 import shapely
 
-from planner.audit import audit
 from planner.errors import DataValidationError, InfeasibleError, PlannerError
-from planner.policy import BanRule, DensityRule, ExclusionRule, Policy
-from planner.siting import select_sites
+from planner.optimise.site_selection import select_sites
+from planner.policy.audit import audit
+from planner.policy.load import BanRule, DensityRule, ExclusionRule, Policy
 
 
 def make_assets(points, **columns) -> gpd.GeoDataFrame:

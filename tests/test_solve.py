@@ -13,19 +13,19 @@ import pandas as pd
 import pytest
 from conftest import _campaign, _plan_assets, _plan_instance, _plan_points
 
-from planner.check import plan_violations
 from planner.errors import PlannerError
-from planner.instance import PlanSettings
-from planner.model import objective_value
-from planner.plan import plan, policy_cost
-from planner.policy import BanRule, DensityRule, ExclusionRule, PeriodRule, Policy
-from planner.solve import (
+from planner.optimise.instance import PlanSettings
+from planner.optimise.model import objective_value
+from planner.optimise.solve import (
     SolverSettings,
     explain_infeasible,
     parse_objective,
     solve_instance,
 )
-from planner.terms import ConcessionTerms
+from planner.optimise.verify import plan_violations
+from planner.plan import plan, policy_cost
+from planner.policy.load import BanRule, DensityRule, ExclusionRule, PeriodRule, Policy
+from planner.value.concession import ConcessionTerms
 
 FAST = SolverSettings(time_limit=2)
 SEEDS = (0, 1, 2)
@@ -308,9 +308,9 @@ def test_a_tiny_time_limit_ends_in_a_clear_status() -> None:
 @pytest.fixture
 def stalled_solver(monkeypatch):
     """CP-SAT stopped before it starts, as when the time limit runs out at once."""
-    import planner.solve
+    import planner.optimise.solve
 
-    original = planner.solve._solver
+    original = planner.optimise.solve._solver
 
     def stalled(settings, seconds):
         cp = original(settings, seconds)
@@ -318,7 +318,7 @@ def stalled_solver(monkeypatch):
         cp.parameters.max_deterministic_time = 0.0
         return cp
 
-    monkeypatch.setattr(planner.solve, "_solver", stalled)
+    monkeypatch.setattr(planner.optimise.solve, "_solver", stalled)
 
 
 def test_a_time_out_falls_back_on_the_greedy_plan(stalled_solver) -> None:
@@ -332,9 +332,11 @@ def test_a_time_out_falls_back_on_the_greedy_plan(stalled_solver) -> None:
 
 
 def test_a_time_out_without_a_plan_says_what_to_change(stalled_solver, monkeypatch) -> None:
-    import planner.solve
+    import planner.optimise.solve
 
-    monkeypatch.setattr(planner.solve, "greedy_plan", lambda inst, name: np.empty(0, np.int64))
+    monkeypatch.setattr(
+        planner.optimise.solve, "greedy_plan", lambda inst, name: np.empty(0, np.int64)
+    )
     assets, camps, policy, zones = busy_inputs()
     result = solve_instance(_plan_instance(assets, camps, policy, zones=zones), solver=FAST)
     assert result.status == "UNKNOWN"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from planner.errors import PricingError
-from planner.terms import ConcessionTerms, council_income, income_breakdown, load_terms
+from planner.value.concession import ConcessionTerms, council_income, income_breakdown, load_terms
 
 TIERED = """
 name = "tiered"

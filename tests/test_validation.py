@@ -13,8 +13,8 @@ import shapely
 from pyproj import CRS
 
 from planner.errors import DataValidationError, Problem
-from planner.io import load_assets, load_sites, load_zones, validate_file
-from planner.validation import ValidationReport, normalise_columns, validate_frame
+from planner.io.readers import load_assets, load_sites, load_zones, validate_file
+from planner.io.validation import ValidationReport, normalise_columns, validate_frame
 
 WGS84 = CRS.from_epsg(4326)
 BNG = CRS.from_epsg(27700)

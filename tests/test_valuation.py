@@ -9,9 +9,9 @@ import pytest
 import shapely
 
 from planner.errors import PricingError
-from planner.policy import BanRule, ExclusionRule, Policy
-from planner.terms import ConcessionTerms, council_income, load_terms
-from planner.valuation import (
+from planner.policy.load import BanRule, ExclusionRule, Policy
+from planner.value.concession import ConcessionTerms, council_income, load_terms
+from planner.value.valuation import (
     DEFAULT_CATEGORY_SHARE,
     ValuationAssumptions,
     assumptions_table,

@@ -1,0 +1,112 @@
+"""Command-line subcommands for input data: ``validate`` and ``import-osm``."""
+
+from __future__ import annotations
+
+import argparse
+
+from planner.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    add_input_options,
+    example,
+    load_options,
+)
+from planner.errors import PlannerError
+
+__all__ = ["add_import_osm", "add_validate"]
+
+
+# --- validate ---------------------------------------------------------------------------
+
+
+def add_validate(sub: argparse._SubParsersAction) -> None:
+    """Add the ``validate`` subcommand: check a file against the data contract."""
+    p = sub.add_parser(
+        "validate",
+        help="check an assets, sites or zones file and print a report",
+        description="Check a file against the data contract and print every problem.",
+        epilog=example(
+            "python -m planner validate --assets bus-stops.csv --crs EPSG:27700 "
+            "--column Stop_Code_LBSL=asset_id --default asset_type=bus_stop"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--assets", help="asset file")
+    group.add_argument("--sites", help="sensitive-sites file")
+    group.add_argument("--zones", help="demand-zones file")
+    add_input_options(p)
+    p.set_defaults(handler=_run_validate)
+
+
+def _run_validate(args: argparse.Namespace) -> int:
+    from planner.io.readers import validate_file
+
+    kind, path = next(
+        (k, getattr(args, k)) for k in ("assets", "sites", "zones") if getattr(args, k)
+    )
+    report = validate_file(path, kind, **load_options(args))
+    print(report.to_text())
+    if report.errors and not (args.drop_invalid and report.rows_valid):
+        print(
+            f"\nNot valid: fix the {len(report.errors)} error(s) above"
+            + ("" if args.drop_invalid else ", or use --drop-invalid to drop those rows")
+            + "."
+        )
+        return EXIT_BAD_INPUT
+    print(
+        "\nValid."
+        if not report.errors
+        else f"\nValid after dropping {report.rows_read - report.rows_valid} row(s)."
+    )
+    return EXIT_OK
+
+
+# --- import-osm ---------------------------------------------------------------------------
+
+
+def add_import_osm(sub: argparse._SubParsersAction) -> None:
+    """Add the ``import-osm`` subcommand: assets and sites from an OpenStreetMap extract."""
+    p = sub.add_parser(
+        "import-osm",
+        help="make assets.gpkg and sites.gpkg from an OpenStreetMap extract (offline)",
+        description=(
+            "Read street assets and sensitive sites from a .osm.pbf or .osm extract and "
+            "write DIR/assets.gpkg and DIR/sites.gpkg."
+        ),
+        epilog=example("python -m planner import-osm my-area.osm.pbf --out my-area/"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("extract", help="OpenStreetMap extract (.osm.pbf or .osm)")
+    p.add_argument("--out", required=True, help="output folder (created if needed)")
+    p.add_argument(
+        "--bbox",
+        metavar="MINLON,MINLAT,MAXLON,MAXLAT",
+        help="keep only features touching this box, in degrees (write --bbox=-0.2,... "
+        "when it starts with a minus)",
+    )
+    p.set_defaults(handler=_run_import_osm)
+
+
+def _run_import_osm(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from planner.io.osm import ATTRIBUTION, import_osm
+    from planner.io.readers import write_table
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise PlannerError(f"--out '{out}' is a file; give a folder for assets.gpkg and sites.gpkg")
+    bbox = None
+    if args.bbox:
+        bbox = tuple(v.strip() for v in args.bbox.split(","))
+    assets, sites = import_osm(args.extract, bbox=bbox)
+    for frame, name, column in ((assets, "assets", "asset_type"), (sites, "sites", "kind")):
+        path = write_table(frame, out / f"{name}.gpkg", layer=name)
+        counts = ", ".join(f"{k} {n}" for k, n in frame[column].value_counts().items())
+        print(f"{path}: {len(frame)} {name}" + (f" ({counts})" if counts else ""))
+    clipped = len(sites.attrs.get("clipped", []))
+    if clipped:
+        print(f"{clipped} site(s) cut by the edge of the extract keep only their part inside it.")
+    print(f"Data {ATTRIBUTION}: attribute it wherever it is shown.")
+    return EXIT_OK

@@ -1,0 +1,312 @@
+"""Command-line subcommands for money and plans: ``value``, ``plan`` and ``demo``."""
+
+from __future__ import annotations
+
+import argparse
+
+from planner.cli.common import (
+    EXIT_FOUND,
+    EXIT_OK,
+    add_input_options,
+    example,
+    load_options,
+    policy_inputs,
+    progress_bar,
+)
+from planner.errors import PlannerError
+
+__all__ = ["add_demo", "add_plan", "add_value"]
+
+
+# --- value ----------------------------------------------------------------------------------
+
+
+def add_value(sub: argparse._SubParsersAction) -> None:
+    """Add the ``value`` subcommand: each asset's audience, price, sales and council income."""
+    p = sub.add_parser(
+        "value",
+        help="value every asset a year (audience, price, sales, council income)",
+        description=(
+            "Estimate each asset's weekly impacts, price, annual media value, expected sales "
+            "and council income (low/central/high), write the table and print portfolio "
+            "totals. With --policy, also the value the policy puts out of reach. Every figure "
+            "is a modelled estimate from the assumptions written beside it."
+        ),
+        epilog=example(
+            "python -m planner value --assets assets.gpkg --zones lsoa.gpkg "
+            "--sites schools.gpkg --policy uk-cap-code --out values.gpkg"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--assets", required=True, help="asset file")
+    p.add_argument("--sites", help="sensitive-sites file (for --policy exclusion rules)")
+    p.add_argument("--policy", help="policy preset name or .toml file")
+    p.add_argument("--zones", help="demand zones with population (e.g. LSOA polygons)")
+    p.add_argument("--rates", default="uk-default", help="rate card name or .toml file")
+    p.add_argument("--terms", default="uk-default", help="concession terms name or .toml file")
+    p.add_argument("--out", required=True, help="output table: .gpkg, .csv, .xlsx, ...")
+    add_input_options(p)
+    p.set_defaults(handler=_run_value)
+
+
+def _run_value(args: argparse.Namespace) -> int:
+    from planner.io.readers import load_assets, load_sites, load_zones, write_layers
+    from planner.value.valuation import (
+        assumptions_table,
+        policy_value_at_risk,
+        portfolio_summary,
+        value_assets,
+    )
+
+    if args.sites and not args.policy:
+        raise PlannerError("--sites is only used with --policy; add --policy NAME_OR_FILE")
+    assets = load_assets(args.assets, **load_options(args))
+    plain = {"crs": args.crs, "encoding": args.encoding}
+    zones = load_zones(args.zones, **plain) if args.zones else None
+    elig = policy = None
+    if args.policy:
+        from planner.policy.eligibility import eligibility
+        from planner.policy.load import load_policy
+
+        policy = load_policy(args.policy)
+        sites = load_sites(args.sites, **plain) if args.sites else None
+        elig = eligibility(assets, sites, policy)
+    values = value_assets(
+        assets, zones=zones, rate_card=args.rates, terms=args.terms, eligibility=elig
+    )
+    layers = {
+        "values": values,
+        "assumptions": assumptions_table(rate_card=args.rates, terms=args.terms),
+    }
+    if elig is not None:
+        layers["policy_cost"] = policy_value_at_risk(values, elig, policy, terms=args.terms)
+    path = write_layers(layers, args.out)
+    _print_totals(portfolio_summary(values, args.terms), layers.get("policy_cost"))
+    note = (
+        "" if path.suffix in {".gpkg", ".xlsx"} else " (values only: .gpkg/.xlsx add assumptions)"
+    )
+    print(f"Wrote {path}{note}")
+    return EXIT_OK
+
+
+def _print_totals(summary: dict, policy_cost: object = None) -> None:
+    print(
+        f"{summary['assets']} assets, {summary['faces']} faces; audiences: "
+        f"{summary['impacts_modelled']} modelled, {summary['impacts_measured']} measured."
+    )
+    print(f"Modelled estimates, {summary['currency']} a year (terms: {summary['terms']}):")
+    print(f"  {'':<34}{'low':>14}{'central':>14}{'high':>14}")
+    for label, key in (
+        ("gross media value sold", "annual_value"),
+        ("expected net sales", "expected_sales"),
+        ("council income", "council_income"),
+    ):
+        cells = "".join(f"{summary[f'{key}_{s}']:>14,.0f}" for s in ("low", "central", "high"))
+        print(f"  {label:<34}{cells}")
+    print(f"  {'media value if every cycle sold':<34}{summary['annual_value_full']:>14,.0f}")
+    binding = [s for s in ("low", "central", "high") if summary[f"guarantee_binding_{s}"]]
+    if binding:
+        print(f"  the minimum guarantee binds in the {'/'.join(binding)} case")
+    if policy_cost is not None:
+        total = policy_cost[policy_cost["level"] == "total"].iloc[0]
+        print(
+            "Policy: value out of reach (upper bound, if no other advertiser buys the space): "
+            f"{total['value_out_of_reach_central']:,.0f} gross, council income "
+            f"{total['council_income_out_of_reach_central']:,.0f} (central)"
+        )
+
+
+# --- plan ---------------------------------------------------------------------------------
+
+
+def add_plan(sub: argparse._SubParsersAction) -> None:
+    """Add the ``plan`` subcommand: place campaigns on asset faces and cycles."""
+    p = sub.add_parser(
+        "plan",
+        help="place campaigns on asset faces and cycles (CP-SAT), write the plan",
+        description=(
+            "Propose which campaign goes on which asset face in which 2-week cycle, meeting "
+            "budgets, faces per cycle, spacing, competitor separation, the policy and the "
+            "council's revenue target. Writes layers 'placements', 'campaigns' and "
+            "'summary'. Exit 0 with a plan, 1 when no plan exists (with the reason), 2 on "
+            "bad input."
+        ),
+        epilog=example(
+            "python -m planner plan --assets data/assets.gpkg --sites data/sites.gpkg "
+            "--zones data/zones.gpkg --policy uk-cap-code --campaigns data/campaigns.csv "
+            "--rates demo --terms demo --objective 'revenue>reach' --out plan.gpkg"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--assets", required=True, help="asset file")
+    p.add_argument("--sites", help="sensitive-sites file (needed by exclusion rules)")
+    p.add_argument("--zones", help="demand zones with population (audience and reach)")
+    p.add_argument("--policy", required=True, help="policy preset name or .toml file")
+    p.add_argument("--campaigns", required=True, help="campaigns CSV (see the README)")
+    p.add_argument("--locked", help="CSV of placements to keep: asset_id,campaign_id,cycle")
+    p.add_argument(
+        "--revenue-target",
+        type=float,
+        default=0.0,
+        help="least council revenue from the plan, in the rate card's currency",
+    )
+    p.add_argument(
+        "--objective",
+        default="revenue",
+        help="revenue, impacts, reach, a blend revenue=0.7+reach=0.3, or an "
+        "order revenue>reach (default revenue)",
+    )
+    p.add_argument("--rates", default="uk-default", help="rate card name or .toml file")
+    p.add_argument("--terms", default="uk-default", help="concession terms name or .toml file")
+    p.add_argument("--time-limit", type=float, default=30.0, help="solver seconds (default 30)")
+    p.add_argument(
+        "--fast",
+        action="store_true",
+        help="plain parallel search: faster, but not reproducible run to run",
+    )
+    p.add_argument(
+        "--candidates-per-face",
+        type=float,
+        default=0.0,
+        help="for very large instances: keep each campaign's best N x max_faces "
+        "candidates per cycle (the bound then covers only those; default 0 "
+        "keeps all)",
+    )
+    p.add_argument("--workers", type=int, default=2, help="solver workers (default 2)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--skip-unplaceable",
+        action="store_true",
+        help="leave out campaigns that cannot be placed at all, with a note",
+    )
+    p.add_argument("--out", required=True, help="plan file: .gpkg (layers), .xlsx or .csv")
+    add_input_options(p)
+    p.set_defaults(handler=_run_plan)
+
+
+def _run_plan(args: argparse.Namespace) -> int:
+    from planner.io.readers import load_placements, load_zones
+    from planner.optimise.instance import PlanSettings
+    from planner.optimise.solve import SolverSettings
+    from planner.plan import plan
+    from planner.value.concession import load_terms
+    from planner.value.valuation import value_assets
+
+    policy, assets, sites = policy_inputs(args)
+    from planner.io.readers import load_campaigns
+
+    campaigns = load_campaigns(args.campaigns, categories=policy.categories)
+    zones = load_zones(args.zones, crs=args.crs) if args.zones else None
+    values = value_assets(assets, zones=zones, rate_card=args.rates, terms=args.terms)
+    terms = load_terms(args.terms)
+    settings = PlanSettings(
+        revenue_target=args.revenue_target, skip_unplaceable=args.skip_unplaceable
+    )
+    solver = SolverSettings(
+        time_limit=args.time_limit,
+        workers=args.workers,
+        seed=args.seed,
+        deterministic=not args.fast,
+        candidates_per_face=args.candidates_per_face,
+    )
+    locked = load_placements(args.locked) if args.locked else None
+    bar, update = progress_bar("planning")
+    try:
+        result = plan(
+            assets,
+            campaigns,
+            policy,
+            sites=sites,
+            values=values,
+            zones=zones,
+            locked=locked,
+            objective=args.objective,
+            settings=settings,
+            solver=solver,
+            terms=terms,
+            progress=update,
+        )
+    finally:
+        bar.close()
+    return _report_plan(result, args.out)
+
+
+def _report_plan(result, out: str) -> int:
+    from planner.io.readers import write_layers
+
+    print(_plan_text(result))
+    if not result.ok:
+        return EXIT_FOUND
+    layers = {
+        "placements": result.placements,
+        "campaigns": result.campaigns,
+        "summary": result.summary(),
+    }
+    write_layers(layers, out)
+    print(f"Wrote {out}")
+    return EXIT_OK
+
+
+def _plan_text(result) -> str:
+    """Plain-words summary of a plan."""
+    lines = [f"Plan status: {result.status} ({result.method}, {result.seconds:.1f} s)"]
+    if result.ok:
+        cur = result.currency
+        lines += [
+            f"  placements: {len(result.placements):,}",
+            f"  gross sales: {result.sales:,.0f} {cur}; council revenue (revenue share of net "
+            f"sales): {result.council_revenue:,.0f} {cur}",
+            f"  impacts: {result.impacts:,} (modelled estimate); reach: {result.reach:,} people "
+            "(summed over campaigns, modelled)",
+            f"  objective {result.objective_name}: {result.objective:,.0f} ({result.bound_text})",
+        ]
+        if "revenue" in result.greedy:
+            lines.append(f"  greedy baseline sales: {result.greedy['revenue']:,.0f} {cur}")
+    lines += [f"  {text}" for text in result.explanation + result.notes]
+    return "\n".join(lines)
+
+
+# --- demo ---------------------------------------------------------------------------------
+
+
+def add_demo(sub: argparse._SubParsersAction) -> None:
+    """Add the ``demo`` subcommand: the whole chain on the bundled demo."""
+    p = sub.add_parser(
+        "demo",
+        help="run the whole chain on the bundled Helsinki demo and write the results",
+        description=(
+            "Load the bundled demo (Helsinki centre, OpenStreetMap), check eligibility under "
+            "a policy, value the assets, plan the demo campaigns, audit the plan and write "
+            "plan.gpkg, values.gpkg, eligibility.csv, map.html and summary.txt to DIR."
+        ),
+        epilog=example("python -m planner demo --out demo-output"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--policy", default="uk-cap-code", help="policy preset or .toml file")
+    p.add_argument("--objective", default="revenue>reach", help="objective (see plan --help)")
+    p.add_argument("--time-limit", type=float, default=20.0, help="solver seconds (default 20)")
+    p.set_defaults(handler=_run_demo)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from planner.demo import run_demo
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise PlannerError(f"--out '{out}' is a file; give a folder for the demo's outputs")
+    bar, update = progress_bar("demo")
+    try:
+        result = run_demo(
+            out,
+            policy=args.policy,
+            objective=args.objective,
+            time_limit=args.time_limit,
+            progress=update,
+        )
+    finally:
+        bar.close()
+    print(result.text)
+    return EXIT_OK if result.ok else EXIT_FOUND

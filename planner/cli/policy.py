@@ -1,0 +1,207 @@
+"""Command-line subcommands about a policy: ``eligibility``, ``audit`` and ``map``."""
+
+from __future__ import annotations
+
+import argparse
+
+from planner.cli.common import (
+    EXIT_FOUND,
+    EXIT_OK,
+    add_input_options,
+    example,
+    load_options,
+    policy_inputs,
+)
+from planner.errors import PlannerError
+
+__all__ = ["add_audit", "add_eligibility", "add_map"]
+
+
+# --- eligibility --------------------------------------------------------------------------
+
+
+def add_eligibility(sub: argparse._SubParsersAction) -> None:
+    """Add the ``eligibility`` subcommand: asset x category eligibility under a policy."""
+    p = sub.add_parser(
+        "eligibility",
+        help="which advertiser categories each asset may carry under a policy, and why not",
+        description=(
+            "Apply a policy's ban and exclusion rules to every asset and advertiser category. "
+            "Writes one row per asset x category (asset_id, category, allowed, reasons, "
+            "rule_ids) and prints a summary by category."
+        ),
+        epilog=example(
+            "python -m planner eligibility --assets assets.gpkg --sites sites.gpkg "
+            "--policy uk-cap-code --out eligibility.csv"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--assets", required=True, help="asset file")
+    p.add_argument("--sites", help="sensitive-sites file (needed for exclusion rules)")
+    p.add_argument("--policy", required=True, help="policy preset name or .toml file")
+    p.add_argument("--out", required=True, help="output table: .csv, .gpkg, .xlsx, ...")
+    add_input_options(p)
+    p.set_defaults(handler=_run_eligibility)
+
+
+def _run_eligibility(args: argparse.Namespace) -> int:
+    from planner.io.readers import write_table
+    from planner.policy.eligibility import eligibility
+
+    policy, assets, sites = policy_inputs(args)
+    table = eligibility(assets, sites, policy)
+    path = write_table(table, args.out, layer="eligibility")
+    print(f"Policy: {policy.name} ({len(policy.rules)} rules); {len(assets)} assets.")
+    print(f"{'category':<16}{'allowed':>10}{'refused':>10}  refused by")
+    refused = table[~table["allowed"]]
+    counts: dict[str, dict[str, int]] = {}
+    for (category, combo), n in (
+        refused.groupby(["category", "rule_ids"], observed=True).size().items()
+    ):
+        for rule_id in combo.split(";"):  # few distinct combinations, however many rows
+            per_rule = counts.setdefault(category, {})
+            per_rule[rule_id] = per_rule.get(rule_id, 0) + int(n)
+    for category, allowed in table.groupby("category", observed=True)["allowed"]:
+        rules = ", ".join(f"{r} {n:,}" for r, n in counts.get(category, {}).items())
+        print(f"{category:<16}{int(allowed.sum()):>10,}{int((~allowed).sum()):>10,}  {rules}")
+    print(f"Wrote {path}")
+    return EXIT_OK
+
+
+# --- audit ----------------------------------------------------------------------------------
+
+
+def add_audit(sub: argparse._SubParsersAction) -> None:
+    """Add the ``audit`` subcommand: re-check a plan's placements against a policy."""
+    p = sub.add_parser(
+        "audit",
+        help="re-check a plan's placements against a policy (exit 1 if any rule is broken)",
+        description=(
+            "Re-check every placement of a plan against every rule of a policy (ban, "
+            "exclusion, density, share, period), independently of how the plan was made. "
+            "Exit 0 when compliant, 1 listing the violations, 2 on bad input."
+        ),
+        epilog=example(
+            "python -m planner audit --plan plan.gpkg --assets assets.gpkg "
+            "--sites sites.gpkg --policy uk-cap-code"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--plan", required=True, help="placements: CSV, or a plan GeoPackage's 'placements' layer"
+    )
+    p.add_argument("--assets", required=True, help="asset file the plan was made with")
+    p.add_argument("--sites", help="sensitive-sites file (needed for exclusion rules)")
+    p.add_argument("--policy", required=True, help="policy preset name or .toml file")
+    p.add_argument("--start", help="first day of cycle 1, YYYY-MM-DD (default: the planner's)")
+    p.add_argument("--out", help="also write the violations to this table (.csv, .xlsx, ...)")
+    add_input_options(p)
+    p.set_defaults(handler=_run_audit)
+
+
+def _run_audit(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from planner.calendar import DEFAULT_START
+    from planner.io.readers import load_placements, write_table
+    from planner.policy.audit import audit
+
+    try:
+        start = date.fromisoformat(args.start) if args.start else DEFAULT_START
+    except ValueError:
+        raise PlannerError(f"--start '{args.start}' is not a date; write e.g. 2027-01-04") from None
+    placements = load_placements(args.plan)
+    policy, assets, sites = policy_inputs(args)
+    found = audit(placements, assets, sites, policy, start=start)
+    if args.out:
+        print(f"Wrote {write_table(found, args.out, layer='violations')}")
+    if found.empty:
+        print(f"Compliant: {len(placements)} placements meet every rule of '{policy.name}'.")
+        return EXIT_OK
+    print(f"{len(found)} violation(s) of '{policy.name}' in {len(placements)} placements:")
+    for row in found.head(200).itertuples():
+        where = " ".join(
+            f"{k} {v}" for k, v in (("asset", row.asset_id), ("campaign", row.campaign_id)) if v
+        )
+        print(f"  {row.rule_id} ({row.rule_type}), cycle {row.cycle}, {where}: {row.reason}")
+    if len(found) > 200:
+        print(f"  ... and {len(found) - 200} more (use --out to write them all)")
+    return EXIT_FOUND
+
+
+# --- map ----------------------------------------------------------------------------------
+
+
+def add_map(sub: argparse._SubParsersAction) -> None:
+    """Add the ``map`` subcommand: a standalone HTML map."""
+    p = sub.add_parser(
+        "map",
+        help="draw assets, sensitive sites, exclusion zones, demand and a plan as an HTML map",
+        description=(
+            "Write a standalone HTML map that opens offline: assets coloured by status "
+            "(booked, eligible, restricted, unavailable) or by campaign, with popups giving "
+            "each restriction's reason. Leaflet is inlined from installed packages."
+        ),
+        epilog=example(
+            "python -m planner map --assets assets.gpkg --sites schools.gpkg "
+            "--policy uk-cap-code --category alcohol --plan plan.gpkg --out map.html"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--assets", required=True, help="asset file")
+    p.add_argument("--sites", help="sensitive-sites file")
+    p.add_argument("--zones", help="demand zones with population (choropleth)")
+    p.add_argument("--policy", help="policy preset name or .toml file (eligibility, zones)")
+    p.add_argument("--category", help="colour eligibility for this advertiser category")
+    p.add_argument("--plan", help="placements: CSV, or a plan GeoPackage's 'placements' layer")
+    p.add_argument("--color-by", choices=["status", "campaign"], default="status")
+    p.add_argument(
+        "--assets-mode",
+        choices=["auto", "local", "cdn"],
+        help="where Leaflet comes from (default: $PLANNER_MAP_ASSETS, else auto = inlined)",
+    )
+    p.add_argument(
+        "--tiles",
+        choices=["auto", "osm", "none"],
+        help="base tiles (default: $PLANNER_MAP_TILES, else OpenStreetMap when reachable)",
+    )
+    p.add_argument("--out", required=True, help="output .html file")
+    add_input_options(p)
+    p.set_defaults(handler=_run_map)
+
+
+def _run_map(args: argparse.Namespace) -> int:
+    from planner.io.readers import load_assets, load_placements, load_sites, load_zones
+    from planner.maps.render import asset_map, save_map
+
+    assets = load_assets(args.assets, **load_options(args))
+    plain = {"crs": args.crs, "encoding": args.encoding, "drop_invalid": args.drop_invalid}
+    sites = load_sites(args.sites, **plain) if args.sites else None
+    zones = load_zones(args.zones, **plain) if args.zones else None
+    elig = zones_of_rules = None
+    if args.policy:
+        from planner.policy.eligibility import eligibility, exclusion_zones
+        from planner.policy.load import load_policy
+
+        policy = load_policy(args.policy)
+        elig = eligibility(assets, sites, policy)
+        if sites is not None:
+            zones_of_rules = exclusion_zones(sites, policy)
+    elif args.category:
+        raise PlannerError("--category needs --policy NAME_OR_FILE to decide eligibility")
+    placements = load_placements(args.plan) if args.plan else None
+    m = asset_map(
+        assets,
+        sites=sites,
+        zones=zones,
+        eligibility=elig,
+        exclusion_zones=zones_of_rules,
+        placements=placements,
+        color_by=args.color_by,
+        category=args.category,
+        assets_mode=args.assets_mode,
+        tiles=args.tiles,
+    )
+    path = save_map(m, args.out, assets_mode=args.assets_mode)
+    print(f"Wrote {path} ({path.stat().st_size / 1e6:.1f} MB, {len(assets)} assets)")
+    return EXIT_OK

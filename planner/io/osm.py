@@ -1,0 +1,329 @@
+"""Offline OpenStreetMap import: street assets, sensitive sites and audience layers from an extract.
+
+Reads a ``.osm.pbf`` or ``.osm`` file with pyosmium and maps OSM tags onto the data contract;
+every mapping (and every default it relies on) is written down in `planner.io.osm_tags`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+
+import geopandas as gpd
+import osmium
+import pandas as pd
+import shapely
+from shapely.geometry import LineString, Point, Polygon, box
+from shapely.geometry.base import BaseGeometry
+
+from planner.errors import DataValidationError, Problem
+from planner.io.osm_tags import CLASSIFIERS
+from planner.schema import ASSET_COLUMNS, STORAGE_CRS
+
+__all__ = ["ATTRIBUTION", "LAYERS", "import_osm", "import_osm_layers"]
+
+#: Attribution required by the ODbL wherever OSM-derived data are shown.
+ATTRIBUTION = "© OpenStreetMap contributors, ODbL 1.0"
+
+#: Layers `import_osm_layers` can extract, in output order.
+LAYERS = ("assets", "sites", "transit", "pois", "buildings")
+
+_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.gz", ".osm.bz2", ".o5m")
+_OSM_TYPES = {"n": "node", "w": "way", "r": "relation"}
+_FORMAT_FIX = (
+    "Give an OpenStreetMap extract saved as .osm.pbf or .osm (for example a county "
+    "extract from download.geofabrik.de)"
+)
+
+
+_ASSET_KEYS = ("highway", "amenity", "advertising")
+# layer -> (id column, its own columns, the tag keys it needs: pyosmium drops other objects)
+_LAYER_SPECS = {
+    "assets": ("asset_id", ("asset_type", "format", "faces", "digital"), _ASSET_KEYS),
+    "sites": ("site_id", ("kind",), ("amenity", "healthcare", "leisure")),
+    "transit": ("transit_id", ("kind",), ("railway", "public_transport", "amenity", "highway")),
+    "pois": ("poi_id", ("kind", "category"), ("shop", "amenity", "tourism", "leisure")),
+    "buildings": ("building_id", ("building", "levels"), ("building",)),
+}
+_OSM_COLUMNS = ("name", "osm_id", "osm_type", "tags")
+_WKB = osmium.geom.WKBFactory()
+
+
+def import_osm(
+    path: str | Path, *, bbox: tuple[float, float, float, float] | None = None
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Read street assets and sensitive sites from an OpenStreetMap extract, offline.
+
+    Assets are points in the data contract (bus stops and shelters, advertising, street
+    lamps, telephone kiosks, bike docks); sites keep polygons for closed ways and
+    multipolygon relations and points for nodes. Both carry ``osm_id``, ``osm_type``,
+    ``tags`` (JSON) and ``source`` (the ODbL attribution, also in ``attrs["attribution"]``).
+
+    Parameters
+    ----------
+    path
+        A ``.osm.pbf`` or ``.osm`` (optionally ``.gz``/``.bz2``) file.
+    bbox
+        Optional ``(min_lon, min_lat, max_lon, max_lat)``: keep only features touching it.
+
+    Returns
+    -------
+    tuple of GeoDataFrame
+        ``(assets, sites)`` in EPSG:4326.
+
+    Raises
+    ------
+    DataValidationError
+        When the file is missing, empty, truncated or not OpenStreetMap data.
+
+    Examples
+    --------
+    >>> assets, sites = import_osm("rutland.osm.pbf")
+    >>> assets["asset_type"].value_counts()["bus_stop"]
+    25
+    """
+    layers = import_osm_layers(path, bbox=bbox, layers=("assets", "sites"))
+    return layers["assets"], layers["sites"]
+
+
+def import_osm_layers(
+    path: str | Path,
+    *,
+    bbox: tuple[float, float, float, float] | None = None,
+    layers: Iterable[str] = LAYERS,
+) -> dict[str, gpd.GeoDataFrame]:
+    """Read the planner's layers from an OpenStreetMap extract in one pass.
+
+    Besides ``assets`` and ``sites`` (see `import_osm`), ``transit`` holds stations and
+    stops as points (``kind``), ``pois`` shops, food and drink and other footfall
+    generators as points (``kind``, ``category``), and ``buildings`` every building
+    polygon with its ``building`` tag and ``levels`` (NaN when untagged) — the raw
+    material of a demand layer.
+
+    Parameters
+    ----------
+    path
+        A ``.osm.pbf`` or ``.osm`` file.
+    bbox
+        Optional ``(min_lon, min_lat, max_lon, max_lat)``: keep only features touching it.
+    layers
+        Names from `LAYERS` to extract.
+
+    Returns
+    -------
+    dict of str to GeoDataFrame
+        One EPSG:4326 frame per requested layer.
+
+    Examples
+    --------
+    >>> layers = import_osm_layers("rutland.osm.pbf", layers=("transit", "pois"))
+    >>> sorted(layers)
+    ['pois', 'transit']
+    """
+    path = Path(path)
+    wanted = _check_layers(path, layers)
+    area = _check_bbox(path, bbox)
+    classifiers = {name: CLASSIFIERS[name] for name in wanted}
+    rows, skipped = _scan(_check_file(path), classifiers)
+    if skipped:
+        warnings.warn(
+            f"{path.name}: {len(skipped)} feature(s) skipped because the extract holds no "
+            f"usable geometry for them (e.g. {skipped[0]}); use an extract made with "
+            "complete ways and relations to include them",
+            UserWarning,
+            stacklevel=2,
+        )
+    frames = {name: _frame(name, rows[name]) for name in wanted}
+    if area is not None:
+        frames = {name: _clip(frame, area) for name, frame in frames.items()}
+    return frames
+
+
+def _check_layers(path: Path, layers: Iterable[str]) -> list[str]:
+    wanted = list(dict.fromkeys(layers))
+    unknown = [name for name in wanted if name not in LAYERS]
+    if unknown or not wanted:
+        found = f"unknown layer(s) {unknown}" if unknown else "no layer requested"
+        raise _fail(path, "layers", found, f"Ask for some of {list(LAYERS)}")
+    return wanted
+
+
+def _check_bbox(path: Path, bbox: Iterable[float] | None) -> Polygon | None:
+    if bbox is None:
+        return None
+    try:
+        x0, y0, x1, y1 = (float(v) for v in bbox)
+    except (TypeError, ValueError):
+        x0 = y0 = x1 = y1 = math.nan
+    if not (-180 <= x0 < x1 <= 180 and -90 <= y0 < y1 <= 90):
+        found = f"bbox {bbox!r} is not (min_lon, min_lat, max_lon, max_lat) in degrees"
+        fix = "Give four numbers with min < max, longitudes in [-180, 180], latitudes in [-90, 90]"
+        raise _fail(path, "bbox", found, fix)
+    return box(x0, y0, x1, y1)
+
+
+def _check_file(path: Path) -> Path:
+    problem = None
+    if not path.exists():
+        problem = ("the file does not exist", f"Check the path. {_FORMAT_FIX}")
+    elif not path.is_file():
+        problem = ("this is a folder, not a file", _FORMAT_FIX)
+    elif not path.name.lower().endswith(_SUFFIXES):
+        problem = (f"'{path.suffix}' is not an OpenStreetMap file type", _FORMAT_FIX)
+    elif path.stat().st_size == 0:
+        problem = ("the file is empty", f"Download the extract again. {_FORMAT_FIX}")
+    if problem is not None:
+        raise _fail(path, "", *problem)
+    return path
+
+
+def _fail(path: Path, column: str, found: str, fix: str) -> DataValidationError:
+    return DataValidationError(str(path), [Problem(path.name, "", column, found, fix)])
+
+
+def _scan(
+    path: Path, classifiers: Mapping[str, Callable[[Mapping[str, str]], dict[str, object] | None]]
+) -> tuple[dict[str, list[dict[str, object]]], list[str]]:
+    """Stream the file once; return the matching rows per layer and the skipped features."""
+    keys = sorted({key for name in classifiers for key in _LAYER_SPECS[name][2]})
+    processor = (
+        osmium.FileProcessor(str(path))
+        .with_areas(osmium.filter.KeyFilter(*keys))
+        .with_filter(osmium.filter.KeyFilter(*keys))
+    )
+    rows: dict[str, list[dict[str, object]]] = {name: [] for name in classifiers}
+    skipped: list[str] = []
+    try:
+        for obj in processor:
+            _collect(obj, classifiers, rows, skipped)
+    except RuntimeError as error:
+        found = f"could not be read as OpenStreetMap data ({error})"
+        fix = f"The file is truncated, damaged or not OSM data: download it again. {_FORMAT_FIX}"
+        raise _fail(path, "", found, fix) from None
+    return rows, skipped
+
+
+def _collect(
+    obj: osmium.osm.OSMObject,
+    classifiers: Mapping[str, Callable[[Mapping[str, str]], dict[str, object] | None]],
+    rows: dict[str, list[dict[str, object]]],
+    skipped: list[str],
+) -> None:
+    kind = obj.type_str()
+    # Closed ways are read as ways; relations only arrive assembled as areas.
+    if kind == "r" or (kind == "a" and obj.from_way()):
+        return
+    tags = {tag.k: tag.v for tag in obj.tags}
+    found = {name: attrs for name, classify in classifiers.items() if (attrs := classify(tags))}
+    if not found:
+        return
+    osm_type = "relation" if kind == "a" else _OSM_TYPES[kind]
+    osm_id = obj.orig_id() if kind == "a" else obj.id
+    geometry, clipped = _geometry(obj)
+    if geometry is None:
+        skipped.append(f"{osm_type} {osm_id}")
+        return
+    common = {
+        "id": f"osm-{osm_type[0]}{osm_id}",
+        "name": tags.get("name", ""),
+        "osm_id": osm_id,
+        "osm_type": osm_type,
+        "tags": json.dumps(tags, ensure_ascii=False, sort_keys=True),
+        "geometry": geometry,
+        "clipped": clipped,
+    }
+    for name, attrs in found.items():
+        rows[name].append({**common, **attrs})
+
+
+def _geometry(obj: osmium.osm.OSMObject) -> tuple[BaseGeometry | None, bool]:
+    """The object's shape (point, line or polygon) and whether the extract's edge cut it.
+
+    A way cut by the edge of the extract keeps the part whose nodes are inside: a site
+    half outside the extract still excludes advertising near the half inside.
+    """
+    try:
+        kind = obj.type_str()
+        if kind == "n":
+            location = obj.location
+            return (Point(location.lon, location.lat) if location.valid() else None), False
+        if kind == "w":
+            return _way_geometry(obj)
+        return _polygonal(shapely.from_wkb(_WKB.create_multipolygon(obj))), False
+    except (osmium.InvalidLocationError, RuntimeError, shapely.errors.GEOSException):
+        return None, False
+
+
+def _way_geometry(way: osmium.osm.Way) -> tuple[BaseGeometry | None, bool]:
+    coords = [(node.lon, node.lat) for node in way.nodes if node.location.valid()]
+    clipped = len(coords) < len(way.nodes)
+    if way.ends_have_same_id() and len(set(coords)) >= 3:
+        return _polygonal(Polygon(coords)), clipped
+    if len(coords) >= 2:
+        return LineString(coords), clipped
+    return (Point(coords[0]) if coords else None), clipped
+
+
+def _polygonal(geometry: BaseGeometry) -> BaseGeometry | None:
+    if not geometry.is_valid:
+        geometry = shapely.make_valid(geometry)
+    parts = [g for g in getattr(geometry, "geoms", [geometry]) if g.geom_type == "Polygon"]
+    parts = [p for p in parts if not p.is_empty]
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
+
+
+def _frame(layer: str, rows: list[dict[str, object]]) -> gpd.GeoDataFrame:
+    """Rows of one layer as a contract-shaped GeoDataFrame in EPSG:4326."""
+    id_column, columns, _ = _LAYER_SPECS[layer]
+    table = pd.DataFrame(rows, columns=["id", *columns, *_OSM_COLUMNS, "geometry", "clipped"])
+    table = table.rename(columns={"id": id_column})
+    clipped = table.loc[table.pop("clipped").astype(bool), id_column].tolist()
+    table["source"] = ATTRIBUTION
+    if layer == "assets":
+        table = _asset_defaults(table)
+    geometry = gpd.GeoSeries(list(table.pop("geometry")), crs=STORAGE_CRS)
+    if layer in ("assets", "transit", "pois"):
+        geometry = _points(geometry)
+    elif layer == "buildings":
+        polygonal = geometry.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
+        table, geometry = table[polygonal], geometry[polygonal]
+    table = table.astype({"osm_id": "int64"})
+    frame = gpd.GeoDataFrame(
+        table.reset_index(drop=True), geometry=geometry.to_numpy(), crs=STORAGE_CRS
+    )
+    frame.attrs["attribution"] = ATTRIBUTION
+    frame.attrs["clipped"] = clipped
+    return frame
+
+
+def _asset_defaults(table: pd.DataFrame) -> pd.DataFrame:
+    for column in ("slots", "weekly_impacts", "price_per_cycle", "ward", "status"):
+        default = ASSET_COLUMNS[column]
+        table[column] = math.nan if default is None else default
+    table = table.astype({"faces": "int64", "digital": "bool", "slots": "int64"})
+    extra = [c for c in table.columns if c not in ASSET_COLUMNS]
+    return table[[*ASSET_COLUMNS, *extra]]
+
+
+def _points(geometry: gpd.GeoSeries) -> gpd.GeoSeries:
+    """Assets and audience points are points: a line gives its midpoint, an area a point inside."""
+    shapes = geometry.to_numpy().copy()
+    kinds = shapely.get_type_id(shapes)
+    lines, areas = kinds == 1, kinds >= 3
+    # Degrees are fine here: the midpoint of a street-furniture line metres long.
+    shapes[lines] = shapely.line_interpolate_point(shapes[lines], 0.5, normalized=True)
+    shapes[areas] = shapely.point_on_surface(shapes[areas])
+    return gpd.GeoSeries(shapes, crs=geometry.crs)
+
+
+def _clip(frame: gpd.GeoDataFrame, area: Polygon) -> gpd.GeoDataFrame:
+    kept = frame[frame.intersects(area)].reset_index(drop=True)
+    id_column = kept.columns[0]
+    kept.attrs["attribution"] = ATTRIBUTION
+    kept.attrs["clipped"] = [i for i in frame.attrs["clipped"] if i in set(kept[id_column])]
+    return kept

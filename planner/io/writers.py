@@ -1,0 +1,137 @@
+"""Writing tables atomically (temporary file, then rename) as GeoPackage, GeoJSON,
+FlatGeobuf, GeoParquet, CSV or Excel: the output edge of `planner.io.readers`, which re-exports it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from planner.errors import PlannerError
+
+__all__ = ["atomic_path", "write_layers", "write_table"]
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it over ``path`` only on success.
+
+    Examples
+    --------
+    >>> with atomic_path("out.csv") as tmp:
+    ...     frame.to_csv(tmp)
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    tmp_path.unlink()
+    try:
+        yield tmp_path
+        tmp_path.replace(path)
+    finally:
+        for leftover in (tmp_path, Path(f"{tmp_path}-journal"), Path(f"{tmp_path}-wal")):
+            leftover.unlink(missing_ok=True)
+
+
+def write_table(
+    frame: pd.DataFrame, path: str | os.PathLike[str], *, layer: str | None = None
+) -> Path:
+    """Write one table atomically; the format follows the file's ending.
+
+    Supports ``.gpkg``, ``.geojson``, ``.fgb``, ``.parquet``, ``.csv`` and ``.xlsx``.
+    Geometry is written as WKT in CSV and Excel.
+
+    Examples
+    --------
+    >>> write_table(values, "values.gpkg", layer="values")
+    """
+    return write_layers({layer or Path(path).stem: frame}, path)
+
+
+def write_layers(layers: Mapping[str, pd.DataFrame], path: str | os.PathLike[str]) -> Path:
+    """Write several named tables to one file atomically (GeoPackage layers, Excel sheets).
+
+    Formats with a single table (CSV, GeoJSON, ...) take the first layer only.
+
+    Raises
+    ------
+    PlannerError
+        When the file type is not supported.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in {".gpkg", ".geojson", ".json", ".fgb", ".parquet", ".csv", ".xlsx"}:
+        raise PlannerError(
+            f"Cannot write '{path.name}': use .gpkg, .geojson, .fgb, .parquet, .csv or .xlsx"
+        )
+    with atomic_path(path) as tmp:
+        if suffix == ".gpkg":
+            for name, frame in layers.items():
+                pyogrio.write_dataframe(
+                    _plain(frame, keep_geometry=True),
+                    tmp,
+                    layer=name,
+                    driver="GPKG",
+                    append=tmp.exists(),
+                )
+        elif suffix == ".xlsx":
+            with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+                for name, frame in layers.items():
+                    table = _as_text_geometry(frame)
+                    table.to_excel(writer, sheet_name=name[:31], index=False)
+                    _formulas_as_text(writer.sheets[name[:31]], table)
+        else:
+            frame = next(iter(layers.values()))
+            if suffix == ".csv":
+                _as_text_geometry(frame).to_csv(tmp, index=False)
+            elif suffix == ".parquet":
+                frame = frame.copy()
+                frame.attrs = {}  # a loader's report is not parquet metadata
+                frame.to_parquet(tmp, index=False)
+            else:
+                driver = "FlatGeobuf" if suffix == ".fgb" else "GeoJSON"
+                pyogrio.write_dataframe(_plain(frame, keep_geometry=True), tmp, driver=driver)
+    return path
+
+
+def _plain(frame: pd.DataFrame, *, keep_geometry: bool) -> pd.DataFrame:
+    """Make object columns writable by GDAL (lists and dicts become text)."""
+    frame = frame.copy()
+    for name in frame.columns:
+        if isinstance(frame, gpd.GeoDataFrame) and name == frame.geometry.name:
+            continue
+        if frame[name].dtype == object:
+            frame[name] = frame[name].map(
+                lambda v: v if v is None or isinstance(v, str | int | float | bool) else str(v)
+            )
+    if not keep_geometry and isinstance(frame, gpd.GeoDataFrame):
+        return pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    return frame
+
+
+def _formulas_as_text(sheet, table: pd.DataFrame) -> None:
+    """Keep text such as ``=HYPERLINK(...)`` from names as text, never a live formula."""
+    for j, name in enumerate(table.columns, start=1):
+        values = table[name]
+        if values.dtype != object and not pd.api.types.is_string_dtype(values):
+            continue
+        starts = values.map(lambda v: isinstance(v, str) and v.startswith("="))
+        for i in starts.to_numpy().nonzero()[0]:
+            sheet.cell(row=int(i) + 2, column=j).data_type = "s"
+
+
+def _as_text_geometry(frame: pd.DataFrame) -> pd.DataFrame:
+    if isinstance(frame, gpd.GeoDataFrame):
+        out = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+        out["geometry"] = frame.geometry.to_wkt()
+        return out
+    return frame

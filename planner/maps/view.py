@@ -1,0 +1,326 @@
+"""What the map says about each asset: its status or campaign colour and its popup data."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from planner.errors import PlannerError
+from planner.maps.layers import (
+    CAMPAIGN_PALETTE,
+    NOT_BOOKED_COLOUR,
+    OTHER_COLOUR,
+    STATUS_COLOURS,
+    Category,
+    format_cycles,
+    text_column,
+)
+
+__all__ = ["STATUS_LABELS", "AssetView", "asset_status", "asset_view"]
+
+STATUS_LABELS = {
+    "booked": "booked",
+    "eligible": "eligible",
+    "available": "available (no policy applied)",
+    "restricted": "restricted",
+    "unavailable": "unavailable",
+}
+_TRUE = frozenset({"true", "1", "yes", "y", "t"})
+
+
+@dataclass(frozen=True)
+class AssetView:
+    """The asset layer's data: ``data`` is the payload the map script reads."""
+
+    data: dict[str, Any]
+    classes: list[Category]
+
+
+def _need(frame: pd.DataFrame, argument: str, columns: tuple[str, ...]) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise PlannerError(
+            f"'{argument}' lacks column(s) {', '.join(missing)}; it has "
+            f"{', '.join(map(str, frame.columns))}. Add them or rename the matching columns."
+        )
+
+
+def _truthy(values: pd.Series) -> np.ndarray:
+    if values.dtype == bool:
+        return values.to_numpy()
+    return values.astype(str).str.strip().str.lower().isin(_TRUE).to_numpy()
+
+
+def _refused_ids(eligibility: pd.DataFrame, category: str | None) -> np.ndarray:
+    rows = eligibility
+    if category is not None:
+        known = set(eligibility["category"].astype(str))
+        if known and category not in known:
+            raise PlannerError(
+                f"category={category!r} is not in the eligibility table; it has "
+                f"{', '.join(sorted(known))}. Pick one of those or pass category=None."
+            )
+        rows = eligibility[eligibility["category"].astype(str) == category]
+    refused = ~_truthy(rows["allowed"])
+    return rows.loc[refused, "asset_id"].astype(str).unique()
+
+
+def asset_status(
+    assets: pd.DataFrame,
+    *,
+    eligibility: pd.DataFrame | None = None,
+    placements: pd.DataFrame | None = None,
+    category: str | None = None,
+) -> pd.Series:
+    """Each asset's map status, in order of precedence.
+
+    ``booked`` (in ``placements``), ``unavailable`` (``status`` column), ``restricted``
+    (refused for ``category``, or for any category when ``category`` is None),
+    ``eligible``; ``available`` instead of eligible when no eligibility table is given.
+
+    Examples
+    --------
+    >>> asset_status(assets, eligibility=elig, category="alcohol").value_counts()
+    """
+    ids = assets["asset_id"].astype(str)
+    status = pd.Series("eligible" if eligibility is not None else "available", index=ids.index)
+    if eligibility is not None:
+        _need(eligibility, "eligibility", ("asset_id", "category", "allowed"))
+        status[ids.isin(_refused_ids(eligibility, category))] = "restricted"
+    if "status" in assets.columns:
+        status[assets["status"].astype(str).str.strip().str.lower() == "unavailable"] = (
+            "unavailable"
+        )
+    if placements is not None and len(placements):
+        _need(placements, "placements", ("asset_id",))
+        status[ids.isin(placements["asset_id"].astype(str).unique())] = "booked"
+    return status
+
+
+def _status_classes(status: pd.Series) -> tuple[list[list[int]], list[Category]]:
+    order = [s for s in STATUS_COLOURS if (status == s).any()]
+    values = status.to_numpy()
+    members = [np.flatnonzero(values == s).tolist() for s in order]
+    classes = [
+        Category(s, STATUS_LABELS[s], STATUS_COLOURS[s], len(m))
+        for s, m in zip(order, members, strict=True)
+    ]
+    return members, classes
+
+
+def _campaign_labels(placements: pd.DataFrame) -> pd.Series:
+    """``name (id)`` from ``campaign_name`` or else ``advertiser``; the id alone without."""
+    ids = placements["campaign_id"].astype(str)
+    column = next((c for c in ("campaign_name", "advertiser") if c in placements.columns), None)
+    if column is None:
+        return ids
+    names = placements[column].fillna("").astype(str).str.strip()
+    labels = ids.copy()
+    named = (names != "") & (names != ids)
+    labels[named] = names[named] + " (" + ids[named] + ")"
+    return labels
+
+
+def _campaign_classes(
+    ids: pd.Series, placements: pd.DataFrame | None
+) -> tuple[list[list[int]], list[Category]]:
+    """One class per campaign with every asset it books (an asset may be in several)."""
+    members: list[list[int]] = []
+    classes: list[Category] = []
+    booked = np.zeros(len(ids), dtype=bool)
+    if placements is not None and len(placements):
+        _need(placements, "placements", ("asset_id", "campaign_id"))
+        pos = pd.Index(ids).get_indexer(placements["asset_id"].astype(str))
+        pairs = pd.DataFrame({"pos": pos, "label": _campaign_labels(placements).to_numpy()})
+        pairs = pairs[pairs["pos"] >= 0].drop_duplicates()
+        sizes = pairs.groupby("label", sort=True).size().sort_values(ascending=False, kind="stable")
+        top = list(sizes.index[: len(CAMPAIGN_PALETTE)])
+        for colour, label in zip(CAMPAIGN_PALETTE, top, strict=False):
+            members.append(sorted(pairs.loc[pairs["label"] == label, "pos"].tolist()))
+            classes.append(Category("campaign", label, colour, len(members[-1])))
+        rest = sorted(set(pairs.loc[~pairs["label"].isin(top), "pos"]))
+        if rest:
+            members.append(rest)
+            classes.append(Category("other", "other campaigns", OTHER_COLOUR, len(rest)))
+        booked[pairs["pos"].to_numpy()] = True
+    if not booked.all():
+        members.append(np.flatnonzero(~booked).tolist())
+        classes.append(Category("none", "not booked", NOT_BOOKED_COLOUR, len(members[-1])))
+    return members, classes
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series | None:
+    if name not in frame.columns or frame[name].isna().all():
+        return None
+    return frame[name]
+
+
+def _detail_columns(assets: pd.DataFrame, status: pd.Series) -> list[dict[str, Any]]:
+    cols = [text_column(assets["asset_id"].astype(str), label="Asset id")]
+    for name, label in (("name", "Name"), ("asset_type", "Type"), ("format", "Format")):
+        if (values := _column(assets, name)) is not None:
+            cols.append(text_column(values, label=label))
+    if (faces := _column(assets, "faces")) is not None:
+        cols.append(text_column(faces, label="Faces", f="int"))
+    if (digital := _column(assets, "digital")) is not None:
+        flags = _truthy(digital.fillna(False))
+        cols.append(text_column(flags.tolist(), label="Digital", f="bool"))
+        if (slots := _column(assets, "slots")) is not None:
+            cols.append(text_column(slots.where(flags), label="Loop slots", f="int"))
+    if (ward := _column(assets, "ward")) is not None:
+        cols.append(text_column(ward, label="Ward"))
+    cols.append(text_column(status.map(STATUS_LABELS), label="Status"))
+    return cols
+
+
+def _aligned_values(ids: pd.Series, values: pd.DataFrame | None) -> pd.DataFrame | None:
+    if values is None:
+        return None
+    _need(values, "values", ("asset_id",))
+    keys = values["asset_id"].astype(str)
+    if keys.duplicated().any():
+        dupes = ", ".join(keys[keys.duplicated()].unique()[:5])
+        raise PlannerError(
+            f"'values' has more than one row for asset(s) {dupes}; give one row per asset."
+        )
+    return pd.DataFrame(values).set_index(keys).reindex(ids.to_numpy())
+
+
+def _value_columns(assets: pd.DataFrame, ids: pd.Series, values: pd.DataFrame | None):
+    table = _aligned_values(ids, values)
+    src = table if table is not None else assets.set_index(ids.to_numpy())
+    cols: list[dict[str, Any]] = []
+    currency: Any = "GBP"
+    if table is not None and (cur := _column(table, "currency")) is not None:
+        currency = text_column(cur.fillna("GBP"))
+    if (impacts := _column(src, "weekly_impacts")) is not None:
+        spec: dict[str, Any] = {"label": "Weekly impacts", "f": "int"}
+        if (source := _column(src, "impacts_source")) is not None:
+            spec |= {"flag": (source.astype(str) == "modelled").astype(int).tolist(),
+                     "flagText": "modelled estimate"}  # fmt: skip
+        cols.append(text_column(pd.to_numeric(impacts, errors="coerce").round(), **spec))
+    for name, label in (
+        ("price_per_cycle", "Price per cycle"),
+        ("annual_value_central", "Annual media value (central estimate)"),
+        ("council_income_central", "Council income a year (central estimate)"),
+    ):
+        if (money := _column(src, name)) is not None:
+            numbers = pd.to_numeric(money, errors="coerce").round(2)
+            cols.append(text_column(numbers, label=label, f="money", cur=currency))
+    return cols
+
+
+def _eligibility_payload(ids: pd.Series, eligibility: pd.DataFrame | None) -> dict | None:
+    if eligibility is None or not len(eligibility):
+        return None
+    asset_pos = pd.Index(ids).get_indexer(eligibility["asset_id"].astype(str))
+    e, asset_pos = eligibility[asset_pos >= 0], asset_pos[asset_pos >= 0]
+    cat_codes, cats = pd.factorize(e["category"].astype(str))
+    allowed = _truthy(e["allowed"])
+    reasons, rules = (
+        e[c].astype(object).fillna("").astype(str) if c in e else pd.Series("", e.index)
+        for c in ("reasons", "rule_ids")
+    )
+    reason_codes, reason_text = pd.factorize(reasons.where(~allowed, ""))
+    rule_codes, rule_text = pd.factorize(rules.where(~allowed, ""))
+    order = np.lexsort((cat_codes, asset_pos))
+    columns = (cat_codes[order], allowed[order], reason_codes[order], rule_codes[order])
+    rows = [
+        (c, 1) if a else (c, 0, r, u)
+        for c, a, r, u in zip(*(col.tolist() for col in columns), strict=True)
+    ]
+    sorted_pos = asset_pos[order]
+    starts = np.flatnonzero(np.r_[True, np.diff(sorted_pos) != 0])
+    ends = np.r_[starts[1:], len(order)]
+    profiles: dict[tuple, int] = {}
+    per_asset = np.full(len(ids), -1)
+    for s, t in zip(starts.tolist(), ends.tolist(), strict=True):
+        per_asset[sorted_pos[s]] = profiles.setdefault(tuple(rows[s:t]), len(profiles))
+    return {
+        "cats": list(cats),
+        "reasons": list(reason_text),
+        "rules": list(rule_text),
+        "profiles": [[list(r) for r in key] for key in profiles],
+        "p": per_asset.tolist(),
+    }
+
+
+def _booking_payload(ids: pd.Series, placements: pd.DataFrame | None) -> dict | None:
+    if placements is None or not len(placements):
+        return None
+    codes, labels = pd.factorize(_campaign_labels(placements))
+    p = pd.DataFrame(
+        {
+            "asset_id": placements["asset_id"].astype(str).to_numpy(),
+            "camp": codes,
+            "cycle": placements.get("cycle", pd.Series(0, placements.index)).to_numpy(),
+            "category": placements.get("category", pd.Series("", placements.index))
+            .fillna("")
+            .astype(str)
+            .to_numpy(),
+        }
+    ).sort_values(["asset_id", "camp", "cycle"], kind="stable")
+    has_cycles = "cycle" in placements.columns
+    per_asset: dict[str, list] = {}
+    rows = zip(p["asset_id"], p["camp"], p["cycle"], p["category"], strict=True)
+    for (asset, camp), group in itertools.groupby(rows, key=lambda r: (r[0], r[1])):
+        booked = list(group)
+        cycles = format_cycles(r[2] for r in booked) if has_cycles else ""
+        cats = "; ".join(sorted({r[3] for r in booked} - {""}))
+        per_asset.setdefault(asset, []).append([int(camp), cycles, cats])
+    return {"camps": list(labels), "b": [per_asset.get(i) for i in ids]}
+
+
+def asset_view(
+    assets: gpd.GeoDataFrame,
+    *,
+    eligibility: pd.DataFrame | None = None,
+    placements: pd.DataFrame | None = None,
+    values: pd.DataFrame | None = None,
+    color_by: str = "status",
+    category: str | None = None,
+) -> AssetView:
+    """The asset layer's payload: positions, classes, popup columns, eligibility, bookings.
+
+    Parameters
+    ----------
+    assets
+        Assets in EPSG:4326 (``asset_id``; other contract columns shown when present).
+    eligibility, placements, values, category
+        As for `planner.maps.render.asset_map`.
+    color_by
+        ``"status"`` or ``"campaign"``.
+
+    Examples
+    --------
+    >>> view = asset_view(assets, placements=plan, color_by="campaign")
+    >>> [c.label for c in view.classes]
+    ['Spring sale', 'not booked']
+    """
+    if color_by not in ("status", "campaign"):
+        raise PlannerError(f"color_by={color_by!r} is not valid. Use 'status' or 'campaign'.")
+    _need(assets, "assets", ("asset_id",))
+    ids = assets["asset_id"].astype(str)
+    points = assets.geometry
+    if not (points.geom_type == "Point").all():
+        points = points.representative_point()
+    status = asset_status(assets, eligibility=eligibility, placements=placements, category=category)
+    if color_by == "status":
+        members, classes = _status_classes(status)
+    else:
+        members, classes = _campaign_classes(ids, placements)
+    data = {
+        "x": np.round(points.x.to_numpy(), 5).tolist(),
+        "y": np.round(points.y.to_numpy(), 5).tolist(),
+        "members": members,
+        "classes": [{"label": c.label, "colour": c.colour} for c in classes],
+        "cols": _detail_columns(assets, status) + _value_columns(assets, ids, values),
+        "elig": _eligibility_payload(ids, eligibility),
+        "book": _booking_payload(ids, placements),
+    }
+    return AssetView(data, classes)

@@ -1,0 +1,101 @@
+"""Why a plan is impossible, in words: quick checks and CP-SAT's conflicting rule groups.
+
+`unplaceable` finds campaigns that cannot be placed whatever else happens (too few eligible
+faces, a budget below the cheapest minimum); `explain_infeasible` names the groups of rules
+that conflict, from CP-SAT's sufficient assumptions for infeasibility.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from planner.calendar import cycle_dates
+from planner.optimise.instance import Instance
+from planner.optimise.model import build_model
+
+if TYPE_CHECKING:
+    from planner.optimise.solve import SolverSettings
+
+__all__ = ["explain_infeasible", "quick_explanation", "unplaceable"]
+
+
+def quick_explanation(inst: Instance) -> list[str]:
+    """Conflicts visible without a solver: too few eligible faces, budget below the minimum."""
+    return [message for _, message in unplaceable(inst)]
+
+
+def unplaceable(inst: Instance) -> list[tuple[int, str]]:
+    """Campaigns that cannot be placed whatever else happens, each with the reason.
+
+    Returns
+    -------
+    list of (campaign index, message)
+    """
+    out = []
+    for c, camp in enumerate(inst.campaigns):
+        for t in camp.cycles:
+            n = inst.eligible_counts.get((c, t), 0)
+            if n < camp.min_faces:
+                message = (
+                    f"Campaign {camp.campaign_id} needs {camp.min_faces} faces in cycle "
+                    f"{t} but only {n} faces in its area are eligible" + _because(inst, c, t) + "."
+                )
+                out.append((c, message))
+        mine = inst.cand_campaign == c
+        per_cycle = [np.sort(inst.cand_price[mine & (inst.cand_cycle == t)]) for t in camp.cycles]
+        enough = all(len(prices) >= camp.min_faces for prices in per_cycle)
+        need = sum(int(prices[: camp.min_faces].sum()) for prices in per_cycle)
+        if camp.min_faces and enough and need > inst.budget_pence[c]:
+            message = (
+                f"Campaign {camp.campaign_id} needs at least {need / 100:,.0f} to book "
+                f"{camp.min_faces} faces in each of its {len(camp.cycles)} cycle(s) but "
+                f"its budget is {camp.budget:,.0f}."
+            )
+            out.append((c, message))
+    return out
+
+
+def _because(inst: Instance, c: int, t: int) -> str:
+    reasons = [
+        f"{n} removed by rule {rid}"
+        for (ci, rid), n in sorted(inst.removed_by_rule.items())
+        if ci == c
+    ]
+    if inst.eligible_counts.get((c, t), 0) == 0 and not reasons:
+        first, last = cycle_dates(t, inst.settings.start)
+        return (
+            f" (none in cycle {t}, {first} to {last}: a period rule, its targeting or its "
+            "area leaves no face)"
+        )
+    return f" after the policy ({'; '.join(reasons)})" if reasons else ""
+
+
+def explain_infeasible(inst: Instance, solver: SolverSettings) -> list[str]:
+    """Name the groups of rules that together make the plan impossible.
+
+    CP-SAT's sufficient assumptions for infeasibility over named constraint groups (one
+    literal per campaign budget, per campaign and cycle minimum, per policy rule, ...).
+    """
+    built = build_model(inst, objectives=(), explain=True)
+    cp = cp_model.CpSolver()
+    cp.parameters.num_workers = 1
+    cp.parameters.max_time_in_seconds = max(5.0, solver.time_limit / 2)
+    cp.parameters.random_seed = solver.seed
+    code = cp.solve(built.model)
+    if code != cp_model.INFEASIBLE:
+        return [
+            "No plan was found, but no single conflict could be isolated in time; relax "
+            "the minimum faces, the revenue target or the spacing and try again."
+        ]
+    by_index = {lit.index: words for lit, words in built.guards.values()}
+    core = [by_index[i] for i in cp.sufficient_assumptions_for_infeasibility() if i in by_index]
+    if not core:
+        return ["The campaigns cannot all be placed: the faces available are not enough."]
+    return [
+        "These requirements cannot all be met together: " + "; ".join(core) + ".",
+        "Relax one of them (a lower minimum, a larger budget or area, a smaller target) "
+        "and plan again.",
+    ]

@@ -1,0 +1,365 @@
+"""Site selection (the council's view): which assets to open to advertising, and which to
+convert to digital, to meet a revenue target with the fewest sites or to earn the most.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from planner.errors import DataValidationError, InfeasibleError, PlannerError, Problem
+from planner.geo import metric_crs
+from planner.optimise._siting_model import (
+    Candidates,
+    Outcome,
+    SiteModel,
+    fewest_then_best,
+    unreachable,
+)
+from planner.policy.eligibility import eligibility
+from planner.policy.load import Policy
+
+__all__ = ["SiteSelection", "select_sites"]
+
+VALUE_COLUMN = "annual_value_central"
+
+
+@dataclass(frozen=True)
+class SiteSelection:
+    """Which assets to open and convert, with the proof of quality of the choice.
+
+    Attributes
+    ----------
+    open
+        Asset ids to open to advertising (converted ones included), sorted.
+    convert
+        Asset ids to convert to digital (a subset of ``open``), sorted.
+    annual_value
+        Annual value (GBP) of the open assets, conversions' uplift included.
+    capex
+        Capital cost (GBP) of the conversions.
+    objective
+        ``"fewest_sites"`` (meet ``revenue_target``) or ``"max_value"``.
+    objective_value, bound, gap
+        The primary objective (sites for ``fewest_sites``; net annual value, i.e. value
+        minus capex spread over ``capex_years``, for ``max_value``), its best proven
+        bound and the relative gap between them.
+    status
+        ``"OPTIMAL"`` or ``"FEASIBLE"``.
+    seconds
+        Wall-clock seconds spent.
+    excluded
+        ``asset_id``, ``reason`` for every asset that could not be opened.
+    """
+
+    open: tuple[str, ...]
+    convert: tuple[str, ...]
+    annual_value: float
+    capex: float
+    objective: str
+    objective_value: float
+    bound: float
+    gap: float
+    status: str
+    seconds: float
+    excluded: pd.DataFrame = field(repr=False)
+
+    @property
+    def n_sites(self) -> int:
+        return len(self.open)
+
+
+def select_sites(
+    values: pd.DataFrame,
+    assets: gpd.GeoDataFrame,
+    *,
+    revenue_target: float | None = None,
+    n_sites: int | None = None,
+    policy: Policy | None = None,
+    sites: gpd.GeoDataFrame | None = None,
+    conversion_capex: float | None = None,
+    digital_uplift: float | None = None,
+    capex_budget: float | None = None,
+    capex_years: float = 10.0,
+    locked: list[str] | None = None,
+    time_limit: float = 10.0,
+    seed: int = 0,
+    workers: int = 2,
+) -> SiteSelection:
+    """Choose assets to open (and convert to digital) under the policy's rules.
+
+    With ``revenue_target`` alone: the fewest sites whose annual value meets the target,
+    then, among those, the highest net annual value. With ``n_sites`` alone: the highest
+    net annual value from at most that many sites. With both: the highest net value from at
+    most ``n_sites`` that still meets the target. Net annual value is value minus
+    conversion capex spread evenly over ``capex_years``.
+
+    Only available assets eligible for the ``general`` category under ``policy`` can be
+    opened. Each density rule is read as `planner.audit` reads it, assuming every face of
+    an open asset is booked: for every open asset *a*, the faces of all open assets within
+    ``within_m`` of *a* (including *a*'s own) are at most ``max_faces``.
+
+    Parameters
+    ----------
+    values
+        ``asset_id``, ``annual_value_central`` (GBP a year, e.g. from
+        `planner.value.valuation.value_assets`); optional ``digital_uplift`` (extra GBP a year
+        once converted) and ``conversion_capex`` (GBP) per asset.
+    assets
+        The asset table (``asset_id``, geometry; ``faces``, ``digital``, ``status``).
+    revenue_target
+        Annual value (GBP) to reach.
+    n_sites
+        Most assets to open.
+    policy, sites
+        The policy, and the sensitive sites its exclusion rules need.
+    conversion_capex
+        Capex (GBP) per conversion where ``values`` gives none; conversions are
+        considered only where a capex is known.
+    digital_uplift
+        Extra annual value of a converted asset as a fraction of its classic value
+        (2.0: it earns three times as much), where ``values`` gives none.
+    capex_budget
+        Most capex (GBP) to spend on conversions.
+    capex_years
+        Years over which capex is weighed against annual value.
+    locked
+        Asset ids that must stay open (existing contracts).
+    time_limit, seed, workers
+        CP-SAT settings; the search is deterministic for a seed (time counted in CP-SAT's
+        deterministic seconds, with a wall-clock watchdog at twice the limit).
+
+    Returns
+    -------
+    SiteSelection
+
+    Raises
+    ------
+    DataValidationError
+        Bad values table.
+    InfeasibleError
+        The target cannot be met under the rules; the message says how much can be.
+
+    Examples
+    --------
+    >>> sel = select_sites(values, assets, revenue_target=250_000, policy=policy, sites=sites)
+    >>> sel.n_sites, sel.annual_value
+    (14, 251200.0)
+    """
+    started = time.perf_counter()
+    if revenue_target is None and n_sites is None:
+        raise PlannerError("give a 'revenue_target', an 'n_sites', or both")
+    if n_sites is not None and not (isinstance(n_sites, int | np.integer) and n_sites >= 0):
+        raise PlannerError(f"'n_sites' must be a whole number, 0 or more; got {n_sites!r}")
+    _check_conversion(values, conversion_capex, digital_uplift)
+    cand = _candidates(values, assets, policy, sites, conversion_capex, digital_uplift)
+    lock = _locked_positions(cand, locked)
+    target = None if revenue_target is None else math.ceil(float(revenue_target) * 100 - 1e-6)
+    spend = None if capex_budget is None else math.floor(float(capex_budget) * 100 + 1e-6)
+    model = SiteModel(cand, n_sites, target, spend, capex_years, lock)
+    settings = (time_limit, seed, workers)
+    if n_sites is None:
+        outcome = fewest_then_best(model, settings)
+    else:
+        outcome = model.solve("max_value", settings)
+    if outcome is None:
+        raise unreachable(cand, model, revenue_target, settings)
+    return _selection(cand, outcome, time.perf_counter() - started)
+
+
+# ---------------------------------------------------------------- candidates
+
+
+def _check_conversion(values: pd.DataFrame, capex, uplift) -> None:
+    """Conversions need both a capex and an uplift; one without the other is a mistake."""
+    has_capex = capex is not None or "conversion_capex" in values.columns
+    has_uplift = uplift is not None or "digital_uplift" in values.columns
+    if has_capex and not has_uplift:
+        raise PlannerError(
+            "conversion capex given but no digital uplift: give digital_uplift (extra value "
+            "as a fraction, e.g. 1.5) or a 'digital_uplift' column in the values"
+        )
+    if has_uplift and not has_capex:
+        raise PlannerError(
+            "digital uplift given but no conversion capex: give conversion_capex (GBP per "
+            "conversion) or a 'conversion_capex' column in the values"
+        )
+
+
+def _candidates(values, assets, policy, sites, conversion_capex, digital_uplift) -> Candidates:
+    table = _value_table(values)
+    frame = assets.assign(asset_id=assets["asset_id"].astype(str)).reset_index(drop=True)
+    reasons = pd.Series("", index=frame.index, dtype=object)
+    joined = frame[["asset_id"]].merge(table, on="asset_id", how="left")
+    faces = _faces(frame)
+    flags = [(joined[VALUE_COLUMN].isna().to_numpy(), "no annual value")]
+    if "status" in frame.columns:
+        flags.append(((frame["status"].astype(str) == "unavailable").to_numpy(), "unavailable"))
+    if policy is not None:
+        flags.append((_ineligible(frame, sites, policy), "not eligible for general advertising"))
+        flags += [
+            (faces > r.max_faces, f"{r.id}: more than {r.max_faces} faces")
+            for r in policy.densities
+        ]
+    for mask, text in flags:
+        reasons[mask] = np.where(reasons[mask] == "", text, reasons[mask] + "; " + text)
+    keep = np.flatnonzero((reasons == "").to_numpy())
+    digital = _digital(frame)[keep]
+    value = joined[VALUE_COLUMN].to_numpy(dtype=float)[keep]
+    uplift = _uplift(joined, keep, value, digital_uplift)
+    capex = _column_or(joined, "conversion_capex", keep, conversion_capex)
+    convertible = ~digital & np.isfinite(capex) & (uplift > 0)
+    pence = lambda a: np.round(np.nan_to_num(a) * 100).astype(np.int64)  # noqa: E731
+    excluded = pd.DataFrame({"asset_id": frame["asset_id"], "reason": reasons})
+    return Candidates(
+        ids=frame["asset_id"].to_numpy(dtype=object)[keep],
+        value=pence(value),
+        uplift=np.where(convertible, pence(uplift), 0),
+        capex=np.where(convertible, pence(capex), 0),
+        faces=faces[keep],
+        convertible=convertible,
+        neighbours=_neighbours(frame.iloc[keep], policy, sites),
+        excluded=excluded[excluded["reason"] != ""].reset_index(drop=True),
+    )
+
+
+def _value_table(values: pd.DataFrame) -> pd.DataFrame:
+    problems = [
+        Problem("values", "", c, "column is missing", f"Add a '{c}' column")
+        for c in ("asset_id", VALUE_COLUMN)
+        if c not in values.columns
+    ]
+    if problems:
+        raise DataValidationError("values", problems)
+    table = values.assign(asset_id=values["asset_id"].astype(str))
+    for col in (VALUE_COLUMN, "digital_uplift", "conversion_capex"):
+        if col not in table.columns:
+            continue
+        num = pd.to_numeric(table[col], errors="coerce")
+        bad = np.flatnonzero(((num < 0) | (num.isna() & (col == VALUE_COLUMN))).to_numpy())
+        problems += [
+            Problem(
+                "values",
+                f"row {i + 1}",
+                col,
+                f"{table[col].iloc[i]!r} is not an amount",
+                "Give an amount in GBP, 0 or more",
+            )
+            for i in bad[:20]
+        ]
+        table[col] = num
+    dup = table["asset_id"].duplicated(keep=False).to_numpy()
+    problems += [
+        Problem(
+            "values",
+            f"row {i + 1}",
+            "asset_id",
+            f"asset '{table['asset_id'].iloc[i]}' has more than one row",
+            "Keep one row per asset",
+        )
+        for i in np.flatnonzero(dup)[:20]
+    ]
+    if problems:
+        raise DataValidationError("values", problems)
+    cols = [
+        c
+        for c in ("asset_id", VALUE_COLUMN, "digital_uplift", "conversion_capex")
+        if c in table.columns
+    ]
+    return table[cols]
+
+
+def _ineligible(frame: gpd.GeoDataFrame, sites, policy: Policy) -> np.ndarray:
+    if "general" not in policy.categories:
+        return np.ones(len(frame), dtype=bool)
+    table = eligibility(frame, sites, policy)
+    general = table[table["category"] == "general"].set_index("asset_id")["allowed"]
+    return ~general.reindex(frame["asset_id"]).fillna(False).to_numpy(dtype=bool)
+
+
+def _faces(frame: pd.DataFrame) -> np.ndarray:
+    if "faces" not in frame.columns:
+        return np.ones(len(frame), dtype=np.int64)
+    faces = pd.to_numeric(frame["faces"], errors="coerce").fillna(1)
+    return np.maximum(faces.to_numpy(dtype=float), 1).astype(np.int64)
+
+
+def _digital(frame: pd.DataFrame) -> np.ndarray:
+    if "digital" not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    return frame["digital"].fillna(False).astype(bool).to_numpy()
+
+
+def _uplift(joined, keep, value, digital_uplift) -> np.ndarray:
+    default = np.full(len(keep), np.nan) if digital_uplift is None else value * digital_uplift
+    if "digital_uplift" not in joined.columns:
+        return np.nan_to_num(default)
+    given = joined["digital_uplift"].to_numpy(dtype=float)[keep]
+    return np.nan_to_num(np.where(np.isnan(given), default, given))
+
+
+def _column_or(joined, column, keep, default) -> np.ndarray:
+    fallback = np.full(len(keep), np.nan if default is None else float(default))
+    if column not in joined.columns:
+        return fallback
+    given = joined[column].to_numpy(dtype=float)[keep]
+    return np.where(np.isnan(given), fallback, given)
+
+
+def _neighbours(frame: gpd.GeoDataFrame, policy, sites) -> list:
+    """Per density rule, the candidates within ``within_m`` of each candidate (itself too)."""
+    rules = () if policy is None else policy.densities
+    if not rules or not len(frame):
+        return []
+    crs = metric_crs(frame, *([sites] if sites is not None else []))
+    points = frame.geometry.to_crs(crs).to_numpy()
+    points = shapely.centroid(points)
+    tree = shapely.STRtree(points)
+    out = []
+    for rule in rules:
+        a_idx, b_idx = tree.query(points, predicate="dwithin", distance=rule.within_m)
+        order = np.lexsort((b_idx, a_idx))
+        a_idx, b_idx = a_idx[order], b_idx[order]
+        split = np.searchsorted(a_idx, np.arange(1, len(points)))
+        out.append((rule, np.split(b_idx, split)))
+    return out
+
+
+def _locked_positions(cand: Candidates, locked) -> np.ndarray:
+    if not locked:
+        return np.zeros(0, dtype=np.int64)
+    pos = {a: i for i, a in enumerate(cand.ids)}
+    missing = [str(a) for a in locked if str(a) not in pos]
+    if missing:
+        why = cand.excluded.set_index("asset_id")["reason"]
+        detail = "; ".join(f"{a}: {why.get(a, 'not in the assets')}" for a in missing[:10])
+        raise InfeasibleError(f"locked assets cannot be opened ({detail})", ["locked"])
+    return np.array(sorted(pos[str(a)] for a in locked), dtype=np.int64)
+
+
+def _selection(cand: Candidates, outcome: Outcome, seconds: float) -> SiteSelection:
+    value = (cand.value[outcome.x].sum() + cand.uplift[outcome.convert].sum()) / 100
+    primary, bound = outcome.objective_value, outcome.bound
+    if outcome.objective == "fewest_sites":
+        gap = 0.0 if primary <= 0 else max(0.0, (primary - math.ceil(bound - 1e-9)) / primary)
+    else:
+        gap = 0.0 if bound <= 0 else max(0.0, (bound - primary) / bound)
+    return SiteSelection(
+        open=tuple(sorted(cand.ids[outcome.x])),
+        convert=tuple(sorted(cand.ids[outcome.convert])),
+        annual_value=float(value),
+        capex=float(cand.capex[outcome.convert].sum() / 100),
+        objective=outcome.objective,
+        objective_value=float(primary),
+        bound=float(bound),
+        gap=gap,
+        status="OPTIMAL" if outcome.status == "OPTIMAL" or gap == 0 else "FEASIBLE",
+        seconds=seconds,
+        excluded=cand.excluded,
+    )

@@ -1,0 +1,256 @@
+"""Council concession terms: what the council receives from a media owner's annual sales.
+
+For year ``y`` (1 = first contract year) and annual net sales ``S``::
+
+    index(y)  = (1 + indexation) ** (y - 1)
+    share(S)  = sum over bands b of  share_b * clip(S - from_b, 0, from_{b+1} - from_b)
+    income    = max(minimum_annual_guarantee * index(y), share(S)) + fixed_annual_fee * index(y)
+
+Bands are marginal, like income-tax bands: 60% of sales up to the first threshold, 70% of
+the sales between the thresholds, and so on. A flat share is a single band from 0.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from planner.errors import PricingError
+from planner.value.rates import load_toml
+
+__all__ = ["ConcessionTerms", "council_income", "income_breakdown", "load_terms"]
+
+_KEYS = {
+    "name",
+    "currency",
+    "revenue_share",
+    "minimum_annual_guarantee",
+    "fixed_annual_fee",
+    "indexation",
+    "sales_basis",
+    "notes",
+    "sources",
+}
+
+
+@dataclass(frozen=True)
+class ConcessionTerms:
+    """Validated concession terms; build them with `load_terms` or `ConcessionTerms.flat`.
+
+    Attributes
+    ----------
+    bands
+        ``((from_0, share_0), (from_1, share_1), ...)``: ascending thresholds of annual net
+        sales, the first 0, with the council's share of the sales above each.
+    minimum_annual_guarantee
+        Paid if larger than the revenue share (indexed).
+    fixed_annual_fee
+        Paid on top every year (indexed), e.g. a site rent.
+    indexation
+        Yearly uplift of the guarantee and the fee (0.02 for 2%).
+    """
+
+    name: str
+    currency: str
+    bands: tuple[tuple[float, float], ...]
+    minimum_annual_guarantee: float = 0.0
+    fixed_annual_fee: float = 0.0
+    indexation: float = 0.0
+    source: str = ""
+    notes: str = ""
+    sources: tuple[str, ...] = ()
+
+    @classmethod
+    def flat(
+        cls,
+        share: float,
+        *,
+        currency: str = "GBP",
+        minimum_annual_guarantee: float = 0.0,
+        fixed_annual_fee: float = 0.0,
+        indexation: float = 0.0,
+    ) -> ConcessionTerms:
+        """Terms with one revenue share on all sales.
+
+        Examples
+        --------
+        >>> ConcessionTerms.flat(0.5, minimum_annual_guarantee=10_000)
+        """
+        return cls(
+            name=f"flat {share:.0%}",
+            currency=currency,
+            bands=((0.0, share),),
+            minimum_annual_guarantee=minimum_annual_guarantee,
+            fixed_annual_fee=fixed_annual_fee,
+            indexation=indexation,
+        )
+
+
+def load_terms(path_or_name: str | os.PathLike[str] | ConcessionTerms) -> ConcessionTerms:
+    """Read and validate a concession-terms file (TOML).
+
+    Parameters
+    ----------
+    path_or_name
+        A ``.toml`` path or a built-in name (``data/terms/<name>.toml``), e.g.
+        ``"uk-default"``. `ConcessionTerms` are returned unchanged.
+
+    Raises
+    ------
+    PricingError
+        Naming the file and the key when the file is missing, not TOML, or invalid.
+
+    Examples
+    --------
+    >>> terms = load_terms("uk-default")
+    >>> council_income(400_000, terms)
+    """
+    if isinstance(path_or_name, ConcessionTerms):
+        return path_or_name
+    data, path = load_toml(path_or_name, "terms")
+    where = path.name
+    unknown = sorted(set(data) - _KEYS)
+    if unknown:
+        raise PricingError(
+            f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; allowed "
+            f"keys are {', '.join(sorted(_KEYS))}"
+        )
+    currency = data.get("currency")
+    if not isinstance(currency, str) or len(currency.strip()) != 3:
+        raise PricingError(
+            f"{where}: key 'currency' must be an ISO code such as \"GBP\"; got {currency!r}"
+        )
+    return ConcessionTerms(
+        name=str(data.get("name", path.stem)),
+        currency=currency.strip().upper(),
+        bands=_bands(data.get("revenue_share"), where),
+        minimum_annual_guarantee=_amount(data, "minimum_annual_guarantee", where),
+        fixed_annual_fee=_amount(data, "fixed_annual_fee", where),
+        indexation=_indexation(data, where),
+        source=str(path),
+        notes=str(data.get("notes", "")).strip(),
+        sources=tuple(str(s) for s in data.get("sources", ())),
+    )
+
+
+def council_income(
+    annual_sales: float | npt.ArrayLike, terms: ConcessionTerms, *, year: int = 1
+) -> Any:
+    """The council's income for a year of the media owner's net sales (see module formula).
+
+    Parameters
+    ----------
+    annual_sales
+        Net sales in the terms' currency: a number or an array of them.
+    terms
+        The concession terms.
+    year
+        Contract year, 1 for the first (indexation applies from year 2).
+
+    Returns
+    -------
+    float or numpy.ndarray
+        Same shape as ``annual_sales``.
+
+    Examples
+    --------
+    >>> terms = ConcessionTerms.flat(0.5, minimum_annual_guarantee=100_000)
+    >>> council_income(150_000, terms), council_income(300_000, terms)
+    (100000.0, 150000.0)
+    """
+    parts = income_breakdown(annual_sales, terms, year=year)
+    return parts["income"]
+
+
+def income_breakdown(
+    annual_sales: float | npt.ArrayLike, terms: ConcessionTerms, *, year: int = 1
+) -> dict[str, Any]:
+    """The parts of `council_income`: revenue share, guarantee, fee, and whether it binds.
+
+    Returns
+    -------
+    dict
+        ``revenue_share``, ``guarantee``, ``fixed_fee``, ``guarantee_binding`` and
+        ``income``, each a float (or array, like ``annual_sales``).
+
+    Examples
+    --------
+    >>> income_breakdown(150_000, ConcessionTerms.flat(0.5, minimum_annual_guarantee=1e5))
+    """
+    sales = np.asarray(annual_sales, dtype=float)
+    if np.isnan(sales).any() or (sales < 0).any():
+        raise PricingError(f"annual sales must be numbers >= 0; got {annual_sales!r}")
+    if year < 1:
+        raise PricingError(f"year must be 1 or more (1 = first contract year); got {year}")
+    starts = np.array([b[0] for b in terms.bands])
+    shares = np.array([b[1] for b in terms.bands])
+    widths = np.append(np.diff(starts), np.inf)
+    in_band = np.clip(sales[..., None] - starts, 0.0, widths)
+    share = (in_band * shares).sum(axis=-1)
+    index = (1 + terms.indexation) ** (year - 1)
+    guarantee = terms.minimum_annual_guarantee * index
+    fee = terms.fixed_annual_fee * index
+    parts = {
+        "revenue_share": share,
+        "guarantee": np.full(sales.shape, guarantee),
+        "fixed_fee": np.full(sales.shape, fee),
+        "guarantee_binding": guarantee > share,
+        "income": np.maximum(guarantee, share) + fee,
+    }
+    if sales.ndim == 0:
+        return {k: (bool(v) if k == "guarantee_binding" else float(v)) for k, v in parts.items()}
+    return parts
+
+
+def _bands(value: Any, where: str) -> tuple[tuple[float, float], ...]:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = [{"from": 0, "share": value}]
+    if not isinstance(value, list) or not value:
+        raise PricingError(
+            f"{where}: missing key 'revenue_share'. Give a flat share (revenue_share = 0.5) or "
+            "bands: [[revenue_share]] tables with 'from' (annual sales) and 'share'"
+        )
+    bands = []
+    for i, band in enumerate(value, start=1):
+        place = f"{where}, [[revenue_share]] number {i}"
+        if not isinstance(band, dict) or set(band) != {"from", "share"}:
+            raise PricingError(f"{place}: needs exactly the keys 'from' and 'share'")
+        start, share = band["from"], band["share"]
+        if not _number(start) or start < 0:
+            raise PricingError(f"{place}: key 'from' must be a number >= 0; got {start!r}")
+        if not _number(share) or not 0 <= share <= 1:
+            raise PricingError(f"{place}: key 'share' must be in [0, 1]; got {share!r}")
+        bands.append((float(start), float(share)))
+    starts = [b[0] for b in bands]
+    if starts[0] != 0 or any(b <= a for a, b in pairwise(starts)):
+        raise PricingError(
+            f"{where}: [[revenue_share]] 'from' values must start at 0 and increase; got {starts}"
+        )
+    return tuple(bands)
+
+
+def _amount(data: dict[str, Any], key: str, where: str) -> float:
+    value = data.get(key, 0)
+    if not _number(value) or value < 0:
+        raise PricingError(f"{where}: key '{key}' must be an amount >= 0; got {value!r}")
+    return float(value)
+
+
+def _indexation(data: dict[str, Any], where: str) -> float:
+    value = data.get("indexation", 0)
+    if not _number(value) or not -0.5 < value < 1:
+        raise PricingError(
+            f"{where}: key 'indexation' must be a yearly rate such as 0.02 for 2%; got {value!r}"
+        )
+    return float(value)
+
+
+def _number(value: Any) -> bool:
+    """A finite int or float (TOML also allows nan and inf)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

@@ -1,0 +1,514 @@
+"""Valuation: what each asset face is worth a year to an agency and to the council, and
+what a policy puts out of reach; every figure is a modelled estimate from stated assumptions.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from planner.errors import PlannerError, PricingError
+from planner.value.audience import AudienceParams, estimate_impacts, is_digital, slots_of
+from planner.value.concession import ConcessionTerms, income_breakdown, load_terms
+from planner.value.rates import RateCard, load_rate_card, price_assets
+
+__all__ = [
+    "CATEGORY_SHARE_SOURCES",
+    "DEFAULT_CATEGORY_SHARE",
+    "SCENARIOS",
+    "ValuationAssumptions",
+    "assumptions_table",
+    "policy_value_at_risk",
+    "portfolio_summary",
+    "value_assets",
+]
+
+SCENARIOS = ("low", "central", "high")
+ESTIMATE_NOTE = (
+    "modelled estimate: audiences, prices and sell-through follow the stated "
+    "assumptions (assumptions_table); not audited or measured revenue"
+)
+
+#: Share of out-of-home demand (spend) by advertiser category; "general" is the rest.
+DEFAULT_CATEGORY_SHARE: dict[str, float] = {
+    "hfss": 0.10,
+    "alcohol": 0.04,
+    "gambling": 0.02,
+    "payday_loans": 0.005,
+    "tobacco_vaping": 0.01,
+    "fossil_fuels": 0.03,
+    "political": 0.005,
+    "adult": 0.005,
+    "general": 0.785,
+}
+
+#: Where each default category share comes from (shown in `assumptions_table`).
+CATEGORY_SHARE_SOURCES: dict[str, str] = {
+    "hfss": "TfL 2016/17: food and drink ~£20m of £142m advertising income (14%), two thirds "
+    "of it HFSS (~9%); Brighton & Hove (2023) found fast food and energy drinks almost "
+    "a third of its bus-shelter income, so councils' roadside share can be much higher",
+    "alcohol": "assumption (drinks are a top-10 OOH category, Nielsen Q1 2016; alcohol a part)",
+    "gambling": "assumption (gambling spends mostly on TV and online)",
+    "payday_loans": "assumption (small; high-cost credit advertising is rare on street furniture)",
+    "tobacco_vaping": "assumption (tobacco advertising banned since 2003; vaping small)",
+    "fossil_fuels": "assumption (fossil-fuel producers, airlines and SUVs as in 'fossil ad' "
+    "policies)",
+    "political": "assumption",
+    "adult": "assumption",
+    "general": "the remainder, so shares sum to 1",
+}
+
+
+def _a(default: float, doc: str, unit: str = "") -> Any:
+    return field(default=default, metadata={"doc": doc, "unit": unit})
+
+
+@dataclass(frozen=True)
+class ValuationAssumptions:
+    """Every valuation assumption; ``metadata["doc"]`` of each field says why.
+
+    Examples
+    --------
+    >>> from dataclasses import replace
+    >>> cautious = replace(ValuationAssumptions(), sell_through_central=0.5)
+    """
+
+    cycles_per_year: int = _a(26, "2-week trading cycles in a year", "cycles")
+    sell_through_low: float = _a(
+        0.40,
+        "Share of face-cycles (slot-cycles) sold, low case (assumption: small council-sold "
+        "classic portfolios)",
+    )
+    sell_through_central: float = _a(0.60, "Share of face-cycles sold, central case (assumption)")
+    sell_through_high: float = _a(
+        0.80, "Share of face-cycles sold, high case (assumption: national networks' occupancy)"
+    )
+    audience_uncertainty: float = _a(
+        0.30,
+        "Relative error of modelled audiences: CPM-priced assets with modelled impacts "
+        "are valued x(1 - u) low and x(1 + u) high",
+    )
+    contract_year: int = _a(1, "Contract year for the terms' indexation (1 = first year)")
+
+    def __post_init__(self) -> None:
+        rates = (self.sell_through_low, self.sell_through_central, self.sell_through_high)
+        if not 0 <= rates[0] <= rates[1] <= rates[2] <= 1:
+            raise ValueError(
+                f"sell-through must satisfy 0 <= low <= central <= high <= 1; got {rates}"
+            )
+        if self.cycles_per_year < 1 or not 0 <= self.audience_uncertainty < 1:
+            raise ValueError("cycles_per_year must be >= 1 and audience_uncertainty in [0, 1)")
+
+    def sell_through(self, scenario: str) -> float:
+        """Sell-through rate of ``"low"``, ``"central"`` or ``"high"``."""
+        return float(getattr(self, f"sell_through_{scenario}"))
+
+
+def value_assets(
+    assets: gpd.GeoDataFrame,
+    *,
+    zones: gpd.GeoDataFrame | None = None,
+    transit: gpd.GeoDataFrame | None = None,
+    pois: gpd.GeoDataFrame | None = None,
+    rate_card: RateCard | str | os.PathLike[str] = "uk-default",
+    terms: ConcessionTerms | str | os.PathLike[str] = "uk-default",
+    eligibility: pd.DataFrame | None = None,
+    params: AudienceParams = AudienceParams(),
+    assumptions: ValuationAssumptions = ValuationAssumptions(),
+    category_share: dict[str, float] = DEFAULT_CATEGORY_SHARE,
+) -> gpd.GeoDataFrame:
+    """Annual value of every asset: audience, price, gross media value, sales, council income.
+
+    Per asset and scenario ``s`` in low/central/high::
+
+        units              = faces * (slots if digital else 1)
+        annual_value_full  = units * price_per_cycle * cycles_per_year    (all sold)
+        annual_value_s     = annual_value_full * sell_through_s [* (1 -/+ u) if CPM-priced
+                                                                 on modelled impacts]
+        expected_sales_s   = annual_value_s * (1 - agency_commission)     (media owner's net)
+        council_income_s   = council_income(sum of expected_sales_s) * expected_sales_s / sum
+
+    Council income is computed for the whole portfolio (guarantees and bands are
+    portfolio-level) and apportioned by expected sales. With ``eligibility``, two more
+    columns give the share of demand the policy puts out of reach at each asset and the
+    central annual value that represents.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per asset in EPSG:4326; ``estimate`` labels every row as a modelled
+        estimate and ``attrs`` holds the note, calibration and assumptions.
+
+    Examples
+    --------
+    >>> values = value_assets(assets, zones=zones, rate_card="uk-default", terms="uk-default")
+    >>> values[["asset_id", "annual_value_central", "council_income_central"]].head()
+    """
+    card, deal = _card_and_terms(rate_card, terms)
+    impacts = estimate_impacts(assets, zones, transit=transit, pois=pois, params=params)
+    prices = price_assets(assets, impacts, card)
+    out = _asset_columns(assets, params)
+    out = out.join(impacts[["weekly_impacts", "impacts_source", "modelled_impacts"]])
+    out = out.join(prices[["price_per_cycle", "price_source", "currency", "tier"]])
+    units = out["faces"] * np.where(out["digital"], out["slots"], 1)
+    out["annual_value_full"] = units * out["price_per_cycle"] * assumptions.cycles_per_year
+    # Only CPM prices move with the audience estimate, and only when it is modelled.
+    uncertain = (out["price_source"] == "cpm") & (out["impacts_source"] == "modelled")
+    for s, swing in zip(SCENARIOS, (-1, 0, 1), strict=True):
+        factor = 1 + swing * assumptions.audience_uncertainty * uncertain.to_numpy()
+        out[f"annual_value_{s}"] = out["annual_value_full"] * assumptions.sell_through(s) * factor
+    for s in SCENARIOS:
+        out[f"expected_sales_{s}"] = out[f"annual_value_{s}"] * (1 - card.agency_commission)
+    for s in SCENARIOS:
+        sales = out[f"expected_sales_{s}"].to_numpy()
+        out[f"council_income_{s}"] = _apportion(sales, deal, assumptions.contract_year)
+    if eligibility is not None:
+        share = _blocked_share(out["asset_id"], eligibility, category_share)
+        out["demand_share_out_of_reach"] = share
+        out["value_out_of_reach_central"] = out["annual_value_central"] * share
+    out["estimate"] = "modelled"
+    geometry = assets.geometry.to_crs("EPSG:4326").to_numpy()
+    values = gpd.GeoDataFrame(out, geometry=geometry, crs="EPSG:4326")
+    values.attrs.update(
+        note=ESTIMATE_NOTE,
+        impacts_note=impacts.attrs.get("note", ""),
+        calibration=impacts.attrs.get("calibration"),
+        rate_card=card.name,
+        terms=deal.name,
+        agency_commission=card.agency_commission,
+        contract_year=assumptions.contract_year,
+    )
+    return values
+
+
+def _card_and_terms(
+    rate_card: RateCard | str | os.PathLike[str], terms: ConcessionTerms | str | os.PathLike[str]
+) -> tuple[RateCard, ConcessionTerms]:
+    card, deal = load_rate_card(rate_card), load_terms(terms)
+    if card.currency != deal.currency:
+        raise PricingError(
+            f"The rate card is in {card.currency} ({card.name}) but the terms are "
+            f"in {deal.currency} ({deal.name}); use files in the same currency"
+        )
+    return card, deal
+
+
+def _asset_columns(assets: gpd.GeoDataFrame, params: AudienceParams) -> pd.DataFrame:
+    if "asset_id" not in assets.columns:
+        raise PlannerError("'assets' has no 'asset_id' column; load it with load_assets(...)")
+    out = pd.DataFrame({"asset_id": assets["asset_id"].astype(str)}, index=assets.index)
+    for name in ("asset_type", "format", "name", "ward"):
+        if name in assets.columns:
+            out[name] = assets[name]
+    faces = pd.to_numeric(assets.get("faces", pd.Series(1, index=assets.index)), errors="coerce")
+    out["faces"] = np.where(faces >= 1, np.floor(faces), 1).astype(int)
+    out["digital"] = is_digital(assets)
+    out["slots"] = slots_of(assets, params.default_slots).astype(int)
+    return out
+
+
+def portfolio_summary(
+    values: pd.DataFrame, terms: ConcessionTerms | str | os.PathLike[str], *, year: int = 1
+) -> dict[str, Any]:
+    """Portfolio totals, with council income under the terms on total sales.
+
+    Returns
+    -------
+    dict
+        ``assets``, ``faces``, ``units`` (faces x slots), ``currency``, counts of measured and
+        modelled audiences, ``annual_value_full``, and per scenario ``annual_value_*``,
+        ``expected_sales_*``, ``council_income_*`` and ``guarantee_binding_*``; ``note``.
+
+    Examples
+    --------
+    >>> summary = portfolio_summary(values, "uk-default")
+    >>> summary["council_income_central"]
+    """
+    deal = load_terms(terms)
+    units = values["faces"] * np.where(values["digital"].astype(bool), values["slots"], 1)
+    currencies = sorted(set(values["currency"].dropna())) if len(values) else [deal.currency]
+    summary: dict[str, Any] = {
+        "assets": len(values),
+        "faces": int(values["faces"].sum()),
+        "units": int(units.sum()),
+        "currency": ", ".join(currencies),
+        "impacts_measured": int((values["impacts_source"] == "measured").sum()),
+        "impacts_modelled": int((values["impacts_source"] == "modelled").sum()),
+        "annual_value_full": float(values["annual_value_full"].sum()),
+    }
+    for s in SCENARIOS:
+        sales = float(values[f"expected_sales_{s}"].sum())
+        parts = income_breakdown(sales, deal, year=year)
+        summary[f"annual_value_{s}"] = float(values[f"annual_value_{s}"].sum())
+        summary[f"expected_sales_{s}"] = sales
+        summary[f"council_income_{s}"] = parts["income"]
+        summary[f"guarantee_binding_{s}"] = parts["guarantee_binding"]
+    summary["terms"] = deal.name
+    summary["note"] = ESTIMATE_NOTE
+    return summary
+
+
+def policy_value_at_risk(
+    values: pd.DataFrame,
+    eligibility: pd.DataFrame,
+    policy: Any = None,
+    *,
+    category_share: dict[str, float] = DEFAULT_CATEGORY_SHARE,
+    terms: ConcessionTerms | str | os.PathLike[str] | None = None,
+) -> pd.DataFrame:
+    """Annual value a policy puts out of reach, per category, per rule and in total.
+
+    An asset-category pair that the policy forbids puts ``category_share[category]`` of that
+    asset's annual value out of reach (advertisers of that category cannot buy it). This is
+    the loss if nobody else buys the space; TfL saw no loss after its 2019 HFSS policy because
+    brands advertised compliant products instead, so read it as an upper bound.
+
+    Parameters
+    ----------
+    values
+        Output of `value_assets`.
+    eligibility
+        Table with ``asset_id``, ``category``, ``allowed`` (bool), ``reasons`` and
+        ``rule_ids`` (``;``-joined).
+    policy
+        Optional policy; rule names are taken from its ``rules`` (``id`` and ``name``,
+        ``title`` or ``description``) when present.
+    category_share
+        Share of demand of each category (see `DEFAULT_CATEGORY_SHARE`).
+    terms
+        When given, council income out of reach is recomputed at portfolio level
+        (``income(total sales) - income(total sales - sales out of reach)``), so a binding
+        guarantee shows no loss; otherwise it is apportioned from ``council_income_*``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows with ``level`` ``"category"``, ``"rule"`` or ``"total"``; ``category``,
+        ``rule_id``, ``rule``, ``assets``, ``demand_share``, ``value_out_of_reach_*``,
+        ``sales_out_of_reach_*``, ``council_income_out_of_reach_*`` and
+        ``share_of_portfolio_value``. Rules can overlap, so rule rows need not add up to
+        the total.
+
+    Examples
+    --------
+    >>> risk = policy_value_at_risk(values, eligibility, policy, terms="uk-default")
+    >>> risk[risk.level == "category"][["category", "value_out_of_reach_central"]]
+    """
+    blocked = _blocked_pairs(values, eligibility, category_share)
+    deal = load_terms(terms) if terms is not None else None
+    year = int(values.attrs.get("contract_year", 1))
+    totals = {s: float(values[f"expected_sales_{s}"].sum()) for s in SCENARIOS}
+    portfolio_value = float(values["annual_value_central"].sum())
+    money = _MoneyOutOfReach(deal, totals, year)
+    rows = [
+        {"level": "category", "category": c, "demand_share": category_share.get(c, 0.0)}
+        | money(group)
+        for c, group in blocked.groupby("category", sort=True)
+    ]
+    by_rule = blocked.assign(rule_id=blocked["rule_ids"].str.split(";")).explode("rule_id")
+    by_rule["rule_id"] = by_rule["rule_id"].fillna("").str.strip()
+    labels = _rule_labels(policy)
+    for rule_id, group in by_rule[by_rule["rule_id"] != ""].groupby("rule_id", sort=True):
+        # One (asset, category) pair counts once per rule even if the rule is listed twice.
+        group = group.drop_duplicates(["asset_id", "category"])
+        categories = ";".join(sorted(group["category"].unique()))
+        head = {"level": "rule", "category": categories, "rule_id": rule_id}
+        rows.append(head | {"rule": labels.get(rule_id, "")} | money(group))
+    rows.append({"level": "total", "category": "all"} | money(blocked))
+    columns = ["level", "category", "rule_id", "rule", "assets", "demand_share"]
+    columns += [
+        f"{k}_out_of_reach_{s}" for k in ("value", "sales", "council_income") for s in SCENARIOS
+    ]
+    table = pd.DataFrame(rows).reindex(columns=columns)
+    table[["rule_id", "rule"]] = table[["rule_id", "rule"]].fillna("")
+    table["share_of_portfolio_value"] = (
+        table["value_out_of_reach_central"] / portfolio_value if portfolio_value > 0 else 0.0
+    )
+    table["estimate"] = "modelled"
+    table.attrs["note"] = (
+        "value out of reach if no other advertiser buys the space: an upper "
+        "bound on the cost of the policy; rules can overlap. " + ESTIMATE_NOTE
+    )
+    return table
+
+
+def assumptions_table(
+    assumptions: ValuationAssumptions = ValuationAssumptions(),
+    *,
+    params: AudienceParams = AudienceParams(),
+    rate_card: RateCard | str | os.PathLike[str] | None = None,
+    terms: ConcessionTerms | str | os.PathLike[str] | None = None,
+    category_share: dict[str, float] = DEFAULT_CATEGORY_SHARE,
+) -> pd.DataFrame:
+    """Every assumption behind the figures, one row each, for exports and the UI.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``group``, ``name``, ``value``, ``unit`` and ``description``.
+
+    Examples
+    --------
+    >>> assumptions_table(rate_card="uk-default", terms="uk-default").head()
+    """
+    rows = _dataclass_rows("valuation", assumptions) + _dataclass_rows("audience", params)
+    rows += [
+        ("demand share", k, v, "share of OOH spend", CATEGORY_SHARE_SOURCES.get(k, ""))
+        for k, v in category_share.items()
+    ]
+    if rate_card is not None:
+        card = load_rate_card(rate_card)
+        rows.append(("rate card", "currency", card.currency, "", card.name))
+        rows.append(
+            (
+                "rate card",
+                "agency_commission",
+                card.agency_commission,
+                "share",
+                "kept by the buying agency; sales to the media owner are net of it",
+            )
+        )
+        rows += [
+            (
+                "rate card",
+                e.label,
+                e.price_per_cycle or e.cpm,
+                f"{card.currency}/{'cycle' if e.cpm is None else '1000 impacts'}",
+                e.source,
+            )
+            for e in card.entries
+        ]
+    if terms is not None:
+        deal = load_terms(terms)
+        formula = f"{deal.name}: income = max(guarantee, share of net sales) + fixed fee"
+        rows += [
+            ("terms", f"revenue_share from {start:,.0f}", share, "share", formula)
+            for start, share in deal.bands
+        ]
+        rows += [
+            (
+                "terms",
+                "minimum_annual_guarantee",
+                deal.minimum_annual_guarantee,
+                deal.currency,
+                formula,
+            ),
+            ("terms", "fixed_annual_fee", deal.fixed_annual_fee, deal.currency, formula),
+            ("terms", "indexation", deal.indexation, "per year", formula),
+        ]
+    return pd.DataFrame(rows, columns=["group", "name", "value", "unit", "description"])
+
+
+def _dataclass_rows(group: str, obj: Any) -> list[tuple[str, str, Any, str, str]]:
+    rows = []
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        doc, unit = f.metadata.get("doc", ""), f.metadata.get("unit", "")
+        if isinstance(value, dict):
+            rows += [(group, f"{f.name}[{k}]", v, unit, doc) for k, v in value.items()]
+        else:
+            rows.append((group, f.name, value, unit, doc))
+    return rows
+
+
+def _apportion(sales: np.ndarray, deal: ConcessionTerms, year: int) -> np.ndarray:
+    total = float(sales.sum())
+    income = income_breakdown(total, deal, year=year)["income"] if len(sales) else 0.0
+    if total <= 0:
+        return np.full(len(sales), income / max(len(sales), 1))
+    return income * sales / total
+
+
+def _check_eligibility(eligibility: pd.DataFrame) -> pd.DataFrame:
+    needed = {"asset_id", "category", "allowed"}
+    missing = sorted(needed - set(eligibility.columns))
+    if missing:
+        raise PlannerError(
+            f"eligibility table lacks column(s) {', '.join(missing)}; it needs "
+            "asset_id, category, allowed, reasons and rule_ids"
+        )
+    table = eligibility.copy()
+    table["asset_id"] = table["asset_id"].astype(str)
+    table["category"] = table["category"].astype(str).str.strip().str.lower()
+    table["allowed"] = table["allowed"].astype(bool)
+    if "rule_ids" not in table.columns:
+        table["rule_ids"] = ""
+    table["rule_ids"] = table["rule_ids"].fillna("").astype(str)
+    return table
+
+
+def _blocked_share(
+    asset_ids: pd.Series, eligibility: pd.DataFrame, category_share: dict[str, float]
+) -> np.ndarray:
+    table = _check_eligibility(eligibility)
+    blocked = table.loc[~table["allowed"], ["asset_id", "category"]].drop_duplicates()
+    blocked["share"] = blocked["category"].map(category_share).fillna(0.0)
+    share = blocked.groupby("asset_id")["share"].sum().clip(upper=1.0)
+    return asset_ids.map(share).fillna(0.0).to_numpy(dtype=float)
+
+
+def _blocked_pairs(
+    values: pd.DataFrame, eligibility: pd.DataFrame, category_share: dict[str, float]
+) -> pd.DataFrame:
+    table = _check_eligibility(eligibility)
+    blocked = table.loc[~table["allowed"]].drop_duplicates(["asset_id", "category"])
+    columns = [
+        f"{kind}_{s}"
+        for kind in ("annual_value", "expected_sales", "council_income")
+        for s in SCENARIOS
+    ]
+    frame = pd.DataFrame(values[columns]).assign(asset_id=values["asset_id"].astype(str))
+    blocked = blocked.merge(frame, on="asset_id", how="inner")
+    share = blocked["category"].map(category_share).fillna(0.0)
+    for name in columns:
+        blocked[name] = blocked[name] * share
+    return blocked
+
+
+@dataclass(frozen=True)
+class _MoneyOutOfReach:
+    """Sums the blocked pairs of a group; council income at portfolio level when terms given."""
+
+    deal: ConcessionTerms | None
+    totals: dict[str, float]
+    year: int
+
+    def __call__(self, group: pd.DataFrame) -> dict[str, Any]:
+        row: dict[str, Any] = {"assets": int(group["asset_id"].nunique())}
+        for s in SCENARIOS:
+            sales = min(float(group[f"expected_sales_{s}"].sum()), self.totals[s])
+            row[f"value_out_of_reach_{s}"] = float(group[f"annual_value_{s}"].sum())
+            row[f"sales_out_of_reach_{s}"] = sales
+            row[f"council_income_out_of_reach_{s}"] = self._income(group, s, sales)
+        return row
+
+    def _income(self, group: pd.DataFrame, s: str, sales: float) -> float:
+        if self.deal is None:
+            return float(group[f"council_income_{s}"].sum())
+        before = income_breakdown(self.totals[s], self.deal, year=self.year)["income"]
+        after = income_breakdown(self.totals[s] - sales, self.deal, year=self.year)["income"]
+        return before - after
+
+
+def _rule_labels(policy: Any) -> dict[str, str]:
+    """Rule id -> a short description (its name, else its type, categories and sites)."""
+    labels: dict[str, str] = {}
+    for rule in (_get(policy, "rules") if policy is not None else None) or ():
+        rule_id = _get(rule, "id")
+        label = _get(rule, "name") or _get(rule, "title") or _get(rule, "description")
+        if not label:
+            near, within = _get(rule, "near"), _get(rule, "within_m")
+            label = f"{_get(rule, 'type') or 'rule'}: {', '.join(_get(rule, 'categories') or ())}"
+            label += f" within {within:g} m of {', '.join(near)}" if near and within else ""
+        if rule_id:
+            labels[str(rule_id)] = label
+    return labels
+
+
+def _get(obj: Any, key: str) -> Any:
+    return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
