@@ -86,6 +86,7 @@ def make_instance(side_km: float, seed: int) -> tuple[np.ndarray, np.ndarray, np
 def run_method(method: str, regime: str, seed: int, time_limit: float) -> dict:
     demand, weights, sites = make_instance(SIDES_KM[regime], seed)
     from planner.optimise.covering import coverage_matrix
+    from planner.optimise.settings import SolverSettings
 
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -96,7 +97,12 @@ def run_method(method: str, regime: str, seed: int, time_limit: float) -> dict:
     elif method in ("ours", "ours-wall"):
         from planner.optimise.covering import max_cover
 
-        res = max_cover(cov, weights, k=K, time_limit=time_limit, deterministic=method == "ours")
+        res = max_cover(
+            cov,
+            weights,
+            k=K,
+            solver=SolverSettings(time_limit=time_limit, deterministic=method == "ours"),
+        )
         chosen = list(res.sites)
         out |= {"bound": res.bound, "status": res.status, "method": res.method}
     elif method == "cpsat":

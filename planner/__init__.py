@@ -44,9 +44,11 @@ from planner.io.readers import (
 from planner.io.validation import ValidationReport
 from planner.optimise.covering import CoverResult, coverage_from_frames, coverage_matrix, max_cover
 from planner.optimise.greedy import greedy_plan
-from planner.optimise.instance import PlanSettings, build_instance
+from planner.optimise.instance import build_instance
+from planner.optimise.settings import PlanSettings
 from planner.optimise.site_selection import SiteSelection, select_sites
-from planner.optimise.solve import SolverSettings, solve_instance
+from planner.optimise.solve import solve_instance
+from planner.optimise.settings import SolverSettings
 from planner.plan import Plan, plan, policy_cost, required_sales
 from planner.policy.audit import audit
 from planner.policy.eligibility import allowed_matrix, eligibility, exclusion_zones

@@ -1,4 +1,9 @@
-"""The trading calendar: out-of-home media is sold in 2-week cycles, numbered from 1."""
+"""The trading calendar: out-of-home media is sold in 2-week cycles, numbered from 1.
+
+UK roadside and street-furniture panels are booked by the fortnightly cycle (26 a year,
+each starting on a Monday); every date the planner shows is derived from a cycle number
+and the Monday cycle 1 starts on.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +11,28 @@ from datetime import date, timedelta
 
 __all__ = ["CYCLES_PER_YEAR", "CYCLE_DAYS", "DEFAULT_START", "cycle_dates", "parse_cycles"]
 
+#: Length of one cycle, in days.
 CYCLE_DAYS = 14
+#: Cycles in a trading year (26 x 14 = 364 days).
 CYCLES_PER_YEAR = 26
 #: Monday on which cycle 1 starts unless a plan says otherwise.
 DEFAULT_START = date(2027, 1, 4)
 
 
 def cycle_dates(cycle: int, start: date = DEFAULT_START) -> tuple[date, date]:
-    """First and last day (inclusive) of a cycle.
+    """Return the first and last day (inclusive) of a cycle.
 
     Parameters
     ----------
     cycle
         Cycle number, 1 for the cycle that begins on ``start``.
     start
-        First day of cycle 1.
+        First day of cycle 1 (a Monday by trade convention; not checked).
+
+    Returns
+    -------
+    tuple of datetime.date
+        ``(first, last)``, 14 days apart inclusive: ``last = first + 13 days``.
 
     Examples
     --------
@@ -34,10 +46,32 @@ def cycle_dates(cycle: int, start: date = DEFAULT_START) -> tuple[date, date]:
 def parse_cycles(text: str | int, *, max_cycle: int = 10 * CYCLES_PER_YEAR) -> tuple[int, ...]:
     """Parse a cycle list such as ``3``, ``3-4`` or ``1;5;9`` (ranges may be mixed: ``1-3;7``).
 
+    Parameters
+    ----------
+    text
+        Cycle numbers and inclusive ranges separated by ``;`` (or ``,``), as typed in a
+        campaigns table; an int is one cycle.
+    max_cycle
+        Highest cycle number accepted (default ten years of cycles, 260).
+
+    Returns
+    -------
+    tuple of int
+        The cycles, sorted, each once.
+
     Raises
     ------
     ValueError
-        With a plain message when the text is not a cycle list or a cycle is out of range.
+        With a plain message when the text is empty or not a cycle list, a range ends
+        before it starts, or a cycle is outside 1 to ``max_cycle``; callers turn it into
+        their own domain error (e.g. `CampaignError` naming the row).
+
+    Examples
+    --------
+    >>> parse_cycles("1-3;7")
+    (1, 2, 3, 7)
+    >>> parse_cycles("5, 3")
+    (3, 5)
     """
     cycles: set[int] = set()
     parts = [p.strip() for p in str(text).replace(",", ";").split(";") if p.strip()]

@@ -45,7 +45,27 @@ CAMPAIGN_COLUMNS: dict[str, tuple[bool, str]] = {
 
 @dataclass(frozen=True)
 class Area:
-    """Where a campaign may run: a list of wards, or a circle around a point."""
+    """Where a campaign may run: a list of wards, or a circle around a point.
+
+    Written in a campaigns table as ``wards:Ward A;Ward B`` or ``circle:LON,LAT,RADIUS_M``;
+    an empty cell is anywhere.
+
+    Attributes
+    ----------
+    wards
+        Ward names, matched against the assets' ``ward`` column; empty for no ward limit.
+    lon, lat
+        Centre of the circle, in degrees (EPSG:4326); None without a circle.
+    radius_m
+        Radius of the circle, in metres (> 0); None without a circle.
+
+    Examples
+    --------
+    >>> Area().is_anywhere
+    True
+    >>> Area(lon=24.94, lat=60.17, radius_m=800).is_anywhere
+    False
+    """
 
     wards: tuple[str, ...] = ()
     lon: float | None = None
@@ -60,7 +80,39 @@ class Area:
 
 @dataclass(frozen=True)
 class Campaign:
-    """One campaign to place. Money is in the rate card's currency units."""
+    """One campaign to place. Money is in the rate card's currency units.
+
+    Attributes
+    ----------
+    campaign_id
+        Unique id, as in the campaigns table.
+    advertiser
+        Advertiser name (the id when the cell is empty).
+    category
+        Advertiser category, lower-case, from the policy's taxonomy (e.g. ``"alcohol"``);
+        the policy decides where it may run.
+    budget
+        Most the campaign may spend over all its cycles, in the rate card's currency
+        (pounds for the UK presets), gross.
+    cycles
+        2-week cycle numbers it runs in (`planner.calendar`), sorted.
+    min_faces, max_faces
+        Fewest and most faces booked per cycle.
+    formats, asset_types
+        Allowed formats and asset types, lower-case; empty allows any.
+    digital
+        ``"only"``, ``"never"`` or ``"any"``.
+    area
+        Where it may run; anywhere by default.
+    competitor_group
+        Campaigns sharing a non-empty group are kept apart: never on one asset, nor
+        within ``PlanSettings.competitor_separation_m`` of each other, in the same cycle
+        (`planner.optimise.instance`); empty for none.
+    min_spacing_m
+        Least distance between two of its faces in one cycle, in metres; 0 for none.
+    priority
+        Weight of the campaign in the impacts and reach objectives, whole number >= 1.
+    """
 
     campaign_id: str
     advertiser: str
@@ -79,12 +131,14 @@ class Campaign:
 
 
 def _text(value: object) -> str:
+    """Return a cell as stripped text; None, NaN and ``pd.NA`` (empty cells) become ``""``."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         return ""
     return str(value).strip()
 
 
 def _list(value: object) -> tuple[str, ...]:
+    """Split a ``;``- or ``,``-separated cell into lower-case names, dropping empty ones."""
     return tuple(p.strip().lower() for p in _text(value).replace(",", ";").split(";") if p.strip())
 
 
@@ -96,6 +150,7 @@ class _Rows:
         self.problems: list[str] = []
 
     def add(self, row: int, column: str, message: str) -> None:
+        """Record one problem of spreadsheet row ``row`` in ``column``."""
         self.problems.append(f"row {row}, column '{column}': {message}")
 
 
@@ -109,6 +164,11 @@ def _number(
     minimum: float,
     default: float | None = None,
 ) -> float:
+    """Read a number cell, recording a problem and returning NaN when it is not usable.
+
+    ``£``, ``€`` and thousands commas are ignored (``£5,000`` is 5000). An empty cell is
+    ``default``, or a problem when there is none.
+    """
     text = _text(raw)
     if not text:
         if default is None:
@@ -130,6 +190,7 @@ def _number(
 
 
 def _area(raw: object, row: int, rows: _Rows) -> Area:
+    """Parse an ``area`` cell (``wards:A;B`` or ``circle:LON,LAT,RADIUS_M``); empty is anywhere."""
     text = _text(raw)
     if not text:
         return Area()
@@ -158,6 +219,7 @@ def _area(raw: object, row: int, rows: _Rows) -> Area:
 def _row(
     record: dict[str, object], row: int, rows: _Rows, categories: set[str], max_cycle: int
 ) -> Campaign | None:
+    """Check one campaign row; return it, or None after recording every problem it has."""
     before = len(rows.problems)
     cid = _text(record.get("campaign_id"))
     if not cid:
@@ -224,24 +286,31 @@ def parse_campaigns(
     Parameters
     ----------
     table
-        One row per campaign with the columns of `CAMPAIGN_COLUMNS`.
+        One row per campaign with the columns of `CAMPAIGN_COLUMNS` (names compared
+        case-insensitively; extra columns ignored). Cells may be text, as read from a CSV.
     categories
         Known advertiser categories (the policy's, which may extend the default taxonomy).
     source
         File name for messages.
     max_cycle
-        Highest cycle number accepted.
+        Highest cycle number accepted (default 260, ten years of 2-week cycles).
     first_row
         Row number of the first campaign as a spreadsheet shows it (2 below a header).
 
     Returns
     -------
     list of Campaign
+        In table order. Optional cells left empty take their defaults: any format, asset
+        type and area, ``digital="any"``, no competitor group, spacing 0 m, priority 1;
+        an empty ``min_faces`` is 0 and an empty ``advertiser`` is the id.
 
     Raises
     ------
     CampaignError
-        Naming every bad row and column, with the fix.
+        When a required column is missing, the table is empty, or any row is bad (empty
+        or repeated id, unknown category, a number that is not one or below its minimum,
+        ``min_faces`` above ``max_faces``, a bad cycle list, ``digital`` or ``area``):
+        one error naming every bad row and column (the first 25 shown), with the fix.
 
     Examples
     --------

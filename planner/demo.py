@@ -20,8 +20,8 @@ from planner.io.readers import (
     write_layers,
     write_table,
 )
-from planner.optimise.instance import PlanSettings
-from planner.optimise.solve import SolverSettings
+from planner.optimise.settings import PlanSettings
+from planner.optimise.settings import SolverSettings
 from planner.plan import Plan, plan
 from planner.policy.audit import audit
 from planner.policy.eligibility import eligibility, exclusion_zones

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from planner.io.validation import ValidationReport
 
 __all__ = [
     "CampaignError",
@@ -16,7 +20,12 @@ __all__ = [
 
 
 class PlannerError(Exception):
-    """Base class of every error the planner raises for bad input or an impossible request."""
+    """Base class of every error the planner raises for bad input or an impossible request.
+
+    The message is written for the person who supplied the input: it names the file, row,
+    column or rule concerned and says how to fix it, so the app and the CLI show it as it
+    is, never a traceback. Catch `PlannerError` to handle every such failure at once.
+    """
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,16 @@ class Problem:
     severity: str = "error"
 
     def __str__(self) -> str:
+        """Return the problem as one line: ``source, where, column 'c': found. fix``.
+
+        Empty parts are left out, so a whole-file problem reads ``source: found. fix``.
+
+        Examples
+        --------
+        >>> str(Problem("assets.csv", "row 7 (id A5)", "faces", "'two' is not a number",
+        ...             "Enter a number"))
+        "assets.csv, row 7 (id A5), column 'faces': 'two' is not a number. Enter a number"
+        """
         place = ", ".join(
             p for p in (self.source, self.where, self.column and f"column '{self.column}'") if p
         )
@@ -55,7 +74,40 @@ class Problem:
 
 
 class DataValidationError(PlannerError):
-    """An input file or table failed validation; ``problems`` lists every problem found."""
+    """An input file or table failed validation; ``problems`` lists every problem found.
+
+    Validation collects every problem before raising once, so one run tells the user
+    everything to fix. The message lists the first 20 errors (warnings are kept in
+    ``problems`` but not shown); the rest are counted.
+
+    Parameters
+    ----------
+    source
+        File name, or the table's role (``"assets"``, ``"sites"``, ``"placements"``) for an
+        in-memory table.
+    problems
+        Every problem found, errors and warnings.
+
+    Attributes
+    ----------
+    source
+        As given.
+    problems
+        List of `Problem`, in the order found.
+    report
+        Set by `planner.io.validation.validate_frame` only: the `ValidationReport` of the
+        failed file, which `planner.io.readers.validate_file` returns instead of raising.
+
+    Examples
+    --------
+    >>> err = DataValidationError("assets.gpkg", [Problem("assets.gpkg", "", "",
+    ...                           "the file is empty (0 bytes)", "Export the data again")])
+    >>> print(err)
+    assets.gpkg: 1 problem(s) must be fixed before this file can be used:
+      - assets.gpkg: the file is empty (0 bytes). Export the data again
+    """
+
+    report: ValidationReport  # set only by `planner.io.validation.validate_frame`
 
     def __init__(self, source: str, problems: list[Problem]) -> None:
         self.source = source
@@ -70,19 +122,48 @@ class DataValidationError(PlannerError):
 
 
 class PolicyError(PlannerError):
-    """A policy file or rule is invalid; the message names the rule id and the key."""
+    """A policy file or rule is invalid; the message names the rule id and the key.
+
+    Raised by `planner.policy.load` (TOML that does not parse, unknown or missing keys) and
+    by `planner.policy.rules.Policy` itself (unknown categories or site kinds, negative
+    distances, shares outside 0-1, dates in the wrong order). When built by
+    `planner.policy.rules.policy_error` it also has ``problems``: one line per problem.
+    """
+
+    problems: list[str]  # set only by `planner.policy.rules.policy_error`
 
 
 class PricingError(PlannerError):
-    """A rate card or concession-terms file is invalid."""
+    """A rate card or concession-terms file is invalid.
+
+    Raised by `planner.value.rates` and `planner.value.concession` for TOML that cannot be
+    read, missing or mistyped keys and out-of-range amounts or shares; the message names
+    the file and the key.
+    """
 
 
 class CampaignError(PlannerError):
-    """A campaigns table is invalid; the message names the row and the column."""
+    """A campaigns table is invalid; the message names the row and the column.
+
+    Raised by `planner.campaigns.parse_campaigns` (every bad row and column at once) and by
+    the campaigns readers in `planner.io` when the CSV itself cannot be read.
+    """
 
 
 class InfeasibleError(PlannerError):
-    """No plan satisfies every rule; ``reasons`` names the conflicting rules in words."""
+    """No plan satisfies every rule; ``reasons`` names the conflicting rules in words.
+
+    Raised by the optimisers in `planner.optimise` when a request cannot be met (for
+    example a coverage target no set of sites can reach); a solve never returns an empty
+    plan instead.
+
+    Parameters
+    ----------
+    message
+        What could not be met, and how to relax the request.
+    reasons
+        One plain sentence per conflicting rule or requirement; empty when unknown.
+    """
 
     def __init__(self, message: str, reasons: list[str] | None = None) -> None:
         self.reasons = list(reasons or [])

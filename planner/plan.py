@@ -17,9 +17,11 @@ import pandas as pd
 
 from planner.campaigns import Campaign, parse_campaigns
 from planner.errors import PlannerError
-from planner.optimise.instance import PENCE, Instance, PlanSettings, build_instance
+from planner.optimise.instance import Instance, build_instance
 from planner.optimise.model import reach_by_campaign
-from planner.optimise.solve import SolverSettings, parse_objective, solve_instance, unplaceable
+from planner.optimise.money import to_major
+from planner.optimise.settings import PlanSettings, SolverSettings
+from planner.optimise.solve import parse_objective, solve_instance, unplaceable
 from planner.policy.eligibility import eligibility as compute_eligibility
 from planner.policy.load import Policy
 from planner.value.concession import ConcessionTerms, income_breakdown
@@ -261,7 +263,7 @@ def _currency(values: pd.DataFrame | None, terms: ConcessionTerms | None) -> str
 def _to_plan(inst: Instance, result, assets, values, label, terms, currency) -> Plan:
     chosen = result.chosen
     placements = _placements(inst, chosen, assets, values)
-    sales = float(inst.cand_price[chosen].sum()) / PENCE
+    sales = to_major(inst.cand_price[chosen].sum())
     revenue = _share(sales * (1 - inst.settings.commission), terms)
     reach = reach_by_campaign(inst, chosen)
     return Plan(
@@ -280,7 +282,7 @@ def _to_plan(inst: Instance, result, assets, values, label, terms, currency) -> 
         currency=currency,
         explanation=result.explanation,
         method=result.method,
-        greedy={k: (v / PENCE if k == "revenue" else v) for k, v in result.greedy_values.items()},
+        greedy={k: (to_major(v) if k == "revenue" else v) for k, v in result.greedy_values.items()},
         pruned=int(getattr(result, "pruned", 0)),
     )
 
@@ -310,7 +312,7 @@ def _placements(inst: Instance, chosen: np.ndarray, assets, values) -> gpd.GeoDa
             "advertiser": [inst.campaigns[i].advertiser for i in c],
             "cycle": t,
             "category": [inst.campaigns[i].category for i in c],
-            "price": inst.cand_price[chosen] / PENCE,
+            "price": to_major(inst.cand_price[chosen]),
             "impacts": inst.cand_impacts[chosen],
             "impacts_source": source,
         }
@@ -324,7 +326,7 @@ def _delivery(inst: Instance, chosen: np.ndarray, reach: dict[int, int]) -> pd.D
     rows = []
     for i, camp in enumerate(inst.campaigns):
         mine = chosen[c == i]
-        spend = float(inst.cand_price[mine].sum()) / PENCE
+        spend = to_major(inst.cand_price[mine].sum())
         cycles = inst.cand_cycle[mine]
         per_cycle = np.bincount(cycles, minlength=max(camp.cycles) + 1)[list(camp.cycles)]
         rows.append(

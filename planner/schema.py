@@ -1,4 +1,22 @@
-"""The data contract: column names, defaults, aliases and vocabularies of the planner's inputs."""
+"""The data contract: column names, defaults, aliases and vocabularies of the planner's inputs.
+
+Three tables, each a GeoDataFrame stored in EPSG:4326 (`STORAGE_CRS`):
+
+- assets (`ASSET_COLUMNS`): one row per council-owned asset, a point. ``faces`` are the
+  advertising faces (whole number >= 1); ``digital`` faces rotate ``slots`` advertisers
+  per loop (default 6, so each gets a 1/slots share of time); ``weekly_impacts`` is a
+  measured audience per face per week (e.g. from Route; else modelled in
+  `planner.value.audience`); ``price_per_cycle`` is the price of one face (one slot if
+  digital) for one 2-week cycle, in the rate card's currency (else from the rate card);
+  ``status`` is ``available`` or ``unavailable``.
+- sites (`SITE_COLUMNS`): sensitive sites, points or polygons, with a ``kind`` from
+  `SITE_KINDS`; exclusion distances are measured to a polygon's edge.
+- zones (`ZONE_COLUMNS`): demand zones, polygons or points with a resident
+  ``population`` (e.g. ONS LSOA or output-area population, people).
+
+The loaders in `planner.io` rename recognised spellings (`COLUMN_ALIASES`) to these names,
+fill the defaults and drop `PERSONAL_COLUMNS`; the README documents the same contract.
+"""
 
 from __future__ import annotations
 

@@ -18,9 +18,10 @@ from ortools.sat.python import cp_model
 from planner.campaigns import Area
 from planner.errors import PlannerError
 from planner.optimise import constraints
-from planner.optimise.instance import PlanSettings
+from planner.optimise.settings import PlanSettings
 from planner.optimise.model import build_model
-from planner.optimise.solve import SolverSettings, explain_infeasible, solve_instance
+from planner.optimise.solve import explain_infeasible, solve_instance
+from planner.optimise.settings import SolverSettings
 from planner.optimise.verify import plan_violations
 from planner.plan import required_sales
 from planner.policy.load import (

@@ -12,12 +12,13 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planner.errors import InfeasibleError, PlannerError
+from planner.errors import PlannerError
 from planner.optimise._cover_instance import _merge_rows
-from planner.optimise._cover_lns import Clock, lns
+from planner.optimise._cover_lns import lns
 from planner.optimise._cover_lp import dual_bound, lp_relaxation
 from planner.optimise._cover_search import CoverProblem, greedy, swap_search
 from planner.optimise.covering import coverage_from_frames, coverage_matrix, max_cover
+from planner.optimise.settings import Clock, SolverSettings
 
 
 def make_cover(seed: int, n: int = 25, m: int = 8, side: float = 1000.0, radius: float = 300.0):
@@ -93,7 +94,7 @@ def test_coverage_matrix_rejects_bad_shapes_and_radius():
 def test_max_cover_matches_brute_force_with_k(seed):
     cov, w = make_cover(seed)
     k = 1 + seed % 4
-    res = max_cover(cov, w, k=k, time_limit=5)
+    res = max_cover(cov, w, k=k, solver=SolverSettings(time_limit=5))
     best = brute_force(cov, w, k=k)
     assert res.covered_weight == pytest.approx(best)
     assert covered(cov, w, res.sites) == pytest.approx(best)
@@ -108,7 +109,7 @@ def test_max_cover_matches_brute_force_with_budget(seed):
     cov, w = make_cover(100 + seed)
     costs = np.random.default_rng(seed).integers(1, 9, cov.shape[1]).astype(float)
     k = None if seed % 2 else 3
-    res = max_cover(cov, w, k=k, costs=costs, budget=10.0, time_limit=5)
+    res = max_cover(cov, w, k=k, costs=costs, budget=10.0, solver=SolverSettings(time_limit=5))
     best = brute_force(cov, w, k=k, costs=costs, budget=10.0)
     assert res.covered_weight == pytest.approx(best)
     assert costs[list(res.sites)].sum() <= 10.0
@@ -117,7 +118,7 @@ def test_max_cover_matches_brute_force_with_budget(seed):
 
 def test_max_cover_keeps_locked_sites_and_is_optimal_around_them():
     cov, w = make_cover(7, m=7)
-    res = max_cover(cov, w, k=3, locked=[5], time_limit=5)
+    res = max_cover(cov, w, k=3, locked=[5], solver=SolverSettings(time_limit=5))
     assert 5 in res.sites and len(res.sites) <= 3
     assert res.covered_weight == pytest.approx(brute_force(cov, w, k=3, locked=(5,)))
 
@@ -132,14 +133,14 @@ def test_max_cover_with_every_site_locked_returns_them():
 def test_max_cover_accepts_index_arrays():
     cov, w = make_cover(3)
     coo = sp.coo_array(cov)
-    res = max_cover((coo.row, coo.col), w, k=2, time_limit=5)
+    res = max_cover((coo.row, coo.col), w, k=2, solver=SolverSettings(time_limit=5))
     assert res.covered_weight == pytest.approx(brute_force(cov, w, k=2))
 
 
 def test_max_cover_with_fractional_weights_reports_caller_units():
     cov, w = make_cover(4)
     w = w / 7.0
-    res = max_cover(cov, w, k=2, time_limit=5)
+    res = max_cover(cov, w, k=2, solver=SolverSettings(time_limit=5))
     assert res.covered_weight == pytest.approx(brute_force(cov, w, k=2))
     assert res.bound >= res.covered_weight
 
@@ -153,20 +154,22 @@ def test_max_cover_raises_when_no_site_covers_any_demand():
         max_cover(cov, [10.0], k=1)
 
 
-def test_max_cover_raises_when_locked_sites_exceed_k_or_budget():
+def test_max_cover_reports_no_choice_when_locked_sites_exceed_k_or_budget():
     cov, w = make_cover(1)
-    with pytest.raises(InfeasibleError, match="exceed k=1"):
-        max_cover(cov, w, k=1, locked=[0, 1])
+    res = max_cover(cov, w, k=1, locked=[0, 1])
+    assert not res.ok and res.status == "INFEASIBLE" and res.sites == ()
+    assert "exceed k=1" in res.explanation[0]
     costs = np.full(cov.shape[1], 5.0)
-    with pytest.raises(InfeasibleError, match="over the budget"):
-        max_cover(cov, w, costs=costs, budget=8.0, locked=[0, 1])
+    res = max_cover(cov, w, costs=costs, budget=8.0, locked=[0, 1])
+    assert not res.ok and "over the budget" in res.explanation[0]
 
 
-def test_max_cover_raises_when_no_site_fits_the_budget():
+def test_max_cover_reports_no_choice_when_no_site_fits_the_budget():
     cov, w = make_cover(2)
     costs = np.full(cov.shape[1], 50.0)
-    with pytest.raises(InfeasibleError, match="fits the budget"):
-        max_cover(cov, w, costs=costs, budget=10.0)
+    res = max_cover(cov, w, costs=costs, budget=10.0)
+    assert not res.ok and res.status == "INFEASIBLE"
+    assert "fits the budget" in res.explanation[0]
 
 
 def test_max_cover_rejects_inconsistent_inputs():
@@ -193,7 +196,7 @@ def test_merging_identical_rows_preserves_every_objective():
     assert mw.sum() == pytest.approx(w.sum())
     for combo in itertools.combinations(range(cov.shape[1]), 2):
         assert covered(merged, mw, combo) == pytest.approx(covered(cov, w, combo))
-    res = max_cover(doubled, halves, k=2, time_limit=5)
+    res = max_cover(doubled, halves, k=2, solver=SolverSettings(time_limit=5))
     assert res.covered_weight == pytest.approx(brute_force(cov, w, k=2))
 
 
@@ -252,8 +255,10 @@ def test_lns_is_deterministic_for_a_seed(workers):
 def test_max_cover_is_deterministic_and_reports_progress():
     cov, w = make_cover(11, n=300, m=60, side=2500)
     seen = []
-    first = max_cover(cov, w, k=8, time_limit=5, progress=lambda f, m: seen.append(f))
-    second = max_cover(cov, w, k=8, time_limit=5)
+    first = max_cover(
+        cov, w, k=8, solver=SolverSettings(time_limit=5), progress=lambda f, m: seen.append(f)
+    )
+    second = max_cover(cov, w, k=8, solver=SolverSettings(time_limit=5))
     assert first.sites == second.sites
     assert seen[-1] == 1.0 and all(0 <= f <= 1 for f in seen)
 
@@ -273,7 +278,7 @@ def test_real_london_population_within_300_m_of_200_bus_stops(shared_data):
     sites = stops[["Location_Easting", "Location_Northing"]].to_numpy(float)
     people = zones["Persons_All-Ages"].to_numpy(float)
     cov = coverage_matrix(demand, sites, 300)
-    res = max_cover(cov, people, k=200, time_limit=10)
+    res = max_cover(cov, people, k=200, solver=SolverSettings(time_limit=10))
     assert len(res.sites) <= 200
     assert res.covered_weight == pytest.approx(covered(cov, people, res.sites))
     assert res.greedy_weight <= res.covered_weight <= res.bound

@@ -13,9 +13,11 @@ from hypothesis import strategies as st
 
 from planner.optimise.constraints import sector_cliques
 from planner.optimise.greedy import greedy_plan
-from planner.optimise.instance import PlanSettings, restrict
+from planner.optimise.instance import restrict
+from planner.optimise.settings import PlanSettings
 from planner.optimise.model import candidate_values, objective_ceiling, objective_value
-from planner.optimise.solve import SolverSettings, _kept, solve_instance
+from planner.optimise.solve import _kept, solve_instance
+from planner.optimise.settings import SolverSettings
 from planner.optimise.verify import plan_violations
 from planner.policy.load import DensityRule, Policy
 

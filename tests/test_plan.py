@@ -7,8 +7,8 @@ import pytest
 from conftest import _campaign, _plan_assets, _plan_points
 
 from planner.errors import CampaignError, PlannerError
-from planner.optimise.instance import PlanSettings
-from planner.optimise.solve import SolverSettings
+from planner.optimise.settings import PlanSettings
+from planner.optimise.settings import SolverSettings
 from planner.plan import PLACEMENT_COLUMNS, plan
 from planner.policy.audit import audit
 from planner.policy.eligibility import eligibility

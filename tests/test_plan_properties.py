@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from planner.calendar import cycle_dates
-from planner.optimise.instance import PlanSettings
-from planner.optimise.solve import SolverSettings
+from planner.optimise.settings import PlanSettings
+from planner.optimise.settings import SolverSettings
 from planner.optimise.verify import plan_violations
 from planner.plan import plan
 from planner.policy.audit import audit

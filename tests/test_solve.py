@@ -14,7 +14,7 @@ import pytest
 from conftest import _campaign, _plan_assets, _plan_instance, _plan_points
 
 from planner.errors import PlannerError
-from planner.optimise.instance import PlanSettings
+from planner.optimise.settings import PlanSettings
 from planner.optimise.model import objective_value
 from planner.optimise.solve import (
     SolverSettings,

@@ -20,7 +20,16 @@ __all__ = ["add_import_osm", "add_validate"]
 
 
 def add_validate(sub: argparse._SubParsersAction) -> None:
-    """Add the ``validate`` subcommand: check a file against the data contract."""
+    """Add the ``validate`` subcommand: check a file against the data contract.
+
+    Exactly one of ``--assets``, ``--sites`` or ``--zones`` names the file, plus the shared
+    input options (`planner.cli.common.add_input_options`).
+
+    Parameters
+    ----------
+    sub
+        The subparsers of the main parser; the new parser's handler is `_run_validate`.
+    """
     p = sub.add_parser(
         "validate",
         help="check an assets, sites or zones file and print a report",
@@ -40,6 +49,30 @@ def add_validate(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_validate(args: argparse.Namespace) -> int:
+    """Validate one assets, sites or zones file and print its report.
+
+    Reads the file (any format `planner.io.readers.load_assets` reads) with the shared
+    input options; writes nothing. Prints the `ValidationReport` (rows read and valid,
+    every error and warning with its row, column and fix), then ``Valid.``, ``Valid after
+    dropping N row(s).`` or ``Not valid: fix the N error(s) above``.
+
+    Parameters
+    ----------
+    args
+        ``assets``, ``sites`` or ``zones`` (one is set) and the shared input options.
+
+    Returns
+    -------
+    int
+        0 when the file is valid, or when ``--drop-invalid`` leaves at least one valid row;
+        2 when it has errors (or every row is invalid).
+
+    Raises
+    ------
+    PlannerError
+        When a ``--column`` or ``--default`` value is not ``NAME=VALUE`` (exit 2 in
+        `planner.cli.main`); problems in the file itself are reported, not raised.
+    """
     from planner.io.readers import validate_file
 
     kind, path = next(
@@ -66,7 +99,16 @@ def _run_validate(args: argparse.Namespace) -> int:
 
 
 def add_import_osm(sub: argparse._SubParsersAction) -> None:
-    """Add the ``import-osm`` subcommand: assets and sites from an OpenStreetMap extract."""
+    """Add the ``import-osm`` subcommand: assets and sites from an OpenStreetMap extract.
+
+    Takes the extract (``.osm.pbf`` or ``.osm``) as a positional argument, ``--out DIR``
+    and an optional ``--bbox MINLON,MINLAT,MAXLON,MAXLAT`` in degrees.
+
+    Parameters
+    ----------
+    sub
+        The subparsers of the main parser; the new parser's handler is `_run_import_osm`.
+    """
     p = sub.add_parser(
         "import-osm",
         help="make assets.gpkg and sites.gpkg from an OpenStreetMap extract (offline)",
@@ -89,6 +131,33 @@ def add_import_osm(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_import_osm(args: argparse.Namespace) -> int:
+    """Import street assets and sensitive sites from an extract with `planner.io.osm.import_osm`.
+
+    Reads the extract offline (no network); writes ``DIR/assets.gpkg`` (layer ``assets``)
+    and ``DIR/sites.gpkg`` (layer ``sites``), each atomically, creating ``DIR`` when
+    needed. Prints each file with its row count by ``asset_type`` or ``kind``, how many
+    sites were cut by the edge of the extract, and the OpenStreetMap attribution
+    (© OpenStreetMap contributors, ODbL 1.0) that must go wherever the data is shown.
+
+    Parameters
+    ----------
+    args
+        ``extract``, ``out`` and ``bbox`` (text; `import_osm` checks the four numbers).
+
+    Returns
+    -------
+    int
+        0 once both files are written. Bad input raises instead (exit 2 in
+        `planner.cli.main`).
+
+    Raises
+    ------
+    PlannerError
+        When ``--out`` is an existing file rather than a folder.
+    DataValidationError
+        When the extract is missing, empty, truncated or not OpenStreetMap data, or the
+        ``--bbox`` is not four numbers with min < max within [-180, 180] x [-90, 90].
+    """
     from pathlib import Path
 
     from planner.io.osm import ATTRIBUTION, import_osm

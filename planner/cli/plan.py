@@ -22,7 +22,18 @@ __all__ = ["add_demo", "add_plan", "add_value"]
 
 
 def add_value(sub: argparse._SubParsersAction) -> None:
-    """Add the ``value`` subcommand: each asset's audience, price, sales and council income."""
+    """Add the ``value`` subcommand: each asset's audience, price, sales and council income.
+
+    Options: ``--assets`` and ``--out`` (required), ``--zones`` (population for the
+    audience model), ``--policy`` with optional ``--sites`` (value out of reach),
+    ``--rates`` and ``--terms`` (preset names or ``.toml`` files, default
+    ``uk-default``) and the shared input options.
+
+    Parameters
+    ----------
+    sub
+        The subparsers of the main parser; the new parser's handler is `_run_value`.
+    """
     p = sub.add_parser(
         "value",
         help="value every asset a year (audience, price, sales, council income)",
@@ -50,6 +61,42 @@ def add_value(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_value(args: argparse.Namespace) -> int:
+    """Value every asset with `planner.value.valuation.value_assets` and write the tables.
+
+    Reads the assets (shared input options), the zones and sites (``--crs`` and
+    ``--encoding`` only), the rate card and the concession terms. Writes to ``--out``:
+    layer ``values`` (one row per asset: weekly impacts and their source, price per cycle,
+    annual value, expected net sales and council income, low/central/high), and in
+    ``.gpkg``/``.xlsx`` also ``assumptions`` (`assumptions_table`) and, with ``--policy``,
+    ``policy_cost`` (`policy_value_at_risk`). Other formats hold ``values`` only. Prints
+    the portfolio totals (`_print_totals`). Every figure is a modelled estimate; the
+    method and its sources are in ``docs/valuation.md``.
+
+    Parameters
+    ----------
+    args
+        ``assets``, ``zones``, ``sites``, ``policy``, ``rates``, ``terms``, ``out`` and the
+        shared input options.
+
+    Returns
+    -------
+    int
+        0 once the file is written. Bad input raises instead (exit 2 in `planner.cli.main`).
+
+    Raises
+    ------
+    PlannerError
+        When ``--sites`` is given without ``--policy``, or an output format is not
+        supported.
+    DataValidationError
+        When the asset, zone or site file fails validation, or the policy has exclusion
+        rules but no ``--sites`` is given.
+    PolicyError
+        When the policy is unknown or invalid.
+    PricingError
+        When the rate card or terms are missing or invalid, their currencies differ, or no
+        rate matches an asset.
+    """
     from planner.io.readers import load_assets, load_sites, load_zones, write_layers
     from planner.value.valuation import (
         assumptions_table,
@@ -90,6 +137,21 @@ def _run_value(args: argparse.Namespace) -> int:
 
 
 def _print_totals(summary: dict, policy_cost: object = None) -> None:
+    """Print the portfolio totals: a low/central/high table a year, in the card's currency.
+
+    Rows: gross media value sold, expected net sales and council income, then the media
+    value if every cycle sold and the cases where the minimum guarantee binds. With a
+    policy, the total value and council income out of reach (central), labelled an upper
+    bound: the loss if no other advertiser buys the space.
+
+    Parameters
+    ----------
+    summary
+        `planner.value.valuation.portfolio_summary` of the values.
+    policy_cost
+        `planner.value.valuation.policy_value_at_risk` table (its ``level == "total"``
+        row is printed), or None.
+    """
     print(
         f"{summary['assets']} assets, {summary['faces']} faces; audiences: "
         f"{summary['impacts_modelled']} modelled, {summary['impacts_measured']} measured."
@@ -120,7 +182,19 @@ def _print_totals(summary: dict, policy_cost: object = None) -> None:
 
 
 def add_plan(sub: argparse._SubParsersAction) -> None:
-    """Add the ``plan`` subcommand: place campaigns on asset faces and cycles."""
+    """Add the ``plan`` subcommand: place campaigns on asset faces and cycles.
+
+    Options: the inputs (``--assets``, ``--policy``, ``--campaigns``, ``--out`` required;
+    ``--sites``, ``--zones``, ``--locked``), the business settings (``--revenue-target``
+    in the rate card's currency, ``--objective``, ``--rates``, ``--terms``,
+    ``--skip-unplaceable``), the solver settings (``--time-limit`` seconds, ``--fast``,
+    ``--candidates-per-face``, ``--workers``, ``--seed``) and the shared input options.
+
+    Parameters
+    ----------
+    sub
+        The subparsers of the main parser; the new parser's handler is `_run_plan`.
+    """
     p = sub.add_parser(
         "plan",
         help="place campaigns on asset faces and cycles (CP-SAT), write the plan",
@@ -185,9 +259,41 @@ def add_plan(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_plan(args: argparse.Namespace) -> int:
+    """Plan the campaigns with `planner.plan.plan` and write the plan.
+
+    Reads the policy, assets and sites (`planner.cli.common.policy_inputs`), the campaigns
+    CSV (categories checked against the policy's), the zones, the locked placements, the
+    rate card and the terms; values the assets (`value_assets`) for prices and impacts.
+    Shows a progress bar on a terminal. Prints the plan in words (`_plan_text`); with a
+    plan, writes ``--out`` (`_report_plan`).
+
+    Parameters
+    ----------
+    args
+        Every option of ``plan`` (see `add_plan`).
+
+    Returns
+    -------
+    int
+        0 with a plan (written), 1 when no plan meets every rule (nothing written; the
+        printed explanation says why in words). Bad input raises instead (exit 2
+        in `planner.cli.main`).
+
+    Raises
+    ------
+    PlannerError
+        When the policy has exclusion rules but no ``--sites``, the objective is not
+        understood, a locked placement is impossible, a price is missing, the revenue
+        target cannot be reached under the terms, or ``--locked`` is not a readable CSV
+        or plan GeoPackage.
+    CampaignError
+        When the campaigns CSV has bad rows or columns (every one named).
+    DataValidationError, PolicyError, PricingError
+        As for ``value``.
+    """
     from planner.io.readers import load_placements, load_zones
-    from planner.optimise.instance import PlanSettings
-    from planner.optimise.solve import SolverSettings
+    from planner.optimise.settings import PlanSettings
+    from planner.optimise.settings import SolverSettings
     from planner.plan import plan
     from planner.value.concession import load_terms
     from planner.value.valuation import value_assets
@@ -232,6 +338,23 @@ def _run_plan(args: argparse.Namespace) -> int:
 
 
 def _report_plan(result, out: str) -> int:
+    """Print the plan in words and, when there is one, write it.
+
+    Parameters
+    ----------
+    result
+        The `planner.plan.Plan`.
+    out
+        Plan file: ``.gpkg`` gets layers ``placements`` (one row per booked face and
+        cycle, with the asset's point), ``campaigns`` (delivery per campaign) and
+        ``summary`` (one row of KPIs); ``.xlsx`` the same as sheets; single-table formats
+        such as ``.csv`` the placements only.
+
+    Returns
+    -------
+    int
+        0 when written, 1 when ``result.ok`` is False (nothing written).
+    """
     from planner.io.readers import write_layers
 
     print(_plan_text(result))
@@ -248,7 +371,24 @@ def _report_plan(result, out: str) -> int:
 
 
 def _plan_text(result) -> str:
-    """Plain-words summary of a plan."""
+    """Summarise a plan in plain words, one fact a line.
+
+    The status, method and seconds; with a plan, the placements, gross sales and council
+    revenue (the terms' revenue share of net sales) in the plan's currency, impacts and
+    reach (modelled estimates; reach summed over campaigns), the objective with its best
+    bound and gap, and the greedy baseline's sales; then the explanation (why there is no
+    plan) and the notes (campaigns left out).
+
+    Parameters
+    ----------
+    result
+        The `planner.plan.Plan`.
+
+    Returns
+    -------
+    str
+        Lines joined by newlines, without a final newline.
+    """
     lines = [f"Plan status: {result.status} ({result.method}, {result.seconds:.1f} s)"]
     if result.ok:
         cur = result.currency
@@ -270,7 +410,17 @@ def _plan_text(result) -> str:
 
 
 def add_demo(sub: argparse._SubParsersAction) -> None:
-    """Add the ``demo`` subcommand: the whole chain on the bundled demo."""
+    """Add the ``demo`` subcommand: the whole chain on the bundled demo.
+
+    Options: ``--out DIR`` (required), ``--policy`` (default ``uk-cap-code``),
+    ``--objective`` (default ``revenue>reach``) and ``--time-limit`` (solver seconds,
+    default 20).
+
+    Parameters
+    ----------
+    sub
+        The subparsers of the main parser; the new parser's handler is `_run_demo`.
+    """
     p = sub.add_parser(
         "demo",
         help="run the whole chain on the bundled Helsinki demo and write the results",
@@ -290,6 +440,31 @@ def add_demo(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
+    """Run `planner.demo.run_demo` into ``--out`` and print its summary.
+
+    Reads the bundled Helsinki demo (OpenStreetMap data, © OpenStreetMap contributors,
+    ODbL) and the policy. Writes to ``DIR`` (created when needed): ``values.gpkg``,
+    ``eligibility.csv`` and ``summary.txt``, and with a plan also ``plan.gpkg`` and
+    ``map.html``. Prints the summary text; shows a progress bar on a terminal.
+
+    Parameters
+    ----------
+    args
+        ``out``, ``policy``, ``objective`` and ``time_limit``.
+
+    Returns
+    -------
+    int
+        0 when the demo has a plan and its audit finds no violation; 1 otherwise. Bad
+        input raises instead (exit 2 in `planner.cli.main`).
+
+    Raises
+    ------
+    PlannerError
+        When ``--out`` is an existing file, or the objective is not understood.
+    PolicyError
+        When the policy is unknown or invalid.
+    """
     from pathlib import Path
 
     from planner.demo import run_demo

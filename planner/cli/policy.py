@@ -21,7 +21,16 @@ __all__ = ["add_audit", "add_eligibility", "add_map"]
 
 
 def add_eligibility(sub: argparse._SubParsersAction) -> None:
-    """Add the ``eligibility`` subcommand: asset x category eligibility under a policy."""
+    """Add the ``eligibility`` subcommand: asset x category eligibility under a policy.
+
+    Options: ``--assets``, ``--policy`` and ``--out`` (required), ``--sites`` (needed by
+    exclusion rules) and the shared input options.
+
+    Parameters
+    ----------
+    sub
+        The subparsers of the main parser; the new parser's handler is `_run_eligibility`.
+    """
     p = sub.add_parser(
         "eligibility",
         help="which advertiser categories each asset may carry under a policy, and why not",
@@ -45,6 +54,35 @@ def add_eligibility(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_eligibility(args: argparse.Namespace) -> int:
+    """Write the eligibility table and print a summary by category.
+
+    Reads the policy, assets and sites (`planner.cli.common.policy_inputs`). Writes
+    ``--out`` (layer ``eligibility``): one row per asset x category with ``asset_id``,
+    ``category``, ``allowed``, ``reasons`` and ``rule_ids`` (`planner.policy.eligibility`).
+    Prints, per category, how many assets are allowed and refused, and how many refusals
+    each rule causes (an asset refused by two rules counts for both).
+
+    Parameters
+    ----------
+    args
+        ``assets``, ``sites``, ``policy``, ``out`` and the shared input options.
+
+    Returns
+    -------
+    int
+        0 once the table is written. Bad input raises instead (exit 2 in
+        `planner.cli.main`).
+
+    Raises
+    ------
+    PlannerError
+        When the policy has exclusion rules but no ``--sites``, or the output format is not
+        supported.
+    DataValidationError
+        When the asset or site file fails validation.
+    PolicyError
+        When the policy is unknown or invalid.
+    """
     from planner.io.readers import write_table
     from planner.policy.eligibility import eligibility
 
@@ -72,7 +110,17 @@ def _run_eligibility(args: argparse.Namespace) -> int:
 
 
 def add_audit(sub: argparse._SubParsersAction) -> None:
-    """Add the ``audit`` subcommand: re-check a plan's placements against a policy."""
+    """Add the ``audit`` subcommand: re-check a plan's placements against a policy.
+
+    Options: ``--plan``, ``--assets`` and ``--policy`` (required), ``--sites``,
+    ``--start`` (first day of cycle 1, ``YYYY-MM-DD``), ``--out`` (violations table) and
+    the shared input options.
+
+    Parameters
+    ----------
+    sub
+        The subparsers of the main parser; the new parser's handler is `_run_audit`.
+    """
     p = sub.add_parser(
         "audit",
         help="re-check a plan's placements against a policy (exit 1 if any rule is broken)",
@@ -100,6 +148,40 @@ def add_audit(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_audit(args: argparse.Namespace) -> int:
+    """Audit a plan's placements with `planner.policy.audit.audit` and list the violations.
+
+    Reads the placements (a CSV or a plan GeoPackage's ``placements`` layer), the policy,
+    assets and sites. The audit re-checks every rule (ban, exclusion, density, share,
+    period) independently of how the plan was made; period rules use the cycle dates from
+    ``--start`` (default `planner.calendar.DEFAULT_START`). With ``--out``, writes the
+    violations (layer ``violations``, possibly empty). Prints ``Compliant: ...`` or each
+    violation's rule, type, cycle, asset, campaign and reason (the first 200; ``--out``
+    has them all).
+
+    Parameters
+    ----------
+    args
+        ``plan``, ``assets``, ``sites``, ``policy``, ``start``, ``out`` and the shared
+        input options.
+
+    Returns
+    -------
+    int
+        0 when every placement meets every rule, 1 when there is at least one violation.
+        Bad input raises instead (exit 2 in `planner.cli.main`).
+
+    Raises
+    ------
+    PlannerError
+        When ``--start`` is not a date, the plan file is missing, not ``.csv`` or
+        ``.gpkg``, has no ``placements`` layer or cannot be read, or the policy has
+        exclusion rules but no ``--sites``.
+    DataValidationError
+        When the asset or site file fails validation, or a placement names an unknown
+        asset or category or has a cycle that is not a whole number of at least 1.
+    PolicyError
+        When the policy is unknown or invalid.
+    """
     from datetime import date
 
     from planner.calendar import DEFAULT_START
@@ -133,7 +215,18 @@ def _run_audit(args: argparse.Namespace) -> int:
 
 
 def add_map(sub: argparse._SubParsersAction) -> None:
-    """Add the ``map`` subcommand: a standalone HTML map."""
+    """Add the ``map`` subcommand: a standalone HTML map.
+
+    Options: ``--assets`` and ``--out`` (required), ``--sites``, ``--zones``, ``--policy``
+    with ``--category``, ``--plan``, ``--color-by`` (``status`` or ``campaign``),
+    ``--assets-mode`` (``auto``, ``local``, ``cdn``), ``--tiles`` (``auto``, ``osm``,
+    ``none``) and the shared input options.
+
+    Parameters
+    ----------
+    sub
+        The subparsers of the main parser; the new parser's handler is `_run_map`.
+    """
     p = sub.add_parser(
         "map",
         help="draw assets, sensitive sites, exclusion zones, demand and a plan as an HTML map",
@@ -171,6 +264,37 @@ def add_map(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_map(args: argparse.Namespace) -> int:
+    """Draw the assets and whatever else is given with `planner.maps.render.asset_map`.
+
+    Reads the assets (shared input options), sites and zones (``--crs``, ``--encoding``,
+    ``--drop-invalid``), the policy (eligibility, and exclusion zones when sites are
+    given) and the plan's placements. Writes ``--out``: one HTML page that opens offline,
+    Leaflet inlined from installed packages unless ``--assets-mode cdn``; base tiles from
+    OpenStreetMap only when ``--tiles`` (or ``$PLANNER_MAP_TILES``) allows and the tile
+    server answers. Prints the path, its size in MB and the number of assets.
+
+    Parameters
+    ----------
+    args
+        Every option of ``map`` (see `add_map`).
+
+    Returns
+    -------
+    int
+        0 once the map is written. Bad input raises instead (exit 2 in `planner.cli.main`).
+
+    Raises
+    ------
+    PlannerError
+        When ``--category`` is given without ``--policy`` or is not a category of the
+        eligibility table, the plan file cannot be read, or ``$PLANNER_MAP_ASSETS`` or
+        ``$PLANNER_MAP_TILES`` holds an invalid choice.
+    DataValidationError
+        When the asset, site or zone file fails validation, or the policy has exclusion
+        rules but no ``--sites`` is given.
+    PolicyError
+        When the policy is unknown or invalid.
+    """
     from planner.io.readers import load_assets, load_placements, load_sites, load_zones
     from planner.maps.render import asset_map, save_map
 

@@ -1,6 +1,8 @@
 """Per-column checks of asset, site and zone tables, and the collector of row problems.
 
-Pure functions on DataFrames: each check records problems and never raises.
+Pure functions on DataFrames: each check records problems and never raises. The checks
+also normalise what they check in place (text lower-cased and stripped, numbers parsed,
+yes/no read as bool, defaults filled), so `planner.io.validation` can finish the table.
 """
 
 from __future__ import annotations
@@ -19,7 +21,34 @@ _DIGITAL_FORMATS = {"d6", "d48", "d96", "digital_screen"}
 
 
 class Collector:
-    """Collects row problems and remembers which rows are unusable."""
+    """Collects row problems and remembers which rows are unusable.
+
+    Every check writes here instead of raising, so one validation run reports every
+    problem of a file (osmnx's ``_validate`` style).
+
+    Parameters
+    ----------
+    source
+        File name, for each `Problem`.
+    labels
+        Row labels by position (from `row_labels`), e.g. ``labels[5] == "row 7 (id A5)"``.
+
+    Attributes
+    ----------
+    problems
+        Every `Problem` recorded, in order.
+    bad
+        Positions (0-based) of rows with at least one error: the rows ``drop_invalid``
+        drops.
+
+    Examples
+    --------
+    >>> col = Collector("assets.csv", row_labels(pd.DataFrame({"asset_id": ["A1"]}),
+    ...                 "asset_id", 2))
+    >>> col.row(0, "faces", "'two' is not a number", "Enter a number")
+    >>> str(col.problems[0]), col.bad
+    ("assets.csv, row 2 (id A1), column 'faces': 'two' is not a number. Enter a number", {0})
+    """
 
     def __init__(self, source: str, labels: _Labels) -> None:
         self.source = source
@@ -28,11 +57,35 @@ class Collector:
         self.bad: set[int] = set()
 
     def row(self, i: int, column: str, found: str, fix: str, severity: str = "error") -> None:
+        """Record a problem of the row at position ``i``; an error marks the row bad.
+
+        Parameters
+        ----------
+        i
+            Row position, 0-based (labelled as the spreadsheet numbers it).
+        column
+            Column concerned.
+        found, fix
+            What was found and how to fix it.
+        severity
+            ``"error"`` (the row is unusable) or ``"warning"``.
+        """
         self.problems.append(Problem(self.source, self.labels[i], column, found, fix, severity))
         if severity == "error":
             self.bad.add(i)
 
     def file(self, column: str, found: str, fix: str, severity: str = "error") -> None:
+        """Record a problem of the whole file (no row); it marks no row bad.
+
+        Parameters
+        ----------
+        column
+            Column concerned, empty when none.
+        found, fix
+            What was found and how to fix it.
+        severity
+            ``"error"`` or ``"warning"`` (e.g. a default assumed for every row).
+        """
         self.problems.append(Problem(self.source, "", column, found, fix, severity))
 
 
@@ -51,12 +104,28 @@ class _Labels:
 
 
 def row_labels(frame: pd.DataFrame, id_col: str, first_row: int) -> _Labels:
-    """Labels ``row N (id X)`` for a table's rows, numbered from ``first_row``.
+    """Label a table's rows ``row N (id X)``, numbered from ``first_row``.
+
+    Parameters
+    ----------
+    frame
+        The table.
+    id_col
+        Its id column; labels are plain ``row N`` when it is absent or the id is missing.
+    first_row
+        Number a spreadsheet shows for the first record (2 below a CSV header).
+
+    Returns
+    -------
+    _Labels
+        Indexable by row position; each label is made only when asked for.
 
     Examples
     --------
-    >>> row_labels(frame, "asset_id", 2)[0]
-    'row 2 (id A1)'
+    >>> frame = pd.DataFrame({"asset_id": ["A1", None]})
+    >>> labels = row_labels(frame, "asset_id", 2)
+    >>> labels[0], labels[1]
+    ('row 2 (id A1)', 'row 3')
     """
     # A label per row up front cost a minute on a million rows; most rows have no problem.
     ids = frame[id_col].astype("string").tolist() if id_col in frame.columns else None
@@ -72,6 +141,12 @@ def _numeric(
     integer: bool,
     default: object,
 ) -> None:
+    """Parse a numeric column in place, recording text, too-small and fractional values.
+
+    A missing column becomes ``default`` (NaN when None). Blank cells become ``default``
+    too, without a problem; values that are not numbers, below ``minimum``, infinite or
+    (when ``integer``) not whole are errors of their row.
+    """
     if name not in frame.columns:
         if default is not None:
             frame[name] = default
@@ -95,6 +170,11 @@ def _numeric(
 
 
 def _fill_type_and_format(frame: pd.DataFrame, col: Collector) -> None:
+    """Supply missing ``asset_type`` (``other``) and ``format`` (by type) columns, with a warning.
+
+    Formats come from `planner.schema.DEFAULT_FORMAT_BY_TYPE` (e.g. a bus shelter is a
+    6-sheet, a billboard a 48-sheet), ``other`` for an unlisted type.
+    """
     if "asset_type" not in frame.columns:
         frame["asset_type"] = "other"
         col.file(
@@ -118,6 +198,11 @@ def _fill_type_and_format(frame: pd.DataFrame, col: Collector) -> None:
 
 
 def _check_assets(frame: pd.DataFrame, col: Collector) -> None:
+    """Check and normalise every asset column of the contract except id and geometry.
+
+    Defaults: ``faces`` 1, ``slots`` 6 (whole numbers >= 1); ``weekly_impacts`` and
+    ``price_per_cycle`` are numbers >= 0, left NaN when blank (modelled or priced later).
+    """
     _fill_type_and_format(frame, col)
     for name in ("asset_type", "format"):
         frame[name] = frame[name].astype("string").str.strip().str.lower()
@@ -134,6 +219,11 @@ def _check_assets(frame: pd.DataFrame, col: Collector) -> None:
 
 
 def _check_digital(frame: pd.DataFrame, col: Collector) -> None:
+    """Read ``digital`` as bool: yes/no, true/false, 1/0, ``digital``/``classic``; blank is no.
+
+    Without the column an asset is digital when its format is d6, d48, d96 or
+    digital_screen, or its type is digital_screen.
+    """
     if "digital" not in frame.columns:
         frame["digital"] = frame["format"].isin(_DIGITAL_FORMATS) | (
             frame["asset_type"] == "digital_screen"
@@ -152,6 +242,7 @@ def _check_digital(frame: pd.DataFrame, col: Collector) -> None:
 
 
 def _check_status(frame: pd.DataFrame, col: Collector) -> None:
+    """Check ``status`` is ``available`` or ``unavailable``; blank or missing is available."""
     if "status" not in frame.columns:
         frame["status"] = "available"
         return
@@ -168,6 +259,7 @@ def _check_status(frame: pd.DataFrame, col: Collector) -> None:
 
 
 def _vocabulary(frame: pd.DataFrame, name: str, known: frozenset[str], col: Collector) -> None:
+    """Warn once, naming up to 8 of them, about values outside a vocabulary; rows are kept."""
     values = frame[name]
     unknown = values.notna() & (values != "") & ~values.isin(known)
     if unknown.any():
@@ -182,6 +274,7 @@ def _vocabulary(frame: pd.DataFrame, name: str, known: frozenset[str], col: Coll
 
 
 def _check_sites(frame: pd.DataFrame, col: Collector) -> None:
+    """Require a ``kind`` per site (lower-cased); an unknown kind is a warning, not an error."""
     frame["kind"] = frame["kind"].astype("string").str.strip().str.lower()
     for i in np.flatnonzero((frame["kind"].isna() | (frame["kind"] == "")).to_numpy()):
         col.row(int(i), "kind", "'kind' is empty", "Give every site a kind such as school")
@@ -189,6 +282,7 @@ def _check_sites(frame: pd.DataFrame, col: Collector) -> None:
 
 
 def _check_zones(frame: pd.DataFrame, col: Collector) -> None:
+    """Require a ``population`` of at least 0 per zone (people, not necessarily whole)."""
     _numeric(frame, "population", col, minimum=0, integer=False, default=None)
     for i in np.flatnonzero(frame["population"].isna().to_numpy()):
         if i not in col.bad:

@@ -1,5 +1,8 @@
-"""Reading GIS files (GeoPackage, GeoJSON, Shapefile, FlatGeobuf, GeoParquet) and checking a
-CRS: an input edge of `planner.io.readers`, which calls it and enforces the size limits it passes in.
+"""Reading GIS files (GeoPackage, GeoJSON, Shapefile, FlatGeobuf, GeoParquet) and checking a CRS.
+
+An input edge of `planner.io.readers`, which calls it and sets the size limits it enforces.
+GDAL (through pyogrio) reads the vector formats and pyarrow GeoParquet; every failure
+becomes a `DataValidationError` naming the file.
 """
 
 from __future__ import annotations
@@ -20,7 +23,23 @@ __all__ = ["convertible", "file_error", "parse_crs", "read_geo"]
 
 
 def file_error(source: str, found: str, fix: str, column: str = "") -> DataValidationError:
-    """A file-level `DataValidationError`: what was found in ``source`` and how to fix it.
+    """Build a file-level `DataValidationError`: what was found in ``source`` and how to fix it.
+
+    Parameters
+    ----------
+    source
+        File name.
+    found
+        What is wrong, in the user's words (e.g. ``"the file is empty (0 bytes)"``).
+    fix
+        How to fix it.
+    column
+        Column concerned, empty when the problem is the whole file.
+
+    Returns
+    -------
+    DataValidationError
+        With one error `Problem` and no row; the caller raises it.
 
     Examples
     --------
@@ -30,7 +49,24 @@ def file_error(source: str, found: str, fix: str, column: str = "") -> DataValid
 
 
 def parse_crs(crs: str | int | None, source: str) -> CRS | None:
-    """The CRS the caller gave (None when unset), once sure it converts to longitude/latitude.
+    """Parse the CRS the caller gave (None when unset), once sure it converts to lon/lat.
+
+    Parameters
+    ----------
+    crs
+        Anything `pyproj.CRS.from_user_input` reads: ``"EPSG:27700"``, ``27700``, WKT or a
+        PROJ string; None or ``""`` for unset.
+    source
+        File name for messages.
+
+    Returns
+    -------
+    pyproj.CRS or None
+
+    Raises
+    ------
+    DataValidationError
+        When ``crs`` is not a CRS, or cannot be converted to EPSG:4326.
 
     Examples
     --------
@@ -50,7 +86,27 @@ def parse_crs(crs: str | int | None, source: str) -> CRS | None:
 
 
 def convertible(crs: CRS, source: str) -> CRS:
-    """The CRS, once sure it converts to longitude/latitude (a local grid does not).
+    """Return the CRS once sure it converts to longitude/latitude (a local grid does not).
+
+    Every table is stored in EPSG:4326, so a CRS with no transformation to it (a local
+    or engineering grid) is refused before any row is read.
+
+    Parameters
+    ----------
+    crs
+        The file's or the caller's CRS.
+    source
+        File name for messages.
+
+    Returns
+    -------
+    pyproj.CRS
+        ``crs`` itself.
+
+    Raises
+    ------
+    DataValidationError
+        When pyproj has no transformation from ``crs`` to EPSG:4326.
 
     Examples
     --------
@@ -76,6 +132,32 @@ def read_geo(
 
     A zipped shapefile is checked (one .shp, no member outside the archive, at most
     ``max_unzipped_bytes`` unpacked) and read in place, never unpacked to disk.
+
+    Parameters
+    ----------
+    path
+        The file.
+    suffix
+        Its lower-case ending (``".gpkg"``, ``".geojson"``, ``".json"``, ``".shp"``,
+        ``".zip"``, ``".fgb"``, ``".parquet"``, ``".geoparquet"``), as checked by the caller.
+    layer
+        Layer name of a multi-layer file; None for the first.
+    max_rows
+        Most features accepted, checked from the file's header (GDAL feature count or
+        Parquet metadata) before the data are read.
+    max_unzipped_bytes
+        Most bytes a zip may unpack to (zip-bomb guard).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The features in the file's own CRS (None when the file states none).
+
+    Raises
+    ------
+    DataValidationError
+        When the file has too many rows, is an unsafe or unusable zip, or cannot be read
+        as its format (damaged, truncated, or not what its ending says).
 
     Examples
     --------
@@ -129,7 +211,12 @@ _FORMAT_NAMES = {
 
 
 def _zip_target(path: Path, max_unzipped_bytes: int) -> str:
-    """Check a zipped shapefile without unpacking it and return a GDAL /vsizip/ path."""
+    """Check a zipped shapefile without unpacking it and return a GDAL /vsizip/ path.
+
+    Refuses a file that is not a zip, a member with an absolute path, ``..`` or a
+    backslash (zip slip), a total unpacked size over ``max_unzipped_bytes``, and a zip
+    with no .shp or more than one.
+    """
     source = path.name
     try:
         with zipfile.ZipFile(path) as archive:

@@ -76,30 +76,41 @@ def load_assets(
     Parameters
     ----------
     path
-        GeoPackage, GeoJSON, Shapefile (``.shp`` or ``.zip``), FlatGeobuf, GeoParquet or CSV.
+        GeoPackage, GeoJSON, Shapefile (``.shp`` or ``.zip``), FlatGeobuf, GeoParquet or CSV
+        (``.csv``, ``.txt``, ``.tsv``; lon/lat, x/y, easting/northing or WKT columns).
     crs
         CRS of the coordinates when the file does not state one (e.g. ``"EPSG:27700"`` for
-        a CSV of eastings and northings). Never guessed.
+        a CSV of eastings and northings). Never guessed; a CSV with ``lon``/``lat``
+        columns is taken as EPSG:4326. Must agree with the file's own CRS if it has one.
     columns
-        Mapping ``{file column: contract column}`` for names the aliases do not cover.
+        Mapping ``{file column: contract column}`` for names the aliases
+        (`planner.schema.COLUMN_ALIASES`) do not cover; applied first.
     drop_invalid
         Drop invalid rows (each still listed in the report) instead of raising.
     layer
         Layer of a multi-layer file (GeoPackage); the first by default.
     encoding
-        Text encoding of a CSV file.
+        Text encoding of a CSV file, e.g. ``"cp1252"`` for a Windows/Excel export.
     defaults
-        Values for contract columns the file lacks, e.g. ``{"asset_type": "bus_stop"}``.
+        Values for contract columns the file lacks, e.g. ``{"asset_type": "bus_stop"}``;
+        blank cells of an existing column are filled too.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        Assets in EPSG:4326; the `ValidationReport` is in ``.attrs["report"]``.
+        One row per valid asset in EPSG:4326: the columns of
+        `planner.schema.ASSET_COLUMNS` in contract order (defaults filled, ``faces`` and
+        ``slots`` int64, ``digital`` bool, ``weekly_impacts`` and ``price_per_cycle``
+        float64, NaN when absent), then the file's other columns, then the point
+        geometry. The `ValidationReport` (warnings included) is in ``.attrs["report"]``.
 
     Raises
     ------
     DataValidationError
-        Listing every problem (file, row, column, what was found, how to fix it).
+        Listing every problem (file, row, column, what was found, how to fix it): the
+        file is missing, empty, too large (`MAX_ROWS`, `MAX_UNZIPPED_BYTES`), unreadable or
+        without a CRS; a required column is missing; or rows are invalid and
+        ``drop_invalid`` is false.
 
     Examples
     --------
@@ -130,7 +141,39 @@ def load_sites(
 ) -> gpd.GeoDataFrame:
     """Load sensitive sites (schools, playgrounds, ...) as points or polygons.
 
-    Parameters are as for `load_assets`; required columns are ``site_id`` and ``kind``.
+    Reading and validation are as for `load_assets`; the site contract
+    (`planner.schema.SITE_COLUMNS`) requires ``site_id`` and ``kind``.
+
+    Parameters
+    ----------
+    path
+        Any format `load_assets` reads. Polygons (school grounds) are kept as polygons:
+        exclusion distances are then measured to the boundary.
+    crs
+        CRS of the coordinates when the file does not state one; e.g. ``"EPSG:27700"``
+        for a GIAS schools export, whose ``Easting``/``Northing`` are British National Grid.
+    columns
+        Mapping ``{file column: contract column}``, e.g. ``{"URN": "site_id"}``.
+    drop_invalid
+        Drop invalid rows (each still listed in the report) instead of raising.
+    layer
+        Layer of a multi-layer file; the first by default.
+    encoding
+        Text encoding of a CSV file.
+    defaults
+        Values for missing columns, e.g. ``{"kind": "school"}`` for a file of schools only.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Valid sites in EPSG:4326: ``site_id``, ``kind`` (lower-case; unknown kinds are kept
+        with a warning), ``name``, the file's other columns (personal-data columns such as
+        a head teacher's name are dropped), geometry. The report is in ``.attrs["report"]``.
+
+    Raises
+    ------
+    DataValidationError
+        Listing every problem, as for `load_assets`.
 
     Examples
     --------
@@ -161,7 +204,41 @@ def load_zones(
 ) -> gpd.GeoDataFrame:
     """Load demand zones (polygons or points with a ``population`` column).
 
-    Parameters are as for `load_assets`.
+    Reading and validation are as for `load_assets`; the zone contract
+    (`planner.schema.ZONE_COLUMNS`) requires ``population``.
+
+    Parameters
+    ----------
+    path
+        Any format `load_assets` reads: e.g. ONS LSOA or output-area boundaries joined to
+        their population, or their population-weighted centroids as points.
+    crs
+        CRS of the coordinates when the file does not state one.
+    columns
+        Mapping ``{file column: contract column}``; common spellings (``LSOA21CD``,
+        ``Persons_All-Ages``, ``pop``) are recognised without it.
+    drop_invalid
+        Drop invalid rows (each still listed in the report) instead of raising.
+    layer
+        Layer of a multi-layer file; the first by default.
+    encoding
+        Text encoding of a CSV file.
+    defaults
+        Values for missing columns.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Valid zones in EPSG:4326: ``zone_id`` (``zone-1``, ``zone-2``, ... when the file
+        has none), ``population`` (people, float64, >= 0), ``name``, the file's other
+        columns, geometry (polygon, multipolygon or point). The report is in
+        ``.attrs["report"]``.
+
+    Raises
+    ------
+    DataValidationError
+        Listing every problem, as for `load_assets`; a zone with no population, or drawn
+        as a line, is invalid.
 
     Examples
     --------
@@ -191,6 +268,25 @@ def validate_file(
 ) -> ValidationReport:
     """Validate a file without raising: the report says what is wrong.
 
+    The same reading and checks as `load_assets`, `load_sites` and `load_zones`, for the
+    app's and the CLI's ``validate`` step, which show the report rather than fail.
+
+    Parameters
+    ----------
+    path
+        The file to check, in any format `load_assets` reads (first layer of a GeoPackage).
+    kind
+        ``"assets"``, ``"sites"`` or ``"zones"``: the contract to check against.
+    crs, columns, drop_invalid, encoding, defaults
+        As for `load_assets`.
+
+    Returns
+    -------
+    ValidationReport
+        Every error and warning found; ``rows_valid`` counts the usable rows (0 when the
+        file itself could not be used). A `DataValidationError` is returned as its report,
+        never raised.
+
     Examples
     --------
     >>> print(validate_file("assets.csv", "assets", crs="EPSG:27700").to_text())
@@ -217,6 +313,11 @@ def validate_file(
 def _load(
     path, kind, *, crs, columns, drop_invalid, layer, encoding, defaults=None
 ) -> gpd.GeoDataFrame:
+    """Read, rename and validate one contract table; the body of every ``load_*`` function.
+
+    A file-level error (one with no row) stops here, before validation; row problems found
+    while reading travel on to `validate_frame`, which decides with ``drop_invalid``.
+    """
     path = Path(path)
     source = path.name
     frame, source_crs, first_row, problems = read_table(
@@ -250,16 +351,34 @@ def read_table(
 ) -> tuple[gpd.GeoDataFrame, CRS, int, list[Problem]]:
     """Read any supported file into a GeoDataFrame in its own CRS, without validation.
 
+    Parameters
+    ----------
+    path
+        The file; its ending chooses the reader (CSV-like: `read_geo_csv`, else
+        `planner.io.geofiles.read_geo`).
+    crs
+        CRS to assume when the file states none (EPSG code, ``"EPSG:27700"`` or any
+        pyproj input). A GIS file that states a different CRS is refused, not reprojected.
+    layer
+        Layer of a multi-layer file; the first by default.
+    encoding
+        Text encoding of a CSV file.
+
     Returns
     -------
     tuple
-        ``(frame, crs, first_row, problems)`` where ``first_row`` is the row number a
-        spreadsheet shows for the first record.
+        ``(frame, crs, first_row, problems)``: the table with its geometry (None where a
+        CSV row had no usable coordinates), its CRS, the row number a spreadsheet shows
+        for the first record (2 for a CSV below its header, 1 otherwise) and the row
+        problems found while reading (non-numeric coordinates in a CSV).
 
     Raises
     ------
     DataValidationError
-        When the file is missing, empty, of an unsupported type or unreadable, or has no CRS.
+        When the file is missing, a folder, empty, of an unsupported type, unreadable,
+        over `MAX_ROWS` rows (or a zip over `MAX_UNZIPPED_BYTES` unpacked), or has no CRS
+        and none is given, or a CRS other than the one given, or one that cannot be
+        converted to longitude/latitude.
     """
     source = path.name
     if not path.exists():
@@ -309,10 +428,26 @@ def load_campaigns(
 ) -> list:
     """Read and check a campaigns CSV (columns in `planner.campaigns.CAMPAIGN_COLUMNS`).
 
+    Parameters
+    ----------
+    path
+        A ``.csv`` (or ``.txt``) file with one header row and one row per campaign.
+    categories
+        Known advertiser categories; pass ``policy.categories`` when the policy adds its
+        own. Default: `planner.schema.CATEGORIES`.
+    encoding
+        Text encoding of the file.
+
+    Returns
+    -------
+    list of planner.campaigns.Campaign
+        In file order; row numbers in messages are as a spreadsheet shows them.
+
     Raises
     ------
     CampaignError
-        Naming every bad row and column.
+        When the file is missing, not a CSV, not text in ``encoding`` or unreadable, or
+        naming every bad row and column of a readable one.
 
     Examples
     --------
@@ -327,12 +462,30 @@ def load_campaigns(
 
 
 def read_campaigns_table(path: str | os.PathLike[str], *, encoding: str = "utf-8") -> pd.DataFrame:
-    """A campaigns CSV as a table of text cells, unchecked (for editing before parsing).
+    """Read a campaigns CSV as a table of text cells, unchecked (for editing before parsing).
+
+    Parameters
+    ----------
+    path
+        A ``.csv`` (or ``.txt``) file with one header row.
+    encoding
+        Text encoding of the file.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Every cell as text (empty cells as ``""``, never NaN), columns as in the file;
+        check it with `planner.campaigns.parse_campaigns` once edited.
 
     Raises
     ------
     CampaignError
         When the file is missing, not text in ``encoding``, or not a readable CSV.
+
+    Examples
+    --------
+    >>> table = read_campaigns_table("data/campaigns.csv")
+    >>> campaigns = parse_campaigns(table, source="campaigns.csv")
     """
     return read_plain_csv(Path(path), encoding, "campaigns")
 
@@ -342,12 +495,28 @@ def load_layer(
 ) -> gpd.GeoDataFrame:
     """Read a supporting layer (transit stops, points of interest) in EPSG:4326, unvalidated.
 
-    The same formats and file checks as `load_assets`, without the asset contract.
+    The same formats and file checks as `load_assets`, without the asset contract: no
+    column is required, renamed or converted, and no row is dropped.
+
+    Parameters
+    ----------
+    path
+        Any format `load_assets` reads.
+    crs
+        CRS of the coordinates when the file does not state one.
+    layer
+        Layer of a multi-layer file; the first by default.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The file's columns and geometry, reprojected to EPSG:4326.
 
     Raises
     ------
     DataValidationError
-        When the file is missing, unreadable, or has no CRS and none is given.
+        When the file is missing, unreadable, or has no CRS and none is given, or a CSV
+        has coordinates that are not numbers.
 
     Examples
     --------
@@ -360,7 +529,27 @@ def load_layer(
 
 
 def load_placements(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """The placements of a plan: a CSV, or the ``placements`` layer of a plan GeoPackage.
+    """Read the placements of a plan: a CSV, or the ``placements`` layer of a plan GeoPackage.
+
+    For auditing a plan against a policy, or locking its bookings in a new plan.
+
+    Parameters
+    ----------
+    path
+        A placements ``.csv`` or a plan ``.gpkg`` as written by the CLI and the app.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per booked face and cycle (columns as written, e.g.
+        `planner.plan.PLACEMENT_COLUMNS`), without geometry; ``asset_id``,
+        ``campaign_id`` and ``category`` are read as text so ids such as ``007`` survive.
+
+    Raises
+    ------
+    PlannerError
+        When the file does not exist, is neither ``.csv`` nor ``.gpkg``, a GeoPackage has
+        no ``placements`` layer, or the file cannot be read.
 
     Examples
     --------

@@ -1,5 +1,7 @@
-"""Reading CSV files: coordinates or WKT into points and shapes, plain text tables, and the
-text checks (encoding, NUL bytes, ragged rows): an input edge of `planner.io.readers`.
+"""Reading CSV files: coordinates or WKT into points and shapes, and plain text tables.
+
+Also the text checks every CSV passes first (known encoding, no NUL bytes, no ragged
+rows). An input edge of `planner.io.readers`, which calls it.
 """
 
 from __future__ import annotations
@@ -26,6 +28,34 @@ def read_geo_csv(
 
     Longitude/latitude columns need no CRS; eastings/northings and WKT do. Rows whose
     coordinates are not numbers come back as problems (and no location), not as an error.
+
+    Parameters
+    ----------
+    path
+        A ``.csv``, ``.txt`` or ``.tsv`` file with one header row. The separator is tab
+        for ``.tsv``, else the header's most frequent of ``,`` ``;`` tab ``|`` (else spaces).
+    given
+        CRS of the coordinates, or None: then only lon/lat columns are accepted, as
+        EPSG:4326.
+    encoding
+        Text encoding, e.g. ``"utf-8"`` or ``"cp1252"``.
+    max_rows
+        Most data rows accepted; one more is read to detect a larger file.
+
+    Returns
+    -------
+    tuple
+        ``(frame, problems)``: every cell as text (empty cells NaN) with the coordinate
+        or WKT column replaced by the geometry in ``given`` (None where a row has no
+        usable location; a WKT cell that does not parse gives None too), and one
+        `Problem` per row whose coordinates are not numbers (rows numbered from 2).
+
+    Raises
+    ------
+    DataValidationError
+        When the encoding is unknown or wrong, the file holds NUL bytes or is not a
+        readable CSV, has more than ``max_rows`` rows or rows longer than its header, has
+        no coordinate or WKT column, or has eastings/northings or WKT but no ``given`` CRS.
 
     Examples
     --------
@@ -75,7 +105,7 @@ _RAGGED = (
 
 
 def _separator(path: Path, encoding: str) -> str:
-    """The header row's most frequent separator (comma, semicolon, tab or bar), else spaces.
+    """Return the header row's most frequent separator (comma, semicolon, tab or bar), else spaces.
 
     Chosen here rather than by pandas' sniffer, which needs the slow python parser and
     takes a letter for the separator of a one-column file.
@@ -90,7 +120,12 @@ def _separator(path: Path, encoding: str) -> str:
 
 
 def _check_text(path: Path, encoding: str, fail) -> None:
-    """Refuse an unknown encoding, and NUL bytes (binary data, or UTF-16 read as UTF-8)."""
+    """Refuse an unknown encoding, and NUL bytes (binary data, or UTF-16 read as UTF-8).
+
+    ``fail(source, found, fix)`` builds the exception to raise, so each reader raises its
+    own domain error. UTF-16 and UTF-32 are not scanned (their text has NUL bytes); other
+    files are scanned 1 MiB at a time.
+    """
     try:
         codec = codecs.lookup(encoding).name
     except LookupError:
@@ -114,6 +149,11 @@ def _check_text(path: Path, encoding: str, fail) -> None:
 
 
 def _csv_geometry(frame: pd.DataFrame, source: str, given: CRS | None):
+    """Turn a WKT column, else the first x/y alias columns, into the table's geometry.
+
+    A ``geometry``, ``wkt`` or ``geom`` column wins over coordinates; column names are
+    matched lower-case with spaces as ``_``. Return ``(GeoDataFrame, problems)``.
+    """
     keys = {str(c).strip().lower().replace(" ", "_"): c for c in frame.columns}
     for wkt in ("geometry", "wkt", "geom"):
         if wkt in keys:
@@ -167,6 +207,7 @@ def _csv_geometry(frame: pd.DataFrame, source: str, given: CRS | None):
 
 
 def _find(keys: dict[str, str], aliases: tuple[str, ...]) -> str | None:
+    """Return the file column of the first alias present (aliases in order of preference)."""
     for alias in aliases:
         if alias in keys:
             return keys[alias]
@@ -174,11 +215,32 @@ def _find(keys: dict[str, str], aliases: tuple[str, ...]) -> str | None:
 
 
 def _key_of(keys: dict[str, str], column: str) -> str:
+    """Return the normalised key of a file column (the inverse of ``keys``)."""
     return next(k for k, v in keys.items() if v == column)
 
 
 def read_plain_csv(path: Path, encoding: str, what: str) -> pd.DataFrame:
-    """A CSV as a table of text cells; ``what`` names the table in `CampaignError` messages.
+    """Read a CSV as a table of text cells; ``what`` names the table in `CampaignError` messages.
+
+    Parameters
+    ----------
+    path
+        A ``.csv`` or ``.txt`` file, comma-separated, with one header row.
+    encoding
+        Text encoding of the file.
+    what
+        The table's name in messages, e.g. ``"campaigns"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Every cell as text, empty cells as ``""``; at most the first 100,001 rows.
+
+    Raises
+    ------
+    CampaignError
+        When the file is missing, not ``.csv``/``.txt``, in an unknown or wrong encoding,
+        holds NUL bytes, is not a readable CSV, or has rows longer than its header.
 
     Examples
     --------

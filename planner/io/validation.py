@@ -1,6 +1,8 @@
 """Validation of asset, site and zone tables against the data contract.
 
-Pure functions on (Geo)DataFrames: every problem is collected, then reported once.
+Pure functions on (Geo)DataFrames: every problem is collected, then reported once. The
+column checks are in `planner.io.fields` and the geometry checks in `planner.io.geometry`;
+this module renames columns to the contract, runs both, and finishes the table.
 """
 
 from __future__ import annotations
@@ -57,7 +59,28 @@ class ValidationReport:
         return [p for p in self.problems if p.severity == "warning"]
 
     def to_text(self) -> str:
-        """Plain-words report for a council officer."""
+        """Write the report in plain words for a council officer.
+
+        Returns
+        -------
+        str
+            A header (file, CRS, rows read and valid, counts), then one line per error
+            and one per warning, errors first.
+
+        Examples
+        --------
+        >>> bad = Problem("assets.csv", "row 4 (id A3)", "faces", "'two' is not a number",
+        ...               "Enter a number")
+        >>> report = ValidationReport("assets.csv", "assets", rows_read=3, rows_valid=2,
+        ...                           problems=[bad], crs="EPSG:27700")
+        >>> print(report.to_text())
+        Assets file: assets.csv
+          CRS: EPSG:27700
+          rows read: 3
+          rows valid: 2
+          errors: 1, warnings: 0
+          ERROR   assets.csv, row 4 (id A3), column 'faces': 'two' is not a number. Enter a number
+        """
         lines = [
             f"{self.kind.capitalize()} file: {self.source}",
             f"  CRS: {self.crs or 'unknown'}",
@@ -71,6 +94,7 @@ class ValidationReport:
 
 
 def _key(name: str) -> str:
+    """Return a column name lower-case without spaces, ``_`` or ``-``, for alias matching."""
     return re.sub(r"[\s_\-]+", "", str(name)).lower()
 
 
@@ -78,6 +102,12 @@ def normalise_columns(
     frame: pd.DataFrame, kind: str, columns: dict[str, str] | None, source: str
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Rename explicit mappings and recognised aliases to contract names; drop personal data.
+
+    Aliases (`planner.schema.COLUMN_ALIASES`) are matched ignoring case, spaces, ``_`` and
+    ``-``, the first alias found wins, and only for a contract column the table lacks; a
+    file column that already has a contract name is never renamed. Personal-data columns
+    (`planner.schema.PERSONAL_COLUMNS`, matched the same way after dropping any
+    ``(...)`` part) are removed.
 
     Parameters
     ----------
@@ -93,8 +123,17 @@ def normalise_columns(
     Returns
     -------
     tuple
-        The renamed table and the problems found (missing mapped columns, dropped
-        personal columns).
+        The renamed table and the problems found: an error per ``columns`` key not in the
+        file, and one warning naming the dropped personal columns.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"Ref": ["A1"], "Type": ["kiosk"], "HeadLastName": ["x"]})
+    >>> out, problems = normalise_columns(frame, "assets", None, "assets.csv")
+    >>> list(out.columns)
+    ['asset_id', 'asset_type']
+    >>> problems[0].found
+    'personal data columns were dropped'
     """
     problems: list[Problem] = []
     columns = dict(columns or {})
@@ -141,6 +180,7 @@ def normalise_columns(
 
 
 def _contract(kind: str) -> dict[str, object]:
+    """Return the contract columns (name: default) of ``"assets"``, ``"sites"`` or ``"zones"``."""
     return {
         "assets": schema.ASSET_COLUMNS,
         "sites": schema.SITE_COLUMNS,
@@ -149,6 +189,7 @@ def _contract(kind: str) -> dict[str, object]:
 
 
 def _required(kind: str) -> tuple[str, ...]:
+    """Return the columns a table of this kind must have (after renaming and defaults)."""
     return {
         "assets": schema.ASSET_REQUIRED,
         "sites": schema.SITE_REQUIRED,
@@ -192,7 +233,11 @@ def validate_frame(
     Returns
     -------
     tuple
-        The valid table (contract columns first, extras kept) and the report.
+        The valid table and the report (also in the table's ``.attrs["report"]``). The
+        table has the contract columns first, in contract order, with defaults filled
+        and types fixed (see `planner.io.readers.load_assets`), then the extra columns,
+        then the geometry, reprojected to EPSG:4326 with a fresh 0..n-1 index. A
+        missing id column is filled as ``asset-1``, ``site-1``, ``zone-1``, ...
 
     Raises
     ------
@@ -243,6 +288,7 @@ def validate_frame(
 
 
 def _raise(report: ValidationReport, col: Collector) -> None:
+    """Raise the collected problems, with the report attached as ``exc.report``."""
     report.problems = col.problems
     report.rows_valid = report.rows_read - len(col.bad) if col.bad else 0
     exc = DataValidationError(report.source, col.problems)
@@ -251,6 +297,7 @@ def _raise(report: ValidationReport, col: Collector) -> None:
 
 
 def _check_ids(frame: pd.DataFrame, id_col: str, col: Collector) -> None:
+    """Flag empty and repeated ids (every copy of a repeat), then store the ids stripped."""
     ids = frame[id_col].astype("string").str.strip()
     for i in np.flatnonzero(ids.isna().to_numpy() | (ids == "").fillna(True).to_numpy()):
         col.row(int(i), id_col, "the id is empty", "Give every row a unique id")
@@ -266,6 +313,7 @@ def _check_ids(frame: pd.DataFrame, id_col: str, col: Collector) -> None:
 
 
 def _finish(frame: gpd.GeoDataFrame, kind: str) -> gpd.GeoDataFrame:
+    """Fill missing contract columns, fix their types, order the columns, go to EPSG:4326."""
     contract = _contract(kind)
     for name, default in contract.items():
         if name not in frame.columns:

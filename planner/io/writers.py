@@ -1,5 +1,8 @@
-"""Writing tables atomically (temporary file, then rename) as GeoPackage, GeoJSON,
-FlatGeobuf, GeoParquet, CSV or Excel: the output edge of `planner.io.readers`, which re-exports it.
+"""Writing tables atomically as GeoPackage, GeoJSON, FlatGeobuf, GeoParquet, CSV or Excel.
+
+Each file is written to a temporary file beside the target, then renamed over it, so a
+failure never leaves a half-written output. The output edge of `planner.io.readers`,
+which re-exports it.
 """
 
 from __future__ import annotations
@@ -22,6 +25,21 @@ __all__ = ["atomic_path", "write_layers", "write_table"]
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it over ``path`` only on success.
+
+    The temporary file is in the same folder (so the rename is atomic on one file system)
+    and does not exist yet when yielded, so each writer creates it from scratch. On an
+    exception ``path`` is left as it was; the temporary file and any SQLite ``-journal``
+    or ``-wal`` file beside it are removed either way.
+
+    Parameters
+    ----------
+    path
+        The file to write; its parent folders are created.
+
+    Yields
+    ------
+    pathlib.Path
+        The temporary path, with the same ending as ``path``.
 
     Examples
     --------
@@ -50,6 +68,25 @@ def write_table(
     Supports ``.gpkg``, ``.geojson``, ``.fgb``, ``.parquet``, ``.csv`` and ``.xlsx``.
     Geometry is written as WKT in CSV and Excel.
 
+    Parameters
+    ----------
+    frame
+        The table; a GeoDataFrame keeps its geometry and CRS in the GIS formats.
+    path
+        Output file; its ending chooses the format.
+    layer
+        GeoPackage layer or Excel sheet name; the file's stem by default.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    PlannerError
+        When the file type is not supported.
+
     Examples
     --------
     >>> write_table(values, "values.gpkg", layer="values")
@@ -60,7 +97,23 @@ def write_table(
 def write_layers(layers: Mapping[str, pd.DataFrame], path: str | os.PathLike[str]) -> Path:
     """Write several named tables to one file atomically (GeoPackage layers, Excel sheets).
 
-    Formats with a single table (CSV, GeoJSON, ...) take the first layer only.
+    Formats with a single table (CSV, GeoJSON, ...) take the first layer only. In the GIS
+    formats list and dict cells are written as text; in Excel, sheet names are cut to 31
+    characters and text starting with ``=`` stays text, never a formula (a spreadsheet
+    injection guard). GeoParquet drops ``frame.attrs`` (a loader's report).
+
+    Parameters
+    ----------
+    layers
+        ``{layer name: table}``, in the order to write them.
+    path
+        Output file: ``.gpkg``, ``.geojson``/``.json``, ``.fgb``, ``.parquet``, ``.csv`` or
+        ``.xlsx``.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
 
     Raises
     ------
@@ -104,7 +157,11 @@ def write_layers(layers: Mapping[str, pd.DataFrame], path: str | os.PathLike[str
 
 
 def _plain(frame: pd.DataFrame, *, keep_geometry: bool) -> pd.DataFrame:
-    """Make object columns writable by GDAL (lists and dicts become text)."""
+    """Make object columns writable by GDAL (lists and dicts become text).
+
+    ``None``, str, int, float and bool values pass through; the geometry column is left
+    alone, or dropped (returning a plain DataFrame) when ``keep_geometry`` is false.
+    """
     frame = frame.copy()
     for name in frame.columns:
         if isinstance(frame, gpd.GeoDataFrame) and name == frame.geometry.name:
@@ -130,6 +187,10 @@ def _formulas_as_text(sheet, table: pd.DataFrame) -> None:
 
 
 def _as_text_geometry(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a GeoDataFrame as a plain table with a last, WKT ``geometry`` column (for CSV, Excel).
+
+    Any other table is returned unchanged.
+    """
     if isinstance(frame, gpd.GeoDataFrame):
         out = pd.DataFrame(frame.drop(columns=frame.geometry.name))
         out["geometry"] = frame.geometry.to_wkt()

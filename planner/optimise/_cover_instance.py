@@ -35,7 +35,8 @@ class CoverResult:
     gap
         ``1 - covered_weight / bound`` (0 when proven optimal).
     status
-        ``"OPTIMAL"`` (no better choice exists) or ``"FEASIBLE"``.
+        ``"OPTIMAL"`` (no better choice exists), ``"FEASIBLE"``, or ``"INFEASIBLE"`` when the
+        request cannot be met (locked sites over ``k`` or the budget, no site within budget).
     seconds
         Wall-clock seconds spent.
     method
@@ -48,6 +49,8 @@ class CoverResult:
         Every bound found, by source (``"coverable"``, ``"lp"``, ``"cp-sat"``).
     stats
         Sizes before and after reduction and search counters.
+    explanation
+        Why there is no choice, in words, when there is none (empty otherwise).
     """
 
     sites: tuple[int, ...]
@@ -61,6 +64,12 @@ class CoverResult:
     total_weight: float
     bounds: dict[str, float] = field(default_factory=dict)
     stats: dict[str, float] = field(default_factory=dict)
+    explanation: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Whether a choice was found (``status`` is ``OPTIMAL`` or ``FEASIBLE``)."""
+        return self.status in ("OPTIMAL", "FEASIBLE")
 
 
 @dataclass

@@ -4,7 +4,6 @@ exactly with CP-SAT, and the clock (wall-clock or deterministic) that bounds the
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ import scipy.sparse as sp
 from ortools.sat.python import cp_model
 
 from planner.optimise._cover_search import CoverProblem
+from planner.optimise.settings import Clock
 
 __all__ = ["Clock", "LnsStats", "lns"]
 
@@ -25,28 +25,6 @@ _CPU_PER_DTIME = 3.3
 _BUILD_CPU_PER_NNZ = 1e-6
 _WINDOW_SECONDS = 1.5
 _QUICK_SECONDS = 0.1
-
-
-class Clock:
-    """Time left for a search: wall-clock seconds, or (``deterministic``) the sum of
-    deterministic estimates of the CPU seconds each step needs, so that the same inputs
-    stop at the same point; a watchdog still stops at twice the limit of wall-clock time.
-    """
-
-    def __init__(self, limit: float, deterministic: bool, *, watchdog: float = 2.0) -> None:
-        self.limit, self.deterministic, self.watchdog = float(limit), deterministic, watchdog
-        self.started = time.perf_counter()
-        self.charged = 0.0
-
-    def charge(self, seconds: float) -> None:
-        self.charged += seconds
-
-    def wall(self) -> float:
-        return time.perf_counter() - self.started
-
-    def left(self) -> float:
-        used = self.charged if self.deterministic else self.wall()
-        return 0.0 if self.wall() > self.watchdog * self.limit else self.limit - used
 
 
 @dataclass

@@ -25,7 +25,8 @@ PDLP_CPU_PER_ITER_NNZ = 7e-9
 @dataclass(frozen=True)
 class LpResult:
     """The LP relaxation's proven bound, its fractional site values (None if it failed)
-    and an estimate of the CPU seconds it took."""
+    and an estimate of the CPU seconds it took.
+    """
 
     bound: float
     x: np.ndarray | None
@@ -167,13 +168,13 @@ def dual_bound(
 
 
 def _with_count(value: np.ndarray, k: int) -> float:
-    """min over mu >= 0 of sum max(0, value - mu) + k mu: the k largest positive values."""
+    """Min over mu >= 0 of sum max(0, value - mu) + k mu: the k largest positive values."""
     positive = np.sort(value[value > 0])[::-1]
     return float(positive[:k].sum())
 
 
 def _with_budget(value: np.ndarray, costs: np.ndarray, budget: float) -> float:
-    """min over nu >= 0 of sum max(0, value - nu cost) + budget nu: a fractional knapsack."""
+    """Min over nu >= 0 of sum max(0, value - nu cost) + budget nu: a fractional knapsack."""
     take = value > 0
     value, costs = value[take], costs[take]
     free = costs <= 0
@@ -192,7 +193,7 @@ def _with_budget(value: np.ndarray, costs: np.ndarray, budget: float) -> float:
 
 
 def round_lp(p: CoverProblem, x: np.ndarray) -> np.ndarray:
-    """cov feasible choice from LP values: sites by decreasing value while they fit."""
+    """Cov feasible choice from LP values: sites by decreasing value while they fit."""
     order = np.argsort(-x, kind="stable")
     chosen = np.zeros(p.n_sites, dtype=bool)
     left_k = p.k if p.k is not None else p.n_sites

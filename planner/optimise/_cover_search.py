@@ -7,13 +7,11 @@ boolean site vectors; `planner.optimise._cover_instance` validates inputs and re
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 
-if TYPE_CHECKING:
-    from planner.optimise._cover_lns import Clock
+from planner.optimise.settings import Clock
 
 __all__ = ["CoverProblem", "greedy", "swap_search"]
 
@@ -65,7 +63,15 @@ class CoverProblem:
 
     def feasible(self, x: np.ndarray) -> bool:
         ok = self.k is None or int(x.sum()) <= self.k
-        return ok and (self.costs is None or int(self.costs[x].sum()) <= self.budget)
+        slack = self.budget_slack(x)
+        return ok and (slack is None or slack >= 0)
+
+    def budget_slack(self, x: np.ndarray) -> int | None:
+        """Budget left after choice ``x``, or None when there is no budget."""
+        if self.costs is None:
+            return None
+        assert self.budget is not None  # costs and budget are set together
+        return self.budget - int(self.costs[x].sum())
 
 
 def greedy(p: CoverProblem) -> np.ndarray:
@@ -105,6 +111,7 @@ def _best_site(p: CoverProblem, gains: np.ndarray, x: np.ndarray, spent: int) ->
     eligible = ~x & (gains > 0)
     score = gains
     if p.costs is not None:
+        assert p.budget is not None  # costs and budget are set together
         eligible &= p.costs <= p.budget - spent
         free = np.full(len(gains), np.inf)
         score = np.divide(gains, p.costs, out=free, where=p.costs > 0)
@@ -114,6 +121,7 @@ def _best_site(p: CoverProblem, gains: np.ndarray, x: np.ndarray, spent: int) ->
 
 
 def _best_single(p: CoverProblem) -> int:
+    assert p.costs is not None and p.budget is not None  # only called with a budget
     gains = np.where(p.costs <= p.budget, p.cov_t @ p.w, -1)
     j = int(np.argmax(gains))
     return j if gains[j] > 0 else -1
@@ -190,7 +198,7 @@ class _SwapState:
     def __init__(self, p: CoverProblem, x: np.ndarray, c: np.ndarray) -> None:
         self.p, self.x, self.c = p, x, c
         self.slack_k = None if p.k is None else p.k - int(x.sum())
-        self.slack_b = None if p.costs is None else p.budget - int(p.costs[x].sum())
+        self.slack_b = p.budget_slack(x)
         self.mark = np.zeros(p.cov.shape[0], dtype=bool)
 
     def _rows(self, j: int) -> np.ndarray:
@@ -247,7 +255,7 @@ def _best_partner(
     owner = sub.indices[x[sub.indices]]
     loss = np.bincount(owner, weights=p.w[single], minlength=m)
     slack_k = None if p.k is None else p.k - int(x.sum())
-    slack_b = None if p.costs is None else p.budget - int(p.costs[x].sum())
+    slack_b = p.budget_slack(x)
     best = np.full(m, -np.inf)
     best_out = np.full(m, -1, dtype=np.int64)
     can_add = ~x & (gain > 0)

@@ -5,13 +5,15 @@ that explain an unreachable target.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 from ortools.sat.python import cp_model
 
 from planner.errors import InfeasibleError
+from planner.optimise.money import MINOR_PER_MAJOR, to_major
+from planner.optimise.settings import SolverSettings
 from planner.policy.load import DensityRule
 
 __all__ = ["Candidates", "Outcome", "SiteModel", "fewest_then_best", "unreachable"]
@@ -109,8 +111,9 @@ class SiteModel:
         for i in self.lock:
             model.add(xs[i] == 1)
 
-    def solve(self, objective: str, settings, *, count_cap=None, hint=None) -> Outcome | None:
-        time_limit, seed, workers = settings
+    def solve(
+        self, objective: str, settings: SolverSettings, *, count_cap=None, hint=None
+    ) -> Outcome | None:
         model, xs, cs = self.build(count_cap)
         if objective == "fewest_sites":
             model.minimize(sum(xs))
@@ -125,7 +128,7 @@ class SiteModel:
             model.add_hint(x, bool(x0[i]))
         for i, c in cs.items():
             model.add_hint(c, bool(c0[i]))
-        solver = _solver(time_limit, seed, workers)
+        solver = _solver(settings)
         status = solver.solve(model)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
@@ -133,7 +136,7 @@ class SiteModel:
         conv = np.zeros(len(xs), dtype=bool)
         for i, c in cs.items():
             conv[i] = solver.boolean_value(c)
-        scale = 1.0 if objective == "fewest_sites" else 100.0
+        scale = 1.0 if objective == "fewest_sites" else MINOR_PER_MAJOR
         return Outcome(
             x,
             conv,
@@ -144,15 +147,20 @@ class SiteModel:
         )
 
 
-def _solver(time_limit: float, seed: int, workers: int) -> cp_model.CpSolver:
+def _solver(settings: SolverSettings) -> cp_model.CpSolver:
     solver = cp_model.CpSolver()
     params = solver.parameters
-    params.num_workers = max(1, int(workers))
-    params.random_seed = int(seed)
-    # deterministic time keeps results reproducible; the wall clock is only a watchdog
-    params.interleave_search = True
-    params.max_deterministic_time = max(float(time_limit), 0.01)
-    params.max_time_in_seconds = 2 * max(float(time_limit), 0.01) + 5
+    params.num_workers = max(1, int(settings.workers))
+    params.random_seed = int(settings.seed)
+    params.log_search_progress = settings.log
+    limit = max(float(settings.time_limit), 0.01)
+    if settings.deterministic:
+        # deterministic time keeps results reproducible; the wall clock is only a watchdog
+        params.interleave_search = True
+        params.max_deterministic_time = limit
+        params.max_time_in_seconds = 2 * limit + 5
+    else:
+        params.max_time_in_seconds = limit
     return solver
 
 
@@ -195,16 +203,15 @@ def _density_allows(cand: Candidates, loads, i: int) -> bool:
     return True
 
 
-def fewest_then_best(model: SiteModel, settings) -> Outcome | None:
+def fewest_then_best(model: SiteModel, settings: SolverSettings) -> Outcome | None:
     """Stage 1: fewest sites meeting the target; stage 2: best net value with that many."""
-    time_limit, seed, workers = settings
-    first = model.solve("fewest_sites", (0.6 * time_limit, seed, workers))
+    first = model.solve("fewest_sites", replace(settings, time_limit=0.6 * settings.time_limit))
     if first is None:
         return None
     count = int(first.x.sum())
     second = model.solve(
         "max_value",
-        (0.4 * time_limit, seed, workers),
+        replace(settings, time_limit=0.4 * settings.time_limit),
         count_cap=count,
         hint=(first.x, first.convert),
     )
@@ -215,7 +222,9 @@ def fewest_then_best(model: SiteModel, settings) -> Outcome | None:
     )
 
 
-def unreachable(cand: Candidates, model: SiteModel, target, settings) -> InfeasibleError:
+def unreachable(
+    cand: Candidates, model: SiteModel, target, settings: SolverSettings
+) -> InfeasibleError:
     """Why no selection was found: how much the rules leave reachable, and what was excluded."""
     relaxed = SiteModel(cand, model.n_sites, None, model.spend, 1e9, model.lock)
     best = relaxed.solve("max_value", settings)  # capex over 1e9 years: gross value
@@ -224,7 +233,7 @@ def unreachable(cand: Candidates, model: SiteModel, target, settings) -> Infeasi
     if model.n_sites is not None:
         limits.append(f"at most {model.n_sites} sites")
     if model.spend is not None:
-        limits.append(f"a capex budget of £{model.spend / 100:,.0f}")
+        limits.append(f"a capex budget of £{to_major(model.spend):,.0f}")
     if len(cand.excluded):
         counts = cand.excluded["reason"].value_counts()
         limits.append("excluded assets: " + ", ".join(f"{n} {r}" for r, n in counts.items()))

@@ -5,6 +5,13 @@ placement of the `Instance`) and the instance, and adds its rule. ``guard(key, w
 returns an enforcement literal for a named group of constraints, or None: when the
 planner explains an infeasible plan, each group becomes an assumption so that CP-SAT can
 name the groups that conflict.
+
+Algebra: ``x[a,c,t]`` is the candidate variable of asset *a*, campaign *c*, cycle *t*
+(it exists only for eligible triples); money is in pence, distances in metres. Each rule
+is written with as few and as tight constraints as it allows (at-most-one groups,
+arrays written straight into the model proto), since large plans have millions of
+candidates. The solver-independent statement of every rule is
+`planner.optimise.verify.plan_violations`.
 """
 
 from __future__ import annotations
@@ -33,12 +40,32 @@ __all__ = [
     "sector_cliques",
 ]
 
+# guard(key, words): the enforcement literal of constraint group ``key``, described in
+# ``words`` for the explanation, or None when the model is not being explained.
 Guard = Callable[[str, str], "cp_model.IntVar | None"]
 SHARE_SCALE = 1000
 
 
 def groups(keys: np.ndarray) -> dict[tuple, np.ndarray]:
-    """Candidate indices grouped by the rows of ``keys`` (one key column or several)."""
+    """Group candidate indices by the rows of ``keys`` (one key column or several).
+
+    Parameters
+    ----------
+    keys
+        Key of each candidate: shape (n_candidates,) for one column, or
+        (n_candidates, n_columns).
+
+    Returns
+    -------
+    dict
+        ``(key values as ints) -> candidate indices`` in ascending key order; a single
+        column gives 1-tuples. Empty for no candidates.
+
+    Examples
+    --------
+    >>> groups(np.array([[0, 1], [0, 1], [2, 1]]))
+    {(0, 1): array([0, 1]), (2, 1): array([2])}
+    """
     keys = np.atleast_2d(np.asarray(keys).T).T if np.ndim(keys) == 1 else np.asarray(keys)
     if len(keys) == 0:
         return {}
@@ -53,6 +80,7 @@ def groups(keys: np.ndarray) -> dict[tuple, np.ndarray]:
 
 
 def _enforce(constraint: cp_model.Constraint, literal) -> None:
+    """Make ``constraint`` conditional on ``literal``, unless that is None."""
     if literal is not None:
         constraint.only_enforce_if(literal)
 
@@ -76,6 +104,11 @@ def _add_linear(model: cp_model.CpModel, lits, coefs, lo: int, hi: int, literal=
 
 
 def _add_at_most_one(model: cp_model.CpModel, lits, literal=None) -> None:
+    """Add ``sum lits <= 1``: a native at-most-one, or a linear one when enforced.
+
+    CP-SAT's at-most-one constraint takes no enforcement literal, so a guarded group is
+    written as ``0 <= sum lits <= 1`` with the literal.
+    """
     if literal is not None:
         _add_linear(model, lits, 1, 0, 1, literal)
     else:
@@ -93,11 +126,23 @@ def _runs(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def add_face_capacity(model: cp_model.CpModel, x: list, inst: Instance, guard: Guard) -> None:
-    """Each asset carries at most its capacity per cycle.
+    """Keep each asset within its capacity in every cycle.
 
     For every asset *a* and cycle *t*: ``sum_c x[a,c,t] <= faces_a`` for a classic asset,
     ``<= faces_a * slots_a`` for a digital one (a campaign takes one face of an asset).
-    A capacity of one is written as an at-most-one group.
+    A capacity of one is written as an at-most-one group; an (asset, cycle) with no more
+    candidates than its capacity gets no constraint.
+
+    Parameters
+    ----------
+    model
+        The CP-SAT model to add to.
+    x
+        Boolean variable of each candidate, shape (n_candidates,).
+    inst
+        The instance; uses ``cand_asset``, ``cand_cycle`` and ``capacity``.
+    guard
+        Gives the enforcement literal of the group ``"capacity"`` when explaining, else None.
     """
     literal = guard(
         "capacity", "each face carries one campaign per cycle (a digital face one per slot)"
@@ -115,9 +160,21 @@ def add_face_capacity(model: cp_model.CpModel, x: list, inst: Instance, guard: G
 
 
 def add_campaign_budget(model: cp_model.CpModel, x: list, inst: Instance, guard: Guard) -> None:
-    """A campaign's spend over all its cycles stays within its budget.
+    """Keep a campaign's spend over all its cycles within its budget.
 
-    For every campaign *c*: ``sum_{a,t} price_a * x[a,c,t] <= budget_c`` (pence).
+    For every campaign *c*: ``sum_{a,t} price_a * x[a,c,t] <= budget_c`` (pence). A
+    campaign whose candidates together cost no more than its budget gets no constraint.
+
+    Parameters
+    ----------
+    model
+        The CP-SAT model to add to.
+    x
+        Boolean variable of each candidate, shape (n_candidates,).
+    inst
+        The instance; uses ``cand_campaign``, ``cand_price`` and ``budget_pence``.
+    guard
+        Gives the enforcement literal of the group ``"budget:<c>"`` when explaining, else None.
     """
     lits = _literals(x)
     for (c,), ks in groups(inst.cand_campaign).items():
@@ -132,9 +189,24 @@ def add_campaign_budget(model: cp_model.CpModel, x: list, inst: Instance, guard:
 
 
 def add_faces_per_cycle(model: cp_model.CpModel, x: list, inst: Instance, guard: Guard) -> None:
-    """Each campaign gets between ``min_faces`` and ``max_faces`` faces in each of its cycles.
+    """Give each campaign between ``min_faces`` and ``max_faces`` faces in each of its cycles.
 
     For every campaign *c* and cycle *t* of *c*: ``min_c <= sum_a x[a,c,t] <= max_c``.
+    Unguarded, a minimum above the number of candidates makes the model infeasible at
+    once (an empty clause); when explaining, the minimum and maximum are separate groups.
+
+    Parameters
+    ----------
+    model
+        The CP-SAT model to add to.
+    x
+        Boolean variable of each candidate, shape (n_candidates,).
+    inst
+        The instance; uses ``cand_campaign``, ``cand_cycle`` and each campaign's
+        ``min_faces``, ``max_faces`` and ``cycles``.
+    guard
+        Gives the enforcement literal of the group ``"min_faces:<c>:<t>"`` or
+        ``"max_faces:<c>:<t>"`` when explaining, else None.
     """
     lits = _literals(x)
     by_cycle = groups(np.column_stack([inst.cand_campaign, inst.cand_cycle]))
@@ -177,6 +249,18 @@ def add_min_spacing(model: cp_model.CpModel, x: list, inst: Instance, guard: Gua
     sqrt(2)|ab||ac| <= d^2``), and every close pair lies in the clique of one of its
     ends, so ``sum_{a in Q} x[a,c,t] <= 1`` for every clique *Q* is the same rule with
     fewer constraints and a tighter linear relaxation.
+
+    Parameters
+    ----------
+    model
+        The CP-SAT model to add to.
+    x
+        Boolean variable of each candidate, shape (n_candidates,).
+    inst
+        The instance; uses ``spacing_pairs``, ``xy``, ``cand_asset``, ``cand_campaign`` and
+        ``cand_cycle``.
+    guard
+        Gives the enforcement literal of the group ``"spacing:<c>"`` when explaining, else None.
     """
     lits = _literals(x)
     slot = np.full(len(inst.asset_ids), -1, dtype=np.int64)
@@ -200,12 +284,29 @@ def add_min_spacing(model: cp_model.CpModel, x: list, inst: Instance, guard: Gua
 
 
 def sector_cliques(xy: np.ndarray, pairs: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Cliques that cover every pair: each asset with its partners in one 45-degree sector.
+    """Cover every close pair with cliques: each asset with its partners in a 45-degree sector.
 
     Each pair is oriented from its western (then southern) end, so partners lie in the
-    half-plane ahead, split into four sectors. Returns ``heads`` (one asset per clique),
-    ``members`` (the partners, clique after clique) and ``starts`` (where each clique's
-    partners begin in ``members``).
+    half-plane ahead, split into four sectors. Two partners in one sector are at most
+    45 degrees apart as seen from the head, so they are no farther apart than the farther
+    of them is from the head: every clique is pairwise close.
+
+    Parameters
+    ----------
+    xy
+        Asset positions in a metric CRS, shape (n_assets, 2), metres.
+    pairs
+        Close asset pairs, shape (n_pairs, 2), e.g. from
+        `planner.optimise.instance.pairs_within`.
+
+    Returns
+    -------
+    heads : numpy.ndarray
+        One asset per clique, shape (n_cliques,).
+    members : numpy.ndarray
+        The partners, clique after clique, shape (n_pairs,).
+    starts : numpy.ndarray
+        Where each clique's partners begin in ``members``, shape (n_cliques,).
 
     Examples
     --------
@@ -249,6 +350,19 @@ def add_competitor_separation(
     *b* are the first case). Each forbidden pair is in one group. The per-asset group is
     left out on an asset of capacity one, where the capacity rule says the same, unless
     the rule is being explained.
+
+    Parameters
+    ----------
+    model
+        The CP-SAT model to add to.
+    x
+        Boolean variable of each candidate, shape (n_candidates,).
+    inst
+        The instance; uses ``campaigns`` (their ``competitor_group``), ``competitor_pairs``
+        and ``capacity``.
+    guard
+        Gives the enforcement literal of the group ``"competitors:<group>"`` when
+        explaining, else None.
     """
     members: dict[str, list[int]] = defaultdict(list)
     for c, camp in enumerate(inst.campaigns):
@@ -278,6 +392,13 @@ def _group_grid(inst: Instance, lits: np.ndarray, camps: list[int], t: int) -> n
 
 
 def _add_rivals(model, inst: Instance, grid: np.ndarray, literal) -> None:
+    """Add one competitor group's at-most-one groups for one cycle.
+
+    ``grid`` is the group's (asset, campaign) variable grid from `_group_grid`. One group
+    per asset two of its campaigns could share (skipped on an asset of capacity one
+    unless explaining), and, per close pair (a, b) and campaign *c*, one group of
+    ``x[a,c]`` with ``x[b,d]`` for every other campaign *d*.
+    """
     used = (grid >= 0).sum(axis=1)
     shared = np.flatnonzero((used >= 2) & ((inst.capacity > 1) | (literal is not None)))
     for a in shared.tolist():
@@ -300,6 +421,21 @@ def add_density_rule(model: cp_model.CpModel, x: list, inst: Instance, guard: Gu
     For every rule, cycle *t* and asset *a* booked in *t* (``booked[a,t]`` is implied by
     any ``x[a,c,t]``): ``sum_{b within d of a} sum_c x[b,c,t] <= max_faces``. Each
     placement counts as one booked face (a digital slot counts as a face), as the audit.
+    The condition on *a* being booked is why this is not a plain window sum: a crowded
+    area is allowed as long as no booked asset has more than ``max_faces`` around it.
+    Assets whose neighbourhood has no more candidates than ``max_faces`` get nothing.
+
+    Parameters
+    ----------
+    model
+        The CP-SAT model to add to.
+    x
+        Boolean variable of each candidate, shape (n_candidates,).
+    inst
+        The instance; uses ``density`` (each rule with its neighbour lists), ``cycles``,
+        ``cand_asset`` and ``cand_cycle``.
+    guard
+        Gives the enforcement literal of the group ``"rule:<rule id>"`` when explaining, else None.
     """
     by_asset_cycle = groups(np.column_stack([inst.cand_asset, inst.cand_cycle]))
     for rule, neighbours in inst.density:
@@ -325,9 +461,23 @@ def add_density_rule(model: cp_model.CpModel, x: list, inst: Instance, guard: Gu
 
 
 def add_category_share(model: cp_model.CpModel, x: list, inst: Instance, guard: Guard) -> None:
-    """Listed categories take at most ``max_share`` of the faces booked in a cycle.
+    """Keep the listed categories to at most ``max_share`` of the faces booked in a cycle.
 
-    For every rule and cycle: ``1000 * sum_{c in cats} x <= floor(1000 * share) * sum x``.
+    For every rule and cycle: ``1000 * sum_{c in cats} x <= floor(1000 * share) * sum x``,
+    written as ``sum_k (1000 [c_k in cats] - floor(1000 share)) x_k <= 0``. The share is
+    rounded down to thousandths, so the model is never looser than the audit.
+
+    Parameters
+    ----------
+    model
+        The CP-SAT model to add to.
+    x
+        Boolean variable of each candidate, shape (n_candidates,).
+    inst
+        The instance; uses ``shares`` (each rule with its campaign mask), ``cand_cycle`` and
+        ``cand_campaign``.
+    guard
+        Gives the enforcement literal of the group ``"rule:<rule id>"`` when explaining, else None.
     """
     lits = _literals(x)
     by_cycle = groups(inst.cand_cycle)
@@ -348,10 +498,24 @@ def add_category_share(model: cp_model.CpModel, x: list, inst: Instance, guard: 
 
 
 def add_revenue_target(model: cp_model.CpModel, x: list, inst: Instance, guard: Guard) -> None:
-    """The plan books at least the sales that give the council its revenue target.
+    """Book at least the sales that give the council its revenue target.
 
-    ``sum price_k * x_k >= required_sales`` (pence); the target in council revenue was
-    turned into sales through the concession terms when the instance was built.
+    ``sum_k price_k * x_k >= required_sales`` (pence); the target in council revenue was
+    turned into gross sales through the commission and concession terms
+    (`planner.plan.required_sales`) when the instance was built. Nothing is added when
+    there is no target.
+
+    Parameters
+    ----------
+    model
+        The CP-SAT model to add to.
+    x
+        Boolean variable of each candidate, shape (n_candidates,).
+    inst
+        The instance; uses ``cand_price``, ``required_sales_pence`` and
+        ``settings.revenue_target`` (for the words).
+    guard
+        Gives the enforcement literal of the group ``"revenue_target"`` when explaining, else None.
     """
     if inst.required_sales_pence <= 0:
         return
@@ -363,7 +527,19 @@ def add_revenue_target(model: cp_model.CpModel, x: list, inst: Instance, guard: 
 
 
 def add_locked_placements(model: cp_model.CpModel, x: list, inst: Instance, guard: Guard) -> None:
-    """Existing contracts stay: ``x_k = 1`` for every locked candidate *k*."""
+    """Keep existing contracts: ``x_k = 1`` for every locked candidate *k*.
+
+    Parameters
+    ----------
+    model
+        The CP-SAT model to add to.
+    x
+        Boolean variable of each candidate, shape (n_candidates,).
+    inst
+        The instance; uses ``locked``.
+    guard
+        Gives the enforcement literal of the group ``"locked"`` when explaining, else None.
+    """
     if not len(inst.locked):
         return
     literal = guard("locked", f"{len(inst.locked)} locked placement(s) from existing contracts")

@@ -12,12 +12,16 @@ import numpy as np
 import scipy.sparse as sp
 import shapely
 
-from planner.errors import PlannerError
+from planner.errors import InfeasibleError, PlannerError
 from planner.geo import metric_crs
 from planner.optimise._cover_instance import CoverResult, Instance
-from planner.optimise._cover_lns import Clock, lns
+from planner.optimise._cover_lns import lns
 from planner.optimise._cover_lp import lp_relaxation, round_lp
 from planner.optimise._cover_search import greedy, swap_search
+from planner.optimise.settings import Clock, SolverSettings
+
+#: Maximal covering's default solver settings: a 10 s deterministic search.
+DEFAULT_SOLVER = SolverSettings(time_limit=10.0)
 
 __all__ = ["CoverResult", "coverage_from_frames", "coverage_matrix", "max_cover"]
 
@@ -113,14 +117,11 @@ def max_cover(
     weights: Sequence[float] | np.ndarray,
     *,
     k: int | None = None,
-    time_limit: float = 10.0,
-    workers: int = 2,
-    seed: int = 0,
     costs: Sequence[float] | np.ndarray | None = None,
     budget: float | None = None,
     locked: Sequence[int] | None = None,
     progress: Progress | None = None,
-    deterministic: bool = True,
+    solver: SolverSettings | None = None,
 ) -> CoverResult:
     """Choose at most ``k`` sites (and/or sites within ``budget``) covering the most weight.
 
@@ -140,54 +141,61 @@ def max_cover(
         Demand weight (e.g. population) per row, 0 or more.
     k
         Most sites to choose (locked ones included); give ``k``, ``budget`` or both.
-    time_limit
-        Seconds to spend. In ``deterministic`` mode each step is charged a deterministic
-        estimate of the CPU seconds it needs (from CP-SAT's deterministic time and problem
-        sizes, calibrated on the benchmark), so runs stop at the same point whatever the
-        load; on an idle 2-core machine that is about ``time_limit`` wall-clock seconds.
-    workers
-        Threads for the LP relaxation, and windows re-solved at once.
-    seed
-        Random seed of the window search.
     costs, budget
         Cost per site and the budget they must fit in (locked sites included).
     locked
         Site indices that must be chosen (existing contracts).
     progress
         Called as ``progress(fraction, message)``.
-    deterministic
-        Same inputs and seed give the same answer (a wall-clock watchdog still stops the
-        search at about twice ``time_limit`` on an overloaded machine).
+    solver
+        Solver settings, as for every optimiser (default: a 10 s limit, 2 workers, seed 0,
+        deterministic). ``time_limit`` is the seconds to spend: in ``deterministic`` mode each
+        step is charged a deterministic estimate of the CPU seconds it needs (from CP-SAT's
+        deterministic time and problem sizes, calibrated on the benchmark), so runs stop at
+        the same point whatever the load (a wall-clock watchdog still stops the search at
+        twice the limit); on an idle 2-core machine that is about ``time_limit`` wall-clock
+        seconds. ``workers`` are the threads of the LP relaxation and the windows re-solved
+        at once; ``seed`` seeds the window search.
 
     Returns
     -------
     CoverResult
+        Check ``result.ok``: when the request cannot be met (the locked sites exceed ``k``
+        or the budget, or no site fits the budget) it is False, ``status`` is
+        ``INFEASIBLE`` and ``explanation`` says why — every optimiser's convention.
 
     Raises
     ------
     PlannerError
-        Bad input, or no site covers any demand.
-    InfeasibleError
-        The locked sites exceed ``k`` or the budget, or no site fits the budget.
+        Bad input (shapes, negative weights, neither ``k`` nor ``budget``), or no site
+        covers any demand.
 
     Examples
     --------
     >>> cov = coverage_matrix(demand_xy, sites_xy, 300)
-    >>> res = max_cover(cov, population, k=50, time_limit=5)
+    >>> res = max_cover(cov, population, k=50, solver=SolverSettings(time_limit=5))
     >>> res.covered_weight, res.gap
     (40512.0, 0.0)
     """
-    clock = Clock(time_limit, deterministic)
+    settings = solver if solver is not None else DEFAULT_SOLVER
+    time_limit, workers, seed = settings.time_limit, settings.workers, settings.seed
+    clock = Clock(time_limit, settings.deterministic)
     say = progress or (lambda fraction, message: None)
-    inst = Instance.build(coverage, weights, k, costs, budget, locked)
-    if inst.problem is None:
-        return inst.trivial_result(clock.wall())
+    try:
+        inst = Instance.build(coverage, weights, k, costs, budget, locked)
+        if inst.problem is None:
+            return inst.trivial_result(clock.wall())
+    except InfeasibleError as why:
+        return _no_choice(why, clock.wall())
     p = inst.problem
     clock.charge(_PREP_CPU_PER_NNZ * (inst.stats["nnz_in"] + p.cov.nnz))
     say(0.05, f"{p.cov.shape[0]:,} demand groups x {p.n_sites:,} sites")
     x_greedy = greedy(p)
     if not x_greedy.any():
-        return inst.no_site_fits()
+        try:
+            return inst.no_site_fits()
+        except InfeasibleError as why:
+            return _no_choice(why, clock.wall())
     x = swap_search(p, x_greedy, clock=clock, until=0.7 * time_limit)
     say(0.15, f"greedy {inst.weight_of(x_greedy):,.0f}, local search {inst.weight_of(x):,.0f}")
     x, lp_bound, method = _lp_start(inst, x, clock, workers)
@@ -215,6 +223,23 @@ def max_cover(
                 bounds["cp-sat"] = inst.weight_of(x)
     say(1.0, "done")
     return inst.result(x, x_greedy, bounds, method, stats, clock.wall())
+
+
+def _no_choice(why: InfeasibleError, seconds: float) -> CoverResult:
+    """The answer when the request cannot be met: no sites, ``INFEASIBLE``, with the reason."""
+    nan = float("nan")
+    return CoverResult(
+        sites=(),
+        covered_weight=0.0,
+        bound=nan,
+        gap=nan,
+        status="INFEASIBLE",
+        seconds=seconds,
+        method="none",
+        greedy_weight=0.0,
+        total_weight=nan,
+        explanation=(str(why), *why.reasons),
+    )
 
 
 def _lp_start(

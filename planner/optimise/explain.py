@@ -7,17 +7,14 @@ that conflict, from CP-SAT's sufficient assumptions for infeasibility.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 from ortools.sat.python import cp_model
 
 from planner.calendar import cycle_dates
 from planner.optimise.instance import Instance
 from planner.optimise.model import build_model
-
-if TYPE_CHECKING:
-    from planner.optimise.solve import SolverSettings
+from planner.optimise.money import to_major
+from planner.optimise.settings import SolverSettings
 
 __all__ = ["explain_infeasible", "quick_explanation", "unplaceable"]
 
@@ -50,7 +47,7 @@ def unplaceable(inst: Instance) -> list[tuple[int, str]]:
         need = sum(int(prices[: camp.min_faces].sum()) for prices in per_cycle)
         if camp.min_faces and enough and need > inst.budget_pence[c]:
             message = (
-                f"Campaign {camp.campaign_id} needs at least {need / 100:,.0f} to book "
+                f"Campaign {camp.campaign_id} needs at least {to_major(need):,.0f} to book "
                 f"{camp.min_faces} faces in each of its {len(camp.cycles)} cycle(s) but "
                 f"its budget is {camp.budget:,.0f}."
             )

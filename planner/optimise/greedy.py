@@ -2,7 +2,10 @@
 
 It books locked placements, then each campaign's minimum faces cheapest first, then the
 candidates of highest value (marginal reach for the reach objective, lazily updated),
-checking every rule as it goes; a last pass trims category shares.
+checking every rule as it goes; a last pass trims category shares. For reach, the lazy
+greedy of Minoux (1978) on a submodular objective, whose plain form guarantees at least
+``1 - 1/e`` of the best reach under a cardinality limit (Nemhauser, Wolsey & Fisher 1978);
+the other rules remove that guarantee, which is why CP-SAT follows.
 """
 
 from __future__ import annotations
@@ -20,9 +23,14 @@ __all__ = ["greedy_plan"]
 
 
 class _State:
-    """Bookings so far, with the checks every rule needs."""
+    """Bookings so far, with the checks every rule needs.
+
+    Every check is incremental: faces used per (asset, cycle), faces per (campaign,
+    cycle), spend per campaign (pence) and the campaigns on each (asset, cycle).
+    """
 
     def __init__(self, inst: Instance) -> None:
+        """Start with nothing booked, and adjacency lists of the spacing and rival pairs."""
         self.inst = inst
         self.used: dict[tuple[int, int], int] = defaultdict(int)
         self.spend = np.zeros(len(inst.campaigns), dtype=np.int64)
@@ -34,6 +42,11 @@ class _State:
         self.group = [c.competitor_group for c in inst.campaigns]
 
     def fits(self, k: int) -> bool:
+        """Tell whether booking candidate ``k`` now keeps every rule but the minimums.
+
+        Checks capacity, ``max_faces``, budget, spacing, competitor separation and
+        density against the bookings so far; category shares are trimmed at the end.
+        """
         inst = self.inst
         a, c, t = int(inst.cand_asset[k]), int(inst.cand_campaign[k]), int(inst.cand_cycle[k])
         camp = inst.campaigns[c]
@@ -48,6 +61,7 @@ class _State:
         return self._rivals_ok(a, c, t) and self._density_ok(a, t)
 
     def _rivals_ok(self, a: int, c: int, t: int) -> bool:
+        """Tell whether no rival of ``c`` is on ``a`` or a close asset in cycle ``t``."""
         group = self.group[c]
         if not group:
             return True
@@ -57,6 +71,11 @@ class _State:
         return True
 
     def _density_ok(self, a: int, t: int) -> bool:
+        """Tell whether one more face on ``a`` in cycle ``t`` keeps every density rule.
+
+        Both around ``a`` itself and around every booked neighbour, whose count the new
+        face also raises.
+        """
         for rule, neighbours in self.inst.density:
             if sum(self.used[(b, t)] for b in neighbours[a]) + 1 > rule.max_faces:
                 return False
@@ -69,6 +88,7 @@ class _State:
         return True
 
     def add(self, k: int) -> None:
+        """Book candidate ``k`` (unchecked: call `fits` first, except for locked ones)."""
         inst = self.inst
         a, c, t = int(inst.cand_asset[k]), int(inst.cand_campaign[k]), int(inst.cand_cycle[k])
         self.chosen.add(k)
@@ -78,6 +98,7 @@ class _State:
         self.on[(a, t)].add(c)
 
     def remove(self, k: int) -> None:
+        """Unbook candidate ``k``."""
         inst = self.inst
         a, c, t = int(inst.cand_asset[k]), int(inst.cand_campaign[k]), int(inst.cand_cycle[k])
         self.chosen.discard(k)
@@ -88,6 +109,7 @@ class _State:
 
 
 def _adjacency(pairs: np.ndarray) -> dict[int, list[int]]:
+    """Return each asset's partners in ``pairs`` (both directions)."""
     adj: dict[int, list[int]] = defaultdict(list)
     for a, b in np.asarray(pairs, dtype=np.int64).reshape(-1, 2).tolist():
         adj[a].append(b)
@@ -104,7 +126,15 @@ def greedy_plan(inst: Instance, objective: str = "revenue") -> np.ndarray:
         The instance.
     objective
         ``revenue``, ``impacts`` or ``reach`` (a blend or a lexicographic order uses its
-        first objective).
+        first objective). Reach without demand zones scores by revenue.
+
+    Returns
+    -------
+    numpy.ndarray
+        Chosen candidate indices, sorted, ``int64``. What greedy adds keeps every rule,
+        but the plan may miss a campaign's ``min_faces`` or the revenue target, and
+        locked placements are booked unchecked; check it with
+        `planner.optimise.verify.plan_violations`.
 
     Examples
     --------
@@ -126,12 +156,18 @@ def greedy_plan(inst: Instance, objective: str = "revenue") -> np.ndarray:
 
 
 def _scores(inst: Instance, objective: str) -> np.ndarray:
+    """Return each candidate's greedy score (its stand-alone value), as floats."""
     if objective == "reach" and not inst.asset_zones:
         objective = "revenue"
     return candidate_values(inst, objective).astype(float)
 
 
 def _minimum_faces(state: _State) -> None:
+    """Book each campaign's minimum faces per cycle, cheapest first.
+
+    Campaigns and cycles with the least slack (eligible faces minus the minimum) go first,
+    so the tightest ones get their faces before others take them.
+    """
     inst = state.inst
     need = [
         (inst.eligible_counts.get((c, t), 0) - camp.min_faces, c, t)
@@ -162,6 +198,7 @@ def _lazy_reach(state: _State) -> None:
         covered[int(inst.cand_campaign[k])].update(inst.asset_zones[inst.cand_asset[k]].tolist())
 
     def gain(k: int) -> int:
+        """Return the priority-weighted population ``k`` adds to its campaign's reach."""
         c = int(inst.cand_campaign[k])
         zones = [z for z in inst.asset_zones[inst.cand_asset[k]].tolist() if z not in covered[c]]
         return int(inst.zone_pop[zones].sum()) * inst.campaigns[c].priority if zones else 0
@@ -185,6 +222,11 @@ def _lazy_reach(state: _State) -> None:
 
 
 def _trim_shares(state: _State, score: np.ndarray) -> None:
+    """Unbook the lowest-scoring unlocked faces of a share rule's categories until it holds.
+
+    Per rule and cycle: ``1000 * taken <= floor(1000 * max_share) * total``, as the model
+    and the audit read it.
+    """
     inst = state.inst
     locked = set(inst.locked.tolist())
     for rule, in_rule in inst.shares:

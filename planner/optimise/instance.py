@@ -16,47 +16,17 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from planner.calendar import DEFAULT_START, cycle_dates
+from planner.calendar import cycle_dates
 from planner.campaigns import Campaign
 from planner.errors import PlannerError
 from planner.geo import metric_crs
+from planner.optimise.money import to_minor
+from planner.optimise.settings import PlanSettings
 from planner.policy.load import DensityRule, Policy, ShareRule
 
 __all__ = ["Instance", "PlanSettings", "build_instance", "pairs_within", "restrict", "slot_ranks"]
 
-PENCE = 100
 WEEKS_PER_CYCLE = 2
-
-
-@dataclass(frozen=True)
-class PlanSettings:
-    """Business settings of a plan (solver settings live in `planner.optimise.solve.SolverSettings`).
-
-    Attributes
-    ----------
-    start
-        First day of cycle 1 (for the policy's period rules).
-    revenue_target
-        Least council revenue the plan must earn, in the rate card's currency (0: none).
-    competitor_separation_m
-        Two campaigns of one competitor group are never on one asset, nor within this
-        distance of each other, in the same cycle.
-    walk_m
-        A demand zone counts as reached by a campaign when one of its faces is within this
-        walking distance of the zone's representative point.
-    commission
-        Agency commission deducted from gross price to give the media owner's net sales.
-    skip_unplaceable
-        Leave out campaigns that cannot be placed at all (e.g. a category the policy bans
-        everywhere) and say so in the plan's notes, instead of declaring the plan infeasible.
-    """
-
-    start: date = DEFAULT_START
-    revenue_target: float = 0.0
-    competitor_separation_m: float = 100.0
-    walk_m: float = 400.0
-    commission: float = 0.15
-    skip_unplaceable: bool = False
 
 
 @dataclass
@@ -66,7 +36,63 @@ class Instance:
     Candidate ``k`` is asset ``cand_asset[k]`` for campaign ``cand_campaign[k]`` in cycle
     ``cand_cycle[k]``; it costs ``cand_price[k]`` pence and earns ``cand_impacts[k]``
     impacts. An asset carries at most ``capacity[a]`` campaigns per cycle: its faces for a
-    classic asset, faces × slots for a digital one.
+    classic asset, faces × slots for a digital one. Built by `build_instance`; nothing
+    below this point sees geometry, money in pounds or campaign text.
+
+    Attributes
+    ----------
+    asset_ids
+        Asset id of each asset position, shape (n_assets,), as strings.
+    capacity
+        Campaigns an asset can carry in one cycle, shape (n_assets,): ``faces`` for a
+        classic asset, ``faces * slots`` for a digital one.
+    xy
+        Asset positions in the instance's metric CRS, shape (n_assets, 2), metres.
+    campaigns
+        The campaigns; a campaign index ``c`` is a position in this list.
+    cycles
+        Every cycle any campaign runs in, ascending.
+    cand_asset, cand_campaign, cand_cycle
+        Asset position, campaign index and cycle number of each candidate, each of shape
+        (n_candidates,). A candidate exists only for an (asset, campaign, cycle) the
+        policy and the campaign's targeting allow.
+    cand_price
+        Price of each candidate in pence (minor units of the rate card's currency) per
+        cycle, shape (n_candidates,).
+    cand_impacts
+        Impacts per cycle of each candidate's asset, shape (n_candidates,).
+    budget_pence
+        Budget of each campaign over all its cycles, in pence, shape (n_campaigns,).
+    spacing_pairs
+        For each campaign with ``min_spacing_m > 0``: asset pairs ``(i, j)``, ``i < j``,
+        among its candidate assets that are within that spacing, shape (n_pairs, 2).
+    competitor_pairs
+        Asset pairs within ``settings.competitor_separation_m`` among the candidate
+        assets of campaigns with a competitor group, shape (n_pairs, 2).
+    density
+        One entry per density rule of the policy: the rule and, for every asset, the
+        positions of the assets within ``rule.within_m`` of it (itself included).
+    shares
+        One entry per share rule of the policy: the rule and a Boolean mask over the
+        campaigns whose category it lists, shape (n_campaigns,).
+    zone_pop
+        Population of each demand zone (whole people), shape (n_zones,); empty without
+        zones.
+    asset_zones
+        For every asset, the zones (with population above 0) whose representative point
+        is within ``settings.walk_m`` of it; empty without zones.
+    required_sales_pence
+        Least gross sales, in pence, the plan must book (0: no revenue target).
+    locked
+        Candidate indices the plan must keep (existing contracts), sorted.
+    eligible_counts
+        ``(campaign index, cycle) -> number of assets`` the campaign may use in that
+        cycle (0 in a cycle a period rule blocks); the quick infeasibility checks use it.
+    removed_by_rule
+        ``(campaign index, rule id) -> assets`` the rule refused for the campaign within
+        its targeting, for explaining too few eligible faces.
+    settings
+        The business settings the instance was built with.
     """
 
     asset_ids: np.ndarray
@@ -99,7 +125,24 @@ class Instance:
 
 
 def pairs_within(xy: np.ndarray, distance: float, subset: np.ndarray | None = None) -> np.ndarray:
-    """Index pairs ``(i, j)``, ``i < j``, of points within ``distance`` metres (STRtree).
+    """Return index pairs ``(i, j)``, ``i < j``, of points within ``distance`` metres.
+
+    A pair at exactly ``distance`` counts as within. Found with a shapely ``STRtree``
+    ``dwithin`` query, never a dense distance matrix.
+
+    Parameters
+    ----------
+    xy
+        Point coordinates in a metric CRS, shape (n_points, 2), metres.
+    distance
+        Distance in metres; 0 or less gives no pairs.
+    subset
+        Point indices to consider (the others are ignored); all points when None.
+
+    Returns
+    -------
+    numpy.ndarray
+        Pairs of indices into ``xy``, shape (n_pairs, 2), ``int64``.
 
     Examples
     --------
@@ -117,7 +160,24 @@ def pairs_within(xy: np.ndarray, distance: float, subset: np.ndarray | None = No
 
 
 def slot_ranks(inst: Instance, key: np.ndarray) -> np.ndarray:
-    """Rank of each candidate within its (campaign, cycle) by ascending ``key`` (0 = first).
+    """Rank each candidate within its (campaign, cycle) by ascending ``key`` (0 = first).
+
+    Ties keep candidate order. Used to keep each campaign's best candidates per cycle
+    (objective ceiling, candidate pruning).
+
+    Parameters
+    ----------
+    inst
+        The instance.
+    key
+        Sort key of each candidate, shape (n_candidates,); negate a value to rank the
+        largest first.
+
+    Returns
+    -------
+    numpy.ndarray
+        Rank of each candidate among those of its campaign and cycle, shape
+        (n_candidates,), ``int64``.
 
     Examples
     --------
@@ -135,10 +195,23 @@ def slot_ranks(inst: Instance, key: np.ndarray) -> np.ndarray:
 
 
 def restrict(inst: Instance, keep: np.ndarray) -> Instance:
-    """The instance with only the candidates ``keep`` (sorted indices), for a smaller model.
+    """Return the instance with only the candidates ``keep``, for a smaller model.
 
     Candidate ``i`` of the result is candidate ``keep[i]`` of ``inst``; asset-level data
-    (neighbours, zones, eligible counts) is shared.
+    (neighbours, zones, eligible counts) is shared, not copied. Locked candidates not in
+    ``keep`` are dropped, so keep them (as `planner.optimise.solve` does).
+
+    Parameters
+    ----------
+    inst
+        The full instance.
+    keep
+        Candidate indices to keep, sorted ascending, shape (n_kept,).
+
+    Returns
+    -------
+    Instance
+        The restricted instance; map its chosen candidates back with ``keep[chosen]``.
     """
     keep = np.asarray(keep, dtype=np.int64)
     return replace(
@@ -153,6 +226,7 @@ def restrict(inst: Instance, keep: np.ndarray) -> Instance:
 
 
 def _neighbours(xy: np.ndarray, distance: float) -> list[np.ndarray]:
+    """Return, for every point, the points within ``distance`` metres (itself included)."""
     points = shapely.points(xy)
     tree = shapely.STRtree(points)
     left, right = tree.query(points, predicate="dwithin", distance=distance)
@@ -163,6 +237,12 @@ def _neighbours(xy: np.ndarray, distance: float) -> list[np.ndarray]:
 
 
 def _targeting_mask(assets: pd.DataFrame, campaign: Campaign, xy: np.ndarray, crs) -> np.ndarray:
+    """Return which assets a campaign may target, shape (n_assets,).
+
+    An asset must be ``available`` and match the campaign's formats, asset types, digital
+    choice (``only``/``never``/``any``), wards and radius (metres around its lon/lat
+    centre, measured in ``crs``); the policy is applied separately.
+    """
     mask = (assets["status"].astype(str) == "available").to_numpy().copy()
     if campaign.formats:
         mask &= assets["format"].astype(str).str.lower().isin(campaign.formats).to_numpy()
@@ -185,6 +265,7 @@ def _targeting_mask(assets: pd.DataFrame, campaign: Campaign, xy: np.ndarray, cr
 
 
 def _period_blocked(policy: Policy, category: str, cycle: int, start: date) -> bool:
+    """Tell whether a period rule bans ``category`` on any day of ``cycle``."""
     first, last = cycle_dates(cycle, start)
     return any(
         category in r.categories and first <= r.end and last >= r.start for r in policy.periods
@@ -192,7 +273,17 @@ def _period_blocked(policy: Policy, category: str, cycle: int, start: date) -> b
 
 
 def _prices(assets: pd.DataFrame, values: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray]:
-    """Price (pence per face or slot per cycle) and impacts per cycle of every asset."""
+    """Return the price and impacts per cycle of every asset, as integers.
+
+    Price is ``price_per_cycle`` (currency units per face or slot per cycle) in pence;
+    impacts are ``weekly_impacts`` times the two weeks of a cycle (0 where missing).
+    Read from ``values`` when given (aligned on ``asset_id``), else from ``assets``.
+
+    Raises
+    ------
+    PlannerError
+        When an asset has no price, naming up to five of them.
+    """
     source = assets.set_index("asset_id")
     if values is not None:
         source = values.set_index("asset_id").reindex(assets["asset_id"])
@@ -208,7 +299,7 @@ def _prices(assets: pd.DataFrame, values: pd.DataFrame | None) -> tuple[np.ndarr
             "first (planner.value_assets) or give a price_per_cycle column"
         )
     weekly = np.nan_to_num(weekly, nan=0.0)
-    return np.rint(price * PENCE).astype(np.int64), np.rint(weekly * WEEKS_PER_CYCLE).astype(
+    return to_minor(price), np.rint(weekly * WEEKS_PER_CYCLE).astype(
         np.int64
     )
 
@@ -225,14 +316,18 @@ def build_instance(
     settings: PlanSettings = PlanSettings(),
     required_sales: float = 0.0,
 ) -> Instance:
-    """Prepare every number the model needs.
+    """Prepare every number the model needs: candidates, prices, neighbours and zones.
+
+    Positions are measured in `planner.geo.metric_crs` of the assets. Prices become
+    pence and weekly impacts whole impacts per two-week cycle, here and only here.
 
     Parameters
     ----------
     assets
-        Contract assets.
+        Contract assets with a CRS: ``asset_id``, ``faces``, ``digital``, ``slots``,
+        ``status``, ``format``, ``asset_type``, ``ward``, one row per asset.
     campaigns
-        Parsed campaigns.
+        Parsed campaigns (`planner.campaigns.Campaign`); budgets in currency units.
     policy
         The ethical-use policy (its density, share and period rules are used here; bans
         and exclusions arrive through ``eligibility``).
@@ -248,12 +343,19 @@ def build_instance(
     settings
         Business settings.
     required_sales
-        Least gross sales (currency units) the plan must book.
+        Least gross sales (currency units) the plan must book, e.g. from
+        `planner.plan.required_sales`; rounded up to whole pence.
+
+    Returns
+    -------
+    Instance
+        The solver-ready instance.
 
     Raises
     ------
     PlannerError
-        When a price is missing or a locked placement is not possible.
+        When a price is missing (naming the assets), or a locked placement is not
+        possible (naming each row, counted from 2 as in the CSV).
     """
     assets = assets.reset_index(drop=True)
     crs = metric_crs(assets)
@@ -281,11 +383,11 @@ def build_instance(
         cand_cycle=cand[2],
         cand_price=price[cand[0]],
         cand_impacts=impacts[cand[0]],
-        budget_pence=np.array([round(c.budget * PENCE) for c in campaigns], np.int64),
+        budget_pence=to_minor([c.budget for c in campaigns]).reshape(-1),
         eligible_counts=counts,
         removed_by_rule=removed,
         settings=settings,
-        required_sales_pence=int(np.ceil(required_sales * PENCE)),
+        required_sales_pence=to_minor(required_sales, rounding="up"),
     )
     _spatial(inst, policy, settings)
     if zones is not None and len(zones):
@@ -296,6 +398,10 @@ def build_instance(
 
 
 def _allowed(eligibility: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
+    """Return an asset x category table of eligibility, rows in ``ids`` order.
+
+    An asset missing from ``eligibility`` is refused for every category.
+    """
     table = eligibility.pivot_table(
         index="asset_id", columns="category", values="allowed", aggfunc="all"
     )
@@ -303,6 +409,12 @@ def _allowed(eligibility: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
 
 
 def _candidates(assets, campaigns, policy, allowed, eligibility, xy, crs, settings):
+    """Return the candidate triples, eligible counts and refusals by rule.
+
+    For each campaign, the assets its targeting picks and the policy allows, in every
+    cycle of the campaign that no period rule blocks. Returns the ``(3, n)`` blocks of
+    (asset, campaign, cycle), ``eligible_counts`` and ``removed_by_rule`` of `Instance`.
+    """
     parts, counts, removed = [], {}, {}
     refused = _refusals(eligibility, assets["asset_id"].astype(str).to_numpy())
     for ci, campaign in enumerate(campaigns):
@@ -339,12 +451,17 @@ def _refusals(eligibility: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
 
 
 def _count_removed(removed, ci, campaign, target, refused) -> None:
+    """Add to ``removed`` the campaign's targeted assets each policy rule refused."""
     hit = (refused["category"] == campaign.category).to_numpy() & target[refused["pos"].to_numpy()]
     for rid, n in refused.loc[hit, "rule_id"].value_counts(sort=False).items():
         removed[(ci, str(rid))] = removed.get((ci, str(rid)), 0) + int(n)
 
 
 def _spatial(inst: Instance, policy: Policy, settings: PlanSettings) -> None:
+    """Fill the instance's spacing and competitor pairs, density neighbours and shares.
+
+    Pairs are searched only among assets that some relevant campaign can use.
+    """
     for ci, campaign in enumerate(inst.campaigns):
         if campaign.min_spacing_m > 0:
             used = np.unique(inst.cand_asset[inst.cand_campaign == ci])
@@ -361,6 +478,10 @@ def _spatial(inst: Instance, policy: Policy, settings: PlanSettings) -> None:
 
 
 def _reach(inst: Instance, zones: gpd.GeoDataFrame, crs, walk_m: float) -> None:
+    """Fill ``zone_pop`` and ``asset_zones``: zones within ``walk_m`` metres of each asset.
+
+    A zone is represented by a point inside it; zones with no population are left out.
+    """
     points = zones.geometry.to_crs(crs).representative_point()
     pop = np.rint(zones["population"].to_numpy(dtype=float)).astype(np.int64)
     keep = pop > 0
@@ -375,6 +496,14 @@ def _reach(inst: Instance, zones: gpd.GeoDataFrame, crs, walk_m: float) -> None:
 
 
 def _locked(inst: Instance, locked: pd.DataFrame) -> np.ndarray:
+    """Return the candidate index of every locked placement, sorted and unique.
+
+    Raises
+    ------
+    PlannerError
+        Listing (up to ten) rows whose asset, campaign or cycle is unknown, or whose
+        placement is refused by the policy or the campaign's targeting.
+    """
     index = {cid: i for i, cid in enumerate(c.campaign_id for c in inst.campaigns)}
     asset_index = {a: i for i, a in enumerate(inst.asset_ids)}
     key = {

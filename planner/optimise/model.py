@@ -2,6 +2,8 @@
 
 Ethics holds by construction: a variable exists only for an (asset, campaign, cycle) the
 policy and the campaign's targeting allow. The rules live in `planner.optimise.constraints`.
+Objectives are integer terms: revenue in pence, impacts weighted by campaign priority, and
+reach as maximal covering of demand zones (Church & ReVelle 1974).
 """
 
 from __future__ import annotations
@@ -56,12 +58,26 @@ class BoolVars(Sequence):
     """
 
     def __init__(self, model: cp_model.CpModel, start: int, n: int) -> None:
+        """Wrap the ``n`` variables of ``model`` from proto index ``start`` on."""
         self.model = model
         self.indices = np.arange(start, start + n, dtype=np.int64)
 
     @classmethod
     def add(cls, model: cp_model.CpModel, n: int) -> BoolVars:
-        """Add ``n`` new Boolean variables to ``model``."""
+        """Add ``n`` new Boolean variables to ``model``.
+
+        Parameters
+        ----------
+        model
+            The model to add to.
+        n
+            Number of variables (one per candidate).
+
+        Returns
+        -------
+        BoolVars
+            The new variables, proto indices consecutive from the model's variable count.
+        """
         start = len(model.proto.variables)
         if n:
             # One text-format merge is several times faster than n calls of new_bool_var.
@@ -69,9 +85,11 @@ class BoolVars(Sequence):
         return cls(model, start, n)
 
     def __len__(self) -> int:
+        """Return the number of variables."""
         return len(self.indices)
 
     def __getitem__(self, k):
+        """Return variable ``k`` as a CP-SAT literal, or a list of them for a slice."""
         if isinstance(k, slice):
             return [self[i] for i in range(len(self))[k]]
         return self.model.get_bool_var_from_proto_index(int(self.indices[k]))
@@ -81,7 +99,21 @@ class BoolVars(Sequence):
 class PlacementModel:
     """A built model: its variables, objective terms and named constraint groups.
 
-    ``terms`` maps each objective name to its variables and integer coefficients.
+    Attributes
+    ----------
+    model
+        The CP-SAT model, rules added, no objective set (the caller sets it).
+    x
+        Boolean variable of each candidate, shape (n_candidates,).
+    terms
+        Objective name -> (variables, integer coefficients): ``revenue`` (pence) and
+        ``impacts`` over ``x``, and ``reach`` over the coverage variables when built.
+    coverage
+        ``(zone, campaign index) -> Boolean`` that may be 1 only when a chosen face of
+        the campaign is within walking distance of the zone (reach objective only).
+    guards
+        Constraint group key -> (assumption literal, words), filled when built with
+        ``explain=True`` (see `planner.optimise.explain.explain_infeasible`).
     """
 
     model: cp_model.CpModel
@@ -105,6 +137,19 @@ def build_model(
         the objective from them.
     explain
         Put every constraint group behind an assumption literal, to explain infeasibility.
+
+    Returns
+    -------
+    PlacementModel
+        The model with every rule of `planner.optimise.constraints` added, in the order
+        capacity, budget, faces per cycle, spacing, competitors, density, share, revenue
+        target, locked placements.
+
+    Raises
+    ------
+    PlannerError
+        When an objective name is unknown, or ``reach`` is asked for without demand
+        zones.
     """
     unknown = [o for o in objectives if o not in OBJECTIVES]
     if unknown:
@@ -114,6 +159,7 @@ def build_model(
     guards: dict[str, tuple[cp_model.IntVar, str]] = {}
 
     def guard(key: str, words: str):
+        """Return the assumption literal of group ``key`` (made once), or None."""
         if not explain:
             return None
         if key not in guards:
@@ -135,6 +181,7 @@ def build_model(
 
 
 def _weighted_impacts(inst: Instance) -> np.ndarray:
+    """Return each candidate's impacts per cycle times its campaign's priority."""
     priority = np.array([c.priority for c in inst.campaigns], dtype=np.int64)
     return (
         inst.cand_impacts * priority[inst.cand_campaign]
@@ -147,7 +194,14 @@ def _reach_term(built: PlacementModel, inst: Instance) -> tuple[list, np.ndarray
     """Maximal-covering reach: population of zones within walking distance of a face.
 
     ``cover[z,c] <= sum_{k of c covering z} x_k``; reach = ``sum pop_z * priority_c *
-    cover[z,c]`` — each zone counts once per campaign, however many faces reach it.
+    cover[z,c]`` — each zone counts once per campaign, however many faces reach it. The
+    maximal covering location problem of Church & ReVelle (1974), one cover variable per
+    (zone, campaign) pair some candidate reaches; fills ``built.coverage``.
+
+    Raises
+    ------
+    PlannerError
+        When the instance has no demand zones.
     """
     if not inst.asset_zones:
         raise PlannerError("The reach objective needs demand zones (a layer with population)")
@@ -166,8 +220,31 @@ def _reach_term(built: PlacementModel, inst: Instance) -> tuple[list, np.ndarray
 
 
 def candidate_values(inst: Instance, name: str) -> np.ndarray:
-    """Each candidate's value on its own: its price, its priority-weighted impacts, or (reach)
-    the priority-weighted population within walking distance, before de-duplication."""
+    """Return each candidate's value on its own, for greedy scores and bounds.
+
+    Its price, its priority-weighted impacts, or (reach) the priority-weighted population
+    within walking distance, before de-duplication: two faces reaching one zone both
+    count it here.
+
+    Parameters
+    ----------
+    inst
+        The instance.
+    name
+        ``revenue``, ``impacts`` or ``reach``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Value of each candidate, shape (n_candidates,), ``int64``: pence per cycle,
+        impacts per cycle times priority, or people times priority (all 0 for reach
+        without zones).
+
+    Raises
+    ------
+    PlannerError
+        When ``name`` is not one of the three objectives.
+    """
     if name == "revenue":
         return inst.cand_price.astype(np.int64)
     if name == "impacts":
@@ -182,11 +259,25 @@ def candidate_values(inst: Instance, name: str) -> np.ndarray:
 
 
 def objective_ceiling(inst: Instance, name: str) -> int | None:
-    """An upper bound on ``revenue`` or ``impacts`` from each campaign on its own (else None).
+    """Bound ``revenue`` or ``impacts`` from above by each campaign on its own.
 
     A campaign earns at most its ``max_faces`` best candidates in each of its cycles and,
     for revenue, at most its budget (rounded down to what its prices can add up to); every
-    other rule can only lower that.
+    other rule can only lower that. `planner.optimise.solve` puts the bound into the
+    objective's domain, so a warm start that reaches it is proven optimal at once.
+
+    Parameters
+    ----------
+    inst
+        The instance.
+    name
+        Objective name.
+
+    Returns
+    -------
+    int or None
+        The bound (pence for revenue, priority-weighted impacts), or None for ``reach``
+        or an unknown name.
 
     Examples
     --------
@@ -206,8 +297,11 @@ def objective_ceiling(inst: Instance, name: str) -> int | None:
 
 
 def _spendable(inst: Instance) -> np.ndarray:
-    """Most each campaign can spend: its budget rounded down to a multiple of the greatest
-    common divisor of its prices (with one price, a whole number of faces)."""
+    """Return the most each campaign can spend, in pence, shape (n_campaigns,).
+
+    Its budget rounded down to a multiple of the greatest common divisor of its prices
+    (with one price, a whole number of faces).
+    """
     step = np.zeros(len(inst.campaigns), dtype=np.int64)
     np.gcd.at(step, inst.cand_campaign, inst.cand_price.astype(np.int64))
     step = np.maximum(step, 1)
@@ -215,7 +309,28 @@ def _spendable(inst: Instance) -> np.ndarray:
 
 
 def objective_value(inst: Instance, chosen: np.ndarray, name: str) -> int:
-    """Value of an objective for a set of chosen candidates (solver-independent)."""
+    """Return the value of an objective for a set of chosen candidates (solver-independent).
+
+    Parameters
+    ----------
+    inst
+        The instance.
+    chosen
+        Chosen candidate indices, shape (n_chosen,).
+    name
+        ``revenue``, ``impacts`` or ``reach``.
+
+    Returns
+    -------
+    int
+        Revenue in pence, priority-weighted impacts per cycle summed over the plan, or
+        reach: priority-weighted population, each zone counted once per campaign.
+
+    Raises
+    ------
+    PlannerError
+        When ``name`` is not one of the three objectives.
+    """
     chosen = np.asarray(chosen, dtype=np.int64)
     if name == "revenue":
         return int(inst.cand_price[chosen].sum())
@@ -227,7 +342,24 @@ def objective_value(inst: Instance, chosen: np.ndarray, name: str) -> int:
 
 
 def reach_by_campaign(inst: Instance, chosen: np.ndarray) -> dict[int, int]:
-    """Priority-weighted population reached per campaign index by the chosen candidates."""
+    """Return the priority-weighted population each campaign reaches with the chosen faces.
+
+    A zone counts once per campaign, however many of its faces are within walking
+    distance (``settings.walk_m``) of it.
+
+    Parameters
+    ----------
+    inst
+        The instance (empty result without demand zones).
+    chosen
+        Chosen candidate indices, shape (n_chosen,).
+
+    Returns
+    -------
+    dict
+        Campaign index -> people reached times the campaign's priority; campaigns with
+        no chosen face are left out.
+    """
     zones: dict[int, set[int]] = defaultdict(set)
     if not inst.asset_zones:
         return {}

@@ -22,10 +22,15 @@ from planner.optimise._siting_model import (
     fewest_then_best,
     unreachable,
 )
+from planner.optimise.money import to_major, to_minor
+from planner.optimise.settings import SolverSettings
 from planner.policy.eligibility import eligibility
 from planner.policy.load import Policy
 
 __all__ = ["SiteSelection", "select_sites"]
+
+#: Site selection's default solver settings: a 10 s deterministic search.
+DEFAULT_SOLVER = SolverSettings(time_limit=10.0)
 
 VALUE_COLUMN = "annual_value_central"
 
@@ -51,11 +56,13 @@ class SiteSelection:
         minus capex spread over ``capex_years``, for ``max_value``), its best proven
         bound and the relative gap between them.
     status
-        ``"OPTIMAL"`` or ``"FEASIBLE"``.
+        ``"OPTIMAL"``, ``"FEASIBLE"``, or ``"INFEASIBLE"`` when no selection was found.
     seconds
         Wall-clock seconds spent.
     excluded
         ``asset_id``, ``reason`` for every asset that could not be opened.
+    explanation
+        Why there is no selection, in words, when there is none (empty otherwise).
     """
 
     open: tuple[str, ...]
@@ -69,6 +76,12 @@ class SiteSelection:
     status: str
     seconds: float
     excluded: pd.DataFrame = field(repr=False)
+    explanation: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Whether a selection was found (``status`` is ``OPTIMAL`` or ``FEASIBLE``)."""
+        return self.status in ("OPTIMAL", "FEASIBLE")
 
     @property
     def n_sites(self) -> int:
@@ -88,9 +101,7 @@ def select_sites(
     capex_budget: float | None = None,
     capex_years: float = 10.0,
     locked: list[str] | None = None,
-    time_limit: float = 10.0,
-    seed: int = 0,
-    workers: int = 2,
+    solver: SolverSettings | None = None,
 ) -> SiteSelection:
     """Choose assets to open (and convert to digital) under the policy's rules.
 
@@ -131,20 +142,25 @@ def select_sites(
         Years over which capex is weighed against annual value.
     locked
         Asset ids that must stay open (existing contracts).
-    time_limit, seed, workers
-        CP-SAT settings; the search is deterministic for a seed (time counted in CP-SAT's
-        deterministic seconds, with a wall-clock watchdog at twice the limit).
+    solver
+        CP-SAT settings, as for every optimiser (default: a 10 s limit, 2 workers, seed 0,
+        deterministic: time counted in CP-SAT's deterministic seconds, with a wall-clock
+        watchdog at twice the limit).
 
     Returns
     -------
     SiteSelection
+        Check ``selection.ok``: when no selection meets the request (the target is out of
+        reach under the rules, or locked assets cannot be opened) it is False, ``status``
+        is ``INFEASIBLE`` and ``explanation`` says why and how much can be reached; this
+        is every optimiser's convention (see `planner.plan`).
 
     Raises
     ------
     DataValidationError
         Bad values table.
-    InfeasibleError
-        The target cannot be met under the rules; the message says how much can be.
+    PlannerError
+        Neither ``revenue_target`` nor ``n_sites`` given, or ``n_sites`` not a whole number.
 
     Examples
     --------
@@ -159,17 +175,22 @@ def select_sites(
         raise PlannerError(f"'n_sites' must be a whole number, 0 or more; got {n_sites!r}")
     _check_conversion(values, conversion_capex, digital_uplift)
     cand = _candidates(values, assets, policy, sites, conversion_capex, digital_uplift)
-    lock = _locked_positions(cand, locked)
-    target = None if revenue_target is None else math.ceil(float(revenue_target) * 100 - 1e-6)
-    spend = None if capex_budget is None else math.floor(float(capex_budget) * 100 + 1e-6)
+    objective = "fewest_sites" if n_sites is None else "max_value"
+    try:
+        lock = _locked_positions(cand, locked)
+    except InfeasibleError as why:
+        return _no_selection(cand, objective, why, time.perf_counter() - started)
+    target = None if revenue_target is None else to_minor(revenue_target, rounding="up")
+    spend = None if capex_budget is None else to_minor(capex_budget, rounding="down")
     model = SiteModel(cand, n_sites, target, spend, capex_years, lock)
-    settings = (time_limit, seed, workers)
+    settings = solver if solver is not None else DEFAULT_SOLVER
     if n_sites is None:
         outcome = fewest_then_best(model, settings)
     else:
         outcome = model.solve("max_value", settings)
     if outcome is None:
-        raise unreachable(cand, model, revenue_target, settings)
+        why = unreachable(cand, model, revenue_target, settings)
+        return _no_selection(cand, objective, why, time.perf_counter() - started)
     return _selection(cand, outcome, time.perf_counter() - started)
 
 
@@ -215,13 +236,12 @@ def _candidates(values, assets, policy, sites, conversion_capex, digital_uplift)
     uplift = _uplift(joined, keep, value, digital_uplift)
     capex = _column_or(joined, "conversion_capex", keep, conversion_capex)
     convertible = ~digital & np.isfinite(capex) & (uplift > 0)
-    pence = lambda a: np.round(np.nan_to_num(a) * 100).astype(np.int64)  # noqa: E731
     excluded = pd.DataFrame({"asset_id": frame["asset_id"], "reason": reasons})
     return Candidates(
         ids=frame["asset_id"].to_numpy(dtype=object)[keep],
-        value=pence(value),
-        uplift=np.where(convertible, pence(uplift), 0),
-        capex=np.where(convertible, pence(capex), 0),
+        value=to_minor(value),
+        uplift=np.where(convertible, to_minor(uplift), 0),
+        capex=np.where(convertible, to_minor(capex), 0),
         faces=faces[keep],
         convertible=convertible,
         neighbours=_neighbours(frame.iloc[keep], policy, sites),
@@ -343,8 +363,28 @@ def _locked_positions(cand: Candidates, locked) -> np.ndarray:
     return np.array(sorted(pos[str(a)] for a in locked), dtype=np.int64)
 
 
+def _no_selection(
+    cand: Candidates, objective: str, why: InfeasibleError, seconds: float
+) -> SiteSelection:
+    """The answer when no selection meets the rules: empty, ``INFEASIBLE``, with the reasons."""
+    return SiteSelection(
+        open=(),
+        convert=(),
+        annual_value=0.0,
+        capex=0.0,
+        objective=objective,
+        objective_value=0.0,
+        bound=0.0,
+        gap=0.0,
+        status="INFEASIBLE",
+        seconds=seconds,
+        excluded=cand.excluded,
+        explanation=(str(why), *why.reasons),
+    )
+
+
 def _selection(cand: Candidates, outcome: Outcome, seconds: float) -> SiteSelection:
-    value = (cand.value[outcome.x].sum() + cand.uplift[outcome.convert].sum()) / 100
+    value = to_major(cand.value[outcome.x].sum() + cand.uplift[outcome.convert].sum())
     primary, bound = outcome.objective_value, outcome.bound
     if outcome.objective == "fewest_sites":
         gap = 0.0 if primary <= 0 else max(0.0, (primary - math.ceil(bound - 1e-9)) / primary)
@@ -354,7 +394,7 @@ def _selection(cand: Candidates, outcome: Outcome, seconds: float) -> SiteSelect
         open=tuple(sorted(cand.ids[outcome.x])),
         convert=tuple(sorted(cand.ids[outcome.convert])),
         annual_value=float(value),
-        capex=float(cand.capex[outcome.convert].sum() / 100),
+        capex=to_major(cand.capex[outcome.convert].sum()),
         objective=outcome.objective,
         objective_value=float(primary),
         bound=float(bound),

@@ -2,7 +2,10 @@
 
 `solve_instance` returns the chosen candidates with status, objective, bound and gap; an
 infeasible instance is explained in words by naming the conflicting rules, found as
-CP-SAT's sufficient assumptions for infeasibility over named constraint groups.
+CP-SAT's sufficient assumptions for infeasibility over named constraint groups. The CP-SAT
+model is warm-started with a complete hint from the greedy plan, its objective domain is
+capped by a bound known up front (`planner.optimise.model.objective_ceiling`), and a
+lexicographic objective is solved stage by stage, each keeping the previous stage's value.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from planner.optimise.model import (
     objective_ceiling,
     objective_value,
 )
+from planner.optimise.settings import SolverSettings
 from planner.optimise.verify import plan_violations
 
 __all__ = [
@@ -39,42 +43,9 @@ __all__ = [
 ]
 
 Progress = Callable[[float, str], None]
+# A blended stage is sum_i weight_i / sum(weights) * term_i / greedy value_i, times this
+# scale and rounded to integer coefficients, so the greedy plan scores about 1,000,000.
 _SCALE = 1_000_000
-
-
-@dataclass(frozen=True)
-class SolverSettings:
-    """Solver settings in one place.
-
-    Attributes
-    ----------
-    time_limit
-        Seconds the solver may run (split between stages of a lexicographic objective).
-    workers
-        CP-SAT search workers; 2 or more is much better than 1.
-    seed
-        Random seed; with ``deterministic`` the same inputs and seed give the same plan.
-    deterministic
-        Interleaved (deterministic) parallel search with ``time_limit`` counted in CP-SAT's
-        deterministic seconds (about a second each on an idle machine), so that the same
-        inputs and seed give the same plan; a wall-clock watchdog stops the search at twice
-        the limit.
-    log
-        Print CP-SAT's search log.
-    candidates_per_face
-        Candidate pruning for large instances (0, the default, keeps every candidate).
-        Otherwise each campaign keeps, in each cycle, its best ``candidates_per_face *
-        max_faces`` candidates by the first objective (equal values in a random order, so
-        the faces kept spread out), plus the greedy plan's. The model is then much smaller,
-        but the plan is optimal, and the bound and gap valid, only for the candidates kept.
-    """
-
-    time_limit: float = 30.0
-    workers: int = 2
-    seed: int = 0
-    deterministic: bool = True
-    log: bool = False
-    candidates_per_face: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -83,18 +54,31 @@ class Objective:
 
     ``order`` holds the stages of a lexicographic objective (e.g. revenue, then reach),
     each a weight dict; a single stage is a plain or blended objective.
+
+    Attributes
+    ----------
+    order
+        Stages, first the most important; each stage is a tuple of ``(name, weight)``
+        with ``name`` in ``revenue``, ``impacts``, ``reach`` and ``weight > 0``. Within a
+        blended stage each term is divided by its greedy plan's value before weighting,
+        so weights compare terms of different units.
+
+    Examples
+    --------
+    >>> Objective(((("revenue", 1.0),), (("reach", 1.0),))).label
+    'revenue>reach'
     """
 
     order: tuple[tuple[tuple[str, float], ...], ...]
 
     @property
     def names(self) -> tuple[str, ...]:
-        """Every objective term used."""
+        """Return every objective term used, in first-use order."""
         return tuple(dict.fromkeys(n for stage in self.order for n, _ in stage))
 
     @property
     def label(self) -> str:
-        """Text form, e.g. ``revenue>reach`` or ``revenue=0.7+reach=0.3``."""
+        """Return the text form, e.g. ``revenue>reach`` or ``revenue=0.7+reach=0.3``."""
         return ">".join(
             "+".join(n if len(s) == 1 else f"{n}={w:g}" for n, w in s) for s in self.order
         )
@@ -102,6 +86,25 @@ class Objective:
 
 def parse_objective(text: str) -> Objective:
     """Parse ``revenue``, ``reach``, ``revenue>reach`` or ``revenue=0.7+reach=0.3``.
+
+    ``>`` separates lexicographic stages, ``+`` the terms of a blend, ``=`` a term from
+    its weight (1 when left out). Spaces and case are ignored.
+
+    Parameters
+    ----------
+    text
+        The objective as text.
+
+    Returns
+    -------
+    Objective
+        The parsed stages.
+
+    Raises
+    ------
+    PlannerError
+        When a term is not ``revenue``, ``impacts`` or ``reach``, a weight is not a
+        number above 0, or a stage is empty; the message shows the forms accepted.
 
     Examples
     --------
@@ -141,13 +144,20 @@ class SolveResult:
     status
         ``OPTIMAL``, ``FEASIBLE``, ``INFEASIBLE`` or ``UNKNOWN`` (time out, no plan).
     objective, bound, gap
-        Objective value of the last stage, its best proven bound, relative gap.
+        Objective value of the last stage, its best proven bound, and the relative gap
+        ``(bound - objective) / bound`` (0 when optimal). A blended stage is in scaled
+        units; after a greedy fallback the bound and gap are NaN.
+    seconds
+        Wall-clock seconds of the whole solve.
     values
         Every objective term's value (revenue in pence, impacts, reach).
     greedy_values
         The same for the greedy warm start.
     explanation
-        Why no plan exists, in words.
+        Why no plan exists, in words (for ``INFEASIBLE`` and ``UNKNOWN``).
+    method
+        ``cp-sat``, ``pre-check`` (infeasible before any search) or ``greedy (solver
+        timed out)``.
     timings
         Wall seconds of each step: ``greedy`` (the warm start), ``model`` (building the
         CP-SAT model) and ``search``.
@@ -171,11 +181,15 @@ class SolveResult:
 
 
 class _Progress(cp_model.CpSolverSolutionCallback):
+    """Report each CP-SAT solution as progress: its objective, bound and time used."""
+
     def __init__(self, report: Progress | None, limit: float, offset: float, share: float):
+        """Report into ``[offset, offset + share]`` of the bar over ``limit`` seconds."""
         super().__init__()
         self.report, self.limit, self.offset, self.share = report, limit, offset, share
 
     def on_solution_callback(self) -> None:
+        """Call the progress function with the solution's value and the bound."""
         if self.report is not None:
             done = self.offset + self.share * min(self.wall_time / max(self.limit, 1e-9), 1.0)
             self.report(
@@ -207,6 +221,17 @@ def solve_instance(
     Returns
     -------
     SolveResult
+        The plan with its status. ``INFEASIBLE`` comes with an explanation: campaigns
+        that cannot be placed (`planner.optimise.explain.quick_explanation`) or the
+        rule groups CP-SAT finds in conflict. When CP-SAT finds no plan in time but the
+        greedy plan breaks no rule, that plan is returned as ``FEASIBLE`` with method
+        ``greedy (solver timed out)``.
+
+    Raises
+    ------
+    PlannerError
+        When the objective cannot be parsed, ``time_limit`` is not a finite number of
+        seconds above 0, or ``workers`` is below 1.
     """
     objective = parse_objective(objective) if isinstance(objective, str) else objective
     if not 0 < solver.time_limit < math.inf or solver.workers < 1:
@@ -262,6 +287,7 @@ def solve_instance(
 
 
 def _say(progress: Progress | None, fraction: float, message: str) -> None:
+    """Report progress when there is someone to report to."""
     if progress is not None:
         progress(fraction, message)
 
@@ -324,6 +350,11 @@ def _solve_stages(inst, objective, solver, greedy, progress, timings, keep=None)
 
 
 def _search(built, inst, objective, solver, greedy, progress) -> SolveResult:
+    """Run CP-SAT on each stage of the objective, hinted with the best plan so far.
+
+    Each stage gets an equal share of the time limit; after a stage, ``stage value >=
+    its optimum found`` is added before the next objective is set.
+    """
     hint = np.zeros(inst.n_candidates, dtype=bool)
     hint[greedy] = True
     share = 0.95 / len(objective.order)
@@ -357,6 +388,7 @@ def _search(built, inst, objective, solver, greedy, progress) -> SolveResult:
 
 
 def _solver(settings: SolverSettings, seconds: float) -> cp_model.CpSolver:
+    """Return a CP-SAT solver with the settings' workers, seed and a ``seconds`` limit."""
     cp = cp_model.CpSolver()
     params = cp.parameters
     params.num_workers = settings.workers
@@ -382,6 +414,7 @@ def _solver(settings: SolverSettings, seconds: float) -> cp_model.CpSolver:
 
 
 def _references(inst: Instance, greedy: np.ndarray, names) -> dict[str, float]:
+    """Return the greedy plan's value of each term (1 where it is 0), to normalise a blend."""
     refs = {}
     for name in names:
         value = objective_value(inst, greedy, name)
@@ -390,6 +423,7 @@ def _references(inst: Instance, greedy: np.ndarray, names) -> dict[str, float]:
 
 
 def _indices(variables) -> np.ndarray:
+    """Return the proto indices of a list of variables (read once for `BoolVars`)."""
     indices = getattr(variables, "indices", None)
     if indices is not None:
         return indices
@@ -417,6 +451,7 @@ def _stage_terms(built: PlacementModel, inst: Instance, stage, greedy):
 
 
 def _add_at_least(model: cp_model.CpModel, lits, coefs, value: int) -> None:
+    """Add ``sum coefs * lits >= value`` straight into the model proto."""
     ct = model.proto.constraints.add()
     ct.linear.vars.extend(lits.tolist())
     ct.linear.coeffs.extend(coefs.tolist())
@@ -424,6 +459,7 @@ def _add_at_least(model: cp_model.CpModel, lits, coefs, value: int) -> None:
 
 
 def _set_objective(built: PlacementModel, inst: Instance, stage, greedy) -> None:
+    """Make ``stage`` the model's objective (to maximise), with its ceiling when known."""
     lits, coefs = _stage_terms(built, inst, stage, greedy)
     built.model.clear_objective()
     # Maximise as CpModel.maximize writes it (minimise the negated sum, scaling -1), but
@@ -440,7 +476,10 @@ def _set_objective(built: PlacementModel, inst: Instance, stage, greedy) -> None
 
 
 def _set_hint(built: PlacementModel, inst: Instance, hint: np.ndarray) -> None:
-    """A complete hint: every candidate, and every coverage variable it implies."""
+    """Hint the model completely: every candidate, and every coverage variable it implies.
+
+    A complete hint lets CP-SAT start from a known feasible solution at once.
+    """
     built.model.clear_hints()
     lits, values = _indices(built.x), hint.astype(np.int64)
     if built.coverage:

@@ -13,12 +13,34 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from planner.optimise.instance import Instance
+from planner.optimise.money import to_major
 
 __all__ = ["plan_violations"]
 
 
 def plan_violations(inst: Instance, chosen: np.ndarray) -> list[str]:
-    """Every rule the chosen candidates break, in words (empty when the plan is valid).
+    """List every rule the chosen candidates break, in words (empty when the plan is valid).
+
+    Checks, with the same readings as the model: capacity per asset and cycle, budget
+    per campaign, ``min_faces``-``max_faces`` per campaign and cycle, minimum spacing and
+    competitor separation (close pairs from a k-d tree), density rules (faces booked
+    within ``within_m`` of each booked asset), category shares (rounded down to
+    thousandths), the revenue target and locked placements.
+
+    Parameters
+    ----------
+    inst
+        The instance the candidates index.
+    chosen
+        Chosen candidate indices, shape (n_chosen,); duplicates count once.
+
+    Returns
+    -------
+    list of str
+        One line per breach, starting with the rule: ``capacity:``, ``budget:``,
+        ``faces:``, ``spacing:``, ``competitors:``, ``density <id>:``, ``share <id>:``,
+        ``revenue target:`` or ``locked:``. Money is shown in currency units, distances in
+        metres.
 
     Examples
     --------
@@ -41,7 +63,7 @@ def plan_violations(inst: Instance, chosen: np.ndarray) -> list[str]:
     for ci, camp in enumerate(inst.campaigns):
         if spend[ci] > inst.budget_pence[ci]:
             out.append(
-                f"budget: {camp.campaign_id} spends {spend[ci] / 100:,.2f} of {camp.budget:,.2f}"
+                f"budget: {camp.campaign_id} spends {to_major(spend[ci]):,.2f} of {camp.budget:,.2f}"
             )
         for cycle in camp.cycles:
             n = per_cycle.get((ci, cycle), 0)
@@ -55,8 +77,8 @@ def plan_violations(inst: Instance, chosen: np.ndarray) -> list[str]:
     out += _share_violations(inst, c, t)
     if inst.cand_price[chosen].sum() < inst.required_sales_pence:
         out.append(
-            f"revenue target: sales {inst.cand_price[chosen].sum() / 100:,.2f} below "
-            f"the {inst.required_sales_pence / 100:,.2f} needed"
+            f"revenue target: sales {to_major(inst.cand_price[chosen].sum()):,.2f} below "
+            f"the {to_major(inst.required_sales_pence):,.2f} needed"
         )
     missing = set(inst.locked.tolist()) - set(chosen.tolist())
     if missing:
@@ -98,6 +120,11 @@ def _distance_violations(inst: Instance, a, c, t) -> list[str]:
 
 
 def _density_violations(inst: Instance, a, t) -> list[str]:
+    """List density breaches: more than ``max_faces`` booked within ``within_m`` of an asset.
+
+    Every placement counts as one face; ``a`` and ``t`` are the asset and cycle of each
+    chosen candidate.
+    """
     out = []
     for rule, _ in inst.density:
         for cycle in np.unique(t):
@@ -116,6 +143,7 @@ def _density_violations(inst: Instance, a, t) -> list[str]:
 
 
 def _share_violations(inst: Instance, c, t) -> list[str]:
+    """List share breaches: ``1000 * taken > floor(1000 * max_share) * total`` in a cycle."""
     out = []
     for rule, in_rule in inst.shares:
         for cycle in np.unique(t):

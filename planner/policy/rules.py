@@ -26,6 +26,7 @@ __all__ = [
     "is_number",
     "policy_error",
     "policy_problems",
+    "rule_problems",
 ]
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -229,8 +230,28 @@ def _members(values: tuple | None, known: tuple | frozenset, what: str) -> list[
     return []
 
 
-def _rule_problems(rule: Rule, categories: tuple, kinds: tuple) -> dict[str, list[str]]:
-    """Problems per key of one rule, against the policy's vocabularies."""
+def rule_problems(rule: Rule, categories: tuple, kinds: tuple) -> dict[str, list[str]]:
+    """Problems per key of one rule, against the policy's vocabularies.
+
+    Parameters
+    ----------
+    rule
+        A rule object (`BanRule`, `ExclusionRule`, ...).
+    categories, kinds
+        The advertiser categories and site kinds the policy knows.
+
+    Returns
+    -------
+    dict
+        ``{key: [problem, ...]}`` for each key with a problem (id, categories, near,
+        asset_types, within_m, max_faces, max_share, start, end); empty when the rule is
+        sound.
+
+    Examples
+    --------
+    >>> rule_problems(DensityRule("d", max_faces=0, within_m=50), CATEGORIES, DEFAULT_KINDS)
+    {'max_faces': ['must be a whole number of faces, 1 or more; got 0']}
+    """
     out: dict[str, list[str]] = {}
     if not isinstance(rule.id, str) or not _ID.match(rule.id):
         out["id"] = [f"must be letters, digits, '-', '_' or '.'; got {rule.id!r}"]
@@ -238,8 +259,9 @@ def _rule_problems(rule: Rule, categories: tuple, kinds: tuple) -> dict[str, lis
         out["categories"] = _members(rule.categories, categories, "category")
     if isinstance(rule, ExclusionRule):
         out["near"] = _members(rule.near, kinds, "site kind")
-    if getattr(rule, "asset_types", None) is not None:
-        out["asset_types"] = _members(rule.asset_types, ASSET_TYPES, "asset type")
+    asset_types = getattr(rule, "asset_types", None)
+    if asset_types is not None:
+        out["asset_types"] = _members(asset_types, ASSET_TYPES, "asset type")
     if hasattr(rule, "within_m") and not (
         isinstance(rule.within_m, float) and math.isfinite(rule.within_m) and rule.within_m >= 0
     ):
@@ -287,7 +309,7 @@ def policy_problems(rules: tuple, categories: tuple, kinds: tuple) -> list[str]:
         if rule.id in seen:
             problems.append(f"{_where(rule, i)}, key 'id': duplicate id; give each rule its own id")
         seen.add(rule.id)
-        for key, msgs in _rule_problems(rule, categories, kinds).items():
+        for key, msgs in rule_problems(rule, categories, kinds).items():
             problems += [f"{_where(rule, i)}, key '{key}': {m}" for m in msgs]
     return problems
 

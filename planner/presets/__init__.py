@@ -16,7 +16,7 @@ KINDS = ("policies", "rates", "terms")
 
 
 def preset_names(kind: str) -> list[str]:
-    """Names of the bundled presets of one kind.
+    """List the names of the bundled presets of one kind.
 
     Parameters
     ----------
@@ -32,13 +32,18 @@ def preset_names(kind: str) -> list[str]:
     ------
     ValueError
         When `kind` is not one of `KINDS`.
+
+    Examples
+    --------
+    >>> preset_names("policies")
+    ['climate', 'healthier-advertising', 'transport-authority', 'uk-cap-code']
     """
     folder = _folder(kind)
     return sorted(p.name[: -len(".toml")] for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
 def preset_file(kind: str, name: str) -> Traversable | None:
-    """The bundled TOML file of a preset, or None when there is no such preset.
+    """Find the bundled TOML file of a preset, or None when there is no such preset.
 
     Parameters
     ----------
@@ -56,12 +61,20 @@ def preset_file(kind: str, name: str) -> Traversable | None:
     ------
     ValueError
         When `kind` is not one of `KINDS`.
+
+    Examples
+    --------
+    >>> preset_file("policies", "uk-cap-code").name
+    'uk-cap-code.toml'
+    >>> preset_file("rates", "no-such-card") is None
+    True
     """
     path = _folder(kind) / f"{name}.toml"
     return path if path.is_file() else None
 
 
 def _folder(kind: str) -> Traversable:
+    """Return the package-data folder of one kind, refusing any other name (no path tricks)."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")
     return files(__name__) / kind

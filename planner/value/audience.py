@@ -114,7 +114,60 @@ class AudienceParams:
           + sum(poi_weekly_visitors * exp(-d_p / poi_decay_m), d_p <= poi_radius_m))
 
     Without zones the residential sum is replaced by ``no_zone_weekly_passers``. Each
-    field's ``metadata["doc"]`` gives its meaning and source (see ``docs/valuation.md``).
+    field's ``metadata["doc"]`` gives its meaning and source (see ``docs/valuation.md``,
+    section 1), and `planner.value.valuation.assumptions_table` lists them.
+
+    Attributes
+    ----------
+    walking_radius_m
+        Residents further than this from an asset are not counted, in metres (800: a
+        10-minute walk).
+    distance_decay_m
+        e-folding distance of a resident's weight ``exp(-d / decay)``, in metres (250).
+    trips_per_resident_per_week
+        Trips a resident makes a week (18: National Travel Survey England 2016, 954 trips
+        a year including short walks).
+    pass_probability
+        Chance that a trip by someone living at the asset passes it, in [0, 1] (0.5,
+        assumption).
+    base_weekly_passers
+        Visitors and through traffic at every asset, in people a week (2,000, assumption).
+    no_zone_weekly_passers
+        Residential passers assumed when no zones are given, in people a week (12,000: the
+        formula at about 4,000 residents/km², a typical English urban density).
+    transit_radius_m, transit_decay_m
+        Reach and e-folding distance of a transit stop, in metres (400 and 100).
+    transit_weekly_passers
+        People using a stop a week (boarding and alighting), by kind: bus_stop 3,000
+        (London's ~2.2bn bus journeys a year over ~19,000 stops is ~2,200 boardings a
+        week a stop, plus alightings), bus_station 15,000, tram_stop 5,000, rail_station
+        25,000 (a suburban station of ~1.3m entries and exits a year, ORR station usage),
+        subway_station 40,000, subway_entrance 8,000 (a fifth of a station's),
+        ferry_terminal 2,000.
+    default_transit_passers
+        People a week at a transit point of unknown kind (1,000).
+    poi_radius_m, poi_decay_m
+        Reach and e-folding distance of a point of interest, in metres (200 and 100).
+    poi_weekly_visitors
+        Visitors a week of a point of interest without a ``weekly_visitors`` column (500,
+        assumption).
+    visibility
+        Share of passers likely to see a face, by format, in (0, 1] (assumption: 96-sheet
+        0.65, 48-sheet 0.55, 16/12-sheet 0.45, 6-sheet 0.40, 4-sheet 0.30, column 0.35,
+        banner 0.25; d96 0.70, d48 0.60, d6 and digital_screen 0.45).
+    default_visibility
+        Visibility of a format not in ``visibility`` (0.30).
+    default_slots
+        Advertisers per digital loop when ``slots`` is missing (6).
+    min_measured_for_calibration
+        Measured assets needed before `estimate_impacts` calibrates the model (10).
+
+    Raises
+    ------
+    ValueError
+        From ``__post_init__`` when a radius, decay or ``default_slots`` is not > 0, a
+        count or passer figure is negative, or ``pass_probability`` or a visibility is
+        outside its range; the message names the fields.
 
     Examples
     --------
@@ -186,6 +239,7 @@ class AudienceParams:
     )
 
     def __post_init__(self) -> None:
+        """Check every parameter's range; raise `ValueError` naming the bad ones."""
         bad = [n for n in _POSITIVE if not getattr(self, n) > 0]
         bad += [n for n in _NON_NEGATIVE if not getattr(self, n) >= 0]
         if not 0 <= self.pass_probability <= 1:
@@ -226,6 +280,13 @@ class Calibration:
     median_abs_pct_error: float
 
     def __str__(self) -> str:
+        """Return the calibration in one sentence: assets, scale and held-out error.
+
+        Examples
+        --------
+        >>> str(Calibration(2.5, 40, 28, 12, 2.48, 0.07))
+        'calibrated on 40 measured assets: scale 2.5, median absolute error 7% on 12 held-out assets'
+        """
         return (
             f"calibrated on {self.n_measured} measured assets: scale {self.scale:.3g}, "
             f"median absolute error {self.median_abs_pct_error:.0%} on "
