@@ -249,7 +249,6 @@ def plan_settings() -> planner.PlanSettings:
         competitor_separation_m=float(t["competitor_separation_m"]),
         walk_m=float(t["walk_m"]),
         skip_unplaceable=bool(t["skip_unplaceable"]),
-        commission=rate_card().agency_commission,
     )
 
 
@@ -300,6 +299,7 @@ def plan_inputs() -> dict[str, Any]:
         "locked": locked(),
         "settings": plan_settings(),
         "terms": terms(),
+        "rate_card": rate_card(),
     }
 
 

@@ -20,8 +20,7 @@ from planner.io.readers import (
     write_layers,
     write_table,
 )
-from planner.optimise.settings import PlanSettings
-from planner.optimise.settings import SolverSettings
+from planner.optimise.settings import PlanSettings, SolverSettings
 from planner.plan import Plan, plan
 from planner.policy.audit import audit
 from planner.policy.eligibility import eligibility, exclusion_zones
@@ -119,6 +118,7 @@ def run_demo(
         settings=PlanSettings(revenue_target=DEMO_REVENUE_TARGET, skip_unplaceable=True),
         solver=SolverSettings(time_limit=time_limit),
         terms=terms,
+        rate_card=demo.rate_card,
         progress=progress,
     )
     out.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ the objective, the best bound and the gap. `policy_cost` re-plans without each r
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -25,8 +26,19 @@ from planner.optimise.solve import parse_objective, solve_instance, unplaceable
 from planner.policy.eligibility import eligibility as compute_eligibility
 from planner.policy.load import Policy
 from planner.value.concession import ConcessionTerms, income_breakdown
+from planner.value.rates import RateCard, load_rate_card
 
-__all__ = ["PLACEMENT_COLUMNS", "Plan", "plan", "policy_cost", "required_sales"]
+__all__ = [
+    "PLACEMENT_COLUMNS",
+    "Plan",
+    "agency_commission",
+    "plan",
+    "policy_cost",
+    "required_sales",
+]
+
+#: The rate card whose commission applies when neither a card nor valued assets give one.
+DEFAULT_RATE_CARD = "uk-default"
 
 PLACEMENT_COLUMNS = (
     "asset_id",
@@ -128,6 +140,40 @@ class Plan:
         )
 
 
+def agency_commission(
+    rate_card: RateCard | str | os.PathLike[str] | None, values: pd.DataFrame | None = None
+) -> float:
+    """Return the agency commission a plan deducts from gross sales: the rate card's.
+
+    The rate card is the one source of the commission (``agency_commission`` in its TOML),
+    for the library, the CLI, the app and the demo alike.
+
+    Parameters
+    ----------
+    rate_card
+        A `RateCard`, a preset name or a TOML path; None to use the card recorded by
+        `planner.value_assets` (``values.attrs["agency_commission"]``), else the
+        ``uk-default`` card (15%, the usual UK media-agency commission).
+    values
+        A values table from `planner.value_assets`, or None.
+
+    Returns
+    -------
+    float
+        The commission as a share of gross sales, in [0, 1).
+
+    Raises
+    ------
+    PricingError
+        When the rate card cannot be read.
+    """
+    if rate_card is not None:
+        return load_rate_card(rate_card).agency_commission
+    if values is not None and "agency_commission" in values.attrs:
+        return float(values.attrs["agency_commission"])
+    return load_rate_card(DEFAULT_RATE_CARD).agency_commission
+
+
 def required_sales(target: float, terms: ConcessionTerms | None, commission: float) -> float:
     """Least gross sales whose net (after commission) gives the council ``target``.
 
@@ -175,6 +221,7 @@ def plan(
     settings: PlanSettings = PlanSettings(),
     solver: SolverSettings = SolverSettings(),
     terms: ConcessionTerms | None = None,
+    rate_card: RateCard | str | os.PathLike[str] | None = None,
     currency: str | None = None,
     progress: Callable[[float, str], None] | None = None,
 ) -> Plan:
@@ -206,6 +253,11 @@ def plan(
         Business and solver settings.
     terms
         Concession terms for council revenue (all net sales when None).
+    rate_card
+        The rate card whose agency commission turns gross sales into the media owner's net
+        sales (a `RateCard`, a preset name or a TOML path). When None, the card recorded
+        by `planner.value_assets` in ``values.attrs``, else the ``uk-default`` card; see
+        `agency_commission`.
     currency
         Currency label of prices (from ``values`` when it has a ``currency`` column).
     progress
@@ -229,7 +281,8 @@ def plan(
         campaigns = parse_campaigns(campaigns, categories=policy.categories)
     if eligibility is None:
         eligibility = compute_eligibility(assets, sites, policy)
-    need = required_sales(settings.revenue_target, terms, settings.commission)
+    commission = agency_commission(rate_card, values)
+    need = required_sales(settings.revenue_target, terms, commission)
     parsed = parse_objective(objective)
     build = {
         "values": values,
@@ -249,7 +302,7 @@ def plan(
             inst = build_instance(assets, campaigns, policy, eligibility, **build)
     result = solve_instance(inst, parsed, solver=solver, progress=progress)
     currency = currency or _currency(values, terms)
-    out = _to_plan(inst, result, assets, values, parsed.label, terms, currency)
+    out = _to_plan(inst, result, assets, values, parsed.label, terms, currency, commission)
     out.notes = notes
     return out
 
@@ -260,11 +313,13 @@ def _currency(values: pd.DataFrame | None, terms: ConcessionTerms | None) -> str
     return terms.currency if terms is not None else "GBP"
 
 
-def _to_plan(inst: Instance, result, assets, values, label, terms, currency) -> Plan:
+def _to_plan(
+    inst: Instance, result, assets, values, label, terms, currency, commission: float
+) -> Plan:
     chosen = result.chosen
     placements = _placements(inst, chosen, assets, values)
     sales = to_major(inst.cand_price[chosen].sum())
-    revenue = _share(sales * (1 - inst.settings.commission), terms)
+    revenue = _share(sales * (1 - commission), terms)
     reach = reach_by_campaign(inst, chosen)
     return Plan(
         placements=placements,

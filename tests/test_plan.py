@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import pytest
 from conftest import _campaign, _plan_assets, _plan_points
 
 from planner.errors import CampaignError, PlannerError
-from planner.optimise.settings import PlanSettings
-from planner.optimise.settings import SolverSettings
+from planner.optimise.settings import PlanSettings, SolverSettings
 from planner.plan import PLACEMENT_COLUMNS, plan
 from planner.policy.audit import audit
 from planner.policy.eligibility import eligibility
 from planner.policy.load import ExclusionRule, Policy
 from planner.value.concession import ConcessionTerms
+from planner.value.rates import load_rate_card
 
 FAST = SolverSettings(time_limit=2)
 OPEN = Policy("open")
@@ -119,8 +121,17 @@ def test_the_revenue_target_overrides_the_objective() -> None:
     camps = [_campaign(max_faces=1)]
     free = plan(assets, camps, OPEN, objective="impacts", solver=FAST)
     assert free.placements["asset_id"].tolist() == ["A1"]
-    settings = PlanSettings(revenue_target=50, commission=0.0)
-    bound = plan(assets, camps, OPEN, objective="impacts", settings=settings, solver=FAST)
+    settings = PlanSettings(revenue_target=50)
+    no_commission = replace(load_rate_card("uk-default"), agency_commission=0.0)
+    bound = plan(
+        assets,
+        camps,
+        OPEN,
+        objective="impacts",
+        settings=settings,
+        solver=FAST,
+        rate_card=no_commission,
+    )
     assert bound.placements["asset_id"].tolist() == ["A0"]
     assert bound.council_revenue >= 50
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
@@ -14,8 +15,8 @@ import pytest
 from conftest import _campaign, _plan_assets, _plan_instance, _plan_points
 
 from planner.errors import PlannerError
-from planner.optimise.settings import PlanSettings
 from planner.optimise.model import objective_value
+from planner.optimise.settings import PlanSettings
 from planner.optimise.solve import (
     SolverSettings,
     explain_infeasible,
@@ -26,6 +27,7 @@ from planner.optimise.verify import plan_violations
 from planner.plan import plan, policy_cost
 from planner.policy.load import BanRule, DensityRule, ExclusionRule, PeriodRule, Policy
 from planner.value.concession import ConcessionTerms
+from planner.value.rates import load_rate_card
 
 FAST = SolverSettings(time_limit=2)
 SEEDS = (0, 1, 2)
@@ -218,13 +220,14 @@ def test_explain_infeasible_names_budget_and_min_faces() -> None:
 
 def test_an_unreachable_revenue_target_is_named() -> None:
     assets = _plan_assets([(0, 0), (500, 0)], price=100)
-    settings = PlanSettings(revenue_target=1_000, commission=0.0)
+    settings = PlanSettings(revenue_target=1_000)
     result = plan(
         assets,
         [_campaign()],
         Policy("p"),
         settings=settings,
         solver=FAST,
+        rate_card=replace(load_rate_card("uk-default"), agency_commission=0.0),
         terms=ConcessionTerms.flat(0.5),
     )
     assert result.status == "INFEASIBLE"

@@ -292,8 +292,7 @@ def _run_plan(args: argparse.Namespace) -> int:
         As for ``value``.
     """
     from planner.io.readers import load_placements, load_zones
-    from planner.optimise.settings import PlanSettings
-    from planner.optimise.settings import SolverSettings
+    from planner.optimise.settings import PlanSettings, SolverSettings
     from planner.plan import plan
     from planner.value.concession import load_terms
     from planner.value.valuation import value_assets
@@ -330,6 +329,7 @@ def _run_plan(args: argparse.Namespace) -> int:
             settings=settings,
             solver=solver,
             terms=terms,
+            rate_card=args.rates,
             progress=update,
         )
     finally:

@@ -200,7 +200,8 @@ def _fill_type_and_format(frame: pd.DataFrame, col: Collector) -> None:
 def _check_assets(frame: pd.DataFrame, col: Collector) -> None:
     """Check and normalise every asset column of the contract except id and geometry.
 
-    Defaults: ``faces`` 1, ``slots`` 6 (whole numbers >= 1); ``weekly_impacts`` and
+    An empty ``asset_type`` or ``format`` is an error of its row; an unknown one a
+    warning. Defaults: ``faces`` 1, ``slots`` 6 (whole numbers >= 1); ``weekly_impacts`` and
     ``price_per_cycle`` are numbers >= 0, left NaN when blank (modelled or priced later).
     """
     _fill_type_and_format(frame, col)

@@ -1,7 +1,9 @@
-"""Geometry checks of asset, site and zone tables: missing, non-finite or 0/0 locations,
-coordinates outside their CRS's area or swapped, invalid shapes repaired, zone shapes.
+"""Geometry checks of asset, site and zone tables, and the repairs that are safe to make.
 
-Pure functions on GeoDataFrames: problems go to the caller's `Collector`.
+Missing, non-finite or 0/0 locations, coordinates outside their CRS's area or with
+longitude and latitude swapped, and degrees given a projected CRS are errors; invalid
+shapes are repaired and non-point assets moved to a point, with a warning. Pure
+functions on GeoDataFrames: problems go to the caller's `Collector`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,27 @@ def check_geometry(
 
     Invalid shapes are made valid, an asset's line or polygon becomes a representative
     point and a zone's collection keeps its polygons; the CRS stays ``source_crs``.
+
+    Parameters
+    ----------
+    frame
+        Table with a geometry in ``source_crs``; rows in file order.
+    kind
+        ``"assets"``, ``"sites"`` or ``"zones"``. Points at exactly 0/0 are errors for
+        assets and sites; a zone must be a point or a polygon with an area.
+    source_crs
+        CRS the coordinates were read in. Geographic: longitudes beyond ±180 and
+        latitudes beyond ±90 are errors, and a file lying wholly where Great Britain
+        would be with x and y swapped is refused. Projected: values that look like
+        degrees, and locations more than 1 degree outside the CRS's area of use, are errors.
+    col
+        Collector of the problems; rows with an error are added to ``col.bad``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``frame`` with its geometry replaced (same index, CRS ``source_crs``); bad rows
+        are still present, for the caller to drop or report.
 
     Examples
     --------
@@ -88,7 +111,10 @@ def check_geometry(
 
 
 def _zone_shapes(geoms: np.ndarray, usable: np.ndarray, col: Collector) -> np.ndarray:
-    """Zones are polygons or points: a collection keeps its polygons, a line is an error."""
+    """Zones are polygons or points: a collection keeps its polygons, a line is an error.
+
+    Marks a rejected zone unusable in ``usable`` (in place) and returns the geometries.
+    """
     kinds = shapely.get_type_id(geoms)
     collections = np.flatnonzero(usable & (kinds == 7))
     if len(collections):
@@ -130,6 +156,12 @@ def _bad_coordinates(
 def _check_extent(
     frame: gpd.GeoDataFrame, usable: np.ndarray, source_crs: CRS, col: Collector
 ) -> None:
+    """Flag usable rows whose coordinates cannot be right for ``source_crs``.
+
+    Geographic CRS: outside ±180/±90 (with a hint when longitude and latitude look
+    swapped), then `_check_swapped`. Projected CRS: `_check_degrees`, then outside the
+    CRS's area of use by more than 1 degree. Flagged rows are marked unusable in place.
+    """
     bounds = shapely.bounds(frame.geometry.array)
     if source_crs.is_geographic:
         lon_bad = (np.abs(bounds[:, [0, 2]]) > 180).any(axis=1)

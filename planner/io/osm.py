@@ -61,6 +61,11 @@ def import_osm(
     lamps, telephone kiosks, bike docks); sites keep polygons for closed ways and
     multipolygon relations and points for nodes. Both carry ``osm_id``, ``osm_type``,
     ``tags`` (JSON) and ``source`` (the ODbL attribution, also in ``attrs["attribution"]``).
+    Ids are ``osm-`` plus the type's initial and the OSM id (``osm-n123``, ``osm-w45``,
+    ``osm-r6``); ``attrs["clipped"]`` lists the ids of features the extract's edge cut.
+    How tags map to asset types, formats, faces and site kinds, and the defaults used, is
+    in `planner.io.osm_tags`. The frames are built in contract shape, not run through
+    the loaders' validation.
 
     Parameters
     ----------
@@ -77,7 +82,14 @@ def import_osm(
     Raises
     ------
     DataValidationError
-        When the file is missing, empty, truncated or not OpenStreetMap data.
+        When the file is missing, empty, truncated or not OpenStreetMap data, or ``bbox``
+        is not four degrees with min < max.
+
+    Warns
+    -----
+    UserWarning
+        When features were skipped because the extract holds no usable geometry for
+        them (e.g. a way whose nodes are all outside the extract).
 
     Examples
     --------
@@ -115,7 +127,29 @@ def import_osm_layers(
     Returns
     -------
     dict of str to GeoDataFrame
-        One EPSG:4326 frame per requested layer.
+        One EPSG:4326 frame per requested layer, in the order asked for, each with
+        ``name``, ``osm_id``, ``osm_type``, ``tags`` (JSON), ``source`` (the ODbL
+        attribution) and ``attrs["attribution"]`` and ``attrs["clipped"]`` as for
+        `import_osm`. An object can appear in several layers (a bus stop is an asset and
+        a transit stop). ``transit`` and ``pois`` are points; ``buildings`` keeps polygons
+        only.
+
+    Raises
+    ------
+    DataValidationError
+        When a layer name is unknown or none is asked for, ``bbox`` is invalid, or the
+        file is missing, empty, of another type, truncated or not OpenStreetMap data.
+
+    Warns
+    -----
+    UserWarning
+        When features were skipped for lack of usable geometry in the extract.
+
+    Notes
+    -----
+    The file is streamed once with pyosmium, keeping only objects with a tag key some
+    requested layer needs; multipolygon relations are assembled into areas. Nothing is
+    downloaded. Data derived from OSM must be shown with `ATTRIBUTION` (ODbL 1.0).
 
     Examples
     --------
@@ -143,6 +177,7 @@ def import_osm_layers(
 
 
 def _check_layers(path: Path, layers: Iterable[str]) -> list[str]:
+    """Return the requested layer names, each once in the order given; refuse unknown ones."""
     wanted = list(dict.fromkeys(layers))
     unknown = [name for name in wanted if name not in LAYERS]
     if unknown or not wanted:
@@ -152,6 +187,7 @@ def _check_layers(path: Path, layers: Iterable[str]) -> list[str]:
 
 
 def _check_bbox(path: Path, bbox: Iterable[float] | None) -> Polygon | None:
+    """Return ``bbox`` as a lon/lat box polygon (None when unset), refusing an invalid one."""
     if bbox is None:
         return None
     try:
@@ -166,6 +202,7 @@ def _check_bbox(path: Path, bbox: Iterable[float] | None) -> Polygon | None:
 
 
 def _check_file(path: Path) -> Path:
+    """Refuse a missing path, a folder, a non-OSM ending or an empty file before reading."""
     problem = None
     if not path.exists():
         problem = ("the file does not exist", f"Check the path. {_FORMAT_FIX}")
@@ -181,6 +218,7 @@ def _check_file(path: Path) -> Path:
 
 
 def _fail(path: Path, column: str, found: str, fix: str) -> DataValidationError:
+    """Build the `DataValidationError` of one file-level problem of the extract."""
     return DataValidationError(str(path), [Problem(path.name, "", column, found, fix)])
 
 
@@ -212,6 +250,12 @@ def _collect(
     rows: dict[str, list[dict[str, object]]],
     skipped: list[str],
 ) -> None:
+    """Classify one OSM object and append a row to every layer it belongs to.
+
+    Objects with no usable geometry are named in ``skipped`` instead. Each row has the
+    common columns (id, name, OSM id and type, JSON tags, geometry, clipped) plus what
+    the layer's classifier returned.
+    """
     kind = obj.type_str()
     # Closed ways are read as ways; relations only arrive assembled as areas.
     if kind == "r" or (kind == "a" and obj.from_way()):
@@ -240,7 +284,7 @@ def _collect(
 
 
 def _geometry(obj: osmium.osm.OSMObject) -> tuple[BaseGeometry | None, bool]:
-    """The object's shape (point, line or polygon) and whether the extract's edge cut it.
+    """Return the object's shape (point, line or polygon) and whether the extract's edge cut it.
 
     A way cut by the edge of the extract keeps the part whose nodes are inside: a site
     half outside the extract still excludes advertising near the half inside.
@@ -258,6 +302,11 @@ def _geometry(obj: osmium.osm.OSMObject) -> tuple[BaseGeometry | None, bool]:
 
 
 def _way_geometry(way: osmium.osm.Way) -> tuple[BaseGeometry | None, bool]:
+    """Return a way as a polygon (closed, 3+ distinct nodes), a line, or a point, and if cut.
+
+    Only nodes with a location in the extract count; a closed way keeps its polygon
+    shape even when some of its nodes are missing.
+    """
     coords = [(node.lon, node.lat) for node in way.nodes if node.location.valid()]
     clipped = len(coords) < len(way.nodes)
     if way.ends_have_same_id() and len(set(coords)) >= 3:
@@ -268,6 +317,7 @@ def _way_geometry(way: osmium.osm.Way) -> tuple[BaseGeometry | None, bool]:
 
 
 def _polygonal(geometry: BaseGeometry) -> BaseGeometry | None:
+    """Return the polygon parts of a shape, made valid first; None when it has none."""
     if not geometry.is_valid:
         geometry = shapely.make_valid(geometry)
     parts = [g for g in getattr(geometry, "geoms", [geometry]) if g.geom_type == "Polygon"]
@@ -302,6 +352,12 @@ def _frame(layer: str, rows: list[dict[str, object]]) -> gpd.GeoDataFrame:
 
 
 def _asset_defaults(table: pd.DataFrame) -> pd.DataFrame:
+    """Add the asset contract's other columns with their defaults, in contract order.
+
+    OSM says nothing about loop slots, audiences, prices or wards: ``slots`` is 6,
+    ``status`` available, and ``weekly_impacts``, ``price_per_cycle`` and ``ward`` are
+    left empty (modelled, priced from the rate card or matched later).
+    """
     for column in ("slots", "weekly_impacts", "price_per_cycle", "ward", "status"):
         default = ASSET_COLUMNS[column]
         table[column] = math.nan if default is None else default
@@ -322,6 +378,7 @@ def _points(geometry: gpd.GeoSeries) -> gpd.GeoSeries:
 
 
 def _clip(frame: gpd.GeoDataFrame, area: Polygon) -> gpd.GeoDataFrame:
+    """Keep the features touching ``area`` (whole, not cut to it), and their attrs."""
     kept = frame[frame.intersects(area)].reset_index(drop=True)
     id_column = kept.columns[0]
     kept.attrs["attribution"] = ATTRIBUTION

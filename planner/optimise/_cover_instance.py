@@ -1,6 +1,8 @@
-"""Preparation of maximal covering instances for `planner.optimise.covering`: validation, locked
-sites, merging of identical demand rows, dominated sites, integer weights and costs, and
-the way back from the reduced instance to the caller's sites and units.
+"""Prepare maximal covering instances for `planner.optimise.covering`.
+
+Validation, locked sites, merging of identical demand rows, dominated sites, integer
+weights and costs, and the way back from the reduced instance to the caller's sites and
+units.
 """
 
 from __future__ import annotations
@@ -74,7 +76,41 @@ class CoverResult:
 
 @dataclass
 class Instance:
-    """A validated instance reduced for the search, and the way back to the caller's terms."""
+    """A validated instance reduced for the search, and the way back to the caller's terms.
+
+    Reduction drops demand rows no site covers, rows the locked sites already cover and
+    rows of weight 0; drops sites that cover nothing left or cannot fit the budget left;
+    merges rows covered by the same sites; and drops dominated sites. None of this can
+    change the best covered weight.
+
+    Attributes
+    ----------
+    n_sites
+        Sites in the caller's coverage matrix.
+    total_weight
+        Weight of all demand rows.
+    total_coverable
+        Weight of the rows some site covers: the first, trivial bound.
+    fixed_weight
+        Weight the locked sites cover, added back to every figure reported.
+    locked
+        Locked site indices (caller's numbering), sorted and unique.
+    problem
+        The reduced integer problem, or None when nothing is left to choose.
+    weights
+        Float weight of each reduced row, shape (n_rows,), in the caller's units.
+    sites
+        Caller's site index of each reduced column, shape (n_reduced_sites,).
+    scale
+        Power of ten the weights were multiplied by to become integers.
+    rounding
+        ``sum |weight - integer weight / scale|``, added to bounds from integer solves.
+    costs, budget
+        Site costs (caller's order) and budget in the caller's units, or None.
+    stats
+        Sizes before and after reduction (``demand_rows``, ``rows``, ``sites_in``,
+        ``sites``, ``nnz_in``, ``coverable_rows``) and ``k`` (-1 when not given).
+    """
 
     n_sites: int
     total_weight: float
@@ -92,6 +128,35 @@ class Instance:
 
     @classmethod
     def build(cls, coverage, weights, k, costs, budget, locked) -> Instance:
+        """Validate the inputs of `planner.optimise.covering.max_cover` and reduce them.
+
+        Parameters
+        ----------
+        coverage
+            Demand x site incidence (scipy sparse), or ``(demand_index, site_index)``.
+        weights
+            Demand weight per row, shape (n_demand,), 0 or more.
+        k
+            Most sites to choose (locked included), or None.
+        costs, budget
+            Cost per site, shape (n_sites,), and the budget, or both None.
+        locked
+            Site indices that must be chosen, or None.
+
+        Returns
+        -------
+        Instance
+            The reduced instance; ``problem`` is None when nothing is left to choose
+            (then see `trivial_result`).
+
+        Raises
+        ------
+        PlannerError
+            When an input has the wrong type, shape or range, or neither ``k`` nor a
+            budget is given; the message names the argument.
+        InfeasibleError
+            When the locked sites exceed ``k`` or cost more than the budget.
+        """
         cov = _as_csr(coverage, len(np.asarray(weights)), None if costs is None else len(costs))
         w = _weights(weights, cov.shape[0])
         c, b = _costs(costs, budget, cov.shape[1])
@@ -152,16 +217,27 @@ class Instance:
         return {"k": p.k, "costs": self.costs[self.sites], "budget": left}
 
     def weight_of_int(self, value: int) -> float:
+        """Return an integer covered weight of the reduced problem in the caller's units."""
         return self.fixed_weight + value / self.scale
 
     def bound_from_int(self, bound: float) -> float:
+        """Return an integer-problem bound in the caller's units, rounding error added.
+
+        Adding ``rounding`` keeps the bound valid although weights were rounded.
+        """
         return self.fixed_weight + bound / self.scale + self.rounding
 
     def chosen(self, x: np.ndarray | None) -> tuple[int, ...]:
+        """Return the caller's site indices of a reduced choice, locked sites included."""
         picked = self.sites[x] if x is not None else np.zeros(0, dtype=np.int64)
         return tuple(int(i) for i in np.sort(np.concatenate([self.locked, picked])))
 
     def result(self, x, x_greedy, bounds, method, stats, seconds) -> CoverResult:
+        """Return the answer for choice ``x``, with its bound, gap and status.
+
+        The bound is the least of ``bounds`` (never below the weight covered); the
+        choice is ``OPTIMAL`` when it reaches the bound to a relative 1e-9.
+        """
         covered = self.weight_of(x)
         bound = max(min(bounds.values()), covered)
         optimal = covered >= bound - 1e-9 * max(1.0, abs(bound))
@@ -194,6 +270,13 @@ class Instance:
         return self.result(None, None, bounds, "locked", dict(self.stats), seconds)
 
     def no_site_fits(self) -> CoverResult:
+        """Raise that no site fits the budget left after the locked sites.
+
+        Raises
+        ------
+        InfeasibleError
+            Always, naming the budget and how to relax it.
+        """
         raise InfeasibleError(
             f"no candidate site fits the budget of {self.budget:,.2f} (after locked sites); "
             "raise the budget or lower the site costs",
@@ -202,6 +285,12 @@ class Instance:
 
 
 def _as_csr(coverage, n_rows: int, n_sites: int | None) -> sp.csr_array:
+    """Return ``coverage`` as a Boolean CSR array with sorted, unique indices.
+
+    Index pairs become a matrix of ``n_rows`` rows and ``n_sites`` columns (or as many as
+    the largest site index needs). Raises `PlannerError` on any mismatch with ``weights``
+    or ``costs``.
+    """
     if isinstance(coverage, tuple) and len(coverage) == 2:
         d_idx, s_idx = (np.asarray(a, dtype=np.int64) for a in coverage)
         if d_idx.shape != s_idx.shape or d_idx.ndim != 1:
@@ -230,6 +319,7 @@ def _as_csr(coverage, n_rows: int, n_sites: int | None) -> sp.csr_array:
 
 
 def _weights(weights, n: int) -> np.ndarray:
+    """Return the weights as floats, or raise unless there are ``n``, finite, 0 or more."""
     w = np.asarray(weights, dtype=float)
     if w.shape != (n,) or not np.isfinite(w).all() or (w < 0).any():
         raise PlannerError("'weights' must give one finite weight, 0 or more, per demand row")
@@ -237,6 +327,7 @@ def _weights(weights, n: int) -> np.ndarray:
 
 
 def _costs(costs, budget, n_sites: int) -> tuple[np.ndarray | None, float | None]:
+    """Return validated costs and budget (both or neither), or raise `PlannerError`."""
     if (costs is None) != (budget is None):
         raise PlannerError("give 'costs' and 'budget' together, or neither")
     if costs is None:
@@ -250,6 +341,7 @@ def _costs(costs, budget, n_sites: int) -> tuple[np.ndarray | None, float | None
 
 
 def _count(k, budget) -> int | None:
+    """Return ``k`` as an int (None when not given); one of ``k`` and a budget is needed."""
     if k is None and budget is None:
         raise PlannerError("give 'k' (most sites to choose), a 'budget' with 'costs', or both")
     if k is not None and not (isinstance(k, int | np.integer) and k >= 0):
@@ -258,6 +350,11 @@ def _count(k, budget) -> int | None:
 
 
 def _locked(locked, n_sites: int, k, costs, budget) -> np.ndarray:
+    """Return the locked sites sorted and unique, checked against ``k`` and the budget.
+
+    Raises `PlannerError` for an index out of range and `InfeasibleError` when the locked
+    sites alone exceed ``k`` or the budget.
+    """
     lock = np.unique(np.asarray(locked if locked is not None else [], dtype=np.int64))
     if len(lock) and (lock[0] < 0 or lock[-1] >= n_sites):
         raise PlannerError(f"'locked' names a site outside 0..{n_sites - 1}")
@@ -347,5 +444,10 @@ def _integer_costs(costs: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def _budget_left(costs: np.ndarray, budget: float, lock: np.ndarray) -> int:
+    """Return the budget left after the locked sites, in the integer cost units.
+
+    The budget is rounded down and costs up, so an integer-feasible choice is feasible
+    in the caller's units.
+    """
     c_int, scale = _integer_costs(costs)
     return math.floor(budget * scale + 1e-9) - int(c_int[lock].sum())

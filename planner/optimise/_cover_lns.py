@@ -191,8 +191,8 @@ class _Window:
         k = None if p.k is None else (p.k - int(fixed_on.sum()) if spare else int(hint.sum()))
         costs = None if p.costs is None else p.costs[self.cols]
         budget = None
-        if p.costs is not None:
-            budget = p.budget - int(p.costs[fixed_on].sum()) if spare else int(costs[hint].sum())
+        if costs is not None:
+            budget = p.budget_slack(fixed_on) if spare else int(costs[hint].sum())
         self.model, self.xs = _model(self.sub, self.w, k, costs, budget, hint)
         self.build_cpu = _BUILD_CPU_PER_NNZ * self.sub.nnz
 

@@ -155,7 +155,9 @@ def dual_bound(
     candidates = []
     if costs is None:
         candidates.append(_with_count(value, k))
-    elif k is None:
+        return base + min(candidates)
+    assert budget is not None  # costs and budget are set together
+    if k is None:
         candidates.append(_with_budget(value, costs, budget))
     else:
         nu = max(nu, 0.0)
@@ -167,8 +169,11 @@ def dual_bound(
     return base + min(candidates)
 
 
-def _with_count(value: np.ndarray, k: int) -> float:
-    """Min over mu >= 0 of sum max(0, value - mu) + k mu: the k largest positive values."""
+def _with_count(value: np.ndarray, k: int | None) -> float:
+    """Min over mu >= 0 of sum max(0, value - mu) + k mu: the k largest positive values.
+
+    With ``k`` None (no count limit) the sum of every positive value.
+    """
     positive = np.sort(value[value > 0])[::-1]
     return float(positive[:k].sum())
 

@@ -260,14 +260,14 @@ def _best_partner(
     best_out = np.full(m, -1, dtype=np.int64)
     can_add = ~x & (gain > 0)
     if slack_k is None or slack_k > 0:  # plain additions
-        if slack_b is not None:
+        if slack_b is not None and p.costs is not None:  # slack_b is None without costs
             can_add &= p.costs <= slack_b
         best[can_add] = gain[can_add]
     _fallback_partner(p, x, loss, gain, slack_b, best, best_out)
     owners = sp.csr_array((p.w[single].astype(np.float64), (single, owner)), shape=(n, m))
     shared = sp.coo_array(p.cov_t @ owners)
     ok = ~x[shared.row] & x[shared.col]
-    if slack_b is not None:
+    if slack_b is not None and p.costs is not None:
         ok &= p.costs[shared.row] - p.costs[shared.col] <= slack_b
     rows, cols = shared.row[ok], shared.col[ok]
     net = gain[rows] - loss[cols] + shared.data[ok]

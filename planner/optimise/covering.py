@@ -1,5 +1,9 @@
-"""Maximal covering: choose up to ``k`` candidate sites (or sites within a budget) that put
-the most demand weight (population) within a walking radius of at least one chosen site.
+"""Maximal covering: choose sites that put the most demand within walking distance.
+
+Up to ``k`` candidate sites (or sites within a budget) that put the most demand weight
+(population) within a walking radius of at least one chosen site: the maximal covering
+location problem of Church & ReVelle (1974), solved with greedy and swap heuristics, an
+LP bound from OR-Tools PDLP and CP-SAT large-neighbourhood search.
 """
 
 from __future__ import annotations
@@ -48,7 +52,14 @@ def coverage_matrix(
     Returns
     -------
     scipy.sparse.csr_array
-        Boolean demand x site incidence.
+        Boolean demand x site incidence, shape (n_demand, n_sites), column indices
+        sorted.
+
+    Raises
+    ------
+    PlannerError
+        When an array is not of shape (n, 2), has missing or infinite coordinates, or
+        ``radius`` is not a finite number of metres, 0 or more.
 
     Examples
     --------
@@ -70,9 +81,10 @@ def coverage_matrix(
 def coverage_from_frames(
     demand: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, radius: float
 ) -> sp.csr_array:
-    """`coverage_matrix` from GeoDataFrames: both are measured in their shared metric CRS.
+    """Build the `coverage_matrix` of two GeoDataFrames, measured in their shared metric CRS.
 
-    A polygon (e.g. a demand zone) is represented by a point inside it.
+    A polygon (e.g. a demand zone) is represented by a point inside it (shapely's
+    ``point_on_surface``), so a zone counts as covered when that point is within reach.
 
     Parameters
     ----------
@@ -80,6 +92,18 @@ def coverage_from_frames(
         GeoDataFrames with a CRS (any; each is reprojected to `planner.geo.metric_crs`).
     radius
         Walking radius in metres.
+
+    Returns
+    -------
+    scipy.sparse.csr_array
+        Boolean demand x site incidence, shape (len(demand), len(sites)), rows and
+        columns in the frames' order.
+
+    Raises
+    ------
+    PlannerError
+        When a frame has no CRS or a row without a geometry, or ``radius`` is not a
+        finite number of metres, 0 or more.
 
     Examples
     --------
@@ -99,11 +123,13 @@ def coverage_from_frames(
 
 
 def _xy(frame: gpd.GeoDataFrame) -> np.ndarray:
+    """Return one point inside each geometry, shape (n, 2), in the frame's CRS."""
     points = shapely.point_on_surface(frame.geometry.to_numpy())
     return shapely.get_coordinates(points)
 
 
 def _points(xy: np.ndarray, name: str) -> np.ndarray:
+    """Return ``xy`` as a float (n, 2) array, or raise `PlannerError` naming ``name``."""
     arr = np.asarray(xy, dtype=float)
     if arr.ndim != 2 or arr.shape[1] != 2:
         raise PlannerError(f"'{name}' must be an (n, 2) array of x, y; got shape {arr.shape}")
@@ -131,6 +157,12 @@ def max_cover(
     is a proven bound) and a rounded start; then windows of nearby sites are re-solved
     exactly with CP-SAT, each hinted completely with the current choice. Small instances
     are solved exactly as one window.
+
+    The model is the maximal covering location problem (Church & ReVelle 1974): maximise
+    ``sum_i w_i y_i`` subject to ``y_i <= sum_{j covers i} x_j``, ``sum_j x_j <= k`` and
+    ``sum_j cost_j x_j <= budget``, with ``x, y`` Boolean. The bound reported is the
+    least of the weight any site can cover, the LP bound and (when the whole instance
+    was one window) CP-SAT's own bound.
 
     Parameters
     ----------
@@ -226,7 +258,11 @@ def max_cover(
 
 
 def _no_choice(why: InfeasibleError, seconds: float) -> CoverResult:
-    """The answer when the request cannot be met: no sites, ``INFEASIBLE``, with the reason."""
+    """Return the answer to a request that cannot be met: no sites, ``INFEASIBLE``, why.
+
+    Bound, gap and total weight are NaN; ``explanation`` is the error's message, then
+    its reasons.
+    """
     nan = float("nan")
     return CoverResult(
         sites=(),
@@ -245,7 +281,12 @@ def _no_choice(why: InfeasibleError, seconds: float) -> CoverResult:
 def _lp_start(
     inst: Instance, x: np.ndarray, clock: Clock, workers: int
 ) -> tuple[np.ndarray, float, str]:
-    """The LP bound (caller's units, locked sites included) and the better start."""
+    """Return the better start, the LP bound and the method that gave the start.
+
+    The LP relaxation (`planner.optimise._cover_lp.lp_relaxation`) gets at most 30% of the time
+    limit; its values rounded and improved by swaps replace ``x`` when they cover more.
+    The bound is in the caller's units with the locked sites' weight included.
+    """
     p = inst.problem
     lp = lp_relaxation(
         p.cov, inst.weights, workers=workers, seconds=0.3 * clock.limit, **inst.float_limits()

@@ -20,16 +20,39 @@ __all__ = ["explain_infeasible", "quick_explanation", "unplaceable"]
 
 
 def quick_explanation(inst: Instance) -> list[str]:
-    """Conflicts visible without a solver: too few eligible faces, budget below the minimum."""
+    """List conflicts visible without a solver: too few eligible faces, a budget too small.
+
+    Parameters
+    ----------
+    inst
+        The instance.
+
+    Returns
+    -------
+    list of str
+        The messages of `unplaceable`, one per campaign and reason; empty when none is
+        found (the plan may still be infeasible through rules that interact).
+    """
     return [message for _, message in unplaceable(inst)]
 
 
 def unplaceable(inst: Instance) -> list[tuple[int, str]]:
-    """Campaigns that cannot be placed whatever else happens, each with the reason.
+    """Find campaigns that cannot be placed whatever else happens, each with the reason.
+
+    Two checks per campaign: a cycle with fewer eligible faces than ``min_faces`` (with
+    the policy rules that removed faces, or the cycle's dates when none is left), and a
+    budget below the cost of its ``min_faces`` cheapest candidates in every cycle.
+
+    Parameters
+    ----------
+    inst
+        The instance.
 
     Returns
     -------
-    list of (campaign index, message)
+    list of (int, str)
+        ``(campaign index, message)``; a campaign appears once per failing cycle and once
+        more for its budget. Money in the message is in currency units.
     """
     out = []
     for c, camp in enumerate(inst.campaigns):
@@ -56,6 +79,11 @@ def unplaceable(inst: Instance) -> list[tuple[int, str]]:
 
 
 def _because(inst: Instance, c: int, t: int) -> str:
+    """Return why campaign ``c`` has few eligible faces in cycle ``t``, as a clause.
+
+    The faces each policy rule removed, or, when no face is left and no rule removed
+    any, the cycle's dates (a period rule, the targeting or the area).
+    """
     reasons = [
         f"{n} removed by rule {rid}"
         for (ci, rid), n in sorted(inst.removed_by_rule.items())
@@ -75,6 +103,22 @@ def explain_infeasible(inst: Instance, solver: SolverSettings) -> list[str]:
 
     CP-SAT's sufficient assumptions for infeasibility over named constraint groups (one
     literal per campaign budget, per campaign and cycle minimum, per policy rule, ...).
+    The core is sufficient, not necessarily minimal: relaxing any one group named may
+    or may not be enough.
+
+    Parameters
+    ----------
+    inst
+        The instance found infeasible.
+    solver
+        Solver settings; the search runs on one worker for ``max(5, time_limit / 2)``
+        seconds with the settings' seed.
+
+    Returns
+    -------
+    list of str
+        Sentences for the user: the requirements that cannot all be met and how to
+        relax them, or a general hint when no conflict is isolated in time.
     """
     built = build_model(inst, objectives=(), explain=True)
     cp = cp_model.CpSolver()

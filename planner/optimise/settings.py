@@ -70,8 +70,6 @@ class PlanSettings:
     walk_m
         A demand zone counts as reached by a campaign when one of its faces is within this
         walking distance of the zone's representative point.
-    commission
-        Agency commission deducted from gross price to give the media owner's net sales.
     skip_unplaceable
         Leave out campaigns that cannot be placed at all (e.g. a category the policy bans
         everywhere) and say so in the plan's notes, instead of declaring the plan infeasible.
@@ -81,7 +79,6 @@ class PlanSettings:
     revenue_target: float = 0.0
     competitor_separation_m: float = 100.0
     walk_m: float = 400.0
-    commission: float = 0.15
     skip_unplaceable: bool = False
 
 

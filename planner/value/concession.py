@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,7 +26,14 @@ import numpy.typing as npt
 from planner.errors import PricingError
 from planner.value.rates import load_toml
 
-__all__ = ["ConcessionTerms", "council_income", "income_breakdown", "load_terms"]
+__all__ = [
+    "ConcessionTerms",
+    "council_income",
+    "income_breakdown",
+    "load_terms",
+    "terms_from_dict",
+    "terms_to_dict",
+]
 
 _KEYS = {
     "name",
@@ -92,14 +101,21 @@ class ConcessionTerms:
         )
 
 
-def load_terms(path_or_name: str | os.PathLike[str] | ConcessionTerms) -> ConcessionTerms:
-    """Read and validate a concession-terms file (TOML).
+def load_terms(
+    terms: str | os.PathLike[str] | Mapping[str, Any] | ConcessionTerms,
+) -> ConcessionTerms:
+    """Read and validate concession terms from a TOML file, a built-in name or a dict.
 
     Parameters
     ----------
-    path_or_name
-        A ``.toml`` path or a built-in name (``data/terms/<name>.toml``), e.g.
-        ``"uk-default"``. `ConcessionTerms` are returned unchanged.
+    terms
+        A ``.toml`` path; a built-in name (``planner/presets/terms/<name>.toml``), e.g.
+        ``"uk-default"``; a dict with the keys of a terms file (see `terms_from_dict`).
+        `ConcessionTerms` are returned unchanged.
+
+    Returns
+    -------
+    ConcessionTerms
 
     Raises
     ------
@@ -109,12 +125,53 @@ def load_terms(path_or_name: str | os.PathLike[str] | ConcessionTerms) -> Conces
     Examples
     --------
     >>> terms = load_terms("uk-default")
-    >>> council_income(400_000, terms)
+    >>> load_terms({"name": "Flat", "currency": "GBP", "revenue_share": 0.5}).bands
+    ((0.0, 0.5),)
     """
-    if isinstance(path_or_name, ConcessionTerms):
-        return path_or_name
-    data, path = load_toml(path_or_name, "terms")
-    where = path.name
+    if isinstance(terms, ConcessionTerms):
+        return terms
+    if isinstance(terms, Mapping):
+        return terms_from_dict(terms)
+    data, path = load_toml(terms, "terms")
+    return terms_from_dict(data, source=str(path))
+
+
+def terms_from_dict(data: Mapping[str, Any], *, source: str = "") -> ConcessionTerms:
+    """Validate concession terms given as a dict with the keys of a terms file.
+
+    Parameters
+    ----------
+    data
+        ``currency`` (ISO code, required); ``revenue_share``: a flat share 0-1, or a list
+        of bands ``{"from": annual net sales, "share": 0-1}`` whose ``from`` start at 0
+        and increase; optional ``name``, ``minimum_annual_guarantee`` and
+        ``fixed_annual_fee`` (amounts >= 0 a year, in ``currency``), ``indexation``
+        (yearly rate, e.g. 0.02 for 2%), ``sales_basis``, ``notes``, ``sources``.
+    source
+        Where the terms come from (a file path), named in messages and kept in
+        ``ConcessionTerms.source``; ``"concession terms"`` in messages when empty.
+
+    Returns
+    -------
+    ConcessionTerms
+        Named ``data["name"]``, else after the source file.
+
+    Raises
+    ------
+    PricingError
+        Naming the source and the key: an unknown key, a currency that is not a 3-letter
+        code, no revenue share, a band without exactly ``from`` and ``share``, a share
+        outside 0-1, thresholds not starting at 0 and increasing, a negative or
+        non-finite amount, an indexation outside (-0.5, 1).
+
+    Examples
+    --------
+    >>> terms = terms_from_dict({"name": "Banded", "currency": "EUR", "revenue_share": [
+    ...     {"from": 0, "share": 0.5}, {"from": 100_000, "share": 0.6}]})
+    >>> council_income(150_000, terms)
+    80000.0
+    """
+    where = Path(source).name if source else "concession terms"
     unknown = sorted(set(data) - _KEYS)
     if unknown:
         raise PricingError(
@@ -127,16 +184,49 @@ def load_terms(path_or_name: str | os.PathLike[str] | ConcessionTerms) -> Conces
             f"{where}: key 'currency' must be an ISO code such as \"GBP\"; got {currency!r}"
         )
     return ConcessionTerms(
-        name=str(data.get("name", path.stem)),
+        name=str(data.get("name", Path(source).stem if source else "concession terms")),
         currency=currency.strip().upper(),
         bands=_bands(data.get("revenue_share"), where),
         minimum_annual_guarantee=_amount(data, "minimum_annual_guarantee", where),
         fixed_annual_fee=_amount(data, "fixed_annual_fee", where),
         indexation=_indexation(data, where),
-        source=str(path),
+        source=source,
         notes=str(data.get("notes", "")).strip(),
         sources=tuple(str(s) for s in data.get("sources", ())),
     )
+
+
+def terms_to_dict(terms: ConcessionTerms) -> dict[str, Any]:
+    """Write concession terms as the dict of a terms file (e.g. to store them as JSON).
+
+    Parameters
+    ----------
+    terms
+        The terms.
+
+    Returns
+    -------
+    dict
+        ``name``, ``currency``, ``revenue_share`` (a list of ``{"from", "share"}`` bands),
+        ``minimum_annual_guarantee``, ``fixed_annual_fee``, ``indexation``, ``notes`` and
+        ``sources``: plain numbers, text and lists, which `terms_from_dict` reads back to
+        equal terms (``source`` aside, which is where a file was read, not part of it).
+
+    Examples
+    --------
+    >>> terms_to_dict(ConcessionTerms.flat(0.5, currency="EUR"))["revenue_share"]
+    [{'from': 0.0, 'share': 0.5}]
+    """
+    return {
+        "name": terms.name,
+        "currency": terms.currency,
+        "revenue_share": [{"from": start, "share": share} for start, share in terms.bands],
+        "minimum_annual_guarantee": terms.minimum_annual_guarantee,
+        "fixed_annual_fee": terms.fixed_annual_fee,
+        "indexation": terms.indexation,
+        "notes": terms.notes,
+        "sources": list(terms.sources),
+    }
 
 
 def council_income(
