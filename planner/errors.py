@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from planner.io.validation import ValidationReport
+from typing import Any
 
 __all__ = [
     "CampaignError",
@@ -107,7 +104,9 @@ class DataValidationError(PlannerError):
       - assets.gpkg: the file is empty (0 bytes). Export the data again
     """
 
-    report: ValidationReport  # set only by `planner.io.validation.validate_frame`
+    # A `planner.io.validation.ValidationReport`, set only by `validate_frame` (typed loosely:
+    # errors sit below every stage and import none of them).
+    report: Any
 
     def __init__(self, source: str, problems: list[Problem]) -> None:
         self.source = source

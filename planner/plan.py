@@ -23,6 +23,7 @@ from planner.optimise.model import reach_by_campaign
 from planner.optimise.money import to_major
 from planner.optimise.settings import PlanSettings, SolverSettings
 from planner.optimise.solve import parse_objective, solve_instance, unplaceable
+from planner.policy.audit import VIOLATION_COLUMNS
 from planner.policy.eligibility import eligibility as compute_eligibility
 from planner.policy.load import Policy
 from planner.value.concession import ConcessionTerms, income_breakdown
@@ -35,6 +36,7 @@ __all__ = [
     "plan",
     "policy_cost",
     "required_sales",
+    "selection_kpis",
 ]
 
 #: The rate card whose commission applies when neither a card nor valued assets give one.
@@ -80,6 +82,9 @@ class Plan:
         Why there is no plan, in words, when there is none.
     notes
         Campaigns left out with ``skip_unplaceable``, and why.
+    units_on_offer
+        Face-cycles on offer when the plan was made: every available asset's faces (times
+        its slots when digital) in each cycle any campaign runs in; 0 when not recorded.
     """
 
     placements: gpd.GeoDataFrame
@@ -100,6 +105,76 @@ class Plan:
     method: str = "cp-sat"
     greedy: dict[str, float] = field(default_factory=dict)
     pruned: int = 0
+    units_on_offer: int = 0
+
+    @property
+    def fill_rate(self) -> float:
+        """Share of the face-cycles on offer that the plan books (0-1).
+
+        Booked placements (one per face, or per slot of a digital face, and cycle) over
+        `units_on_offer`. NaN when nothing was on offer or the offer was not recorded
+        (a plan saved before it was).
+
+        Examples
+        --------
+        >>> result.fill_rate  # 45 placements of 900 face-cycles on offer
+        0.05
+        """
+        if self.units_on_offer <= 0:
+            return math.nan
+        return len(self.placements) / self.units_on_offer
+
+    def audit_log(self, policy: Policy, violations: pd.DataFrame | None) -> pd.DataFrame:
+        """The audit as a log: one row per rule checked, then one row per violation.
+
+        Parameters
+        ----------
+        policy
+            The policy the placements were checked against.
+        violations
+            What `planner.audit` found in these placements (`VIOLATION_COLUMNS`); None
+            only when the plan has no placements (nothing to audit).
+
+        Returns
+        -------
+        pandas.DataFrame
+            First one row per rule of ``policy``, in its order: ``rule_id``,
+            ``rule_type``, ``result`` (``pass`` or ``fail``), ``violations`` (count) and
+            ``placements_checked``; then each violation with ``result`` ``violation``
+            and its own columns (``asset_id``, ``campaign_id``, ``cycle``, ``category``,
+            ``reason``).
+
+        Raises
+        ------
+        PlannerError
+            When ``violations`` is None but the plan has placements: audit them first.
+
+        Examples
+        --------
+        >>> found = audit(result.placements, assets, sites, policy)
+        >>> result.audit_log(policy, found)[["rule_id", "result", "violations"]]
+        """
+        if violations is None:
+            if len(self.placements):
+                raise PlannerError(
+                    f"The plan has {len(self.placements):,} placements but no audit was "
+                    "given; pass planner.audit(plan.placements, assets, sites, policy)"
+                )
+            violations = pd.DataFrame(columns=list(VIOLATION_COLUMNS))
+        counts = violations["rule_id"].astype(str).value_counts()
+        rules = pd.DataFrame(
+            {
+                "rule_id": [r.id for r in policy.rules],
+                "rule_type": [r.type for r in policy.rules],
+                "violations": [int(counts.get(r.id, 0)) for r in policy.rules],
+            }
+        )
+        rules.insert(2, "result", np.where(rules["violations"] > 0, "fail", "pass"))
+        rules["placements_checked"] = len(self.placements)
+        if not len(violations):
+            return rules
+        found = violations.assign(result="violation")
+        return pd.concat([rules, found], ignore_index=True)
 
     @property
     def bound_text(self) -> str:
@@ -292,6 +367,7 @@ def plan(
         "required_sales": need,
     }
     inst = build_instance(assets, campaigns, policy, eligibility, **build)
+    offer = _units_on_offer(assets, campaigns)
     notes: list[str] = []
     if settings.skip_unplaceable:
         found = unplaceable(inst)
@@ -304,7 +380,54 @@ def plan(
     currency = currency or _currency(values, terms)
     out = _to_plan(inst, result, assets, values, parsed.label, terms, currency, commission)
     out.notes = notes
+    out.units_on_offer = offer
     return out
+
+
+def _units_on_offer(assets: pd.DataFrame, campaigns: Sequence[Campaign]) -> int:
+    """Face-cycles on offer: available assets' faces (times slots if digital) in every cycle
+    any campaign runs in."""
+    cycles = {t for c in campaigns for t in c.cycles}
+    free = assets[assets["status"].astype(str) == "available"]
+    digital = free["digital"].to_numpy(dtype=bool)
+    faces = free["faces"].to_numpy(dtype=np.int64)
+    units = np.where(digital, faces * free["slots"].to_numpy(dtype=np.int64), faces)
+    return int(units.sum()) * len(cycles)
+
+
+def selection_kpis(instance: Instance, chosen: np.ndarray) -> dict[str, float | int]:
+    """The KPIs of a set of chosen candidates, measured as a `Plan` measures them.
+
+    For comparing any selection (e.g. `planner.greedy_plan`'s) with a solved plan.
+
+    Parameters
+    ----------
+    instance
+        The instance (`planner.build_instance`).
+    chosen
+        Indices of the chosen candidate placements, shape (k,).
+
+    Returns
+    -------
+    dict
+        ``placements`` (count), ``sales`` (gross, in currency units), ``impacts``
+        (modelled, over the plan's cycles) and ``reach`` (people within walking distance
+        of a booked face, counted once per campaign and summed over campaigns), as in
+        `Plan`.
+
+    Examples
+    --------
+    >>> inst = build_instance(assets, campaigns, policy, table, values=values, zones=zones)
+    >>> selection_kpis(inst, greedy_plan(inst, "reach"))["reach"]
+    """
+    chosen = np.asarray(chosen, dtype=np.int64)
+    reach = reach_by_campaign(instance, chosen)
+    return {
+        "placements": len(chosen),
+        "sales": to_major(instance.cand_price[chosen].sum()),
+        "impacts": int(instance.cand_impacts[chosen].sum()),
+        "reach": int(sum(v // instance.campaigns[c].priority for c, v in reach.items())),
+    }
 
 
 def _currency(values: pd.DataFrame | None, terms: ConcessionTerms | None) -> str:
@@ -318,8 +441,8 @@ def _to_plan(
 ) -> Plan:
     chosen = result.chosen
     placements = _placements(inst, chosen, assets, values)
-    sales = to_major(inst.cand_price[chosen].sum())
-    revenue = _share(sales * (1 - commission), terms)
+    kpis = selection_kpis(inst, chosen)
+    revenue = _share(kpis["sales"] * (1 - commission), terms)
     reach = reach_by_campaign(inst, chosen)
     return Plan(
         placements=placements,
@@ -329,10 +452,10 @@ def _to_plan(
         objective=float(result.objective),
         best_bound=float(result.bound),
         gap=float(result.gap),
-        sales=sales,
+        sales=kpis["sales"],
         council_revenue=revenue,
-        impacts=int(inst.cand_impacts[chosen].sum()),
-        reach=int(sum(v // inst.campaigns[c].priority for c, v in reach.items())),
+        impacts=kpis["impacts"],
+        reach=kpis["reach"],
         seconds=result.seconds,
         currency=currency,
         explanation=result.explanation,

@@ -1,8 +1,22 @@
-"""OpenStreetMap tags to contract rows: which tagged objects are street assets, sensitive
-sites, transit stops, footfall points or buildings, and with what values.
+"""OpenStreetMap tags to contract rows: assets, sites, transit, footfall points and buildings.
 
 Pure functions of a tag mapping; every mapping (and every default it relies on) is written
-down in the tables below. `planner.io.osm` reads the extract and applies them.
+down in the tables below, with tags as the OSM wiki documents them (e.g. ``advertising=*``,
+``highway=bus_stop``, ``amenity=school``). `planner.io.osm` reads the extract and applies
+them through `CLASSIFIERS`.
+
+Examples
+--------
+>>> CLASSIFIERS["assets"]({"highway": "bus_stop", "shelter": "yes"})
+{'asset_type': 'bus_shelter', 'format': '6-sheet', 'faces': 2, 'digital': False}
+>>> CLASSIFIERS["assets"]({"advertising": "billboard", "animated": "screen", "sides": "2"})
+{'asset_type': 'billboard', 'format': 'd48', 'faces': 2, 'digital': True}
+>>> CLASSIFIERS["sites"]({"amenity": "kindergarten"})
+{'kind': 'nursery'}
+>>> CLASSIFIERS["pois"]({"amenity": "cafe"})
+{'kind': 'cafe', 'category': 'food_drink'}
+>>> CLASSIFIERS["buildings"]({"building": "yes", "building:levels": "3"})
+{'building': 'yes', 'levels': 3.0}
 """
 
 from __future__ import annotations
@@ -19,6 +33,8 @@ _Rule = tuple[tuple[tuple[str, frozenset[str] | None], ...], str]
 
 
 def _rules(*pairs: tuple[str, str]) -> tuple[_Rule, ...]:
+    """Compile ``(spec, label)`` pairs, e.g. ``("amenity=school", "school")``, into rules."""
+
     def condition(text: str) -> tuple[str, frozenset[str] | None]:
         key, _, values = text.partition("=")
         return key, None if values == "*" else frozenset(values.split("|"))
@@ -94,6 +110,12 @@ _POI_RULES = _rules(
 
 
 def _classify_asset(tags: Mapping[str, str]) -> dict[str, object] | None:
+    """Map an object's tags to asset columns, or None when it carries no advertising.
+
+    In order: a public-transport shelter or a bus stop (a shelter when ``shelter=yes``);
+    any ``advertising`` value but no/none (digital for ``screen`` or an ``animated``
+    display, with the digital format); then other street furniture (`_FURNITURE`).
+    """
     shelter = tags.get("amenity") == "shelter" and tags.get("shelter_type") == "public_transport"
     if shelter or tags.get("highway") == "bus_stop":
         kind = _SHELTER if shelter or tags.get("shelter") == "yes" else _BUS_STOP
@@ -109,10 +131,12 @@ def _classify_asset(tags: Mapping[str, str]) -> dict[str, object] | None:
 
 
 def _asset(asset_type: str, fmt: str, faces: int, *, digital: bool) -> dict[str, object]:
+    """Return the asset columns OSM tags can give: type, format, faces, digital."""
     return {"asset_type": asset_type, "format": fmt, "faces": faces, "digital": digital}
 
 
 def _faces_tag(tags: Mapping[str, str]) -> int:
+    """Return the faces from the ``faces`` or ``sides`` tag (first number >= 1), else 1."""
     for key in ("faces", "sides"):
         number = _first_number(tags.get(key, ""))
         if number is not None and number >= 1:
@@ -121,11 +145,13 @@ def _faces_tag(tags: Mapping[str, str]) -> int:
 
 
 def _first_number(text: str) -> float | None:
+    """Return the first number in a tag value (``"2;3"`` is 2, ``"2,5"`` is 2.5), or None."""
     match = re.search(r"\d+(?:[.,]\d+)?", text)
     return float(match.group().replace(",", ".")) if match else None
 
 
 def _first_rule(tags: Mapping[str, str], rules: tuple[_Rule, ...]) -> _Rule | None:
+    """Return the first rule all of whose conditions hold (a ``no`` value never matches)."""
     for rule in rules:
         values = [(tags.get(key), wanted) for key, wanted in rule[0]]
         if all(v not in (None, "no") and (w is None or v in w) for v, w in values):
@@ -134,6 +160,8 @@ def _first_rule(tags: Mapping[str, str], rules: tuple[_Rule, ...]) -> _Rule | No
 
 
 def _kind_by(rules: tuple[_Rule, ...]) -> Callable[[Mapping[str, str]], dict[str, object] | None]:
+    """Build a classifier returning ``{"kind": label}`` of the first matching rule."""
+
     def classify(tags: Mapping[str, str]) -> dict[str, object] | None:
         rule = _first_rule(tags, rules)
         return {"kind": rule[1]} if rule else None
@@ -142,11 +170,13 @@ def _kind_by(rules: tuple[_Rule, ...]) -> Callable[[Mapping[str, str]], dict[str
 
 
 def _classify_poi(tags: Mapping[str, str]) -> dict[str, object] | None:
+    """Map a footfall generator to its ``kind`` (the tag value) and ``category`` (the rule)."""
     rule = _first_rule(tags, _POI_RULES)
     return {"kind": tags[rule[0][0][0]], "category": rule[1]} if rule else None
 
 
 def _classify_building(tags: Mapping[str, str]) -> dict[str, object] | None:
+    """Return ``building`` and ``levels`` (from ``building:levels``, NaN when untagged)."""
     building = tags.get("building")
     if not building or building == "no":
         return None

@@ -173,7 +173,11 @@ class Instance:
         cols = cols[keep]
         red, rw = _merge_rows(sp.csr_array(red[:, keep]), rw)
         scale, w_int = _integer_weights(rw)
-        stats = {"demand_rows": cov.shape[0], "rows": red.shape[0], "sites_in": cov.shape[1]}
+        stats: dict[str, float] = {
+            "demand_rows": cov.shape[0],
+            "rows": red.shape[0],
+            "sites_in": cov.shape[1],
+        }
         stats |= {"nnz_in": cov.nnz, "coverable_rows": len(rows), "k": -1 if k is None else k}
         stats["sites"] = len(cols)
         inst = cls(
@@ -194,11 +198,11 @@ class Instance:
         k_left = None if k is None else k - len(lock)
         if red.shape[0] and len(cols) and k_left != 0:
             inst.problem = CoverProblem(
-                cov=sp.csr_array(red, dtype=np.int32),
+                cov=sp.csr_array(red, dtype=np.int32),  # type: ignore[call-overload]  # scipy-stubs: no (sparse, dtype=) overload
                 w=w_int,
                 k=k_left,
                 costs=None if c is None else _integer_costs(c)[0][cols],
-                budget=None if c is None else _budget_left(c, b, lock),
+                budget=None if c is None or b is None else _budget_left(c, b, lock),
             )
         return inst
 
@@ -211,7 +215,8 @@ class Instance:
     def float_limits(self) -> dict:
         """``k``, ``costs`` and ``budget`` of the reduced problem in the caller's units."""
         p = self.problem
-        if self.costs is None:
+        assert p is not None  # called only when a problem is left to solve
+        if self.costs is None or self.budget is None:  # both or neither (see `_costs`)
             return {"k": p.k, "costs": None, "budget": None}
         left = self.budget - float(self.costs[self.locked].sum())
         return {"k": p.k, "costs": self.costs[self.sites], "budget": left}
@@ -307,7 +312,7 @@ def _as_csr(coverage, n_rows: int, n_sites: int | None) -> sp.csr_array:
             "'coverage' must be a scipy sparse matrix or (demand_index, site_index) arrays; "
             f"got {type(coverage).__name__}. Build it with coverage_matrix(...)"
         )
-    cov = sp.csr_array(coverage, dtype=bool)
+    cov = sp.csr_array(coverage, dtype=bool)  # type: ignore[call-overload]  # scipy-stubs: no (sparse, dtype=) overload
     cov.sum_duplicates()
     cov.eliminate_zeros()
     cov.sort_indices()
@@ -404,7 +409,7 @@ def _undominated(cov: sp.csr_array, costs: np.ndarray | None) -> np.ndarray:
     per_row = np.diff(cov.indptr).astype(np.int64)
     if int((per_row**2).sum()) > 30_000_000:  # the pair count would cost too much memory
         return np.arange(m)
-    ints = sp.csr_array(cov, dtype=np.int32)
+    ints = sp.csr_array(cov, dtype=np.int32)  # type: ignore[call-overload]  # scipy-stubs: no (sparse, dtype=) overload
     size = np.diff(sp.csr_array(ints.T).indptr)
     pairs = sp.coo_array(ints.T @ ints)
     r, c = pairs.row, pairs.col

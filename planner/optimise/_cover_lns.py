@@ -1,5 +1,8 @@
-"""Large-neighbourhood search for `planner.optimise.covering`: windows of nearby sites re-solved
-exactly with CP-SAT, and the clock (wall-clock or deterministic) that bounds the search.
+"""Large-neighbourhood search for `planner.optimise.covering`: windows re-solved exactly.
+
+Windows of nearby sites are re-solved exactly with CP-SAT while the rest of the choice
+stays fixed (large-neighbourhood search, Shaw 1998); `planner.optimise.settings.Clock`
+(wall-clock or deterministic) bounds the search.
 """
 
 from __future__ import annotations
@@ -29,7 +32,23 @@ _QUICK_SECONDS = 0.1
 
 @dataclass
 class LnsStats:
-    """What the window search did: windows solved, improvements, solved exactly."""
+    """What the window search did: windows solved, improvements, solved exactly.
+
+    Attributes
+    ----------
+    windows
+        Windows solved.
+    improved
+        Rounds that raised the covered weight.
+    exact
+        Windows solved to optimality.
+    whole
+        Whether a window spanned the whole instance (the last step then).
+    whole_optimal
+        Whether that whole-instance solve was proven optimal.
+    whole_bound
+        CP-SAT's bound of the whole-instance solve, in integer weight units, or None.
+    """
 
     windows: int = 0
     improved: int = 0
@@ -74,6 +93,13 @@ def lns(
         Windows solved at once.
     on_improve
         Called with the covered weight after each improving round.
+
+    Returns
+    -------
+    x : numpy.ndarray
+        The best choice found, feasible, covering at least as much as the start.
+    stats : LnsStats
+        Counters, and the whole-instance bound when there was one.
     """
     rng = np.random.default_rng(seed)
     graph = sp.csr_array((p.cov_t @ p.cov).astype(bool))
@@ -131,7 +157,12 @@ def _windows(p: CoverProblem, graph, x: np.ndarray, size: int, rng, count: int) 
 
 
 def _seed_site(p: CoverProblem, x, uncovered, blocked, rng) -> int:
-    """A site covering uncovered demand (half the time, if any) or a chosen site."""
+    """Pick a window's first site: one covering uncovered demand, or a chosen site.
+
+    Half the time, when some uncovered row can still be reached, a site covering a row
+    drawn with probability proportional to its weight; otherwise a chosen site, or any
+    unblocked site; -1 when every site is blocked.
+    """
     rows = uncovered
     if len(rows) and blocked.any():
         rows = rows[(p.cov[rows] @ (~blocked).astype(np.int32)) > 0]
@@ -166,6 +197,12 @@ def _grow(graph, start: int, size: int, blocked: np.ndarray, rng) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Solved:
+    """A window's solve: its choice (None without a solution), value, optimality, bound.
+
+    ``bound`` includes the weight fixed outside the window; ``cpu`` is the estimated CPU
+    seconds charged to the clock.
+    """
+
     x: np.ndarray | None
     value: int
     optimal: bool
@@ -177,6 +214,13 @@ class _Window:
     """The sub-problem of one window: every site outside it keeps its current value."""
 
     def __init__(self, p: CoverProblem, x: np.ndarray, free: np.ndarray, *, spare: bool):
+        """Build the CP-SAT model of the sites ``free`` around choice ``x``.
+
+        Rows already covered by a chosen site outside the window are left out (their
+        weight is ``done_weight``). With ``spare`` the window may use every site and all
+        the budget the fixed part leaves; otherwise it keeps its own count and spend, so
+        windows solved at once cannot together exceed ``k`` or the budget.
+        """
         fixed_on = x & ~free
         done = p.counts(fixed_on) > 0
         self.cols = np.flatnonzero(free)
@@ -197,6 +241,12 @@ class _Window:
         self.build_cpu = _BUILD_CPU_PER_NNZ * self.sub.nnz
 
     def solve(self, seconds: float, seed: int, clock: Clock) -> _Solved:
+        """Solve the window on one worker within ``seconds`` of estimated CPU time.
+
+        The deterministic limit is ``seconds / 3.3`` deterministic seconds (the
+        calibration ``_CPU_PER_DTIME``); the wall clock is a watchdog in deterministic
+        mode.
+        """
         solver = cp_model.CpSolver()
         params = solver.parameters
         params.num_workers = 1
@@ -216,7 +266,19 @@ class _Window:
 
 
 def _model(sub_cov, w, k, costs, budget, hint):
-    """CP-SAT model of a covering window, hinted completely (sites and coverage)."""
+    """Build the CP-SAT model of a covering window, hinted completely (sites and coverage).
+
+    Maximise ``sum_i w_i y_i`` subject to ``y_i <= sum_{j covers i} x_j``, ``sum_j x_j
+    <= k`` and ``sum_j cost_j x_j <= budget``; the first is linear (not a clause) so
+    CP-SAT's linear relaxation sees it.
+
+    Returns
+    -------
+    model : cp_model.CpModel
+        The model.
+    xs : list
+        The site variables, in window column order.
+    """
     model = cp_model.CpModel()
     xs = [model.new_bool_var(f"x{j}") for j in range(sub_cov.shape[1])]
     ys = [model.new_bool_var(f"y{i}") for i in range(sub_cov.shape[0])]

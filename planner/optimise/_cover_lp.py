@@ -2,7 +2,9 @@
 
 PDLP is a first-order method, so its own objective is approximate; the bound returned
 here is instead the dual objective re-evaluated at PDLP's (clipped) dual values, which is
-a valid upper bound for any non-negative duals, however far PDLP got.
+a valid upper bound for any non-negative duals, however far PDLP got. PDLP: Applegate et
+al., "Practical Large-Scale Linear Programming using Primal-Dual Hybrid Gradient", NeurIPS
+2021.
 """
 
 from __future__ import annotations
@@ -24,8 +26,18 @@ PDLP_CPU_PER_ITER_NNZ = 7e-9
 
 @dataclass(frozen=True)
 class LpResult:
-    """The LP relaxation's proven bound, its fractional site values (None if it failed)
-    and an estimate of the CPU seconds it took.
+    """The LP relaxation's proven bound, its fractional site values and its CPU estimate.
+
+    Attributes
+    ----------
+    bound
+        Proven upper bound on the covered weight, in the units of ``w``; at most
+        ``w.sum()``.
+    x
+        Fractional value of each site, shape (n_sites,), or None when PDLP failed.
+    cpu
+        Estimated CPU seconds, ``PDLP_CPU_PER_ITER_NNZ * iterations * (nnz + rows +
+        sites)``, charged to the deterministic clock.
     """
 
     bound: float
@@ -43,10 +55,28 @@ def lp_relaxation(
     workers: int = 2,
     seconds: float = 3.0,
 ) -> LpResult:
-    """Upper bound on the covered weight, and the LP's fractional site values.
+    """Bound the covered weight from above with the LP relaxation, solved by PDLP.
 
     The LP: maximise ``w . y`` subject to ``y_i <= sum_j A_ij x_j``, ``sum x <= k``,
-    ``costs . x <= budget``, ``0 <= x, y <= 1``.
+    ``costs . x <= budget``, ``0 <= x, y <= 1``. PDLP stops at a relative and absolute
+    tolerance of 1e-5 or 20,000 iterations (so the result is deterministic), with
+    ``seconds`` only as a guard. The bound comes from `dual_bound` at PDLP's duals, so
+    it is valid however far PDLP got.
+
+    Parameters
+    ----------
+    cov
+        Rows x sites incidence, shape (n_rows, n_sites).
+    w
+        Row weights, shape (n_rows,), 0 or more.
+    k
+        Most sites to choose, or None.
+    costs, budget
+        Site costs, shape (n_sites,), and the budget, or both None.
+    workers
+        PDLP threads.
+    seconds
+        Wall-clock guard on PDLP (at least 0.1 s).
 
     Returns
     -------
@@ -79,7 +109,12 @@ def lp_relaxation(
 
 
 def _program(cov, w, k, costs, budget) -> pdlp.QuadraticProgram:
-    """Variables ``[x (sites), y (rows)]``; PDLP minimises, so the objective is ``-w . y``."""
+    """Write the LP for PDLP: variables ``[x (sites), y (rows)]``, all in [0, 1].
+
+    PDLP minimises, so the objective is ``-w . y``. Constraint rows, in order: ``y_i -
+    sum_j A_ij x_j <= 0`` per row, then ``sum x <= k`` and ``costs . x <= budget`` when
+    given; `lp_relaxation` reads the duals in that order.
+    """
     n, m = cov.shape
     coo = sp.coo_array(cov)
     rows = [coo.row, np.arange(n)]
@@ -110,6 +145,7 @@ def _program(cov, w, k, costs, budget) -> pdlp.QuadraticProgram:
 
 
 def _params(workers: int, seconds: float) -> solvers_pb2.PrimalDualHybridGradientParams:
+    """Return PDLP's parameters: tolerances 1e-5, 20,000 iterations, ``seconds`` guard."""
     params = solvers_pb2.PrimalDualHybridGradientParams()
     criteria = params.termination_criteria
     criteria.simple_optimality_criteria.eps_optimal_relative = 1e-5
@@ -133,7 +169,7 @@ def dual_bound(
     mu: float = 0.0,
     nu: float = 0.0,
 ) -> float:
-    """The LP dual objective at duals ``lam`` (rows), ``mu`` (count), ``nu`` (budget).
+    """Evaluate the LP dual objective at duals ``lam`` (rows), ``mu`` (count), ``nu`` (budget).
 
     For any ``lam, mu, nu >= 0``::
 
@@ -143,6 +179,27 @@ def dual_bound(
     is at least the LP optimum, hence at least every integer solution. ``mu`` and ``nu``
     are re-optimised in closed form where one of them is absent, and the best of a few
     valid choices is returned.
+
+    Parameters
+    ----------
+    cov
+        Rows x sites incidence, shape (n_rows, n_sites).
+    w
+        Row weights, shape (n_rows,).
+    lam
+        Row duals, shape (n_rows,); clipped to ``[0, w_i]``, which never loosens the
+        bound.
+    k
+        Most sites to choose, or None.
+    costs, budget
+        Site costs, shape (n_sites,), and the budget, or both None.
+    mu, nu
+        Duals of the count and budget constraints (negative values count as 0).
+
+    Returns
+    -------
+    float
+        A valid upper bound on the covered weight of every feasible choice.
 
     Examples
     --------
@@ -198,18 +255,34 @@ def _with_budget(value: np.ndarray, costs: np.ndarray, budget: float) -> float:
 
 
 def round_lp(p: CoverProblem, x: np.ndarray) -> np.ndarray:
-    """Cov feasible choice from LP values: sites by decreasing value while they fit."""
+    """Round LP values to a feasible choice: sites by decreasing value while they fit.
+
+    Sites with a value of 1e-6 or less are never taken; a site over the budget left is
+    skipped and the next one tried.
+
+    Parameters
+    ----------
+    p
+        The reduced problem (integer costs and budget).
+    x
+        LP value of each site, shape (n_sites,).
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean choice, shape (n_sites,), within ``k`` and the budget.
+    """
     order = np.argsort(-x, kind="stable")
     chosen = np.zeros(p.n_sites, dtype=bool)
     left_k = p.k if p.k is not None else p.n_sites
-    left_b = p.budget
+    costs, left_b = p.costs, p.budget_slack(chosen)  # the whole budget; None without costs
     for j in order:
         if left_k == 0 or x[j] <= 1e-6:
             break
-        if left_b is not None and p.costs[j] > left_b:
+        if costs is not None and left_b is not None and costs[j] > left_b:
             continue
         chosen[j] = True
         left_k -= 1
-        if left_b is not None:
-            left_b -= int(p.costs[j])
+        if costs is not None and left_b is not None:
+            left_b -= int(costs[j])
     return chosen

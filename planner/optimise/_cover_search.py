@@ -1,7 +1,10 @@
-"""Heuristics for `planner.optimise.covering`: the reduced problem, greedy and 1-swap local search.
+"""Heuristics for `planner.optimise.covering`: the reduced problem, greedy, 1-swap search.
 
 Everything here works on a prepared `CoverProblem` (integer weights, no geometry) and on
-boolean site vectors; `planner.optimise._cover_instance` validates inputs and reduces the instance.
+boolean site vectors; `planner.optimise._cover_instance` validates inputs and reduces the
+instance. Greedy maximal covering keeps at least ``1 - 1/e`` of the optimum under a site
+count (Nemhauser, Wolsey & Fisher 1978); the budgeted variant is that of Khuller, Moss &
+Naor (1999).
 """
 
 from __future__ import annotations
@@ -28,15 +31,17 @@ class CoverProblem:
     Attributes
     ----------
     cov
-        Rows (merged demand) x sites incidence, CSR of int32.
+        Rows (merged demand) x sites incidence, CSR of int32, shape (n_rows, n_sites).
     w
-        Integer row weights (``int64``), all positive.
+        Integer row weights (``int64``), all positive, shape (n_rows,).
     k
         Most sites to choose, or None.
     costs
         Integer site costs, or None.
     budget
-        Integer budget for ``costs``, or None.
+        Integer budget for ``costs``, or None (set together with ``costs``).
+    cov_t
+        The transpose of ``cov`` (sites x rows) in CSR, made once for per-site rows.
     """
 
     cov: sp.csr_array
@@ -47,21 +52,24 @@ class CoverProblem:
     cov_t: sp.csr_array = field(init=False)
 
     def __post_init__(self) -> None:
+        """Make the site-major transpose ``cov_t``."""
         self.cov_t = sp.csr_array(self.cov.T)
 
     @property
     def n_sites(self) -> int:
+        """Return the number of candidate sites (columns of ``cov``)."""
         return self.cov.shape[1]
 
     def counts(self, x: np.ndarray) -> np.ndarray:
-        """How many chosen sites cover each row."""
+        """Return how many chosen sites cover each row, shape (n_rows,)."""
         return self.cov @ x.astype(np.int32)
 
     def value(self, x: np.ndarray) -> int:
-        """Covered weight of a choice."""
+        """Return the covered weight of a Boolean choice ``x``, shape (n_sites,)."""
         return int(self.w[self.counts(x) > 0].sum())
 
     def feasible(self, x: np.ndarray) -> bool:
+        """Tell whether choice ``x`` keeps within ``k`` and the budget."""
         ok = self.k is None or int(x.sum()) <= self.k
         slack = self.budget_slack(x)
         return ok and (slack is None or slack >= 0)
@@ -75,10 +83,22 @@ class CoverProblem:
 
 
 def greedy(p: CoverProblem) -> np.ndarray:
-    """Greedy choice: the largest uncovered weight (per unit cost, with a budget) first.
+    """Choose greedily: the largest uncovered weight (per unit cost, with a budget) first.
 
     With a budget the best single affordable site is kept when it beats the greedy set,
-    which gives the classic (1 - 1/sqrt(e)) guarantee.
+    which gives the classic (1 - 1/sqrt(e)) guarantee. Gains are updated incrementally:
+    covering a row takes its weight off every site that covers it.
+
+    Parameters
+    ----------
+    p
+        The reduced problem.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean choice, shape (n_sites,), within ``k`` and the budget; all False when no
+        affordable site covers anything.
 
     Examples
     --------
@@ -107,7 +127,11 @@ def greedy(p: CoverProblem) -> np.ndarray:
 
 
 def _best_site(p: CoverProblem, gains: np.ndarray, x: np.ndarray, spent: int) -> int:
-    """The next greedy site, or -1 when no affordable site adds weight."""
+    """Return the next greedy site, or -1 when no affordable site adds weight.
+
+    The score is uncovered weight per unit cost with a budget (a free site scores
+    infinity), else uncovered weight.
+    """
     eligible = ~x & (gains > 0)
     score = gains
     if p.costs is not None:
@@ -121,6 +145,7 @@ def _best_site(p: CoverProblem, gains: np.ndarray, x: np.ndarray, spent: int) ->
 
 
 def _best_single(p: CoverProblem) -> int:
+    """Return the affordable site covering the most weight on its own, or -1."""
     assert p.costs is not None and p.budget is not None  # only called with a budget
     gains = np.where(p.costs <= p.budget, p.cov_t @ p.w, -1)
     j = int(np.argmax(gains))
@@ -128,6 +153,7 @@ def _best_single(p: CoverProblem) -> int:
 
 
 def _onehot(n: int, j: int) -> np.ndarray:
+    """Return a Boolean choice of length ``n`` with only site ``j``."""
     x = np.zeros(n, dtype=bool)
     x[j] = True
     return x
@@ -146,7 +172,27 @@ def swap_search(
     Each round scores every (in, out) pair at once from sparse products, then applies the
     promising swaps best first, re-checking each one's exact gain against the choice as it
     stands (earlier swaps of the round may have changed it). Stops early when ``clock``
-    has ``until`` seconds or fewer left.
+    has ``until`` seconds or fewer left. A swap may also be a plain addition while ``k``
+    and the budget leave room.
+
+    Parameters
+    ----------
+    p
+        The reduced problem.
+    x
+        A feasible Boolean choice, shape (n_sites,); not modified.
+    clock
+        Charged each round's estimated CPU seconds (at least 0.02 s, or 1e-7 s per
+        coverage non-zero); None for no time limit.
+    until
+        Seconds to leave on ``clock`` for later steps.
+    max_rounds
+        Most rounds of swaps.
+
+    Returns
+    -------
+    numpy.ndarray
+        The improved choice, feasible and covering at least as much as ``x``.
 
     Examples
     --------
@@ -196,15 +242,18 @@ class _SwapState:
     """Cover counts and slacks of a choice, for exact swap gains as swaps are applied."""
 
     def __init__(self, p: CoverProblem, x: np.ndarray, c: np.ndarray) -> None:
+        """Track choice ``x`` and its cover counts ``c`` (both updated in place)."""
         self.p, self.x, self.c = p, x, c
         self.slack_k = None if p.k is None else p.k - int(x.sum())
         self.slack_b = p.budget_slack(x)
         self.mark = np.zeros(p.cov.shape[0], dtype=bool)
 
     def _rows(self, j: int) -> np.ndarray:
+        """Return the rows site ``j`` covers."""
         return self.p.cov_t.indices[self.p.cov_t.indptr[j] : self.p.cov_t.indptr[j + 1]]
 
     def _extra_cost(self, a: int, j: int) -> int:
+        """Return the budget a swap of ``j`` (-1: none) for ``a`` uses (0 without costs)."""
         if self.p.costs is None:
             return 0
         return int(self.p.costs[a]) - (int(self.p.costs[j]) if j >= 0 else 0)
@@ -228,6 +277,7 @@ class _SwapState:
         return won - lost
 
     def apply(self, a: int, j: int) -> None:
+        """Add ``a`` and drop ``j`` (-1: none), updating counts and slacks."""
         extra = self._extra_cost(a, j)
         self.c[self._rows(a)] += 1
         self.x[a] = True
@@ -243,9 +293,10 @@ class _SwapState:
 def _best_partner(
     p: CoverProblem, x: np.ndarray, c: np.ndarray, gain: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For every unchosen site: the best chosen site to swap it with, the net gain; and the
-    loss of dropping each chosen site.
+    """Find, for every unchosen site, the best chosen site to swap it with.
 
+    Returns the net gain of each unchosen site's best swap (``-inf`` for chosen sites),
+    its partner (-1 for a plain addition) and the loss of dropping each chosen site.
     Swapping out *j* loses the rows only *j* covers (``loss``) except those the incoming
     site *a* also covers (``shared[a, j]``): net = gain[a] - loss[j] + shared[a, j].
     """
@@ -283,7 +334,12 @@ def _best_partner(
 
 
 def _fallback_partner(p, x, loss, gain, slack_b, best, best_out) -> None:
-    """The cheapest-to-lose chosen site (that frees enough budget) for every candidate."""
+    """Offer every candidate the cheapest-to-lose chosen site that frees enough budget.
+
+    Updates ``best`` and ``best_out`` in place where that swap beats the best found.
+    With a budget, a suffix minimum over chosen sites sorted by cost finds, for each
+    candidate, the least loss among the sites dear enough to make room for it.
+    """
     inside = np.flatnonzero(x)
     if not len(inside):
         return
@@ -309,6 +365,7 @@ def _fallback_partner(p, x, loss, gain, slack_b, best, best_out) -> None:
 
 
 def _suffix_argmin(values: np.ndarray) -> np.ndarray:
+    """Return, for each position, the index of the least value from there on (first wins)."""
     out = np.empty(len(values), dtype=np.int64)
     arg = len(values) - 1
     for i in range(len(values) - 1, -1, -1):

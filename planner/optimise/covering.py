@@ -215,11 +215,11 @@ def max_cover(
     say = progress or (lambda fraction, message: None)
     try:
         inst = Instance.build(coverage, weights, k, costs, budget, locked)
-        if inst.problem is None:
+        p = inst.problem
+        if p is None:
             return inst.trivial_result(clock.wall())
     except InfeasibleError as why:
         return _no_choice(why, clock.wall())
-    p = inst.problem
     clock.charge(_PREP_CPU_PER_NNZ * (inst.stats["nnz_in"] + p.cov.nnz))
     say(0.05, f"{p.cov.shape[0]:,} demand groups x {p.n_sites:,} sites")
     x_greedy = greedy(p)
@@ -288,6 +288,7 @@ def _lp_start(
     The bound is in the caller's units with the locked sites' weight included.
     """
     p = inst.problem
+    assert p is not None  # called only when a problem is left to solve
     lp = lp_relaxation(
         p.cov, inst.weights, workers=workers, seconds=0.3 * clock.limit, **inst.float_limits()
     )

@@ -24,7 +24,7 @@ from planner.optimise.money import to_minor
 from planner.optimise.settings import PlanSettings
 from planner.policy.load import DensityRule, Policy, ShareRule
 
-__all__ = ["Instance", "PlanSettings", "build_instance", "pairs_within", "restrict", "slot_ranks"]
+__all__ = ["Instance", "build_instance", "pairs_within", "restrict", "slot_ranks"]
 
 WEEKS_PER_CYCLE = 2
 

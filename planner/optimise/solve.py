@@ -36,7 +36,6 @@ from planner.optimise.verify import plan_violations
 __all__ = [
     "Objective",
     "SolveResult",
-    "SolverSettings",
     "parse_objective",
     "solve_instance",
     "unplaceable",

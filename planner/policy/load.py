@@ -44,7 +44,6 @@ __all__ = [
     "parse_policy",
     "policy_from_text",
     "policy_to_toml",
-    "presets_dir",
 ]
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")

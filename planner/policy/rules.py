@@ -1,5 +1,11 @@
-"""The rules of an ethical-use policy and the `Policy` that holds them, with the checks every
-rule must pass (ids, vocabularies, distances, shares, dates) however the policy was made.
+"""The rules of an ethical-use policy and the `Policy` that holds them.
+
+Also the checks every rule must pass (ids, vocabularies, distances, shares, dates)
+however the policy was made: in Python, from TOML (`planner.policy.load`) or in the app's
+rule editor. Five rule types, each a frozen dataclass: `BanRule` and `ExclusionRule`
+decide which assets may carry a category (`planner.policy.eligibility`); `DensityRule`,
+`ShareRule` and `PeriodRule` depend on the plan and are enforced by the optimiser and
+re-checked by `planner.policy.audit`.
 """
 
 from __future__ import annotations
@@ -30,11 +36,12 @@ __all__ = [
 ]
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+#: Site kinds a policy may name unless it adds its own: `planner.schema.SITE_KINDS`, sorted.
 DEFAULT_KINDS = tuple(sorted(SITE_KINDS))
 
 
 def _tuple(value: Any) -> tuple | None:
-    """Lists become tuples (so rules hash); a lone string becomes a one-element tuple."""
+    """Return lists as tuples (so rules hash); a lone string becomes a one-element tuple."""
     if value is None or isinstance(value, tuple):
         return value
     if isinstance(value, str):
@@ -54,7 +61,26 @@ def _normalise(rule: Any) -> None:
 
 @dataclass(frozen=True)
 class BanRule:
-    """``categories`` are never allowed on assets in scope (``asset_types``, ``digital``)."""
+    """``categories`` are never allowed on assets in scope (``asset_types``, ``digital``).
+
+    Attributes
+    ----------
+    id
+        Rule id: letters, digits, ``-``, ``_`` or ``.``, unique in the policy; reasons and
+        audit rows name it.
+    categories
+        Advertiser categories banned (a list or a single name is accepted).
+    asset_types
+        Only assets of these types are in scope; None for every type.
+    digital
+        True: only digital assets are in scope; False: only classic (paper) ones; None:
+        both.
+
+    Examples
+    --------
+    >>> BanRule("no-hfss-digital", "hfss", digital=True)
+    BanRule(id='no-hfss-digital', categories=('hfss',), asset_types=None, digital=True)
+    """
 
     id: str
     categories: tuple[str, ...]
@@ -63,6 +89,7 @@ class BanRule:
     type: ClassVar[str] = "ban"
 
     def __post_init__(self) -> None:
+        """Store name lists as tuples; the `Policy` checks the values."""
         _normalise(self)
 
 
@@ -71,7 +98,32 @@ class ExclusionRule:
     """``categories`` are not allowed within ``within_m`` metres of a site of a kind in ``near``.
 
     Distance is to a polygon's edge; an asset inside a polygon is at 0 m. A site at exactly
-    ``within_m`` counts as within.
+    ``within_m`` counts as within. Distances are measured in the metric CRS of
+    `planner.geo.metric_crs` (British National Grid in Great Britain).
+
+    Attributes
+    ----------
+    id
+        Rule id, unique in the policy.
+    categories
+        Advertiser categories kept away.
+    near
+        Site kinds the distance is measured to (e.g. ``("school",)``), from the policy's
+        ``kinds``.
+    within_m
+        Exclusion radius, in metres, >= 0 (an int is stored as a float).
+    asset_types, digital
+        Scope, as for `BanRule`: assets outside it are not affected.
+
+    Examples
+    --------
+    The UK CAP Code preset (``uk-cap-code``): no alcohol, gambling or HFSS adverts within
+    100 m of a school, the ASA/CAP advice on placing age-restricted ads (CAP Code rules
+    15.18, 16.3.13 and 18.15; "Children: Targeting", asa.org.uk).
+
+    >>> ExclusionRule("cap-schools-100m", ["alcohol", "gambling", "hfss"], ["school"], 100)
+    ExclusionRule(id='cap-schools-100m', categories=('alcohol', 'gambling', 'hfss'), \
+near=('school',), within_m=100.0, asset_types=None, digital=None)
     """
 
     id: str
@@ -83,6 +135,7 @@ class ExclusionRule:
     type: ClassVar[str] = "exclusion"
 
     def __post_init__(self) -> None:
+        """Store name lists as tuples and ``within_m`` as a float; the `Policy` checks them."""
         _normalise(self)
 
 
@@ -90,9 +143,24 @@ class ExclusionRule:
 class DensityRule:
     """At most ``max_faces`` booked faces within ``within_m`` metres of any booked asset.
 
-    Checked per cycle by `planner.audit` and enforced by the optimiser with one reading:
-    for every booked asset *a*, the faces booked on all assets within ``within_m`` of *a*
-    (including *a*'s own) must not exceed ``max_faces``.
+    Checked per cycle by `planner.policy.audit` and enforced by the optimiser
+    (`planner.optimise.constraints.add_density_rule`) with one reading: for every cycle
+    *t* and every asset *a* booked in *t*, the faces booked on all assets within
+    ``within_m`` of *a* (including *a*'s own) must not exceed ``max_faces``::
+
+        sum over b with d(a, b) <= within_m of faces[b, t]  <=  max_faces
+
+    Each placement counts as one face (a digital slot too). An area may hold more
+    assets than ``max_faces`` as long as no booked asset has more than that around it.
+
+    Attributes
+    ----------
+    id
+        Rule id, unique in the policy.
+    max_faces
+        Most faces booked around any booked asset, whole number >= 1.
+    within_m
+        Neighbourhood radius, in metres, >= 0.
     """
 
     id: str
@@ -101,12 +169,26 @@ class DensityRule:
     type: ClassVar[str] = "density"
 
     def __post_init__(self) -> None:
+        """Store ``within_m`` as a float; the `Policy` checks the values."""
         _normalise(self)
 
 
 @dataclass(frozen=True)
 class ShareRule:
-    """``categories`` together take at most ``max_share`` (0-1) of the faces booked in a cycle."""
+    """``categories`` together take at most ``max_share`` (0-1) of the faces booked in a cycle.
+
+    Per cycle *t*: ``faces booked for categories in t <= max_share * all faces booked
+    in t``, over every asset of the plan; a cycle with nothing booked passes.
+
+    Attributes
+    ----------
+    id
+        Rule id, unique in the policy.
+    categories
+        Categories whose faces are added up.
+    max_share
+        Largest fraction of a cycle's booked faces, 0 to 1 (0.25 is a quarter).
+    """
 
     id: str
     categories: tuple[str, ...]
@@ -114,12 +196,28 @@ class ShareRule:
     type: ClassVar[str] = "share"
 
     def __post_init__(self) -> None:
+        """Store name lists as tuples and ``max_share`` as a float; the `Policy` checks them."""
         _normalise(self)
 
 
 @dataclass(frozen=True)
 class PeriodRule:
-    """``categories`` are not allowed in any cycle overlapping ``start``-``end`` (inclusive)."""
+    """``categories`` are not allowed in any cycle overlapping ``start``-``end`` (inclusive).
+
+    A cycle overlaps when its first day is on or before ``end`` and its last day on or
+    after ``start`` (`planner.calendar.cycle_dates`); one day of overlap bars the cycle.
+    For example political adverts in the weeks before an election.
+
+    Attributes
+    ----------
+    id
+        Rule id, unique in the policy.
+    categories
+        Categories barred in the period.
+    start, end
+        First and last day of the period, `datetime.date` (not datetime); ``end`` not
+        before ``start``.
+    """
 
     id: str
     categories: tuple[str, ...]
@@ -128,6 +226,7 @@ class PeriodRule:
     type: ClassVar[str] = "period"
 
     def __post_init__(self) -> None:
+        """Store name lists as tuples; the `Policy` checks the dates."""
         _normalise(self)
 
 

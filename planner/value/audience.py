@@ -559,7 +559,7 @@ def _residential(
 def _decayed_sum(
     here: np.ndarray, there: np.ndarray, weight: np.ndarray, *, radius: float, decay: float
 ) -> np.ndarray:
-    """Sum ``weight * exp(-d / decay)`` over the points of ``there`` within ``radius`` of each point.
+    """Sum ``weight * exp(-d / decay)`` over points of ``there`` within ``radius`` of each ``here``.
 
     Pairs come from a `shapely.STRtree` ``dwithin`` query and are summed with
     `numpy.bincount`: no dense distance matrix and no Python loop (all 20,399 London TfL

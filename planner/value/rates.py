@@ -1,8 +1,11 @@
 """Rate cards: the gross price of one face (or one digital slot) for one 2-week cycle.
 
-A rate card is a TOML file (``data/rates/<name>.toml``) with an explicit currency, the agency
-commission and one ``[[rate]]`` per format, classic/digital and area tier: either a fixed
-``price_per_cycle`` or a ``cpm`` applied to the asset's weekly impacts.
+A rate card is a TOML file (a bundled preset ``planner/presets/rates/<name>.toml``, or any
+path) with an explicit currency, the agency commission and one ``[[rate]]`` per format,
+classic/digital and area tier: either a fixed ``price_per_cycle`` or a ``cpm`` applied to
+the asset's weekly impacts. The figures of the bundled ``uk-default`` card and their
+sources (Darlington, Adur, airoutdoor.co.uk, derived CPM) are in ``docs/valuation.md``,
+section 2, and in each ``[[rate]]``'s ``source``.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ __all__ = [
     "price_assets",
 ]
 
-#: The project's own data folder (rate cards in ``rates/``, concession terms in ``terms/``).
+# Keys a rate card may have at the top level and in each [[rate]]; any other is refused.
 _CARD_KEYS = {
     "name",
     "currency",
@@ -51,6 +54,23 @@ class RateEntry:
 
     Exactly one of ``price_per_cycle`` (gross, per face, or per slot for digital faces)
     and ``cpm`` (gross price per 1,000 impacts) is set.
+
+    Attributes
+    ----------
+    format
+        Format it prices, lower case (``"6-sheet"``, ``"d48"``, ...), or ``"*"``.
+    digital
+        True for digital faces only, False for classic only, None for both.
+    tier
+        Area tier it prices, lower case (e.g. ``"prime"``), or ``"*"``.
+    price_per_cycle
+        Gross price of one face (one slot if digital) for one 14-day cycle, in the card's
+        currency (major units, e.g. pounds), or None.
+    cpm
+        Gross price per 1,000 impacts, in the card's currency, or None. The price per
+        cycle is then ``cpm * weekly_impacts * 14 / 7 / 1000``.
+    source
+        Where the figure comes from (shown by `planner.value.valuation.assumptions_table`).
     """
 
     format: str = "*"
@@ -78,15 +98,21 @@ class RateCard:
 
     Attributes
     ----------
+    name
+        The card's ``name``, else its file name without ``.toml``.
     currency
-        ISO code of every price (e.g. ``"GBP"``).
+        ISO code of every price (e.g. ``"GBP"``), upper case.
     agency_commission
-        Share of the gross price kept by the buying agency (0.15 for 15%).
+        Share of the gross price kept by the buying agency, in [0, 1) (0.15 for 15%).
     entries
-        The rates, in file order.
+        The rates, in file order (ties in specificity go to the first).
     default_tier, tier_column, ward_tiers
         An asset's tier is its ``tier_column`` value, else its ward's tier in
-        ``ward_tiers``, else ``default_tier``.
+        ``ward_tiers`` (``{ward name: tier}``, both lower case), else ``default_tier``.
+    source
+        Path of the file read.
+    notes, sources
+        The card's own ``notes`` and ``sources`` (citations), as written.
     """
 
     name: str
@@ -104,16 +130,33 @@ class RateCard:
 def load_rate_card(path_or_name: str | os.PathLike[str] | RateCard) -> RateCard:
     """Read and validate a rate card.
 
+    The file's keys: ``currency`` (ISO code) and ``agency_commission`` (share in [0, 1))
+    are required; ``name``, ``default_tier`` (default ``"standard"``), ``tier_column``
+    (default ``"tier"``), ``[ward_tiers]``, ``notes`` and ``sources`` are optional; at
+    least one ``[[rate]]`` with optional ``format``, ``digital``, ``tier`` and ``source``
+    and exactly one of ``price_per_cycle`` or ``cpm`` (a positive number). Any other key
+    is refused, so a typo is never silently ignored.
+
     Parameters
     ----------
     path_or_name
-        A ``.toml`` path, or a built-in name such as ``"uk-default"`` or ``"demo"``
-        (``data/rates/<name>.toml``). A `RateCard` is returned unchanged.
+        A ``.toml`` path, or a bundled name such as ``"uk-default"`` (GBP, 15% agency
+        commission) or ``"demo"`` (EUR, the UK card at ~1.17 EUR/GBP, illustrative)
+        in ``planner/presets/rates/``. A `RateCard` is returned unchanged.
+
+    Returns
+    -------
+    RateCard
+        Formats, tiers and ward names lower-cased, the currency upper-cased.
 
     Raises
     ------
     PricingError
-        Naming the file and the key when the file is missing, not TOML, or invalid.
+        Naming the file and the key (or ``[[rate]]`` number) when the file is missing, not
+        TOML, or invalid: an unknown or missing key, a key of the wrong type, a currency
+        that is not 3 letters, a commission outside [0, 1), no ``[[rate]]``, a rate with
+        neither or both prices or a price that is not a positive number, or a
+        ``[ward_tiers]`` value that is not text.
 
     Examples
     --------
@@ -165,7 +208,12 @@ def price_assets(
     impacts: pd.DataFrame | pd.Series | None,
     rate_card: RateCard | str | os.PathLike[str],
 ) -> pd.DataFrame:
-    """Gross price per cycle of every asset: per face, or per slot for digital faces.
+    """Price every asset for one cycle, gross: per face, or per slot for digital faces.
+
+    Each asset takes the most specific matching ``[[rate]]`` (format, classic/digital and
+    tier pinned; ties go to the first in the file). A ``cpm`` rate gives
+    ``cpm * weekly_impacts * CYCLE_DAYS / 7 / 1000`` (14-day cycles). A non-negative
+    ``price_per_cycle`` in the asset file overrides the card.
 
     Parameters
     ----------
@@ -181,14 +229,18 @@ def price_assets(
     Returns
     -------
     pandas.DataFrame
-        Indexed like ``assets``: ``price_per_cycle``, ``price_source`` (``"asset file"``,
-        ``"rate card"`` or ``"cpm"``), ``currency``, ``tier`` and ``rate`` (the entry used).
-        A price given in the asset file wins.
+        Indexed like ``assets``: ``price_per_cycle`` (gross, in the card's currency, major
+        units), ``price_source`` (``"asset file"``, ``"rate card"`` or ``"cpm"``),
+        ``currency``, ``tier`` and ``rate`` (the entry's label such as
+        ``d48/digital/prime``; empty for a price from the asset file). A price given in
+        the asset file wins.
 
     Raises
     ------
     PricingError
-        When no rate matches an asset, or a CPM rate has no impacts to apply to.
+        When the card cannot be loaded, no rate matches an asset (the message lists up to
+        10 format/kind/tier combinations and suggests a catch-all ``[[rate]]``), or a CPM
+        rate has no impacts to apply to.
 
     Examples
     --------
@@ -245,10 +297,27 @@ def load_toml(
 ) -> tuple[dict[str, Any], Path | Traversable]:
     """Read a TOML file given by path or by built-in name (``planner/presets/<kind>/<name>.toml``).
 
+    Shared by rate cards and concession terms (`planner.value.concession.load_terms`).
+
+    Parameters
+    ----------
+    path_or_name
+        A path, or a bare name without ``.toml`` and without a folder that is not an
+        existing file: the bundled preset of that name.
+    kind
+        Preset folder: ``"rates"`` or ``"terms"``.
+
+    Returns
+    -------
+    tuple
+        ``(data, path)``: the parsed TOML as a dict and the file read (a `pathlib.Path`,
+        or a `importlib.resources` ``Traversable`` for a preset).
+
     Raises
     ------
     PricingError
-        When the file does not exist or is not valid TOML (with the line).
+        When the file does not exist (the message lists the bundled names), cannot be
+        read as UTF-8, is not valid TOML (with the line) or is nested too deeply.
     """
     path = _resolve(path_or_name, kind)
     try:
@@ -267,6 +336,13 @@ def load_toml(
 
 
 def _resolve(path_or_name: str | os.PathLike[str], kind: str) -> Path | Traversable:
+    """Find the file: an existing path, else the bundled preset, else ``<name>.toml``.
+
+    Raises
+    ------
+    PricingError
+        When no such file exists; the message lists the bundled presets of ``kind``.
+    """
     text = os.fspath(path_or_name)
     path: Path | Traversable = Path(text)
     is_name = (
@@ -284,6 +360,7 @@ def _resolve(path_or_name: str | os.PathLike[str], kind: str) -> Path | Traversa
 
 
 def _unknown_keys(table: dict[str, Any], known: set[str], where: str, place: str) -> None:
+    """Raise `PricingError` listing the keys of ``table`` not in ``known``, and the allowed ones."""
     unknown = sorted(set(table) - known)
     if unknown:
         raise PricingError(
@@ -293,6 +370,11 @@ def _unknown_keys(table: dict[str, Any], known: set[str], where: str, place: str
 
 
 def _required(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    """Return ``table[key]``; `PricingError` when it is missing or not of type ``kind``.
+
+    A TOML boolean is refused even where a number is expected (``bool`` is an ``int`` in
+    Python).
+    """
     if key not in table:
         raise PricingError(f"{where}: missing key '{key}'. Add it at the top of the file")
     value = table[key]
@@ -304,6 +386,15 @@ def _required(table: dict[str, Any], key: str, kind: type | tuple[type, ...], wh
 
 
 def _entry(rate: Any, i: int, where: str) -> RateEntry:
+    """Validate ``[[rate]]`` number ``i`` (1-based) and build its `RateEntry`.
+
+    Raises
+    ------
+    PricingError
+        Naming the file and the rate number: not a table, an unknown key, neither or both
+        of ``price_per_cycle`` and ``cpm``, a price that is not a positive finite number,
+        or a ``digital`` that is not true/false.
+    """
     place = f", [[rate]] number {i}"
     if not isinstance(rate, dict):
         raise PricingError(f"{where}{place}: must be a table of keys")
@@ -333,6 +424,7 @@ def _entry(rate: Any, i: int, where: str) -> RateEntry:
 
 
 def _lower(assets: pd.DataFrame, name: str, default: str) -> np.ndarray:
+    """Return a text column stripped and lower-cased; ``default`` where absent, missing or blank."""
     if name not in assets.columns:
         return np.full(len(assets), default, dtype=object)
     values = assets[name].astype(object).where(assets[name].notna(), "")
@@ -340,6 +432,10 @@ def _lower(assets: pd.DataFrame, name: str, default: str) -> np.ndarray:
 
 
 def _tiers(assets: pd.DataFrame, card: RateCard) -> np.ndarray:
+    """Return each asset's tier: its tier column, else its ward's tier, else the default.
+
+    Wards are matched case-insensitively against ``card.ward_tiers``.
+    """
     tiers = np.full(len(assets), card.default_tier, dtype=object)
     if card.ward_tiers and "ward" in assets.columns:
         wards = pd.Series(_lower(assets, "ward", ""))
@@ -354,6 +450,7 @@ def _tiers(assets: pd.DataFrame, card: RateCard) -> np.ndarray:
 def _matches(
     entry: RateEntry, formats: np.ndarray, digital: np.ndarray, tiers: np.ndarray
 ) -> np.ndarray:
+    """Return which assets ``entry`` matches, shape (n_assets,); ``"*"`` and None match all."""
     hit = np.ones(len(formats), dtype=bool)
     if entry.format != "*":
         hit &= formats == entry.format
@@ -372,6 +469,10 @@ def _check_all_priced(
     tiers: np.ndarray,
     card: RateCard,
 ) -> None:
+    """Raise `PricingError` naming the unpriced format/kind/tier combinations (first 10).
+
+    Checked before prices from the asset file are applied, so every asset needs a rate.
+    """
     if done.all():
         return
     missing = sorted(
@@ -388,6 +489,7 @@ def _check_all_priced(
 
 
 def _weekly(impacts: pd.DataFrame | pd.Series | None, index: pd.Index) -> np.ndarray:
+    """Return weekly impacts aligned on the assets' ``index``; NaN where missing or no impacts."""
     if impacts is None:
         return np.full(len(index), np.nan)
     series = impacts["weekly_impacts"] if isinstance(impacts, pd.DataFrame) else impacts
@@ -395,6 +497,7 @@ def _weekly(impacts: pd.DataFrame | pd.Series | None, index: pd.Index) -> np.nda
 
 
 def _given_prices(assets: pd.DataFrame) -> np.ndarray:
+    """Return the asset file's ``price_per_cycle``; NaN where absent, not a number or < 0."""
     if "price_per_cycle" not in assets.columns:
         return np.full(len(assets), np.nan)
     given = pd.to_numeric(assets["price_per_cycle"], errors="coerce").to_numpy(dtype=float)

@@ -5,6 +5,7 @@ what a policy puts out of reach; every figure is a modelled estimate from stated
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -23,6 +24,7 @@ __all__ = [
     "SCENARIOS",
     "ValuationAssumptions",
     "assumptions_table",
+    "check_currency",
     "policy_value_at_risk",
     "portfolio_summary",
     "value_assets",
@@ -149,7 +151,7 @@ def value_assets(
     >>> values = value_assets(assets, zones=zones, rate_card="uk-default", terms="uk-default")
     >>> values[["asset_id", "annual_value_central", "council_income_central"]].head()
     """
-    card, deal = _card_and_terms(rate_card, terms)
+    card, deal = check_currency(rate_card, terms)
     impacts = estimate_impacts(assets, zones, transit=transit, pois=pois, params=params)
     prices = price_assets(assets, impacts, card)
     out = _asset_columns(assets, params)
@@ -186,14 +188,45 @@ def value_assets(
     return values
 
 
-def _card_and_terms(
-    rate_card: RateCard | str | os.PathLike[str], terms: ConcessionTerms | str | os.PathLike[str]
+def check_currency(
+    rate_card: RateCard | str | os.PathLike[str],
+    terms: ConcessionTerms | str | os.PathLike[str] | Mapping[str, Any],
 ) -> tuple[RateCard, ConcessionTerms]:
+    """Load a rate card and concession terms and check that they use the same currency.
+
+    Prices come from the rate card and the council's share from the terms, so both must
+    be in one currency for the income figures to mean anything.
+
+    Parameters
+    ----------
+    rate_card
+        A `RateCard`, or what `planner.load_rate_card` reads (built-in name or path).
+    terms
+        `ConcessionTerms`, or what `planner.load_terms` reads (name, path or dict).
+
+    Returns
+    -------
+    tuple of (RateCard, ConcessionTerms)
+        Both, loaded.
+
+    Raises
+    ------
+    PricingError
+        When the currencies differ, naming the rate card, the terms and both currencies;
+        or when either cannot be read.
+
+    Examples
+    --------
+    >>> card, terms = check_currency("demo", "demo")
+    >>> card.currency, terms.currency
+    ('EUR', 'EUR')
+    """
     card, deal = load_rate_card(rate_card), load_terms(terms)
     if card.currency != deal.currency:
         raise PricingError(
-            f"The rate card is in {card.currency} ({card.name}) but the terms are "
-            f"in {deal.currency} ({deal.name}); use files in the same currency"
+            f"The rate card '{card.name}' is in {card.currency} but the concession terms "
+            f"'{deal.name}' are in {deal.currency}; choose a rate card and terms in the "
+            "same currency"
         )
     return card, deal
 
