@@ -19,6 +19,9 @@ Subcommands, in the order of ``--help``:
     Re-check a plan's placements against a policy; exit 1 when a rule is broken.
 ``plan``
     Place campaigns on asset faces and cycles with CP-SAT; exit 1 when no plan exists.
+``select-sites``
+    Which assets to open: the fewest meeting a revenue target, or the N reaching the most
+    residents (`planner.cli.sites`); exit 1 when no selection meets the request.
 ``demo``
     The whole chain on the bundled Helsinki demo.
 ``map``
@@ -35,6 +38,7 @@ from planner.cli.common import EXIT_BAD_INPUT, EXIT_FOUND, EXIT_OK, load_options
 from planner.cli.data import add_import_osm, add_validate
 from planner.cli.plan import add_demo, add_plan, add_value
 from planner.cli.policy import add_audit, add_eligibility, add_map
+from planner.cli.sites import add_select_sites
 from planner.errors import PlannerError
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_FOUND", "EXIT_OK", "build_parser", "load_options", "main"]
@@ -71,6 +75,7 @@ _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_eligibility,
     add_audit,
     add_plan,
+    add_select_sites,
     add_demo,
     add_map,
 ]

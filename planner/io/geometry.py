@@ -55,15 +55,16 @@ def check_geometry(
     >>> col = Collector("assets.csv", row_labels(frame, "asset_id", 2))
     >>> frame = check_geometry(frame, "assets", CRS.from_user_input(27700), col)
     """
-    geoms = frame.geometry.array
+    # Heights (Z) and measures (M) play no part in any rule: dropped without a word.
+    geoms = shapely.force_2d(np.asarray(frame.geometry.array, dtype=object))
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     for i in np.flatnonzero(missing):
-        col.row(
-            int(i),
-            "geometry",
-            "the location is missing",
-            "Give the row coordinates (or a geometry)",
+        found = (
+            "the location is missing"
+            if shapely.is_missing(geoms[i])
+            else f"the geometry is an empty {geoms[i].geom_type} (it has no coordinates)"
         )
+        col.row(int(i), "geometry", found, "Give the row coordinates (or a geometry)")
     nonfinite, null_island = _bad_coordinates(geoms, missing, kind)
     for i in np.flatnonzero(nonfinite | null_island):
         if nonfinite[i]:
@@ -96,17 +97,7 @@ def check_geometry(
     if kind == "zones":
         geoms = _zone_shapes(geoms, usable, col)
     if kind == "assets":
-        not_point = usable & (shapely.get_type_id(geoms) != 0)
-        if not_point.any():
-            geoms = geoms.copy()
-            geoms[not_point] = shapely.point_on_surface(geoms[not_point])
-            col.file(
-                "geometry",
-                f"{int(not_point.sum())} asset(s) had a line or polygon shape "
-                "and were placed at a representative point",
-                "Nothing to do",
-                "warning",
-            )
+        _check_part_ids(frame, geoms, usable, col)
     return frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=source_crs))
 
 

@@ -1,6 +1,8 @@
-"""The site-selection model for `planner.optimise.site_selection`: CP-SAT with one ``add_<rule>`` per
-business rule, a greedy complete hint, the two-stage fewest-sites solve, and the words
-that explain an unreachable target.
+"""The site-selection model for `planner.optimise.site_selection`, in CP-SAT.
+
+One ``add_<rule>`` per business rule, a greedy complete hint, the two-stage fewest-sites
+solve, and the words that explain an unreachable target. Variables: ``open_a`` for every
+openable asset *a* and ``convert_a`` for every convertible one; money in pence.
 """
 
 from __future__ import annotations
@@ -21,7 +23,28 @@ __all__ = ["Candidates", "Outcome", "SiteModel", "fewest_then_best", "unreachabl
 
 @dataclass
 class Candidates:
-    """Openable assets as solver-ready integers (pence), and their density neighbours."""
+    """Openable assets as solver-ready integers (pence), and their density neighbours.
+
+    Attributes
+    ----------
+    ids
+        Asset id of each candidate, shape (n,).
+    value
+        Annual value in pence a year, shape (n,).
+    uplift
+        Extra pence a year once converted to digital, 0 when not convertible, shape (n,).
+    capex
+        Capital cost of a conversion in pence, 0 when not convertible, shape (n,).
+    faces
+        Faces of each asset (at least 1), shape (n,).
+    convertible
+        Whether the asset is classic with a known capex and an uplift above 0, shape (n,).
+    neighbours
+        Per density rule: the rule and, for every candidate, the candidates within
+        ``within_m`` of it (itself included).
+    excluded
+        ``asset_id``, ``reason`` of every asset that cannot be opened.
+    """
 
     ids: np.ndarray
     value: np.ndarray  # pence a year
@@ -35,6 +58,21 @@ class Candidates:
 
 @dataclass(frozen=True)
 class Outcome:
+    """A solved selection.
+
+    Attributes
+    ----------
+    x, convert
+        Which candidates are opened and converted, Boolean, shape (n,).
+    status
+        CP-SAT's status name, ``OPTIMAL`` or ``FEASIBLE``.
+    objective
+        ``fewest_sites`` or ``max_value``.
+    objective_value, bound
+        The objective and its best proven bound: a number of sites, or net annual value
+        in GBP a year.
+    """
+
     x: np.ndarray
     convert: np.ndarray
     status: str
@@ -44,15 +82,50 @@ class Outcome:
 
 
 class SiteModel:
-    """The CP-SAT model: one ``add_<rule>`` per business rule, then an objective."""
+    """The CP-SAT model: one ``add_<rule>`` per business rule, then an objective.
+
+    Parameters
+    ----------
+    cand
+        The openable assets.
+    n_sites
+        Most assets to open, or None.
+    target
+        Least annual value (value plus uplift of conversions) in pence a year, or None.
+    spend
+        Most capex on conversions in pence, or None.
+    capex_years
+        Years over which capex is spread against annual value in the ``max_value``
+        objective: a conversion nets ``uplift - capex / capex_years`` a year.
+    lock
+        Candidate positions that must be opened.
+    """
 
     def __init__(self, cand: Candidates, n_sites, target, spend, capex_years, lock) -> None:
+        """Keep the data and the net yearly uplift of each conversion, in pence."""
         self.cand, self.n_sites, self.target, self.spend = cand, n_sites, target, spend
         self.lock = lock
         years = max(float(capex_years), 1e-9)
         self.net_uplift = cand.uplift - np.round(cand.capex / years).astype(np.int64)
 
     def build(self, count_cap: int | None = None):
+        """Build a model with every rule and no objective.
+
+        Parameters
+        ----------
+        count_cap
+            Most assets to open in addition to ``n_sites`` (the second stage of
+            `fewest_then_best`), or None.
+
+        Returns
+        -------
+        model : cp_model.CpModel
+            The model.
+        xs : list
+            ``open_a`` of each candidate.
+        cs : dict
+            Candidate position -> ``convert_a``, for convertible candidates only.
+        """
         model = cp_model.CpModel()
         xs = [model.new_bool_var(f"open_{a}") for a in self.cand.ids]
         cs = {
@@ -68,34 +141,89 @@ class SiteModel:
         return model, xs, cs
 
     def add_conversion_needs_open(self, model, xs, cs) -> None:
-        """convert_a <= open_a: only an open asset is converted."""
+        """Convert only an open asset: ``convert_a <= open_a`` for every convertible *a*.
+
+        Parameters
+        ----------
+        model
+            The CP-SAT model to add to.
+        xs, cs
+            The open and convert variables of `build`.
+        """
         for i, c in cs.items():
             model.add_implication(c, xs[i])
 
     def add_site_limit(self, model, xs, count_cap) -> None:
-        """sum_a open_a <= n_sites (and <= the fewest-sites optimum in a second stage)."""
+        """Open at most ``n_sites``: ``sum_a open_a <= n_sites``.
+
+        In the second stage of `fewest_then_best` also ``sum_a open_a <= count_cap``,
+        the fewest sites found in the first.
+
+        Parameters
+        ----------
+        model
+            The CP-SAT model to add to.
+        xs
+            The open variables.
+        count_cap
+            The second stage's cap, or None.
+        """
         for cap in (self.n_sites, count_cap):
             if cap is not None:
                 model.add(sum(xs) <= cap)
 
     def value_expr(self, xs, cs):
+        """Return the annual value in pence: ``sum_a value_a open_a + uplift_a convert_a``."""
         terms = [(x, int(v)) for x, v in zip(xs, self.cand.value, strict=True)]
         terms += [(c, int(self.cand.uplift[i])) for i, c in cs.items()]
         return cp_model.LinearExpr.weighted_sum([t[0] for t in terms], [t[1] for t in terms])
 
     def add_revenue_target(self, model, xs, cs) -> None:
-        """sum_a value_a open_a + sum_a uplift_a convert_a >= target (pence a year)."""
+        """Meet the revenue target: ``sum_a value_a open_a + uplift_a convert_a >= target``.
+
+        In pence a year; nothing is added without a target.
+
+        Parameters
+        ----------
+        model
+            The CP-SAT model to add to.
+        xs, cs
+            The open and convert variables of `build`.
+        """
         if self.target is not None:
             model.add(self.value_expr(xs, cs) >= self.target)
 
     def add_capex_budget(self, model, cs) -> None:
-        """sum_a capex_a convert_a <= capex budget (pence)."""
+        """Keep conversions within the capex budget: ``sum_a capex_a convert_a <= spend``.
+
+        In pence; nothing is added without a budget or a convertible asset.
+
+        Parameters
+        ----------
+        model
+            The CP-SAT model to add to.
+        cs
+            The convert variables of `build`.
+        """
         if self.spend is not None and cs:
             caps = [int(self.cand.capex[i]) for i in cs]
             model.add(cp_model.LinearExpr.weighted_sum(list(cs.values()), caps) <= self.spend)
 
     def add_density(self, model, xs) -> None:
-        """For each rule and open asset a: sum of faces of open assets near a <= max_faces."""
+        """Keep every density rule around every open asset.
+
+        For each rule and asset *a*: ``sum_{b within d of a} faces_b open_b <=
+        max_faces`` enforced when ``open_a``, reading the rule as `planner.audit` does
+        with every face of an open asset booked. An asset whose whole neighbourhood has
+        no more faces than ``max_faces`` gets no constraint.
+
+        Parameters
+        ----------
+        model
+            The CP-SAT model to add to.
+        xs
+            The open variables.
+        """
         faces = self.cand.faces
         for rule, near in self.cand.neighbours:
             for i, group in enumerate(near):
@@ -107,13 +235,44 @@ class SiteModel:
                 model.add(expr <= rule.max_faces).only_enforce_if(xs[i])
 
     def add_locked(self, model, xs) -> None:
-        """open_a = 1 for locked assets (existing contracts)."""
+        """Keep locked assets open: ``open_a = 1`` for every locked *a* (existing contracts).
+
+        Parameters
+        ----------
+        model
+            The CP-SAT model to add to.
+        xs
+            The open variables.
+        """
         for i in self.lock:
             model.add(xs[i] == 1)
 
     def solve(
         self, objective: str, settings: SolverSettings, *, count_cap=None, hint=None
     ) -> Outcome | None:
+        """Solve for one objective, hinted completely.
+
+        ``fewest_sites`` minimises ``sum_a open_a``; ``max_value`` maximises the net
+        annual value ``sum_a value_a open_a + (uplift_a - capex_a / capex_years)
+        convert_a``.
+
+        Parameters
+        ----------
+        objective
+            ``fewest_sites`` or ``max_value``.
+        settings
+            Solver settings (workers, seed, time limit, determinism, log).
+        count_cap
+            Most assets to open, besides ``n_sites`` (second stage), or None.
+        hint
+            ``(open, convert)`` Boolean arrays to hint; the greedy selection when None.
+
+        Returns
+        -------
+        Outcome or None
+            The selection, or None when CP-SAT finds none in time or proves there is
+            none.
+        """
         model, xs, cs = self.build(count_cap)
         if objective == "fewest_sites":
             model.minimize(sum(xs))
@@ -148,6 +307,7 @@ class SiteModel:
 
 
 def _solver(settings: SolverSettings) -> cp_model.CpSolver:
+    """Return a CP-SAT solver for ``settings``: deterministic time with a watchdog, or wall."""
     solver = cp_model.CpSolver()
     params = solver.parameters
     params.num_workers = max(1, int(settings.workers))
@@ -165,7 +325,17 @@ def _solver(settings: SolverSettings) -> cp_model.CpSolver:
 
 
 def _greedy(model: SiteModel, objective: str) -> tuple[np.ndarray, np.ndarray]:
-    """A complete hint: assets by value (with their best conversion), density permitting."""
+    """Build a complete hint: assets by value (with their best conversion), density permitting.
+
+    Locked assets first, then by value plus any positive (net, for ``max_value``) uplift;
+    stops at ``n_sites`` or, for ``fewest_sites``, once the target is met. Conversions
+    are taken while the capex budget allows.
+
+    Returns
+    -------
+    open, convert : numpy.ndarray
+        Boolean arrays, shape (n,).
+    """
     cand = model.cand
     n = len(cand.ids)
     x, conv = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
@@ -194,6 +364,10 @@ def _greedy(model: SiteModel, objective: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _density_allows(cand: Candidates, loads, i: int) -> bool:
+    """Tell whether opening ``i`` keeps every density rule around it and its neighbours.
+
+    ``loads[r][b]`` is the faces already open within rule *r*'s distance of *b*.
+    """
     for (rule, near), load in zip(cand.neighbours, loads, strict=True):
         group = near[i]
         if load[i] + cand.faces[i] > rule.max_faces:
@@ -204,7 +378,25 @@ def _density_allows(cand: Candidates, loads, i: int) -> bool:
 
 
 def fewest_then_best(model: SiteModel, settings: SolverSettings) -> Outcome | None:
-    """Stage 1: fewest sites meeting the target; stage 2: best net value with that many."""
+    """Solve for the fewest sites meeting the target, then the best net value with that many.
+
+    Stage 1 (60% of the time limit) minimises the number of sites; stage 2 (40%)
+    maximises net annual value with at most that many, hinted with stage 1's answer.
+
+    Parameters
+    ----------
+    model
+        The model, with a revenue target.
+    settings
+        Solver settings; ``time_limit`` is split between the stages.
+
+    Returns
+    -------
+    Outcome or None
+        Stage 2's selection (stage 1's if stage 2 finds none) reported as
+        ``fewest_sites`` with the site count and stage 1's bound; ``OPTIMAL`` only when
+        both stages are. None when stage 1 finds no selection.
+    """
     first = model.solve("fewest_sites", replace(settings, time_limit=0.6 * settings.time_limit))
     if first is None:
         return None
@@ -225,7 +417,29 @@ def fewest_then_best(model: SiteModel, settings: SolverSettings) -> Outcome | No
 def unreachable(
     cand: Candidates, model: SiteModel, target, settings: SolverSettings
 ) -> InfeasibleError:
-    """Why no selection was found: how much the rules leave reachable, and what was excluded."""
+    """Explain why no selection was found: what the rules leave reachable, what was excluded.
+
+    Solves the model again without the target, counting gross value (capex spread over
+    1e9 years), to say how much annual value the rules leave reachable.
+
+    Parameters
+    ----------
+    cand
+        The openable assets.
+    model
+        The model that found no selection.
+    target
+        The revenue target in GBP a year, or None.
+    settings
+        Solver settings for the relaxed solve.
+
+    Returns
+    -------
+    InfeasibleError
+        To return as the selection's explanation: the locked assets alone breaking a
+        rule, a time-out, or the value reachable with the limits that bind (density
+        rules, site count, capex budget, excluded assets), each a reason.
+    """
     relaxed = SiteModel(cand, model.n_sites, None, model.spend, 1e9, model.lock)
     best = relaxed.solve("max_value", settings)  # capex over 1e9 years: gross value
     rules = sorted({r.id for r, _ in cand.neighbours})

@@ -258,6 +258,7 @@ def _targeting_mask(assets: pd.DataFrame, campaign: Campaign, xy: np.ndarray, cr
         wards = {w.lower() for w in area.wards}
         mask &= assets["ward"].astype(str).str.lower().isin(wards).to_numpy()
     if area.radius_m is not None:
+        assert area.lon is not None and area.lat is not None  # a radius comes with a centre
         centre = gpd.GeoSeries(shapely.points([[area.lon, area.lat]]), crs="EPSG:4326").to_crs(crs)
         cx, cy = centre.x.iloc[0], centre.y.iloc[0]
         mask &= np.hypot(xy[:, 0] - cx, xy[:, 1] - cy) <= area.radius_m
@@ -415,7 +416,9 @@ def _candidates(assets, campaigns, policy, allowed, eligibility, xy, crs, settin
     cycle of the campaign that no period rule blocks. Returns the ``(3, n)`` blocks of
     (asset, campaign, cycle), ``eligible_counts`` and ``removed_by_rule`` of `Instance`.
     """
-    parts, counts, removed = [], {}, {}
+    parts: list[np.ndarray] = []
+    counts: dict[tuple[int, int], int] = {}
+    removed: dict[tuple[int, str], int] = {}
     refused = _refusals(eligibility, assets["asset_id"].astype(str).to_numpy())
     for ci, campaign in enumerate(campaigns):
         target = _targeting_mask(assets, campaign, xy, crs)
@@ -472,9 +475,9 @@ def _spatial(inst: Instance, policy: Policy, settings: PlanSettings) -> None:
         inst.competitor_pairs = pairs_within(inst.xy, settings.competitor_separation_m, used)
     for rule in policy.densities:
         inst.density.append((rule, _neighbours(inst.xy, rule.within_m)))
-    for rule in policy.shares:
-        cats = np.array([c.category in rule.categories for c in inst.campaigns], dtype=bool)
-        inst.shares.append((rule, cats))
+    for share in policy.shares:
+        cats = np.array([c.category in share.categories for c in inst.campaigns], dtype=bool)
+        inst.shares.append((share, cats))
 
 
 def _reach(inst: Instance, zones: gpd.GeoDataFrame, crs, walk_m: float) -> None:
@@ -516,11 +519,12 @@ def _locked(inst: Instance, locked: pd.DataFrame) -> np.ndarray:
     for row, rec in enumerate(locked.to_dict("records"), start=2):
         a = asset_index.get(str(rec.get("asset_id")))
         c = index.get(str(rec.get("campaign_id")))
+        cycle = rec.get("cycle")
         try:
-            t = int(rec.get("cycle"))
+            t = None if cycle is None else int(cycle)
         except (TypeError, ValueError):
             t = None
-        k = key.get((a, c, t)) if None not in (a, c, t) else None
+        k = key.get((a, c, t)) if a is not None and c is not None and t is not None else None
         if k is None:
             problems.append(
                 f"row {row}: {rec.get('campaign_id')} on {rec.get('asset_id')} in "

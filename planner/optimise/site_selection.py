@@ -1,5 +1,9 @@
-"""Site selection (the council's view): which assets to open to advertising, and which to
-convert to digital, to meet a revenue target with the fewest sites or to earn the most.
+"""Site selection (the council's view): which assets to open, and which to convert.
+
+Which assets to open to advertising, and which to convert to digital, to meet a revenue
+target with the fewest sites or to earn the most, under the policy's eligibility and
+density rules. Values here are annual, in GBP; the model works in pence
+(`planner.optimise._siting_model`).
 """
 
 from __future__ import annotations
@@ -85,6 +89,7 @@ class SiteSelection:
 
     @property
     def n_sites(self) -> int:
+        """Return the number of assets opened."""
         return len(self.open)
 
 
@@ -160,7 +165,8 @@ def select_sites(
     DataValidationError
         Bad values table.
     PlannerError
-        Neither ``revenue_target`` nor ``n_sites`` given, or ``n_sites`` not a whole number.
+        Neither ``revenue_target`` nor ``n_sites`` given, ``n_sites`` not a whole number,
+        or a conversion capex given without a digital uplift (or the reverse).
 
     Examples
     --------
@@ -189,8 +195,8 @@ def select_sites(
     else:
         outcome = model.solve("max_value", settings)
     if outcome is None:
-        why = unreachable(cand, model, revenue_target, settings)
-        return _no_selection(cand, objective, why, time.perf_counter() - started)
+        unmet = unreachable(cand, model, revenue_target, settings)
+        return _no_selection(cand, objective, unmet, time.perf_counter() - started)
     return _selection(cand, outcome, time.perf_counter() - started)
 
 
@@ -198,7 +204,13 @@ def select_sites(
 
 
 def _check_conversion(values: pd.DataFrame, capex, uplift) -> None:
-    """Conversions need both a capex and an uplift; one without the other is a mistake."""
+    """Check that conversions have both a capex and an uplift; one alone is a mistake.
+
+    Raises
+    ------
+    PlannerError
+        When only one of the two is given (as an argument or a ``values`` column).
+    """
     has_capex = capex is not None or "conversion_capex" in values.columns
     has_uplift = uplift is not None or "digital_uplift" in values.columns
     if has_capex and not has_uplift:
@@ -214,6 +226,13 @@ def _check_conversion(values: pd.DataFrame, capex, uplift) -> None:
 
 
 def _candidates(values, assets, policy, sites, conversion_capex, digital_uplift) -> Candidates:
+    """Return the openable assets in pence, and the reasons the others are excluded.
+
+    An asset is excluded when it has no annual value, is ``unavailable``, is not eligible
+    for ``general`` advertising under the policy, or alone has more faces than a density
+    rule allows. It is convertible when it is classic, has a known capex and an uplift
+    above 0.
+    """
     table = _value_table(values)
     frame = assets.assign(asset_id=assets["asset_id"].astype(str)).reset_index(drop=True)
     reasons = pd.Series("", index=frame.index, dtype=object)
@@ -250,6 +269,14 @@ def _candidates(values, assets, policy, sites, conversion_capex, digital_uplift)
 
 
 def _value_table(values: pd.DataFrame) -> pd.DataFrame:
+    """Return the values table checked: ids as text, amounts as numbers, one row per asset.
+
+    Raises
+    ------
+    DataValidationError
+        Listing every missing column, amount below 0, annual value missing or not a
+        number, and duplicated asset id, by row (first 20 of each).
+    """
     problems = [
         Problem("values", "", c, "column is missing", f"Add a '{c}' column")
         for c in ("asset_id", VALUE_COLUMN)
@@ -296,6 +323,10 @@ def _value_table(values: pd.DataFrame) -> pd.DataFrame:
 
 
 def _ineligible(frame: gpd.GeoDataFrame, sites, policy: Policy) -> np.ndarray:
+    """Return which assets the policy refuses for ``general`` advertising, shape (n,).
+
+    Every asset is refused when the policy has no ``general`` category.
+    """
     if "general" not in policy.categories:
         return np.ones(len(frame), dtype=bool)
     table = eligibility(frame, sites, policy)
@@ -304,6 +335,7 @@ def _ineligible(frame: gpd.GeoDataFrame, sites, policy: Policy) -> np.ndarray:
 
 
 def _faces(frame: pd.DataFrame) -> np.ndarray:
+    """Return each asset's faces as an integer, at least 1 (1 when missing)."""
     if "faces" not in frame.columns:
         return np.ones(len(frame), dtype=np.int64)
     faces = pd.to_numeric(frame["faces"], errors="coerce").fillna(1)
@@ -311,12 +343,18 @@ def _faces(frame: pd.DataFrame) -> np.ndarray:
 
 
 def _digital(frame: pd.DataFrame) -> np.ndarray:
+    """Return whether each asset is already digital (False when unknown)."""
     if "digital" not in frame.columns:
         return np.zeros(len(frame), dtype=bool)
     return frame["digital"].fillna(False).astype(bool).to_numpy()
 
 
 def _uplift(joined, keep, value, digital_uplift) -> np.ndarray:
+    """Return each kept asset's uplift in GBP a year (0 when unknown).
+
+    The ``digital_uplift`` column where given, else ``digital_uplift`` times the asset's
+    annual value.
+    """
     default = np.full(len(keep), np.nan) if digital_uplift is None else value * digital_uplift
     if "digital_uplift" not in joined.columns:
         return np.nan_to_num(default)
@@ -325,6 +363,7 @@ def _uplift(joined, keep, value, digital_uplift) -> np.ndarray:
 
 
 def _column_or(joined, column, keep, default) -> np.ndarray:
+    """Return ``column`` for the kept assets, ``default`` (or NaN) where it is missing."""
     fallback = np.full(len(keep), np.nan if default is None else float(default))
     if column not in joined.columns:
         return fallback
@@ -333,7 +372,11 @@ def _column_or(joined, column, keep, default) -> np.ndarray:
 
 
 def _neighbours(frame: gpd.GeoDataFrame, policy, sites) -> list:
-    """Per density rule, the candidates within ``within_m`` of each candidate (itself too)."""
+    """Return, per density rule, the candidates within ``within_m`` of each candidate.
+
+    Each list includes the candidate itself. Distances are measured between centroids
+    in `planner.geo.metric_crs`, a pair at exactly ``within_m`` counting as within.
+    """
     rules = () if policy is None else policy.densities
     if not rules or not len(frame):
         return []
@@ -352,6 +395,13 @@ def _neighbours(frame: gpd.GeoDataFrame, policy, sites) -> list:
 
 
 def _locked_positions(cand: Candidates, locked) -> np.ndarray:
+    """Return the candidate positions of the locked asset ids, sorted.
+
+    Raises
+    ------
+    InfeasibleError
+        When a locked asset cannot be opened, with the reason it was excluded (first 10).
+    """
     if not locked:
         return np.zeros(0, dtype=np.int64)
     pos = {a: i for i, a in enumerate(cand.ids)}
@@ -366,7 +416,10 @@ def _locked_positions(cand: Candidates, locked) -> np.ndarray:
 def _no_selection(
     cand: Candidates, objective: str, why: InfeasibleError, seconds: float
 ) -> SiteSelection:
-    """The answer when no selection meets the rules: empty, ``INFEASIBLE``, with the reasons."""
+    """Return the answer when no selection meets the rules: empty, ``INFEASIBLE``, why.
+
+    ``explanation`` is the error's message, then its reasons.
+    """
     return SiteSelection(
         open=(),
         convert=(),
@@ -384,6 +437,11 @@ def _no_selection(
 
 
 def _selection(cand: Candidates, outcome: Outcome, seconds: float) -> SiteSelection:
+    """Return the answer for a solved model, money back in GBP.
+
+    For ``fewest_sites`` the gap compares the site count with its bound rounded up (a
+    count is whole); the answer is ``OPTIMAL`` when CP-SAT says so or the gap is 0.
+    """
     value = to_major(cand.value[outcome.x].sum() + cand.uplift[outcome.convert].sum())
     primary, bound = outcome.objective_value, outcome.bound
     if outcome.objective == "fewest_sites":

@@ -16,7 +16,15 @@ from planner.geo import metric_crs
 from planner.policy.load import BanRule, ExclusionRule, Policy
 from planner.schema import STORAGE_CRS
 
-__all__ = ["ELIGIBILITY_COLUMNS", "allowed_matrix", "eligibility", "exclusion_zones", "scope_mask"]
+__all__ = [
+    "ELIGIBILITY_COLUMNS",
+    "allowed_matrix",
+    "eligibility",
+    "eligibility_summary",
+    "exclusion_zones",
+    "refusals",
+    "scope_mask",
+]
 
 ELIGIBILITY_COLUMNS = ("asset_id", "category", "allowed", "reasons", "rule_ids")
 
@@ -276,6 +284,72 @@ def allowed_matrix(eligibility_df: pd.DataFrame) -> pd.DataFrame:
     matrix = np.zeros((len(ids), len(cats)), dtype=bool)
     matrix[id_codes, cat_codes] = eligibility_df["allowed"].to_numpy(dtype=bool)
     return pd.DataFrame(matrix, index=pd.Index(ids, name="asset_id"), columns=pd.Index(cats))
+
+
+def eligibility_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Count, per advertiser category, the assets allowed and refused.
+
+    Parameters
+    ----------
+    table
+        An eligibility table (`eligibility`): one row per asset and category.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``category`` (in the table's order): ``assets``, ``allowed`` and
+        ``refused`` (counts of assets) and ``share_refused`` (refused / assets, 0-1, to 3
+        decimals).
+
+    Examples
+    --------
+    >>> eligibility_summary(eligibility(assets, sites, policy)).loc["alcohol", "refused"]
+    12
+    """
+    grouped = table.groupby("category", observed=True, sort=False)["allowed"]
+    summary = pd.DataFrame({"assets": grouped.size(), "allowed": grouped.sum().astype(int)})
+    summary["refused"] = summary["assets"] - summary["allowed"]
+    summary["share_refused"] = (summary["refused"] / summary["assets"]).round(3)
+    summary.index = summary.index.astype(str)
+    return summary
+
+
+def refusals(
+    table: pd.DataFrame, assets: pd.DataFrame, category: str | None = None
+) -> pd.DataFrame:
+    """List the refused asset-category pairs with the asset's name and type, and why.
+
+    Parameters
+    ----------
+    table
+        An eligibility table (`eligibility`).
+    assets
+        The assets it was computed for (``asset_id``; ``name`` and ``asset_type`` when
+        present).
+    category
+        Only this advertiser category; every category when None.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per refused pair, in the table's order: ``asset_id``, ``name``,
+        ``asset_type``, ``category``, ``reasons`` and ``rule_ids`` (``; ``-separated).
+
+    Examples
+    --------
+    >>> refusals(eligibility(assets, sites, policy), assets, "alcohol").head()
+    """
+    refused = table.loc[~table["allowed"].to_numpy(dtype=bool)]
+    if category is not None:
+        refused = refused[refused["category"].astype(str) == category]
+    names = pd.DataFrame({"asset_id": assets["asset_id"].astype(str)})
+    for column in ("name", "asset_type"):
+        names[column] = assets[column].astype(str) if column in assets.columns else ""
+    out = refused.assign(asset_id=refused["asset_id"].astype(str)).merge(
+        names.drop_duplicates("asset_id"), on="asset_id", how="left"
+    )
+    columns = ["asset_id", "name", "asset_type", "category", "reasons", "rule_ids"]
+    return out[columns].reset_index(drop=True)
 
 
 def _codes(col: pd.Series) -> tuple[list, np.ndarray]:

@@ -1,6 +1,22 @@
 """Ethical-use policies: the rules on what may be advertised where and when, read from TOML.
 
 The rule classes and `Policy` are defined in `planner.policy.rules` and re-exported here.
+A policy file has top-level ``name``, ``description``, ``source``, optional
+``categories`` and ``kinds`` (names added to the default vocabularies) and one
+``[[rules]]`` table per rule with its ``id``, ``type`` and that type's keys::
+
+    name = "UK CAP Code: age-restricted products away from schools"
+    source = "CAP Code rules 15.18, 16.3.13 and 18.15 with ASA/CAP advice (asa.org.uk)"
+
+    [[rules]]
+    id = "cap-schools-100m"
+    type = "exclusion"
+    categories = ["alcohol", "gambling", "hfss"]
+    near = ["school"]
+    within_m = 100
+
+Bundled presets (`list_presets`) are package data in ``planner/presets/policies``; each
+file's comments give the code or council decision it encodes.
 """
 
 from __future__ import annotations
@@ -82,6 +98,7 @@ def _check_value(key: str, value: Any) -> str | None:
 
 
 def _as_date(value: Any) -> date | None:
+    """Return a TOML date or ISO ``YYYY-MM-DD`` text as a date; None otherwise (datetimes too)."""
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
     if isinstance(value, str):
@@ -93,6 +110,11 @@ def _as_date(value: Any) -> date | None:
 
 
 def _parse_rule(doc: Any, index: int) -> tuple[Rule | None, list[str]]:
+    """Build one rule from its ``[[rules]]`` table, or return every problem of its keys.
+
+    Checks the type, missing and unknown keys and each value's type; ranges and names
+    are checked afterwards, on the built rules (`policy_problems`).
+    """
     if not isinstance(doc, dict):
         return None, [f"rule #{index + 1}: must be a [[rules]] table; got {doc!r}"]
     rid = doc.get("id")
@@ -126,6 +148,10 @@ def _parse_rule(doc: Any, index: int) -> tuple[Rule | None, list[str]]:
 
 
 def _vocabulary(doc: dict, key: str, default: tuple[str, ...]) -> tuple[tuple, list[str]]:
+    """Return ``default`` plus the names the document adds under ``key``, and any problem.
+
+    Added names must be lower-case snake_case (``[a-z][a-z0-9_]*``); repeats are ignored.
+    """
     extra = doc.get(key, [])
     if not isinstance(extra, list) or not all(isinstance(v, str) for v in extra):
         return default, [f"key '{key}': must be a list of names to add; got {extra!r}"]
@@ -144,9 +170,15 @@ def parse_policy(doc: dict, *, source: str) -> Policy:
     Parameters
     ----------
     doc
-        The document, as `tomllib` returns it.
+        The document, as `tomllib` returns it (see the module docstring for its keys).
     source
         Where it came from (file name), for error messages.
+
+    Returns
+    -------
+    Policy
+        With the document's rules in order, and `planner.schema.CATEGORIES` and
+        `DEFAULT_KINDS` extended by the document's ``categories`` and ``kinds``.
 
     Raises
     ------
@@ -203,12 +235,42 @@ def list_presets() -> list[str]:
     list of str
         Sorted names, e.g. ``['climate', 'healthier-advertising', 'transport-authority',
         'uk-cap-code']`` (package data in ``planner/presets/policies``).
+
+    Notes
+    -----
+    ``uk-cap-code`` is the CAP Code's age-restricted rules applied to posters as ASA/CAP
+    advise (no alcohol, gambling or HFSS within 100 m of a school);
+    ``healthier-advertising`` follows Bristol City Council's 2021 policy, ``climate``
+    Sheffield City Council's 2024 policy and ``transport-authority`` Transport for
+    London's 2019 advertising policy. Each policy's ``source`` says so.
+
+    Examples
+    --------
+    >>> "uk-cap-code" in list_presets()
+    True
     """
     return preset_names("policies")
 
 
 def load_policy(path_or_preset: str | Path) -> Policy:
     """Read a policy from a TOML file path or a preset name.
+
+    Parameters
+    ----------
+    path_or_preset
+        Path of a ``.toml`` policy file, or the name of a bundled preset
+        (`list_presets`). An existing file wins over a preset of the same name.
+
+    Returns
+    -------
+    Policy
+
+    Raises
+    ------
+    PolicyError
+        When it is neither a file nor a preset name (the message lists the presets), the
+        file cannot be read as UTF-8 text, or its TOML or rules are invalid (naming the
+        rule id and key of every problem).
 
     Examples
     --------
@@ -238,12 +300,24 @@ def load_policy(path_or_preset: str | Path) -> Policy:
 
 
 def policy_from_text(text: str, *, source: str = "policy") -> Policy:
-    """Parse a policy from TOML text (e.g. the app's rule editor).
+    r"""Parse a policy from TOML text (e.g. the app's rule editor).
+
+    Parameters
+    ----------
+    text
+        The whole policy document, as in a policy file.
+    source
+        Name for messages, e.g. the uploaded file's name.
+
+    Returns
+    -------
+    Policy
 
     Raises
     ------
     PolicyError
-        Naming ``source``, the rule id and the key.
+        Naming ``source``, the rule id and the key; or saying the text is not TOML (or
+        nested too deeply to parse).
 
     Examples
     --------
@@ -266,6 +340,7 @@ def policy_from_text(text: str, *, source: str = "policy") -> Policy:
 
 
 def _toml_value(value: Any) -> str:
+    """Write one value as TOML: bools, whole floats as ints, dates, escaped strings, lists."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
@@ -282,6 +357,18 @@ def _toml_value(value: Any) -> str:
 
 def policy_to_toml(policy: Policy) -> str:
     """Write a policy as TOML that `parse_policy` reads back to an equal policy.
+
+    Parameters
+    ----------
+    policy
+        The policy, e.g. one edited in the app.
+
+    Returns
+    -------
+    str
+        ``name``, ``description`` and ``source``, the categories and kinds it adds to the
+        defaults (if any), then one ``[[rules]]`` table per rule in order, leaving out
+        scope keys that are unset. Comments in the original file are not kept.
 
     Examples
     --------

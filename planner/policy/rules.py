@@ -121,9 +121,9 @@ class ExclusionRule:
     100 m of a school, the ASA/CAP advice on placing age-restricted ads (CAP Code rules
     15.18, 16.3.13 and 18.15; "Children: Targeting", asa.org.uk).
 
-    >>> ExclusionRule("cap-schools-100m", ["alcohol", "gambling", "hfss"], ["school"], 100)
-    ExclusionRule(id='cap-schools-100m', categories=('alcohol', 'gambling', 'hfss'), \
-near=('school',), within_m=100.0, asset_types=None, digital=None)
+    >>> rule = ExclusionRule("cap-schools-100m", ["alcohol", "gambling", "hfss"], ["school"], 100)
+    >>> rule.categories, rule.near, rule.within_m
+    (('alcohol', 'gambling', 'hfss'), ('school',), 100.0)
     """
 
     id: str
@@ -241,12 +241,43 @@ class Policy:
     """A named set of rules with the category and site-kind vocabularies they may use.
 
     Construction validates every rule and raises `PolicyError` listing every problem.
+    Policies are frozen and compare equal when their fields do, so one read from TOML
+    equals the one written out by `planner.policy.load.policy_to_toml`.
+
+    Attributes
+    ----------
+    name
+        Short title, e.g. ``"UK CAP Code: age-restricted products away from schools"``.
+    description
+        What the policy does, in a sentence.
+    source
+        Where its rules come from (the code, council decision or document, with date).
+    rules
+        The rules, in the order reasons and audit rows list them.
+    categories
+        Advertiser categories the rules may name: `planner.schema.CATEGORIES` plus any the
+        policy adds.
+    kinds
+        Site kinds the exclusion rules may name: `DEFAULT_KINDS` plus any it adds.
+
+    Raises
+    ------
+    PolicyError
+        On construction, listing every problem: a rule that is not a rule, a duplicate or
+        malformed id, an unknown category, site kind or asset type, a negative or
+        non-finite distance, ``max_faces`` below 1, ``max_share`` outside 0-1, a period
+        with non-dates or ending before it starts.
 
     Examples
     --------
     >>> p = Policy("Demo", rules=(BanRule("no-payday", ("payday_loans",)),))
     >>> p.rule("no-payday").categories
     ('payday_loans',)
+    >>> Policy("Bad", rules=(ShareRule("s", ("alcohol",), 1.5),))
+    Traceback (most recent call last):
+    ...
+    planner.errors.PolicyError: policy 'Bad': 1 problem(s) must be fixed:
+      - rule 's', key 'max_share': must be a fraction between 0 and 1; got 1.5
     """
 
     name: str
@@ -257,6 +288,7 @@ class Policy:
     kinds: tuple[str, ...] = field(default=DEFAULT_KINDS)
 
     def __post_init__(self) -> None:
+        """Store the rules and vocabularies as tuples, then validate every rule at once."""
         object.__setattr__(self, "rules", tuple(self.rules))
         object.__setattr__(self, "categories", _tuple(self.categories))
         object.__setattr__(self, "kinds", _tuple(self.kinds))
@@ -265,7 +297,23 @@ class Policy:
             raise policy_error(f"policy '{self.name}'", problems)
 
     def rule(self, rule_id: str) -> Rule:
-        """The rule with this id; `PolicyError` naming the known ids when there is none."""
+        """Return the rule with this id.
+
+        Parameters
+        ----------
+        rule_id
+            The rule's ``id``.
+
+        Returns
+        -------
+        Rule
+            One of `BanRule`, `ExclusionRule`, `DensityRule`, `ShareRule`, `PeriodRule`.
+
+        Raises
+        ------
+        PolicyError
+            Naming the policy's rule ids when none has this id.
+        """
         for r in self.rules:
             if r.id == rule_id:
                 return r
@@ -273,37 +321,81 @@ class Policy:
         raise PolicyError(f"policy '{self.name}' has no rule '{rule_id}'; its rules are: {known}")
 
     def without(self, rule_id: str) -> Policy:
-        """A copy of this policy without one rule (to price what that rule costs)."""
+        """Return a copy of this policy without one rule (to price what that rule costs).
+
+        Parameters
+        ----------
+        rule_id
+            The ``id`` of the rule to drop.
+
+        Returns
+        -------
+        Policy
+            The same name, vocabularies and other rules, in order.
+
+        Raises
+        ------
+        PolicyError
+            Naming the policy's rule ids when none has this id.
+
+        Examples
+        --------
+        >>> p = Policy("Demo", rules=(BanRule("no-payday", ("payday_loans",)),
+        ...                           DensityRule("clutter", 4, 50)))
+        >>> [r.id for r in p.without("clutter").rules]
+        ['no-payday']
+        """
         self.rule(rule_id)
         return replace(self, rules=tuple(r for r in self.rules if r.id != rule_id))
 
     @property
     def bans(self) -> tuple[BanRule, ...]:
+        """The ban rules, in policy order."""
         return tuple(r for r in self.rules if isinstance(r, BanRule))
 
     @property
     def exclusions(self) -> tuple[ExclusionRule, ...]:
+        """The exclusion rules, in policy order (they need sensitive sites)."""
         return tuple(r for r in self.rules if isinstance(r, ExclusionRule))
 
     @property
     def densities(self) -> tuple[DensityRule, ...]:
+        """The density rules, in policy order."""
         return tuple(r for r in self.rules if isinstance(r, DensityRule))
 
     @property
     def shares(self) -> tuple[ShareRule, ...]:
+        """The share rules, in policy order."""
         return tuple(r for r in self.rules if isinstance(r, ShareRule))
 
     @property
     def periods(self) -> tuple[PeriodRule, ...]:
+        """The period rules, in policy order."""
         return tuple(r for r in self.rules if isinstance(r, PeriodRule))
 
 
 def policy_error(where: str, problems: list[str]) -> PolicyError:
-    """One `PolicyError` listing every problem found in ``where``.
+    """Build one `PolicyError` listing every problem found in ``where``.
+
+    Parameters
+    ----------
+    where
+        What was checked: a file name or ``"policy '<name>'"``.
+    problems
+        One line per problem, each naming the rule and key (``"rule 'b', key 'near': ..."``).
+
+    Returns
+    -------
+    PolicyError
+        With the lines in its message and in ``.problems``; the caller raises it.
 
     Examples
     --------
     >>> raise policy_error("policy.toml", ["key 'name': required"])
+    Traceback (most recent call last):
+    ...
+    planner.errors.PolicyError: policy.toml: 1 problem(s) must be fixed:
+      - key 'name': required
     """
     lines = [f"{where}: {len(problems)} problem(s) must be fixed:"]
     lines += [f"  - {p}" for p in problems]
@@ -316,11 +408,13 @@ def policy_error(where: str, problems: list[str]) -> PolicyError:
 
 
 def _where(rule: Any, index: int) -> str:
+    """Name a rule in messages: ``rule '<id>'``, or ``rule #<n>`` (1-based) without an id."""
     rid = getattr(rule, "id", None)
     return f"rule '{rid}'" if isinstance(rid, str) and rid else f"rule #{index + 1}"
 
 
 def _members(values: tuple | None, known: tuple | frozenset, what: str) -> list[str]:
+    """Return the problem of a name list: empty, or naming values outside ``known``."""
     if not values:
         return [f"must list at least one {what}"]
     bad = [v for v in values if v not in known]
@@ -381,6 +475,7 @@ def rule_problems(rule: Rule, categories: tuple, kinds: tuple) -> dict[str, list
 
 
 def _period_problems(rule: PeriodRule) -> dict[str, list[str]]:
+    """Return the problems of a period's dates: not dates, or ``end`` before ``start``."""
     out = {}
     for key in ("start", "end"):
         value = getattr(rule, key)
@@ -392,7 +487,22 @@ def _period_problems(rule: PeriodRule) -> dict[str, list[str]]:
 
 
 def policy_problems(rules: tuple, categories: tuple, kinds: tuple) -> list[str]:
-    """Every problem of a policy's rules against its vocabularies, one line each.
+    """List every problem of a policy's rules against its vocabularies, one line each.
+
+    Parameters
+    ----------
+    rules
+        The rules to check; anything that is not a rule is a problem too.
+    categories
+        Advertiser categories the rules may name.
+    kinds
+        Site kinds exclusion rules may name.
+
+    Returns
+    -------
+    list of str
+        ``"rule '<id>', key '<key>': <problem>"`` per problem, in rule order; empty when
+        the rules are sound.
 
     Examples
     --------
@@ -414,5 +524,11 @@ def policy_problems(rules: tuple, categories: tuple, kinds: tuple) -> list[str]:
 
 
 def is_number(v: Any) -> bool:
-    """True for an int or a float, but not a bool (TOML's true is no distance)."""
+    """Tell whether ``v`` is an int or a float, but not a bool (TOML's true is no distance).
+
+    Examples
+    --------
+    >>> is_number(100), is_number(0.25), is_number(True), is_number("100")
+    (True, True, False, False)
+    """
     return isinstance(v, int | float) and not isinstance(v, bool)

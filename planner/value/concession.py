@@ -8,6 +8,9 @@ For year ``y`` (1 = first contract year) and annual net sales ``S``::
 
 Bands are marginal, like income-tax bands: 60% of sales up to the first threshold, 70% of
 the sales between the thresholds, and so on. A flat share is a single band from 0.
+Guarantee-plus-share is the usual structure (TfL's bus-shelter contract, FOI-2293-1819;
+Essex County Council 2024); the bundled terms and their sources are in
+``docs/valuation.md``, section 3.
 """
 
 from __future__ import annotations
@@ -54,15 +57,25 @@ class ConcessionTerms:
 
     Attributes
     ----------
+    name
+        The terms' ``name``, else the file name (``"concession terms"`` for a dict);
+        e.g. ``"flat 50%"`` for `flat` terms.
+    currency
+        ISO code of every amount (e.g. ``"GBP"``); must match the rate card's.
     bands
         ``((from_0, share_0), (from_1, share_1), ...)``: ascending thresholds of annual net
-        sales, the first 0, with the council's share of the sales above each.
+        sales (currency a year), the first 0, with the council's share in [0, 1] of the
+        sales above each.
     minimum_annual_guarantee
-        Paid if larger than the revenue share (indexed).
+        Paid if larger than the revenue share (indexed), in currency a year.
     fixed_annual_fee
-        Paid on top every year (indexed), e.g. a site rent.
+        Paid on top every year (indexed), e.g. a site rent, in currency a year.
     indexation
         Yearly uplift of the guarantee and the fee (0.02 for 2%).
+    source
+        Path of the file read (empty for `flat` terms and terms from a dict).
+    notes, sources
+        The file's own ``notes`` and ``sources`` (citations), as written.
     """
 
     name: str
@@ -85,7 +98,25 @@ class ConcessionTerms:
         fixed_annual_fee: float = 0.0,
         indexation: float = 0.0,
     ) -> ConcessionTerms:
-        """Terms with one revenue share on all sales.
+        """Build terms with one revenue share on all sales.
+
+        The values are not checked, unlike a file read by `load_terms`.
+
+        Parameters
+        ----------
+        share
+            The council's share of net sales, in [0, 1] (0.5 for 50%).
+        currency
+            ISO code of the amounts.
+        minimum_annual_guarantee, fixed_annual_fee
+            Currency a year, indexed from year 2.
+        indexation
+            Yearly uplift of the guarantee and the fee (0.02 for 2%).
+
+        Returns
+        -------
+        ConcessionTerms
+            Named e.g. ``"flat 50%"``, with a single band from 0.
 
         Examples
         --------
@@ -110,17 +141,21 @@ def load_terms(
     ----------
     terms
         A ``.toml`` path; a built-in name (``planner/presets/terms/<name>.toml``), e.g.
-        ``"uk-default"``; a dict with the keys of a terms file (see `terms_from_dict`).
-        `ConcessionTerms` are returned unchanged.
+        ``"uk-default"`` (60% of the first £250k of net sales, 70% up to £1m, 75% above;
+        a £25,000 guarantee; no fee; 2% indexation) or ``"demo"`` (flat 50%, €20k
+        guarantee, €5k fee); a dict with the keys of a terms file (see
+        `terms_from_dict`). `ConcessionTerms` are returned unchanged.
 
     Returns
     -------
     ConcessionTerms
+        The currency upper-cased; ``source`` is the file read (empty for a dict).
 
     Raises
     ------
     PricingError
-        Naming the file and the key when the file is missing, not TOML, or invalid.
+        Naming the file and the key when the file is missing (the message lists the
+        bundled names), not TOML, or invalid (see `terms_from_dict`).
 
     Examples
     --------
@@ -232,12 +267,13 @@ def terms_to_dict(terms: ConcessionTerms) -> dict[str, Any]:
 def council_income(
     annual_sales: float | npt.ArrayLike, terms: ConcessionTerms, *, year: int = 1
 ) -> Any:
-    """The council's income for a year of the media owner's net sales (see module formula).
+    """Compute the council's income for a year of the media owner's net sales (module formula).
 
     Parameters
     ----------
     annual_sales
-        Net sales in the terms' currency: a number or an array of them.
+        Net sales (gross media sold less agency commission) in the terms' currency a year:
+        a number or an array of them.
     terms
         The concession terms.
     year
@@ -246,7 +282,12 @@ def council_income(
     Returns
     -------
     float or numpy.ndarray
-        Same shape as ``annual_sales``.
+        Income in the terms' currency a year, the same shape as ``annual_sales``.
+
+    Raises
+    ------
+    PricingError
+        When a sales figure is negative or NaN, or ``year`` is below 1.
 
     Examples
     --------
@@ -261,13 +302,25 @@ def council_income(
 def income_breakdown(
     annual_sales: float | npt.ArrayLike, terms: ConcessionTerms, *, year: int = 1
 ) -> dict[str, Any]:
-    """The parts of `council_income`: revenue share, guarantee, fee, and whether it binds.
+    """Split `council_income` into revenue share, guarantee, fee, and whether it binds.
+
+    Parameters
+    ----------
+    annual_sales, terms, year
+        As for `council_income`.
 
     Returns
     -------
     dict
-        ``revenue_share``, ``guarantee``, ``fixed_fee``, ``guarantee_binding`` and
-        ``income``, each a float (or array, like ``annual_sales``).
+        ``revenue_share`` (sum over the marginal bands), ``guarantee`` and ``fixed_fee``
+        (indexed to ``year``), ``guarantee_binding`` (the guarantee exceeds the share) and
+        ``income`` (``max(guarantee, share) + fee``): floats and a bool for a number,
+        arrays shaped like ``annual_sales`` for an array.
+
+    Raises
+    ------
+    PricingError
+        When a sales figure is negative or NaN, or ``year`` is below 1.
 
     Examples
     --------
@@ -299,6 +352,15 @@ def income_breakdown(
 
 
 def _bands(value: Any, where: str) -> tuple[tuple[float, float], ...]:
+    """Validate ``revenue_share`` (a flat number or a list of bands) into ``(from, share)`` pairs.
+
+    Raises
+    ------
+    PricingError
+        Naming the file and band number when it is missing, a band lacks ``from`` or
+        ``share`` or has other keys, ``from`` is negative, ``share`` is outside [0, 1], or
+        the thresholds do not start at 0 and strictly increase.
+    """
     if isinstance(value, int | float) and not isinstance(value, bool):
         value = [{"from": 0, "share": value}]
     if not isinstance(value, list) or not value:
@@ -326,6 +388,7 @@ def _bands(value: Any, where: str) -> tuple[tuple[float, float], ...]:
 
 
 def _amount(data: dict[str, Any], key: str, where: str) -> float:
+    """Return the amount under ``key`` (0 when absent); `PricingError` unless finite and >= 0."""
     value = data.get(key, 0)
     if not _number(value) or value < 0:
         raise PricingError(f"{where}: key '{key}' must be an amount >= 0; got {value!r}")
@@ -333,6 +396,7 @@ def _amount(data: dict[str, Any], key: str, where: str) -> float:
 
 
 def _indexation(data: dict[str, Any], where: str) -> float:
+    """Return ``indexation`` (0 when absent); `PricingError` unless a number in (-0.5, 1)."""
     value = data.get("indexation", 0)
     if not _number(value) or not -0.5 < value < 1:
         raise PricingError(
@@ -342,5 +406,5 @@ def _indexation(data: dict[str, Any], where: str) -> float:
 
 
 def _number(value: Any) -> bool:
-    """A finite int or float (TOML also allows nan and inf)."""
+    """Tell whether ``value`` is a finite int or float, not a bool (TOML allows nan and inf)."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

@@ -1,5 +1,10 @@
-"""Valuation: what each asset face is worth a year to an agency and to the council, and
-what a policy puts out of reach; every figure is a modelled estimate from stated assumptions.
+"""Valuation: what each asset face is worth a year to an agency and to the council.
+
+Also what a policy puts out of reach. Every figure is a modelled estimate from stated
+assumptions (`ValuationAssumptions`, `planner.value.audience.AudienceParams`, the rate card
+and the terms), listed by `assumptions_table`; the method, its sources and its checks
+against published council figures (Bristol, Newham, Wokingham, Darlington) are in
+``docs/valuation.md``.
 """
 
 from __future__ import annotations
@@ -67,12 +72,36 @@ CATEGORY_SHARE_SOURCES: dict[str, str] = {
 
 
 def _a(default: float, doc: str, unit: str = "") -> Any:
+    """Declare a dataclass field whose metadata (``doc``, ``unit``) feeds `assumptions_table`."""
     return field(default=default, metadata={"doc": doc, "unit": unit})
 
 
 @dataclass(frozen=True)
 class ValuationAssumptions:
     """Every valuation assumption; ``metadata["doc"]`` of each field says why.
+
+    No public occupancy figure was found, so the sell-through rates are stated
+    assumptions (``docs/valuation.md``, section 4).
+
+    Attributes
+    ----------
+    cycles_per_year
+        2-week trading cycles in a year (26).
+    sell_through_low, sell_through_central, sell_through_high
+        Share of face-cycles (slot-cycles for digital) sold in each scenario: 0.40 (small
+        council-sold classic portfolios), 0.60, 0.80 (national networks' occupancy).
+    audience_uncertainty
+        Relative error ``u`` of modelled audiences (0.30): CPM-priced assets with
+        modelled impacts are valued ``x (1 - u)`` low and ``x (1 + u)`` high; fixed
+        prices and measured audiences do not move.
+    contract_year
+        Contract year for the terms' indexation (1 = first year).
+
+    Raises
+    ------
+    ValueError
+        From ``__post_init__`` unless ``0 <= low <= central <= high <= 1``,
+        ``cycles_per_year >= 1`` and ``0 <= audience_uncertainty < 1``.
 
     Examples
     --------
@@ -98,6 +127,7 @@ class ValuationAssumptions:
     contract_year: int = _a(1, "Contract year for the terms' indexation (1 = first year)")
 
     def __post_init__(self) -> None:
+        """Check the ranges; raise `ValueError` saying which condition fails."""
         rates = (self.sell_through_low, self.sell_through_central, self.sell_through_high)
         if not 0 <= rates[0] <= rates[1] <= rates[2] <= 1:
             raise ValueError(
@@ -107,7 +137,23 @@ class ValuationAssumptions:
             raise ValueError("cycles_per_year must be >= 1 and audience_uncertainty in [0, 1)")
 
     def sell_through(self, scenario: str) -> float:
-        """Sell-through rate of ``"low"``, ``"central"`` or ``"high"``."""
+        """Return the sell-through rate of a scenario.
+
+        Parameters
+        ----------
+        scenario
+            ``"low"``, ``"central"`` or ``"high"`` (see `SCENARIOS`).
+
+        Returns
+        -------
+        float
+            Share of face-cycles sold, in [0, 1].
+
+        Examples
+        --------
+        >>> ValuationAssumptions().sell_through("central")
+        0.6
+        """
         return float(getattr(self, f"sell_through_{scenario}"))
 
 
