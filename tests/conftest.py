@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -237,8 +238,6 @@ LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on at the time of the call."""
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

@@ -17,12 +17,13 @@ from pyproj import CRS
 from planner import schema
 from planner.errors import Problem
 from planner.io.geofiles import file_error
+from planner.io.source import FileSource
 
 __all__ = ["read_geo_csv", "read_plain_csv"]
 
 
 def read_geo_csv(
-    path: Path, given: CRS | None, encoding: str, *, max_rows: int
+    path: Path | FileSource, given: CRS | None, encoding: str, *, max_rows: int
 ) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     """Read a CSV of coordinates (or WKT shapes) in CRS ``given``, with its row problems.
 
@@ -32,8 +33,9 @@ def read_geo_csv(
     Parameters
     ----------
     path
-        A ``.csv``, ``.txt`` or ``.tsv`` file with one header row. The separator is tab
-        for ``.tsv``, else the header's most frequent of ``,`` ``;`` tab ``|`` (else spaces).
+        A ``.csv``, ``.txt`` or ``.tsv`` file with one header row, on disk or in memory
+        (`FileSource`). The separator is tab for ``.tsv``, else the header's most
+        frequent of ``,`` ``;`` tab ``|`` (else spaces).
     given
         CRS of the coordinates, or None: then only lon/lat columns are accepted, as
         EPSG:4326.
@@ -62,11 +64,12 @@ def read_geo_csv(
     >>> frame, problems = read_geo_csv(Path("stops.csv"), CRS.from_epsg(27700), "utf-8",
     ...                                max_rows=2_000_000)
     """
+    path = FileSource.of(path)
     source = path.name
     _check_text(path, encoding, file_error)
     try:
         frame = pd.read_csv(
-            path,
+            path.readable,
             sep="\t" if path.suffix.lower() == ".tsv" else _separator(path, encoding),
             encoding=encoding,
             dtype=str,
@@ -104,7 +107,7 @@ _RAGGED = (
 )
 
 
-def _separator(path: Path, encoding: str) -> str:
+def _separator(path: FileSource, encoding: str) -> str:
     """Return the header row's most frequent separator (comma, semicolon, tab or bar), else spaces.
 
     Chosen here rather than by pandas' sniffer, which needs the slow python parser and
@@ -119,7 +122,7 @@ def _separator(path: Path, encoding: str) -> str:
     return r"\s+" if header.strip().count(" ") else ","
 
 
-def _check_text(path: Path, encoding: str, fail) -> None:
+def _check_text(path: FileSource, encoding: str, fail) -> None:
     """Refuse an unknown encoding, and NUL bytes (binary data, or UTF-16 read as UTF-8).
 
     ``fail(source, found, fix)`` builds the exception to raise, so each reader raises its
@@ -219,13 +222,14 @@ def _key_of(keys: dict[str, str], column: str) -> str:
     return next(k for k, v in keys.items() if v == column)
 
 
-def read_plain_csv(path: Path, encoding: str, what: str) -> pd.DataFrame:
+def read_plain_csv(path: Path | FileSource, encoding: str, what: str) -> pd.DataFrame:
     """Read a CSV as a table of text cells; ``what`` names the table in `CampaignError` messages.
 
     Parameters
     ----------
     path
-        A ``.csv`` or ``.txt`` file, comma-separated, with one header row.
+        A ``.csv`` or ``.txt`` file, comma-separated, with one header row, on disk or in
+        memory (`FileSource`).
     encoding
         Text encoding of the file.
     what
@@ -248,6 +252,7 @@ def read_plain_csv(path: Path, encoding: str, what: str) -> pd.DataFrame:
     """
     from planner.errors import CampaignError
 
+    path = FileSource.of(path)
     if not path.is_file():
         raise CampaignError(f"The {what} file '{path}' does not exist; check the path")
     if path.suffix.lower() not in {".csv", ".txt"}:
@@ -255,7 +260,7 @@ def read_plain_csv(path: Path, encoding: str, what: str) -> pd.DataFrame:
     _check_text(path, encoding, lambda _, found, fix: CampaignError(f"{path.name}: {found}. {fix}"))
     try:
         table = pd.read_csv(
-            path, dtype=str, keep_default_na=False, encoding=encoding, nrows=100_001
+            path.readable, dtype=str, keep_default_na=False, encoding=encoding, nrows=100_001
         )
     except UnicodeDecodeError:
         raise CampaignError(

@@ -125,7 +125,7 @@ def _runs(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return order, starts, ends
 
 
-def add_face_capacity(model: cp_model.CpModel, x: list, inst: Instance, guard: Guard) -> None:
+def add_face_capacity(model: cp_model.CpModel, x: Sequence, inst: Instance, guard: Guard) -> None:
     """Keep each asset within its capacity in every cycle.
 
     For every asset *a* and cycle *t*: ``sum_c x[a,c,t] <= faces_a`` for a classic asset,
@@ -159,7 +159,7 @@ def add_face_capacity(model: cp_model.CpModel, x: list, inst: Instance, guard: G
             _add_linear(model, lits[order[s:e]], 1, 0, cap, literal)
 
 
-def add_campaign_budget(model: cp_model.CpModel, x: list, inst: Instance, guard: Guard) -> None:
+def add_campaign_budget(model: cp_model.CpModel, x: Sequence, inst: Instance, guard: Guard) -> None:
     """Keep a campaign's spend over all its cycles within its budget.
 
     For every campaign *c*: ``sum_{a,t} price_a * x[a,c,t] <= budget_c`` (pence). A
@@ -188,7 +188,7 @@ def add_campaign_budget(model: cp_model.CpModel, x: list, inst: Instance, guard:
         _add_linear(model, lits[ks], price, 0, inst.budget_pence[c], literal)
 
 
-def add_faces_per_cycle(model: cp_model.CpModel, x: list, inst: Instance, guard: Guard) -> None:
+def add_faces_per_cycle(model: cp_model.CpModel, x: Sequence, inst: Instance, guard: Guard) -> None:
     """Give each campaign between ``min_faces`` and ``max_faces`` faces in each of its cycles.
 
     For every campaign *c* and cycle *t* of *c*: ``min_c <= sum_a x[a,c,t] <= max_c``.
@@ -239,7 +239,7 @@ def add_faces_per_cycle(model: cp_model.CpModel, x: list, inst: Instance, guard:
                 _add_linear(model, lits[ks], 1, 0, camp.max_faces, high)
 
 
-def add_min_spacing(model: cp_model.CpModel, x: list, inst: Instance, guard: Guard) -> None:
+def add_min_spacing(model: cp_model.CpModel, x: Sequence, inst: Instance, guard: Guard) -> None:
     """Two faces of one campaign in one cycle are at least ``min_spacing_m`` apart.
 
     For every campaign *c*, cycle *t* and asset pair (a, b) closer than the spacing:
@@ -339,7 +339,7 @@ def _add_cliques(model, heads, members, starts, literal) -> None:
 
 
 def add_competitor_separation(
-    model: cp_model.CpModel, x: list, inst: Instance, guard: Guard
+    model: cp_model.CpModel, x: Sequence, inst: Instance, guard: Guard
 ) -> None:
     """Campaigns of one competitor group are never on one asset, nor close, in one cycle.
 
@@ -415,7 +415,7 @@ def _add_rivals(model, inst: Instance, grid: np.ndarray, literal) -> None:
             _add_at_most_one(model, [left[i, j], *row[row >= 0].tolist()], literal)
 
 
-def add_density_rule(model: cp_model.CpModel, x: list, inst: Instance, guard: Guard) -> None:
+def add_density_rule(model: cp_model.CpModel, x: Sequence, inst: Instance, guard: Guard) -> None:
     """At most ``max_faces`` booked faces within ``within_m`` of any booked asset.
 
     For every rule, cycle *t* and asset *a* booked in *t* (``booked[a,t]`` is implied by
@@ -460,7 +460,7 @@ def add_density_rule(model: cp_model.CpModel, x: list, inst: Instance, guard: Gu
                 model.add(sum(x[k] for k in ks) <= rule.max_faces).only_enforce_if(enforce)
 
 
-def add_category_share(model: cp_model.CpModel, x: list, inst: Instance, guard: Guard) -> None:
+def add_category_share(model: cp_model.CpModel, x: Sequence, inst: Instance, guard: Guard) -> None:
     """Keep the listed categories to at most ``max_share`` of the faces booked in a cycle.
 
     For every rule and cycle: ``1000 * sum_{c in cats} x <= floor(1000 * share) * sum x``,
@@ -497,7 +497,7 @@ def add_category_share(model: cp_model.CpModel, x: list, inst: Instance, guard: 
             _add_linear(model, lits[ks], coefs, cp_model.INT_MIN, 0, literal)
 
 
-def add_revenue_target(model: cp_model.CpModel, x: list, inst: Instance, guard: Guard) -> None:
+def add_revenue_target(model: cp_model.CpModel, x: Sequence, inst: Instance, guard: Guard) -> None:
     """Book at least the sales that give the council its revenue target.
 
     ``sum_k price_k * x_k >= required_sales`` (pence); the target in council revenue was
@@ -526,7 +526,7 @@ def add_revenue_target(model: cp_model.CpModel, x: list, inst: Instance, guard: 
     _add_linear(model, lits, inst.cand_price, inst.required_sales_pence, cp_model.INT_MAX, literal)
 
 
-def add_locked_placements(model: cp_model.CpModel, x: list, inst: Instance, guard: Guard) -> None:
+def add_locked_placements(model: cp_model.CpModel, x: Sequence, inst: Instance, guard: Guard) -> None:
     """Keep existing contracts: ``x_k = 1`` for every locked candidate *k*.
 
     Parameters

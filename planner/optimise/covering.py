@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
@@ -70,7 +71,7 @@ def coverage_matrix(
     sites = _points(site_points_xy, "site_points_xy")
     if not (isinstance(radius, int | float) and math.isfinite(radius) and radius >= 0):
         raise PlannerError(f"'radius' must be a distance in metres, 0 or more; got {radius!r}")
-    tree = shapely.STRtree(shapely.points(sites))
+    tree = shapely.STRtree(cast("np.ndarray", shapely.points(sites)))  # (n, 2) in: n points
     d_idx, s_idx = tree.query(shapely.points(demand), predicate="dwithin", distance=radius)
     data = np.ones(len(d_idx), dtype=bool)
     matrix = sp.csr_array((data, (d_idx, s_idx)), shape=(len(demand), len(sites)))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
@@ -152,7 +153,7 @@ def pairs_within(xy: np.ndarray, distance: float, subset: np.ndarray | None = No
     idx = np.arange(len(xy)) if subset is None else np.asarray(subset)
     if distance <= 0 or len(idx) < 2:
         return np.empty((0, 2), dtype=np.int64)
-    points = shapely.points(xy[idx])
+    points = cast("np.ndarray", shapely.points(xy[idx]))  # (n, 2) in: n points
     tree = shapely.STRtree(points)
     left, right = tree.query(points, predicate="dwithin", distance=distance)
     keep = left < right
@@ -227,7 +228,7 @@ def restrict(inst: Instance, keep: np.ndarray) -> Instance:
 
 def _neighbours(xy: np.ndarray, distance: float) -> list[np.ndarray]:
     """Return, for every point, the points within ``distance`` metres (itself included)."""
-    points = shapely.points(xy)
+    points = cast("np.ndarray", shapely.points(xy))  # (n, 2) in: n points
     tree = shapely.STRtree(points)
     left, right = tree.query(points, predicate="dwithin", distance=distance)
     order = np.argsort(left, kind="stable")
@@ -319,14 +320,16 @@ def build_instance(
 ) -> Instance:
     """Prepare every number the model needs: candidates, prices, neighbours and zones.
 
-    Positions are measured in `planner.geo.metric_crs` of the assets. Prices become
-    pence and weekly impacts whole impacts per two-week cycle, here and only here.
+    Positions are measured in `planner.geo.metric_crs` of the assets. Prices, budgets
+    and the sales target become pence (`planner.optimise.money.to_minor`) and weekly
+    impacts whole impacts per two-week cycle, here and only here.
 
     Parameters
     ----------
     assets
-        Contract assets with a CRS: ``asset_id``, ``faces``, ``digital``, ``slots``,
-        ``status``, ``format``, ``asset_type``, ``ward``, one row per asset.
+        Contract assets with a CRS, one row per asset: ``asset_id``, ``faces``,
+        ``digital``, ``slots``, ``status``, and ``format``, ``asset_type`` or ``ward``
+        when a campaign targets them.
     campaigns
         Parsed campaigns (`planner.campaigns.Campaign`); budgets in currency units.
     policy

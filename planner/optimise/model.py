@@ -118,7 +118,7 @@ class PlacementModel:
 
     model: cp_model.CpModel
     x: BoolVars
-    terms: dict[str, tuple[list, np.ndarray]]
+    terms: dict[str, tuple[Sequence, np.ndarray]]
     coverage: dict[tuple[int, int], cp_model.IntVar] = field(default_factory=dict)
     guards: dict[str, tuple[cp_model.IntVar, str]] = field(default_factory=dict)
 

@@ -1,4 +1,10 @@
-"""Eligibility: which advertiser categories each asset may carry under a policy, and why not."""
+"""Eligibility: which advertiser categories each asset may carry under a policy, and why not.
+
+Ban and exclusion rules are applied here, once, before any plan is made: the optimiser
+only creates variables for eligible (asset, category) pairs, and `planner.policy.audit`
+re-checks the result independently. Exclusion distances use a spatial index (shapely's
+STRtree) in the metric CRS of `planner.geo.metric_crs`.
+"""
 
 from __future__ import annotations
 
@@ -26,13 +32,14 @@ __all__ = [
     "scope_mask",
 ]
 
+#: Columns of the table `eligibility` returns, in order.
 ELIGIBILITY_COLUMNS = ("asset_id", "category", "allowed", "reasons", "rule_ids")
 
 
 def eligibility(
     assets: gpd.GeoDataFrame, sites: gpd.GeoDataFrame | None, policy: Policy
 ) -> pd.DataFrame:
-    """Whether each asset may carry each category, with every reason for each refusal.
+    """Decide whether each asset may carry each category, with every reason for each refusal.
 
     Only ``ban`` and ``exclusion`` rules decide eligibility; density, share and period
     rules depend on the plan and are enforced when planning. Distances are measured in
@@ -43,25 +50,45 @@ def eligibility(
     Parameters
     ----------
     assets
-        Assets (``asset_id``; ``asset_type`` and ``digital`` when rules are scoped).
+        Assets with a point geometry and a CRS, shape (n_assets,): unique ``asset_id``;
+        ``asset_type`` when a rule is scoped by type, ``digital`` (bool; absent means
+        not digital) when one is scoped by digital.
     sites
-        Sensitive sites (``site_id``, ``kind``, optional ``name``); may be None when the
-        policy has no exclusion rule.
+        Sensitive sites, points or polygons with a CRS (``site_id``, ``kind``, optional
+        ``name``); may be None when the policy has no exclusion rule.
     policy
-        The policy to apply.
+        The policy to apply; its ``categories`` are the table's categories.
 
     Returns
     -------
     pandas.DataFrame
-        One row per asset x category, assets in input order: ``asset_id``, ``category``,
-        ``allowed``, ``reasons`` (``'; '``-joined, empty when allowed) and ``rule_ids``
-        (``';'``-joined).
+        `ELIGIBILITY_COLUMNS`, one row per asset x category (n_assets * n_categories
+        rows), assets in input order and categories in policy order within each asset:
+        ``asset_id`` (str), ``category`` (categorical), ``allowed`` (bool), ``reasons``
+        (``rule id: reason`` texts ``'; '``-joined in rule order, empty when allowed) and
+        ``rule_ids`` (``';'``-joined).
+
+    Raises
+    ------
+    DataValidationError
+        When a table lacks a needed column, a geometry, a CRS or a location in a row;
+        asset ids repeat; ``digital`` is not boolean; or ``sites`` is None while the
+        policy has exclusion rules.
 
     Examples
     --------
+    >>> import geopandas as gpd, shapely
+    >>> from planner.policy.load import load_policy
+    >>> assets = gpd.GeoDataFrame({"asset_id": ["A1", "A2"]}, crs="EPSG:27700",
+    ...     geometry=shapely.points([(530000, 180000), (530500, 180000)]))
+    >>> sites = gpd.GeoDataFrame({"site_id": ["1234"], "kind": ["school"],
+    ...     "name": ["St Mary's Primary"]}, geometry=[shapely.Point(530063, 180000)],
+    ...     crs="EPSG:27700")
     >>> df = eligibility(assets, sites, load_policy("uk-cap-code"))
     >>> df.loc[~df.allowed, "reasons"].iloc[0]
     "cap-schools-100m: St Mary's Primary (school, site 1234) at 63 m"
+    >>> df.loc[~df.allowed, "category"].tolist()
+    ['alcohol', 'gambling', 'hfss']
     """
     _check_frame(assets, "assets", ("asset_id",))
     asset_ids = assets["asset_id"].astype(str)

@@ -170,9 +170,9 @@ def value_assets(
     assumptions: ValuationAssumptions = ValuationAssumptions(),
     category_share: dict[str, float] = DEFAULT_CATEGORY_SHARE,
 ) -> gpd.GeoDataFrame:
-    """Annual value of every asset: audience, price, gross media value, sales, council income.
+    """Value every asset a year: audience, price, gross media value, sales, council income.
 
-    Per asset and scenario ``s`` in low/central/high::
+    Per asset and scenario ``s`` in low/central/high (``docs/valuation.md``, section 4)::
 
         units              = faces * (slots if digital else 1)
         annual_value_full  = units * price_per_cycle * cycles_per_year    (all sold)
@@ -186,11 +186,52 @@ def value_assets(
     columns give the share of demand the policy puts out of reach at each asset and the
     central annual value that represents.
 
+    Parameters
+    ----------
+    assets
+        Contract assets with ``asset_id`` (``faces``, ``format``, ``digital``, ``slots``,
+        optional ``weekly_impacts`` and ``price_per_cycle``), any CRS.
+    zones, transit, pois
+        Demand zones with ``population``, transit points and points of interest for the
+        audience model (see `planner.value.audience.estimate_impacts`).
+    rate_card
+        A `RateCard`, a bundled name or a path (see `planner.value.rates.load_rate_card`).
+    terms
+        `ConcessionTerms`, a bundled name or a path; same currency as the rate card.
+    eligibility
+        Optional ``asset_id, category, allowed`` (and ``rule_ids``) table from
+        `planner.policy.eligibility.eligibility`.
+    params
+        Audience model parameters.
+    assumptions
+        Cycles a year, sell-through per scenario, audience uncertainty, contract year.
+    category_share
+        Share of demand of each advertiser category (see `DEFAULT_CATEGORY_SHARE`); the
+        shares refused at one asset are added up, capped at 1.
+
     Returns
     -------
     geopandas.GeoDataFrame
-        One row per asset in EPSG:4326; ``estimate`` labels every row as a modelled
-        estimate and ``attrs`` holds the note, calibration and assumptions.
+        One row per asset in EPSG:4326: ``asset_id`` (and ``asset_type``, ``format``,
+        ``name``, ``ward`` when present), ``faces``, ``digital``, ``slots``,
+        ``weekly_impacts``, ``impacts_source``, ``modelled_impacts`` (impacts a week per
+        face and advertiser), ``price_per_cycle``, ``price_source``, ``currency``, ``tier``,
+        ``annual_value_full`` and per scenario ``annual_value_*``, ``expected_sales_*`` and
+        ``council_income_*`` (currency a year, major units); with ``eligibility`` also
+        ``demand_share_out_of_reach`` and ``value_out_of_reach_central``. ``estimate``
+        labels every row as a modelled estimate and ``attrs`` holds the note, the
+        calibration, the rate card and terms names, the agency commission and the
+        contract year.
+
+    Raises
+    ------
+    PlannerError
+        When ``assets`` has no ``asset_id`` column or a frame has no CRS, ``zones`` has no
+        ``population``, or the eligibility table lacks ``asset_id``, ``category`` or
+        ``allowed``.
+    PricingError
+        When the rate card or terms cannot be read, their currencies differ, no rate
+        matches an asset, or a CPM rate meets an asset without impacts.
 
     Examples
     --------
@@ -278,6 +319,16 @@ def check_currency(
 
 
 def _asset_columns(assets: gpd.GeoDataFrame, params: AudienceParams) -> pd.DataFrame:
+    """Return the identifying columns and the units of each asset.
+
+    ``faces`` below 1, missing or not a number count as 1 (fractions rounded down);
+    ``digital`` and ``slots`` as in `planner.value.audience`.
+
+    Raises
+    ------
+    PlannerError
+        When ``assets`` has no ``asset_id`` column.
+    """
     if "asset_id" not in assets.columns:
         raise PlannerError("'assets' has no 'asset_id' column; load it with load_assets(...)")
     out = pd.DataFrame({"asset_id": assets["asset_id"].astype(str)}, index=assets.index)
@@ -294,14 +345,34 @@ def _asset_columns(assets: gpd.GeoDataFrame, params: AudienceParams) -> pd.DataF
 def portfolio_summary(
     values: pd.DataFrame, terms: ConcessionTerms | str | os.PathLike[str], *, year: int = 1
 ) -> dict[str, Any]:
-    """Portfolio totals, with council income under the terms on total sales.
+    """Total the portfolio, with council income under the terms on total sales.
+
+    Council income is recomputed from the total expected sales (guarantees and bands
+    apply to the whole contract), so it equals the sum of the apportioned
+    ``council_income_*`` when ``values`` is the whole portfolio valued with these terms.
+
+    Parameters
+    ----------
+    values
+        Output of `value_assets` (or a subset of its rows).
+    terms
+        `ConcessionTerms`, a bundled name or a path.
+    year
+        Contract year for the terms' indexation (1 = first year).
 
     Returns
     -------
     dict
-        ``assets``, ``faces``, ``units`` (faces x slots), ``currency``, counts of measured and
-        modelled audiences, ``annual_value_full``, and per scenario ``annual_value_*``,
-        ``expected_sales_*``, ``council_income_*`` and ``guarantee_binding_*``; ``note``.
+        ``assets``, ``faces``, ``units`` (faces x slots), ``currency`` (every currency in
+        ``values``, comma-joined), ``impacts_measured`` and ``impacts_modelled`` (counts of
+        assets), ``annual_value_full``, and per scenario ``annual_value_*``,
+        ``expected_sales_*``, ``council_income_*`` (currency a year) and
+        ``guarantee_binding_*`` (bool); ``terms`` (their name) and ``note``.
+
+    Raises
+    ------
+    PricingError
+        When the terms cannot be read, or ``year`` is below 1.
 
     Examples
     --------
@@ -345,7 +416,9 @@ def policy_value_at_risk(
     An asset-category pair that the policy forbids puts ``category_share[category]`` of that
     asset's annual value out of reach (advertisers of that category cannot buy it). This is
     the loss if nobody else buys the space; TfL saw no loss after its 2019 HFSS policy because
-    brands advertised compliant products instead, so read it as an upper bound.
+    brands advertised compliant products instead, so read it as an upper bound
+    (``docs/valuation.md``, section 5: TfL's advertising revenue rose by £2.3m by March
+    2020 against up to £13.3m a year it had estimated at risk).
 
     Parameters
     ----------
@@ -370,8 +443,17 @@ def policy_value_at_risk(
         Rows with ``level`` ``"category"``, ``"rule"`` or ``"total"``; ``category``,
         ``rule_id``, ``rule``, ``assets``, ``demand_share``, ``value_out_of_reach_*``,
         ``sales_out_of_reach_*``, ``council_income_out_of_reach_*`` and
-        ``share_of_portfolio_value``. Rules can overlap, so rule rows need not add up to
-        the total.
+        ``share_of_portfolio_value`` (central value out of reach over the portfolio's
+        central value). Money is in the values' currency a year. Rules can overlap, so
+        rule rows need not add up to the total. ``estimate`` is ``"modelled"`` and
+        ``attrs["note"]`` says it is an upper bound.
+
+    Raises
+    ------
+    PlannerError
+        When the eligibility table lacks ``asset_id``, ``category`` or ``allowed``.
+    PricingError
+        When ``terms`` cannot be read.
 
     Examples
     --------
@@ -424,12 +506,35 @@ def assumptions_table(
     terms: ConcessionTerms | str | os.PathLike[str] | None = None,
     category_share: dict[str, float] = DEFAULT_CATEGORY_SHARE,
 ) -> pd.DataFrame:
-    """Every assumption behind the figures, one row each, for exports and the UI.
+    """List every assumption behind the figures, one row each, for exports and the UI.
+
+    Parameters
+    ----------
+    assumptions
+        Valuation assumptions (group ``valuation``).
+    params
+        Audience model parameters (group ``audience``; a dict field gives one row per
+        key, e.g. ``visibility[d48]``).
+    rate_card
+        When given, its currency, agency commission and every rate with its source
+        (group ``rate card``; unit currency per cycle, or per 1,000 impacts for a CPM).
+    terms
+        When given, every revenue-share band, the guarantee, the fee and the indexation
+        (group ``terms``).
+    category_share
+        Share of OOH spend by advertiser category (group ``demand share``), described by
+        `CATEGORY_SHARE_SOURCES`.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``group``, ``name``, ``value``, ``unit`` and ``description``.
+        Columns ``group``, ``name``, ``value``, ``unit`` and ``description`` (meaning and
+        source).
+
+    Raises
+    ------
+    PricingError
+        When the rate card or terms cannot be read.
 
     Examples
     --------
