@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
@@ -15,16 +12,9 @@ from app_pages import state, ui
 def read_campaigns_csv(name: str, data: bytes) -> pd.DataFrame:
     """An uploaded campaigns CSV as text cells; `planner.CampaignError` when unreadable.
 
-    The upload is written under a fixed name in a private folder: the user's file name is
-    only used in messages, never to build a path.
+    Headings are lower-cased so that the editor's column help finds them.
     """
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "campaigns.csv"
-        path.write_bytes(data)
-        try:
-            table = planner.read_campaigns_table(path)
-        except planner.CampaignError as exc:
-            raise planner.CampaignError(str(exc).replace("campaigns.csv", name)) from None
+    table = planner.read_campaigns_table(data, filename=name)
     table.columns = [str(c).strip().lower() for c in table.columns]
     return table
 

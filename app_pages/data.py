@@ -6,7 +6,6 @@ import streamlit as st
 
 import planner
 from app_pages import state, ui
-from planner.maps.render import asset_map
 
 FILE_TYPES = ["gpkg", "geojson", "json", "zip", "fgb", "parquet", "geoparquet", "csv", "txt", "tsv"]
 OSM_TYPES = ["pbf", "osm", "gz", "bz2", "o5m"]
@@ -147,5 +146,6 @@ reports(inp)
 st.subheader("Map")
 with ui.guard("drawing the map"):
     ui.show_map(
-        asset_map(inp.assets, sites=inp.get("sites"), zones=inp.get("zones")), key="data_map"
+        planner.asset_map(inp.assets, sites=inp.get("sites"), zones=inp.get("zones")),
+        key="data_map",
     )

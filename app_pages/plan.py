@@ -11,7 +11,6 @@ import streamlit as st
 
 import planner
 from app_pages import state, ui
-from planner.maps.render import asset_map
 
 OBJECTIVES = {
     "revenue": "Council revenue",
@@ -65,13 +64,11 @@ def solve(objective: str, time_limit: float, reproducible: bool) -> None:
         audit = state.audit_plan(plan)
     finally:
         bar.empty()
-    rate = state.fill_rate(plan, kwargs["assets"], kwargs["campaigns"])
     st.session_state["result"] = state.Result(
         plan,
         audit,
         key,
         {"objective": objective, "time_limit": time_limit, "reproducible": reproducible},
-        rate,
     )
 
 
@@ -138,7 +135,7 @@ def kpis(result: state.Result) -> None:
     )
     cols[1].metric(
         "Fill rate",
-        f"{result.fill_rate:.1%}",
+        "n/a" if math.isnan(plan.fill_rate) else f"{plan.fill_rate:.1%}",
         help="Booked face-cycles over the face-cycles on offer in the campaigns' "
         "cycles (slots for digital faces)",
     )
@@ -205,7 +202,7 @@ def audit_box(result: state.Result) -> None:
 def plan_map(result: state.Result):
     inp = state.inputs()
     placements = result.plan.placements.assign(campaign_name=result.plan.placements["advertiser"])
-    return asset_map(
+    return planner.asset_map(
         inp.assets,
         sites=inp.get("sites"),
         zones=inp.get("zones"),
@@ -224,7 +221,7 @@ def downloads(result: state.Result, m) -> None:
     with left:
         ui.download("Map (HTML)", lambda: ui.map_bytes(m), "plan-map.html")
     with right:
-        log = state.audit_log(result, state.policy())
+        log = plan.audit_log(state.policy(), result.audit)
         ui.download("Audit log (CSV)", log.to_csv(index=False), "audit-log.csv")
 
 

@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-import tomllib
-from datetime import date
-
-import pandas as pd
 import streamlit as st
 
 import planner
 from app_pages import state, ui
-from planner.maps.render import asset_map
 
-RULE_COLUMNS = (
-    "id",
-    "type",
-    "categories",
-    "near",
-    "within_m",
-    "max_faces",
-    "max_share",
-    "start",
-    "end",
-    "asset_types",
-    "digital",
-)
-LIST_KEYS = {"categories", "near", "asset_types"}
+#: Each column of the rules table (`planner.policy_to_table`) and its meaning.
 RULE_HELP = {
     "id": "a short unique name, e.g. no-alcohol-schools",
     "type": "ban, exclusion (near sites), density, share (of faces) or period (dates)",
@@ -42,50 +24,16 @@ RULE_HELP = {
 ALL = "all categories"
 
 
-def rules_frame(policy: planner.Policy) -> pd.DataFrame:
-    """The rules as text cells, one row each, from the policy's own TOML."""
-    rules = tomllib.loads(planner.policy_to_toml(policy)).get("rules", [])
-    rows = [{k: _cell(rule.get(k)) for k in RULE_COLUMNS} for rule in rules]
-    return pd.DataFrame(rows, columns=list(RULE_COLUMNS)).astype(str)
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return "; ".join(map(str, value))
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return value.isoformat() if isinstance(value, date) else str(value)
-
-
-def _value(key: str, text: str) -> object:
-    """A cell back to a TOML value; text that does not parse is passed on for the policy's
-    own checks to name."""
-    if key in LIST_KEYS:
-        return [p.strip() for p in text.replace(",", ";").split(";") if p.strip()]
-    if key == "digital":
-        return {"true": True, "yes": True, "false": False, "no": False}.get(text.lower(), text)
-    if key in {"within_m", "max_share", "max_faces"}:
-        try:
-            number = float(text)
-        except ValueError:
-            return text
-        return int(number) if key == "max_faces" and number.is_integer() else number
-    return text
-
-
-def policy_from_table(current: planner.Policy, table: pd.DataFrame) -> planner.Policy:
-    doc = tomllib.loads(planner.policy_to_toml(current))
-    rules = []
-    for row in table.fillna("").astype(str).to_dict("records"):
-        cells = {k: v.strip() for k, v in row.items() if k in RULE_COLUMNS and v.strip()}
-        if cells:
-            rules.append({k: _value(k, v) for k, v in cells.items()})
-    doc["rules"] = rules
-    return planner.parse_policy(doc, source="rules table")
+def policy_from_table(current: planner.Policy, table) -> planner.Policy:
+    """The edited rules table as a policy, keeping the current policy's name and vocabularies."""
+    return planner.policy_from_table(
+        table,
+        name=current.name,
+        description=current.description,
+        source=current.source,
+        categories=current.categories,
+        kinds=current.kinds,
+    )
 
 
 def policy_from_toml(text: str) -> planner.Policy:
@@ -122,14 +70,14 @@ def rule_editors(policy: planner.Policy) -> None:
     rev = st.session_state.get("policy_rev", 0)
     table_tab, toml_tab = st.tabs(["Rules table", "TOML"])
     with table_tab, st.form("rules_form"):
-        config = {c: st.column_config.TextColumn(c, help=RULE_HELP[c]) for c in RULE_COLUMNS}
+        config = {c: st.column_config.TextColumn(c, help=text) for c, text in RULE_HELP.items()}
         config["type"] = st.column_config.SelectboxColumn(
             "type",
             help=RULE_HELP["type"],
             options=["ban", "exclusion", "density", "share", "period"],
         )
         edited = st.data_editor(
-            rules_frame(policy),
+            planner.policy_to_table(policy),
             num_rows="dynamic",
             hide_index=True,
             column_config=config,
@@ -155,23 +103,6 @@ def rule_editors(policy: planner.Policy) -> None:
     ui.download("Download the policy (TOML)", planner.policy_to_toml(policy), "policy.toml")
 
 
-def eligibility_summary(elig: pd.DataFrame) -> pd.DataFrame:
-    grouped = elig.groupby("category", observed=True)["allowed"]
-    table = pd.DataFrame({"assets": grouped.size(), "allowed": grouped.sum().astype(int)})
-    table["refused"] = table["assets"] - table["allowed"]
-    table["share refused"] = (table["refused"] / table["assets"]).round(3)
-    return table
-
-
-def reasons(elig: pd.DataFrame, assets: pd.DataFrame, category: str) -> pd.DataFrame:
-    refused = elig.loc[~elig["allowed"].astype(bool)]
-    if category != ALL:
-        refused = refused[refused["category"].astype(str) == category]
-    names = assets[["asset_id", "name", "asset_type"]].astype(str)
-    table = refused.merge(names, on="asset_id", how="left")
-    return table[["asset_id", "name", "asset_type", "category", "reasons", "rule_ids"]]
-
-
 st.title("Policy")
 st.caption(
     "The ethical-use rules: which advertiser categories may not go where or when. Bans and "
@@ -194,7 +125,7 @@ with ui.guard("checking eligibility") as checked:
     zones = state.exclusion_zones()
 if checked.ok:
     st.subheader("Eligibility by category")
-    summary = eligibility_summary(elig)
+    summary = planner.eligibility_summary(elig)
     left, right = st.columns([3, 2])
     left.dataframe(summary, width="stretch")
     right.bar_chart(summary["refused"], y_label="assets refused", horizontal=True)
@@ -208,7 +139,7 @@ if checked.ok:
     )
     st.subheader("Exclusion map")
     with ui.guard("drawing the exclusion map"):
-        m = asset_map(
+        m = planner.asset_map(
             inp.assets,
             sites=inp.get("sites"),
             eligibility=elig,
@@ -217,7 +148,7 @@ if checked.ok:
         )
         ui.show_map(m, key="policy_map")
     st.subheader("Why assets are refused")
-    table = reasons(elig, inp.assets, category)
+    table = planner.refusals(elig, inp.assets, None if category == ALL else category)
     st.caption(f"{len(table):,} refused asset-category pairs.")
     st.dataframe(table, hide_index=True, width="stretch")
     ui.download("Download the reasons (CSV)", table.to_csv(index=False), "refusals.csv")

@@ -2,33 +2,25 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import tomllib
 
 import pandas as pd
 import streamlit as st
 
 import planner
 from app_pages import state, ui
-from planner import scenarios
-from planner.maps.render import asset_map
 
 
 def terms_setting(terms: str | planner.ConcessionTerms) -> str | dict:
-    return terms if isinstance(terms, str) else dataclasses.asdict(terms)
+    """Preset terms by name; simulated terms as the dict of a terms file (JSON-ready)."""
+    return terms if isinstance(terms, str) else planner.terms_to_dict(terms)
 
 
 def terms_from_setting(value: str | dict) -> str | planner.ConcessionTerms:
-    if isinstance(value, str):
-        return value
-    bands = tuple(tuple(b) for b in value["bands"])
-    return planner.ConcessionTerms(
-        **{**value, "bands": bands, "sources": tuple(value.get("sources", ()))}
-    )
+    return value if isinstance(value, str) else planner.load_terms(value)
 
 
-def current_scenario(name: str, note: str) -> scenarios.Scenario:
+def current_scenario(name: str, note: str) -> planner.Scenario:
     ss = st.session_state
     inp = state.inputs()
     result = ss.get("result")
@@ -45,18 +37,18 @@ def current_scenario(name: str, note: str) -> scenarios.Scenario:
     }
     if fresh:
         settings |= result.solve
-    return scenarios.Scenario(
+    return planner.Scenario(
         name=name,
         tables=tables,
         settings=settings,
         policy_toml=state.policy_key(),
         plan=result.plan if fresh else None,
-        kpis={"fill_rate": result.fill_rate} if fresh else {},
+        kpis={"fill_rate": result.plan.fill_rate} if fresh else {},
         note=note,
     )
 
 
-def restore(sc: scenarios.Scenario, folder: str) -> None:
+def restore(sc: planner.Scenario, folder: str) -> None:
     ss = st.session_state
     frames = {k: sc.tables.get(k) for k in state.LAYERS}
     if frames["assets"] is None:
@@ -64,7 +56,7 @@ def restore(sc: scenarios.Scenario, folder: str) -> None:
     sources = sc.settings.get("sources") or {}
     sources = {k: f"scenario '{sc.name}' ({sources.get(k, 'saved')})" for k in state.LAYERS}
     version = state.upload_token("scenario", folder.encode(), sc.name, sc.saved_at)
-    policy = planner.parse_policy(tomllib.loads(sc.policy_toml), source=f"scenario {sc.name}")
+    policy = planner.policy_from_text(sc.policy_toml, source=f"scenario {sc.name}")
     pricing = {
         "rate_card": sc.settings.get("rate_card", "demo"),
         "terms": terms_from_setting(sc.settings.get("terms", "demo")),
@@ -85,7 +77,6 @@ def restore(sc: scenarios.Scenario, folder: str) -> None:
             state.audit_plan(sc.plan),
             state.inputs_key(),
             dict(ss["solve"]),
-            float(sc.kpis.get("fill_rate", float("nan"))),
             name=sc.name,
         )
 
@@ -100,7 +91,7 @@ def folder_form() -> str:
         chosen = st.form_submit_button("Use this folder", icon=":material/folder_open:")
     if chosen:
         with ui.guard("opening the scenarios folder") as outcome:
-            scenarios.list_scenarios(folder)
+            planner.list_scenarios(folder)
         if outcome.ok:
             st.session_state["store_dir"] = folder
     return st.session_state["store_dir"]
@@ -121,16 +112,16 @@ def save_form(folder: str) -> None:
         saved = st.form_submit_button("Save scenario", icon=":material/save:")
     if saved:
         with ui.guard("saving the scenario") as outcome:
-            kept = scenarios.save_scenario(folder, current_scenario(name, note), overwrite=replace)
+            kept = planner.save_scenario(folder, current_scenario(name, note), overwrite=replace)
         if outcome.ok:
             st.success(
-                ui.plain(f"Saved '{kept.name}' in {scenarios.store_path(folder)}."),
+                ui.plain(f"Saved '{kept.name}' in {planner.store_path(folder)}."),
                 icon=":material/check_circle:",
             )
 
 
 def saved_list(folder: str) -> list[str]:
-    table = scenarios.list_scenarios(folder)
+    table = planner.list_scenarios(folder)
     if table.empty:
         st.info("No scenarios saved in this folder yet.", icon=":material/info:")
         return []
@@ -146,7 +137,7 @@ def reload_or_delete(folder: str, names: list[str]) -> None:
     name = left.selectbox("Scenario", names, key="scenario_pick")
     if middle.button("Load", icon=":material/upload:"):
         with ui.guard(f"loading the scenario '{name}'") as outcome:
-            restore(scenarios.load_scenario(folder, name), folder)
+            restore(planner.load_scenario(folder, name), folder)
         if outcome.ok:
             st.success(
                 ui.plain(
@@ -157,7 +148,7 @@ def reload_or_delete(folder: str, names: list[str]) -> None:
             )
     if right.button("Delete", icon=":material/delete:"):
         with ui.guard(f"deleting the scenario '{name}'") as outcome:
-            scenarios.delete_scenario(folder, name)
+            planner.delete_scenario(folder, name)
         if outcome.ok:
             st.rerun()
 
@@ -177,8 +168,8 @@ def compare(folder: str, names: list[str]) -> None:
     name_a = left.selectbox("Scenario A", names, index=min(1, len(names) - 1), key="compare_a")
     name_b = right.selectbox("Scenario B", names, key="compare_b")
     with ui.guard("comparing the scenarios") as outcome:
-        a, b = scenarios.load_scenario(folder, name_a), scenarios.load_scenario(folder, name_b)
-        table = scenarios.compare_scenarios(a, b)
+        a, b = planner.load_scenario(folder, name_a), planner.load_scenario(folder, name_b)
+        table = planner.compare_scenarios(a, b)
     if not outcome.ok:
         return
     shown = table.map(shown_value).rename(columns={"a": f"A: {a.name}", "b": f"B: {b.name}"})
@@ -188,7 +179,7 @@ def compare(folder: str, names: list[str]) -> None:
             side(sc, key)
 
 
-def side(sc: scenarios.Scenario, key: str) -> None:
+def side(sc: planner.Scenario, key: str) -> None:
     st.markdown(f"**{ui.plain(sc.name)}**")
     if sc.plan is None or "assets" not in sc.tables:
         st.caption("Inputs only: no plan saved.")
@@ -197,7 +188,7 @@ def side(sc: scenarios.Scenario, key: str) -> None:
     placements = placements.assign(campaign_name=placements.get("advertiser", ""))
     with ui.guard("drawing the map"):
         ui.show_map(
-            asset_map(sc.tables["assets"], placements=placements, color_by="campaign"),
+            planner.asset_map(sc.tables["assets"], placements=placements, color_by="campaign"),
             key=key,
             height=380,
         )

@@ -10,8 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +21,6 @@ import pandas as pd
 import streamlit as st
 
 import planner
-from planner.campaigns import CAMPAIGN_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = planner.DATA_DIR
@@ -62,7 +59,6 @@ class Result:
     audit: pd.DataFrame | None
     key: str
     solve: dict[str, Any]
-    fill_rate: float
     name: str = ""
 
 
@@ -89,33 +85,22 @@ def demo_campaigns() -> pd.DataFrame:
     return planner.read_campaigns_table(DATA / "campaigns.csv")
 
 
-def safe_file_name(name: str) -> str:
-    """The uploaded file's base name with only plain characters (its suffix kept)."""
-    base = Path(str(name).replace("\\", "/")).name
-    clean = re.sub(r"[^A-Za-z0-9._-]", "_", base).lstrip(".")
-    return clean or "upload"
-
-
 @st.cache_data(show_spinner=False, max_entries=16)
 def load_upload(
     kind: str, name: str, data: bytes, crs: str, drop_invalid: bool
 ) -> gpd.GeoDataFrame:
     """An uploaded assets, sites or zones file, validated by the planner's loader."""
-    with tempfile.TemporaryDirectory(prefix="planner-upload-") as tmp:
-        path = Path(tmp) / safe_file_name(name)
-        path.write_bytes(data)
-        return UPLOAD_KINDS[kind](path, crs=crs.strip() or None, drop_invalid=drop_invalid)
+    load = UPLOAD_KINDS[kind]
+    return load(data, filename=name, crs=crs.strip() or None, drop_invalid=drop_invalid)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def import_extract(name: str, data: bytes) -> tuple[dict[str, gpd.GeoDataFrame], list[str]]:
     """Assets, sites, transit and POIs from an uploaded OpenStreetMap extract, and warnings."""
-    with tempfile.TemporaryDirectory(prefix="planner-osm-") as tmp:
-        path = Path(tmp) / safe_file_name(name)
-        path.write_bytes(data)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            layers = planner.import_osm_layers(path, layers=("assets", "sites", "transit", "pois"))
+    wanted = ("assets", "sites", "transit", "pois")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        layers = planner.import_osm_layers(data, filename=name, layers=wanted)
     return layers, [str(w.message) for w in caught]
 
 
@@ -265,23 +250,11 @@ def inputs_key() -> str:
     )
 
 
-def fill_rate(plan: planner.Plan, assets: pd.DataFrame, camps: list[planner.Campaign]) -> float:
-    """Booked face-cycles over the face-cycles (slot-cycles if digital) on offer.
-
-    Offer: available assets' faces (times slots for digital) in every cycle any campaign
-    runs in.
-    """
-    cycles = {t for c in camps for t in c.cycles}
-    free = assets[assets["status"].astype(str) == "available"]
-    units = free["faces"].to_numpy() * np.where(free["digital"].astype(bool), free["slots"], 1)
-    offer = float(units.sum()) * len(cycles)
-    return len(plan.placements) / offer if offer else 0.0
-
-
 def campaign_help() -> dict[str, str]:
     """Each campaign column's meaning (shown as the editor's column help)."""
     return {
-        name: ("required: " if req else "") + text for name, (req, text) in CAMPAIGN_COLUMNS.items()
+        name: ("required: " if req else "") + text
+        for name, (req, text) in planner.CAMPAIGN_COLUMNS.items()
     }
 
 
@@ -309,23 +282,3 @@ def audit_plan(plan: planner.Plan) -> pd.DataFrame | None:
         return None
     inp = inputs()
     return planner.audit(plan.placements, inp.assets, inp.get("sites"), policy())
-
-
-def audit_log(result: Result, policy_: planner.Policy) -> pd.DataFrame:
-    """One row per rule checked (pass/fail and count), then one row per violation."""
-    found = result.audit if result.audit is not None else pd.DataFrame(columns=["rule_id"])
-    rows = [
-        {
-            "rule_id": r.id,
-            "rule_type": r.type,
-            "result": "fail" if n else "pass",
-            "violations": n,
-            "placements_checked": len(result.plan.placements),
-        }
-        for r in policy_.rules
-        for n in [int((found["rule_id"] == r.id).sum())]
-    ]
-    table = pd.DataFrame(rows)
-    if len(found):
-        table = pd.concat([table, found.assign(result="violation")], ignore_index=True)
-    return table

@@ -17,7 +17,6 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 import planner
-from planner.maps.render import map_html
 
 LOG = logging.getLogger("planner.app")
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")
@@ -133,7 +132,7 @@ def layer_bytes(layers: dict[str, pd.DataFrame], suffix: str) -> bytes:
 
 def map_bytes(m: folium.Map) -> bytes:
     """A map as one standalone HTML file (its libraries inlined)."""
-    return map_html(m).encode("utf-8")
+    return planner.map_html(m).encode("utf-8")
 
 
 def download(label: str, data: Callable[[], bytes] | bytes | str, file_name: str) -> None:

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import math
-import tempfile
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -57,19 +53,10 @@ def pricing_form() -> None:
     if chosen:
         with ui.guard("changing the prices and terms") as outcome:
             terms = pricing["terms"] if deal == SIMULATED else deal
-            check_currencies(card, terms)
+            planner.check_currency(card, terms)
         if outcome.ok:
             st.session_state["pricing"] = {"rate_card": card, "terms": terms}
             st.rerun()
-
-
-def check_currencies(card_name: str, terms: str | planner.ConcessionTerms) -> None:
-    card, deal = planner.load_rate_card(card_name), planner.load_terms(terms)
-    if card.currency != deal.currency:
-        raise planner.PricingError(
-            f"The rate card '{card.name}' is in {card.currency} but the terms '{deal.name}' "
-            f"are in {deal.currency}; choose a rate card and terms in the same currency"
-        )
 
 
 def portfolio(values: pd.DataFrame) -> dict:
@@ -114,29 +101,20 @@ def valuation_table(values: pd.DataFrame) -> None:
 def terms_from(
     currency: str, bands: pd.DataFrame, guarantee: float, fee: float, indexation: float
 ) -> planner.ConcessionTerms:
-    """Terms from the simulator's inputs, checked by `planner.load_terms` itself."""
-    rows = bands.dropna(how="all")
-    lines = [
-        'name = "Simulated terms"',
-        f'currency = "{currency}"',
-        f"minimum_annual_guarantee = {float(guarantee)!r}",
-        f"fixed_annual_fee = {float(fee)!r}",
-        f"indexation = {float(indexation)!r}",
-    ]
-    for start, share in rows[["from", "share"]].astype(float).itertuples(index=False):
-        lines += [
-            "[[revenue_share]]",
-            f"from = {_toml_float(start)}",
-            f"share = {_toml_float(share)}",
-        ]
-    with tempfile.TemporaryDirectory(prefix="planner-terms-") as tmp:
-        path = Path(tmp) / "simulated-terms.toml"
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        return planner.load_terms(path)
-
-
-def _toml_float(value: float) -> str:
-    return "nan" if math.isnan(value) else repr(float(value))
+    """Terms from the simulator's inputs, checked by `planner.terms_from_dict`."""
+    rows = bands.dropna(how="all")[["from", "share"]].astype(float)
+    return planner.terms_from_dict(
+        {
+            "name": "Simulated terms",
+            "currency": currency,
+            "revenue_share": [
+                {"from": start, "share": share} for start, share in rows.itertuples(index=False)
+            ],
+            "minimum_annual_guarantee": float(guarantee),
+            "fixed_annual_fee": float(fee),
+            "indexation": float(indexation),
+        }
+    )
 
 
 def simulator(sales_default: float) -> None:
@@ -278,6 +256,8 @@ with ui.guard("valuing the assets") as valued:
     values = state.values()
     summary = portfolio(values)
 if valued.ok:
+    for message in values.attrs.get("warnings", []):
+        st.warning(ui.plain(message), icon=":material/warning:")
     st.subheader("Asset values")
     valuation_table(values)
     st.subheader("Concession terms simulator")

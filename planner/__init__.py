@@ -17,7 +17,8 @@ The flow, each step a function of GeoDataFrames or small dataclasses::
 from __future__ import annotations
 
 from planner.calendar import cycle_dates, parse_cycles
-from planner.campaigns import Area, Campaign, parse_campaigns
+from planner.campaigns import CAMPAIGN_COLUMNS, Area, Campaign, parse_campaigns
+from planner.demo import load_demo
 from planner.errors import (
     CampaignError,
     DataValidationError,
@@ -45,13 +46,18 @@ from planner.io.validation import ValidationReport
 from planner.optimise.covering import CoverResult, coverage_from_frames, coverage_matrix, max_cover
 from planner.optimise.greedy import greedy_plan
 from planner.optimise.instance import build_instance
-from planner.optimise.settings import PlanSettings
+from planner.optimise.settings import PlanSettings, SolverSettings
 from planner.optimise.site_selection import SiteSelection, select_sites
 from planner.optimise.solve import solve_instance
-from planner.optimise.settings import SolverSettings
-from planner.plan import Plan, plan, policy_cost, required_sales
+from planner.plan import Plan, plan, policy_cost, required_sales, selection_kpis
 from planner.policy.audit import audit
-from planner.policy.eligibility import allowed_matrix, eligibility, exclusion_zones
+from planner.policy.eligibility import (
+    allowed_matrix,
+    eligibility,
+    eligibility_summary,
+    exclusion_zones,
+    refusals,
+)
 from planner.policy.load import (
     Policy,
     list_presets,
@@ -60,6 +66,7 @@ from planner.policy.load import (
     policy_from_text,
     policy_to_toml,
 )
+from planner.policy.table import policy_from_table, policy_to_table
 from planner.presets import preset_names
 from planner.scenarios import (
     Scenario,
@@ -68,14 +75,23 @@ from planner.scenarios import (
     list_scenarios,
     load_scenario,
     save_scenario,
+    store_path,
 )
 from planner.schema import DATA_DIR
 from planner.value.audience import AudienceParams, calibrate, estimate_impacts
-from planner.value.concession import ConcessionTerms, council_income, income_breakdown, load_terms
+from planner.value.concession import (
+    ConcessionTerms,
+    council_income,
+    income_breakdown,
+    load_terms,
+    terms_from_dict,
+    terms_to_dict,
+)
 from planner.value.rates import RateCard, load_rate_card, price_assets
 from planner.value.valuation import (
     ValuationAssumptions,
     assumptions_table,
+    check_currency,
     policy_value_at_risk,
     portfolio_summary,
     value_assets,
@@ -95,6 +111,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "CAMPAIGN_COLUMNS",
     "DATA_DIR",
     "Area",
     "AudienceParams",
@@ -123,6 +140,7 @@ __all__ = [
     "audit",
     "build_instance",
     "calibrate",
+    "check_currency",
     "compare_scenarios",
     "council_income",
     "coverage_from_frames",
@@ -130,6 +148,7 @@ __all__ = [
     "cycle_dates",
     "delete_scenario",
     "eligibility",
+    "eligibility_summary",
     "estimate_impacts",
     "exclusion_zones",
     "greedy_plan",
@@ -140,6 +159,7 @@ __all__ = [
     "list_scenarios",
     "load_assets",
     "load_campaigns",
+    "load_demo",
     "load_layer",
     "load_placements",
     "load_policy",
@@ -156,18 +176,25 @@ __all__ = [
     "parse_policy",
     "plan",
     "policy_cost",
+    "policy_from_table",
     "policy_from_text",
+    "policy_to_table",
     "policy_to_toml",
     "policy_value_at_risk",
     "portfolio_summary",
     "preset_names",
     "price_assets",
     "read_campaigns_table",
+    "refusals",
     "required_sales",
     "save_map",
     "save_scenario",
     "select_sites",
+    "selection_kpis",
     "solve_instance",
+    "store_path",
+    "terms_from_dict",
+    "terms_to_dict",
     "to_metric",
     "validate_file",
     "value_assets",

@@ -7,7 +7,7 @@ values or raises one `CampaignError` listing every bad row and column.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -217,7 +217,11 @@ def _area(raw: object, row: int, rows: _Rows) -> Area:
 
 
 def _row(
-    record: dict[str, object], row: int, rows: _Rows, categories: set[str], max_cycle: int
+    record: Mapping[Hashable, object],
+    row: int,
+    rows: _Rows,
+    categories: set[str],
+    max_cycle: int,
 ) -> Campaign | None:
     """Check one campaign row; return it, or None after recording every problem it has."""
     before = len(rows.problems)

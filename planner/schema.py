@@ -2,7 +2,8 @@
 
 Three tables, each a GeoDataFrame stored in EPSG:4326 (`STORAGE_CRS`):
 
-- assets (`ASSET_COLUMNS`): one row per council-owned asset, a point. ``faces`` are the
+- assets (`ASSET_COLUMNS`): one row per council-owned asset, usually a point (a line or
+  polygon is kept whole, so distances are from its nearest point). ``faces`` are the
   advertising faces (whole number >= 1); ``digital`` faces rotate ``slots`` advertisers
   per loop (default 6, so each gets a 1/slots share of time); ``weekly_impacts`` is a
   measured audience per face per week (e.g. from Route; else modelled in
@@ -48,7 +49,7 @@ DATA_DIR = (
 STORAGE_CRS = "EPSG:4326"
 
 #: Asset columns in contract order, with their defaults (None: optional, no default).
-ASSET_COLUMNS: dict[str, object] = {
+ASSET_COLUMNS: dict[str, str | int | bool | None] = {
     "asset_id": None,
     "asset_type": None,
     "format": None,
@@ -120,7 +121,7 @@ FORMATS = frozenset(
 
 STATUSES = frozenset({"available", "unavailable"})
 
-SITE_COLUMNS: dict[str, object] = {"site_id": None, "kind": None, "name": ""}
+SITE_COLUMNS: dict[str, str | int | bool | None] = {"site_id": None, "kind": None, "name": ""}
 SITE_REQUIRED = ("site_id", "kind")
 
 SITE_KINDS = frozenset(
@@ -142,7 +143,7 @@ SITE_KINDS = frozenset(
     }
 )
 
-ZONE_COLUMNS: dict[str, object] = {"zone_id": None, "population": None, "name": ""}
+ZONE_COLUMNS: dict[str, str | int | bool | None] = {"zone_id": None, "population": None, "name": ""}
 ZONE_REQUIRED = ("population",)
 
 #: Default advertiser taxonomy (a policy file may add more).
@@ -159,9 +160,26 @@ CATEGORIES = (
 )
 
 #: Recognised spellings of contract and coordinate columns (compared case-insensitively,
-#: ignoring spaces, dashes and underscores).
+#: ignoring spaces, dashes and underscores), first match first; including the UK's standard
+#: exports: the LGA/Transparency Code land and assets schema (``UPRN``, ``GeoX``, ``GeoY``,
+#: ``CoordinateReferenceSystem``), NaPTAN stops (``ATCOCode``, ``CommonName``, ``Easting``,
+#: ``Northing``) and GIAS schools (``URN``, ``EstablishmentName``). An alias claims a
+#: column only when its values fit the contract column (see `planner.io.validation`).
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
-    "asset_id": ("asset_id", "id", "assetid", "asset_ref", "ref", "site_ref", "frame_id"),
+    "asset_id": (
+        "asset_id",
+        "id",
+        "assetid",
+        "asset_ref",
+        "asset_code",
+        "asset_reference",
+        "ref",
+        "site_ref",
+        "frame_id",
+        "atco_code",
+        "naptan_code",
+        "uprn",
+    ),
     "asset_type": ("asset_type", "type", "assettype", "furniture_type"),
     "format": ("format", "ad_format", "panel_format", "size"),
     "faces": ("faces", "num_faces", "panels", "sides"),
@@ -169,10 +187,19 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "slots": ("slots", "loop_slots", "spots"),
     "weekly_impacts": ("weekly_impacts", "impacts", "weekly_impressions"),
     "price_per_cycle": ("price_per_cycle", "price", "rate"),
-    "name": ("name", "stop_name", "asset_name", "site_name", "location"),
+    "name": (
+        "name",
+        "stop_name",
+        "asset_name",
+        "site_name",
+        "common_name",
+        "property_name",
+        "establishment_name",
+        "location",
+    ),
     "ward": ("ward", "ward_name"),
     "status": ("status",),
-    "site_id": ("site_id", "id", "urn", "siteid"),
+    "site_id": ("site_id", "id", "urn", "siteid", "uprn"),
     "kind": ("kind", "site_kind", "site_type", "type"),
     "population": (
         "population",
@@ -183,8 +210,18 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
         "all_ages",
     ),
     "zone_id": ("zone_id", "lsoa11cd", "lsoa21cd", "oa11cd", "oa21cd", "code", "id"),
-    "x": ("lon", "lng", "long", "longitude", "x", "easting", "location_easting", "east"),
-    "y": ("lat", "latitude", "y", "northing", "location_northing", "north"),
+    "x": ("lon", "lng", "long", "longitude", "x", "easting", "location_easting", "east", "geo_x"),
+    "y": ("lat", "latitude", "y", "northing", "location_northing", "north", "geo_y"),
+    "crs": ("crs", "coordinate_reference_system", "srid", "epsg", "spatial_reference"),
+    "grid_ref": (
+        "grid_ref",
+        "grid_reference",
+        "os_grid_ref",
+        "os_grid_reference",
+        "national_grid_reference",
+        "ngr",
+        "osgr",
+    ),
 }
 
 #: Columns that hold personal data in common public exports (e.g. the head teacher's name

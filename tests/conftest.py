@@ -100,6 +100,17 @@ def _contract(defaults: dict[str, object], columns: dict[str, object], n: int) -
     return data | {name: _per_row(value, n) for name, value in columns.items()}
 
 
+def _as_loaded(frame: gpd.GeoDataFrame, types: dict[str, object]) -> gpd.GeoDataFrame:
+    """The loaders' dtypes: ids and codes ``str``, free text ``object``, then ``types``."""
+    codes = ("asset_id", "site_id", "zone_id", "asset_type", "format", "kind", "status")
+    types = (
+        {c: str for c in codes if c in frame}
+        | {c: object for c in ("name", "ward") if c in frame}
+        | types
+    )
+    return frame.astype(types)
+
+
 def make_assets(
     points: int | Sequence[Shape],
     *,
@@ -134,9 +145,13 @@ def make_assets(
         "status": "available",
     }
     frame = make_points(points, crs=crs, **_contract(defaults, dict(columns), n))
-    types = {"faces": "int64", "slots": "int64", "digital": bool}
-    types |= {"weekly_impacts": "float64", "price_per_cycle": "float64"}
-    return frame.astype(types)
+    numbers = {
+        "faces": "int64",
+        "slots": "int64",
+        "weekly_impacts": float,
+        "price_per_cycle": float,
+    }
+    return _as_loaded(frame, {**numbers, "digital": bool})
 
 
 def make_sites(
@@ -154,7 +169,7 @@ def make_sites(
         "kind": kinds,
         "name": [f"{str(k).replace('_', ' ').capitalize()} {i}" for i, k in enumerate(kinds)],
     }
-    return make_points(shapes, crs=crs, **_contract(defaults, dict(columns), n))
+    return _as_loaded(make_points(shapes, crs=crs, **_contract(defaults, dict(columns), n)), {})
 
 
 def make_zones(
@@ -164,7 +179,7 @@ def make_zones(
     n = len(shapes)
     defaults = {"zone_id": [f"Z{i}" for i in range(n)], "population": population, "name": ""}
     frame = make_points(shapes, crs=crs, **_contract(defaults, dict(columns), n))
-    return frame.astype({"population": "float64"})
+    return _as_loaded(frame, {"population": float})
 
 
 def _campaign(campaign_id: str = "C1", **fields: object):

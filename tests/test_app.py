@@ -3,7 +3,11 @@ error paths. Uploads go through a stand-in for ``st.file_uploader`` (AppTest can
 
 from __future__ import annotations
 
+import ast
+import os
 import re
+import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,6 +99,67 @@ def solve(at: AppTest, *, seconds: float = SOLVE) -> AppTest:
 
 
 # --- Data ------------------------------------------------------------------------------
+
+
+def test_the_app_uses_only_the_public_api():
+    for path in [APP, *sorted((ROOT / "app_pages").glob("*.py"))]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                assert not (node.module or "").startswith("planner"), f"{path.name}: {node.module}"
+            elif isinstance(node, ast.Import):
+                assert all(a.name == "planner" or not a.name.startswith("planner.")
+                           for a in node.names), path.name  # fmt: skip
+            elif isinstance(node, ast.Attribute) and getattr(node.value, "id", "") == "planner":
+                assert node.attr in planner.__all__, f"{path.name}: planner.{node.attr}"
+
+
+#: Audit events that create or change a file or folder.
+WRITE_EVENTS = {"os.mkdir", "os.rename", "os.remove", "os.rmdir", "shutil.copyfile",
+                "shutil.move", "tempfile.mkstemp", "tempfile.mkdtemp"}  # fmt: skip
+_WRITING: list[list[tuple]] = []  # the recorder of the test running, if any
+
+
+def _record_writes(event: str, args: tuple) -> None:
+    if not _WRITING:
+        return
+    if event == "open":
+        path, mode, flags = args
+        writes = any(c in str(mode or "") for c in "wax+")
+        writes |= bool((flags or 0) & (os.O_WRONLY | os.O_RDWR | os.O_CREAT))
+        if writes:
+            _WRITING[-1].append((event, path))
+    elif event in WRITE_EVENTS:
+        _WRITING[-1].append((event, *args))
+
+
+sys.addaudithook(_record_writes)  # audit hooks cannot be removed; it records only when asked
+
+
+def test_uploads_are_read_in_memory_and_never_written(app, uploads, tmp_path, monkeypatch):
+    temp, cwd = tmp_path / "temp", tmp_path / "cwd"
+    temp.mkdir()
+    cwd.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    monkeypatch.setenv("TMPDIR", str(temp))
+    monkeypatch.chdir(cwd)
+    uploads["file_assets"] = FakeUpload(
+        "my assets.csv",
+        b"asset_id,lon,lat,asset_type\nA1,24.94,60.17,bus_shelter\nA2,24.95,60.17,bus_stop\n",
+    )
+    uploads["file_osm"] = FakeUpload("mini.osm", (FIXTURES / "mini.osm").read_bytes())
+    writes: list[tuple] = []
+    _WRITING.append(writes)
+    try:
+        click(app, "Load assets")
+        assert metric(app, "Assets") == "2"
+        click(app, "Import extract")
+        assert metric(app, "Assets") == "11"
+    finally:
+        _WRITING.remove(writes)
+    clean(app)
+    assert writes == []
+    assert list(temp.iterdir()) == [] and list(cwd.iterdir()) == []
 
 
 def test_no_pages_folder_beside_the_app():
@@ -257,7 +322,7 @@ def test_plan_page_solves_the_demo(app):
     result = app.session_state["result"]
     assert result.plan.ok and len(result.plan.placements) > 0
     assert metric(app, "Council revenue").startswith("EUR ")
-    assert 0 < result.fill_rate < 1
+    assert 0 < result.plan.fill_rate < 1
     assert "Audit passed" in text(app)
     labels = {d.proto.label for d in app.get("download_button")}
     assert {"GeoPackage", "GeoJSON", "CSV", "Excel", "Map (HTML)", "Audit log (CSV)"} <= labels
@@ -298,7 +363,10 @@ def test_value_page_shows_modelled_values_and_simulates_terms(app):
     assert metric(app, "Council income") == "EUR 55,000"
     click(app, "Use these terms for planning and valuation")
     clean(app)
-    assert isinstance(app.session_state["pricing"]["terms"], planner.ConcessionTerms)
+    # The simulated terms are now the ones used: 20k guarantee + 5k fee at no sales.
+    terms = app.session_state["pricing"]["terms"]
+    assert terms.currency == "EUR"
+    assert [planner.council_income(s, terms) for s in (0, 100_000)] == [25_000, 55_000]
 
 
 def test_rate_card_in_another_currency_is_refused(app):
@@ -356,6 +424,23 @@ def test_scenarios_save_reload_and_compare(app, tmp_path):
     open_page(app, "plan")
     clean(app)
     assert "The inputs have changed" not in text(app)
+
+
+def test_simulated_terms_are_kept_by_a_scenario(app):
+    open_page(app, "value")
+    app.number_input(key="sim_guarantee").set_value(30_000.0)
+    click(app, "Simulate")
+    click(app, "Use these terms for planning and valuation")
+    simulated = app.session_state["pricing"]["terms"]
+    assert (simulated.name, simulated.minimum_annual_guarantee) == ("Simulated terms", 30_000.0)
+    open_page(app, "scenarios")
+    app.text_input(key="scenario_name").set_value("Own terms")
+    click(app, "Save scenario")
+    app.session_state["pricing"] = {"rate_card": "demo", "terms": "demo"}
+    app.selectbox(key="scenario_pick").select("Own terms")
+    click(app, "Load")
+    clean(app)
+    assert app.session_state["pricing"]["terms"] == simulated
 
 
 def test_scenario_folder_that_is_a_file_and_bad_names(app, tmp_path):

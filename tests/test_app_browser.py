@@ -6,35 +6,17 @@ leaves localhost, so the map must draw from the app's own (inlined) Leaflet.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from conftest import LOCAL_HOSTS, offline_page, streamlit_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
 MAP_READY = "() => window.L && document.querySelector('.leaflet-overlay-pane canvas')"
 MAP_FACTS = """() => {
@@ -56,95 +38,18 @@ MAP_FACTS = """() => {
 }"""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until_healthy(url: str, proc: subprocess.Popen, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"streamlit exited with code {proc.returncode}")
-        health = f"{url}/_stcore/health"
-        with contextlib.suppress(OSError), urllib.request.urlopen(health, timeout=2) as answer:
-            if answer.status == 200:
-                return
-        time.sleep(0.5)
-    pytest.fail(f"streamlit did not answer at {url} within {seconds:.0f} s")
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[str]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"Debian chromium not installed at {CHROMIUM} (apt-get install chromium)")
-    port = free_port()
+def server(browser, tmp_path_factory) -> Iterator[str]:
+    """The app on a free localhost port (started only when there is a browser to drive it)."""
     folder = tmp_path_factory.mktemp("app")
-    env = {
-        **os.environ,
-        "PLANNER_SCENARIOS_DIR": str(folder / "scenarios"),
-        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-    }
-    log = (folder / "streamlit.log").open("w", encoding="utf-8")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app.py"),
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(url, proc)
+    env = {"PLANNER_SCENARIOS_DIR": str(folder / "scenarios")}
+    with streamlit_server(ROOT / "app.py", cwd=ROOT, env=env, log=folder / "streamlit.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=30)
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"Debian chromium not installed at {CHROMIUM} (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        chrome = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chrome
-        chrome.close()
 
 
 def open_offline(browser: object, url: str) -> tuple[object, dict[str, list[str]]]:
     """A page whose every request beyond localhost is aborted (and recorded)."""
-    seen: dict[str, list[str]] = {"blocked": [], "errors": []}
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-
-    def route(r: object) -> None:
-        if urlparse(r.request.url).hostname in LOCAL_HOSTS:
-            r.continue_()
-        else:
-            seen["blocked"].append(r.request.url)
-            r.abort()
-
-    page.context.route("**/*", route)
-    page.on("pageerror", lambda exc: seen["errors"].append(str(exc)))
+    page, seen = offline_page(browser, width=1400, height=1000)
     page.goto(url, timeout=60_000)
     return page, seen
 

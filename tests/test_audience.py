@@ -5,28 +5,17 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from conftest import make_assets, make_points, make_zones
 
 from planner.errors import PlannerError
 from planner.value.audience import AudienceParams, calibrate, estimate_impacts
 
-BNG = "EPSG:27700"
 P = AudienceParams()
-
-
-def make_assets(points, formats=None, **columns) -> gpd.GeoDataFrame:
-    formats = formats or ["6-sheet"] * len(points)
-    data = {"asset_id": [f"a{i}" for i in range(len(points))], "format": formats, **columns}
-    if "digital" not in data:
-        data["digital"] = [f.startswith("d") for f in formats]
-    return gpd.GeoDataFrame(data, geometry=[shapely.Point(p) for p in points], crs=BNG)
-
-
-def make_points(points, **columns) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(columns, geometry=[shapely.Point(p) for p in points], crs=BNG)
+#: Assets with no measured impacts: the audience model estimates every one.
+UNMEASURED = np.nan
 
 
 def residents(population: float, distance: float) -> float:
@@ -35,8 +24,8 @@ def residents(population: float, distance: float) -> float:
 
 
 def test_one_zone_hand_computed():
-    assets = make_assets([(530000, 180000)])
-    zones = make_points([(530100, 180000), (531000, 180000)], population=[1000.0, 5000.0])
+    assets = make_assets([(0, 0)], impacts=UNMEASURED)
+    zones = make_zones([(100, 0), (1000, 0)], population=[1000.0, 5000.0])
     got = estimate_impacts(assets, zones)
     # The second zone is 1,000 m away, beyond the 800 m walking radius.
     expected = 0.40 * (P.base_weekly_passers + residents(1000, 100))
@@ -46,16 +35,16 @@ def test_one_zone_hand_computed():
 
 
 def test_polygon_zone_counts_from_its_centroid():
-    assets = make_assets([(0, 0)])
+    assets = make_assets([(0, 0)], impacts=UNMEASURED)
     square = shapely.box(100, -50, 200, 50)  # centroid at (150, 0)
-    zones = gpd.GeoDataFrame({"population": [800.0]}, geometry=[square], crs=BNG)
+    zones = make_zones([square], population=800.0)
     got = estimate_impacts(assets, zones)["weekly_impacts"].iloc[0]
     assert got == pytest.approx(0.40 * (P.base_weekly_passers + residents(800, 150)))
 
 
 def test_visibility_orders_formats_on_the_same_spot():
-    spot = (530000, 180000)
-    assets = make_assets([spot] * 3, ["48-sheet", "6-sheet", "banner"])
+    spot = (0, 0)
+    assets = make_assets([spot] * 3, impacts=UNMEASURED, format=["48-sheet", "6-sheet", "banner"])
     impacts = estimate_impacts(assets)["weekly_impacts"].to_numpy()
     assert impacts[0] > impacts[1] > impacts[2]
     total = P.base_weekly_passers + P.no_zone_weekly_passers
@@ -63,8 +52,14 @@ def test_visibility_orders_formats_on_the_same_spot():
 
 
 def test_digital_share_of_time_is_one_over_slots():
-    spot = (530000, 180000)
-    assets = make_assets([spot] * 3, ["d48", "d48", "48-sheet"], slots=[6, 3, 6])
+    spot = (0, 0)
+    assets = make_assets(
+        [spot] * 3,
+        impacts=UNMEASURED,
+        format=["d48", "d48", "48-sheet"],
+        digital=[True, True, False],
+        slots=[6, 3, 6],
+    )
     impacts = estimate_impacts(assets)["weekly_impacts"].to_numpy()
     total = P.base_weekly_passers + P.no_zone_weekly_passers
     assert impacts[0] == pytest.approx(0.60 * total / 6)
@@ -73,7 +68,7 @@ def test_digital_share_of_time_is_one_over_slots():
 
 
 def test_transit_and_poi_boosts_hand_computed():
-    assets = make_assets([(0, 0)])
+    assets = make_assets([(0, 0)], impacts=UNMEASURED)
     transit = make_points(
         [(0, 0), (50, 0), (1000, 0)], fclass=["bus_stop", "railway_station", "bus_stop"]
     )
@@ -86,7 +81,7 @@ def test_transit_and_poi_boosts_hand_computed():
 
 
 def test_without_zones_every_asset_gets_the_documented_base():
-    assets = make_assets([(0, 0), (5000, 0)])
+    assets = make_assets([(0, 0), (5000, 0)], impacts=UNMEASURED)
     got = estimate_impacts(assets, None)
     base = 0.40 * (P.base_weekly_passers + P.no_zone_weekly_passers)
     assert got["weekly_impacts"].tolist() == pytest.approx([base, base])
@@ -94,7 +89,7 @@ def test_without_zones_every_asset_gets_the_documented_base():
 
 
 def test_measured_impacts_override_the_model():
-    assets = make_assets([(0, 0), (100, 0)], weekly_impacts=[1234.0, np.nan])
+    assets = make_assets([(0, 0), (100, 0)], impacts=[1234.0, UNMEASURED])
     got = estimate_impacts(assets)
     assert got["impacts_source"].tolist() == ["measured", "modelled"]
     assert got.loc[0, "weekly_impacts"] == 1234.0
@@ -103,17 +98,16 @@ def test_measured_impacts_override_the_model():
 
 
 def test_result_is_indexed_like_assets():
-    assets = make_assets([(0, 0), (100, 0)]).set_index(np.array([7, 3]))
+    assets = make_assets([(0, 0), (100, 0)], impacts=UNMEASURED).set_index(np.array([7, 3]))
     assert estimate_impacts(assets).index.tolist() == [7, 3]
 
 
 def planted(n: int, scale: float, noise: float, seed: int = 1):
     rng = np.random.default_rng(seed)
-    origin = np.array([530000.0, 180000.0])
-    xy = rng.uniform(0, 4000, size=(n, 2)) + origin
-    assets = make_assets([tuple(p) for p in xy])
-    zone_xy = rng.uniform(-500, 4500, size=(60, 2)) + origin
-    zones = make_points([tuple(p) for p in zone_xy], population=rng.uniform(500, 3000, 60))
+    xy = rng.uniform(0, 4000, size=(n, 2))
+    assets = make_assets([tuple(p) for p in xy], impacts=UNMEASURED)
+    zone_xy = rng.uniform(-500, 4500, size=(60, 2))
+    zones = make_zones([tuple(p) for p in zone_xy], population=rng.uniform(500, 3000, 60))
     modelled = estimate_impacts(assets, zones)["modelled_impacts"].to_numpy()
     measured = modelled * scale * np.exp(rng.normal(0, noise, n))
     return assets, zones, measured
@@ -149,20 +143,22 @@ def test_nine_measured_assets_do_not_calibrate():
 
 
 def test_calibration_needs_two_measured_assets():
-    assets = make_assets([(0, 0)], weekly_impacts=[100.0])
+    assets = make_assets([(0, 0)], impacts=100.0)
     with pytest.raises(PlannerError, match="at least 2"):
         calibrate(assets)
 
 
 def test_missing_crs_is_a_clear_error():
-    assets = make_assets([(0, 0)]).set_crs(None, allow_override=True)
+    assets = make_assets([(0, 0)], impacts=UNMEASURED).set_crs(None, allow_override=True)
     with pytest.raises(PlannerError, match="'assets' must have a CRS"):
         estimate_impacts(assets)
 
 
 def test_zones_without_population_are_rejected():
     with pytest.raises(PlannerError, match="population"):
-        estimate_impacts(make_assets([(0, 0)]), make_points([(0, 0)], people=[5.0]))
+        estimate_impacts(
+            make_assets([(0, 0)], impacts=UNMEASURED), make_points([(0, 0)], people=[5.0])
+        )
 
 
 def test_invalid_parameters_are_rejected():

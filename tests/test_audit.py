@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from conftest import make_assets, make_sites
 
 from planner.calendar import cycle_dates
 from planner.errors import DataValidationError
@@ -26,34 +27,7 @@ from planner.policy.load import (
     ShareRule,
 )
 
-X0, Y0 = 530_000.0, 180_000.0
 START = date(2027, 1, 4)
-
-
-def make_assets(offsets, *, digital=None) -> gpd.GeoDataFrame:
-    n = len(offsets)
-    return gpd.GeoDataFrame(
-        {
-            "asset_id": [f"A{i}" for i in range(n)],
-            "asset_type": "bus_shelter",
-            "digital": digital or [False] * n,
-            "faces": 2,
-        },
-        geometry=[shapely.Point(X0 + dx, Y0 + dy) for dx, dy in offsets],
-        crs="EPSG:27700",
-    ).to_crs("EPSG:4326")
-
-
-def make_sites(geoms, kinds=None) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(
-        {
-            "site_id": [f"S{i}" for i in range(len(geoms))],
-            "kind": kinds or ["school"] * len(geoms),
-            "name": [f"School {i}" for i in range(len(geoms))],
-        },
-        geometry=[shapely.affinity.translate(g, X0, Y0) for g in geoms],
-        crs="EPSG:27700",
-    ).to_crs("EPSG:4326")
 
 
 def plan(*rows) -> pd.DataFrame:
@@ -76,7 +50,7 @@ POLICY = Policy(
     ),
 )
 # A0-A2 within 100 m of each other; A3 99 m from the school; A4 101 m; A5 inside its grounds.
-ASSETS = make_assets([(0, 0), (60, 0), (120, 0), (1099, 1000), (1000, 1299), (2050, 2050)])
+ASSETS = make_assets([(0, 0), (60, 0), (120, 0), (1099, 1000), (1000, 1299), (2050, 2050)], faces=2)
 SITES = make_sites([shapely.Point(1000, 1000).buffer(0.001), shapely.box(2000, 2000, 2100, 2100)])
 # Cycle 7 (2027-03-29 to 2027-04-11) overlaps the pre-election period; cycle 4 does not.
 CLEAN = plan(
@@ -136,7 +110,7 @@ def test_exclusion_threshold_99_vs_101_m() -> None:
 
 
 def test_density_counts_faces_within_the_radius_only() -> None:
-    assets = make_assets([(0, 0), (99, 0), (200, 0)])
+    assets = make_assets([(0, 0), (99, 0), (200, 0)], faces=2)
     policy = Policy("Density", rules=(DensityRule("clutter", 3, 100),))
     at_limit = plan(("A0", "general", 1, 2), ("A1", "general", 1, 1), ("A2", "general", 1, 3))
     assert audit(at_limit, assets, None, policy).empty
@@ -147,13 +121,13 @@ def test_density_counts_faces_within_the_radius_only() -> None:
 
 
 def test_density_counts_each_cycle_separately() -> None:
-    assets = make_assets([(0, 0), (10, 0)])
+    assets = make_assets([(0, 0), (10, 0)], faces=2)
     policy = Policy("Density", rules=(DensityRule("one-face", 1, 50),))
     assert audit(plan(("A0", "general", 1), ("A1", "general", 2)), assets, None, policy).empty
 
 
 def test_share_at_the_limit_is_allowed() -> None:
-    assets = make_assets([(i * 500, 0) for i in range(100)])
+    assets = make_assets([(i * 500, 0) for i in range(100)], faces=2)
     policy = Policy("Share", rules=(ShareRule("hfss-share", ("hfss",), 0.29),))
     rows = [(f"A{i}", "hfss" if i < 29 else "general", 1) for i in range(100)]
     assert audit(plan(*rows), assets, None, policy).empty
@@ -165,7 +139,7 @@ def test_share_at_the_limit_is_allowed() -> None:
 
 def test_period_overlap_by_one_day_counts() -> None:
     first, last = cycle_dates(3, START)
-    assets = make_assets([(0, 0)])
+    assets = make_assets([(0, 0)], faces=2)
     touching = Policy("P", rules=(PeriodRule("p", ("political",), last, last),))
     after = Policy(
         "P",
@@ -180,7 +154,7 @@ def test_period_overlap_by_one_day_counts() -> None:
 
 
 def test_scoped_ban_only_applies_to_assets_in_scope() -> None:
-    assets = make_assets([(0, 0), (500, 0)], digital=[True, False])
+    assets = make_assets([(0, 0), (500, 0)], faces=2, digital=[True, False])
     policy = Policy("Digital", rules=(BanRule("no-digital-hfss", ("hfss",), digital=True),))
     result = audit(plan(("A0", "hfss", 1), ("A1", "hfss", 1)), assets, None, policy)
     assert result["asset_id"].tolist() == ["A0"]
@@ -207,7 +181,7 @@ def test_audit_and_eligibility_agree_on_random_layouts(seed: int) -> None:
     rng = np.random.default_rng(seed)
     n_assets, n_sites = 400, 60
     xy = rng.uniform(0, 3000, size=(n_assets, 2))
-    assets = make_assets([tuple(p) for p in xy], digital=list(rng.random(n_assets) < 0.3))
+    assets = make_assets([tuple(p) for p in xy], faces=2, digital=rng.random(n_assets) < 0.3)
     centres = rng.uniform(0, 3000, size=(n_sites, 2))
     geoms = [
         shapely.box(x, y, x + rng.uniform(20, 150), y + rng.uniform(20, 150))
@@ -215,7 +189,7 @@ def test_audit_and_eligibility_agree_on_random_layouts(seed: int) -> None:
         else shapely.Point(x, y)
         for i, (x, y) in enumerate(centres)
     ]
-    sites = make_sites(geoms, kinds=list(rng.choice(["school", "playground", "hospital"], n_sites)))
+    sites = make_sites(geoms, kind=rng.choice(["school", "playground", "hospital"], n_sites))
     policy = Policy(
         "Random",
         rules=(
@@ -242,7 +216,7 @@ def test_audit_and_eligibility_agree_on_random_layouts(seed: int) -> None:
 def files(tmp_path):
     """Assets and sites GeoPackages plus a clean and a violating placements CSV."""
     assets, sites = tmp_path / "assets.gpkg", tmp_path / "sites.gpkg"
-    ASSETS.assign(format="6-sheet").to_file(assets, layer="assets")
+    ASSETS.to_file(assets, layer="assets")
     SITES.to_file(sites, layer="sites")
     clean, dirty = tmp_path / "clean.csv", tmp_path / "dirty.csv"
     CLEAN[CLEAN["category"] != "hfss"].to_csv(clean, index=False)  # hfss is near a school

@@ -19,7 +19,17 @@ from planner.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parents[1]
 MINI_OSM = ROOT / "tests" / "fixtures" / "mini.osm"
-SUBCOMMANDS = ("validate", "import-osm", "value", "eligibility", "audit", "plan", "demo", "map")
+SUBCOMMANDS = (
+    "validate",
+    "import-osm",
+    "value",
+    "eligibility",
+    "audit",
+    "plan",
+    "select-sites",
+    "demo",
+    "map",
+)
 
 # Four priced shelters 700 m apart on an east-west line in London; a school 33 m from A1.
 ASSETS = """asset_id,asset_type,format,faces,price_per_cycle,weekly_impacts,lon,lat
@@ -227,7 +237,7 @@ def test_import_osm_writes_assets_and_sites(capsys, tmp_path):
     assert code == 0
     assert (out_dir / "assets.gpkg").is_file()
     assert (out_dir / "sites.gpkg").is_file()
-    assert "assets.gpkg: 14 assets" in out
+    assert "assets.gpkg: 11 assets" in out  # a telephone, advertising=no, a merged shelter
     assert "© OpenStreetMap contributors" in out
 
 

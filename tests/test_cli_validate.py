@@ -38,6 +38,7 @@ def test_valid_file_exits_0_with_a_report(tmp_path, capsys):
     assert out.splitlines() == [
         "Assets file: assets.csv",
         "  CRS: EPSG:4326",
+        "  encoding: UTF-8",
         "  rows read: 2",
         "  rows valid: 2",
         "  errors: 0, warnings: 0",
@@ -130,11 +131,13 @@ def test_non_utf8_file_suggests_the_encoding_option(tmp_path, capsys):
     path = tmp_path / "schools.csv"
     path.write_bytes("site_id,kind,name,lon,lat\nS1,school,Café,-0.1,51.5\n".encode("cp1252"))
 
-    code, out, _ = _run(capsys, ["validate", "--sites", str(path)])
+    code, out, _ = _run(capsys, ["validate", "--sites", str(path), "--encoding", "utf-8"])
     fixed, _, _ = _run(capsys, ["validate", "--sites", str(path), "--encoding", "cp1252"])
+    detected, said, _ = _run(capsys, ["validate", "--sites", str(path)])
 
-    assert (code, fixed) == (2, 0)
+    assert (code, fixed, detected) == (2, 0, 0)
     assert "--encoding cp1252" in out
+    assert "  encoding: Windows-1252 (detected by charset-normalizer)" in said
 
 
 def test_malformed_column_option_is_a_plain_error(tmp_path, capsys):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import itertools
 
-import geopandas as gpd
 import numpy as np
 import pytest
 import scipy.sparse as sp
 import shapely
+from conftest import make_assets, make_zones
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -63,15 +63,10 @@ def test_coverage_matrix_counts_a_site_at_exactly_the_radius():
 
 
 def test_coverage_from_frames_measures_in_metres_whatever_the_crs():
-    zones = gpd.GeoDataFrame(
-        {"population": [10.0, 20.0]},
-        geometry=[shapely.box(530000, 180000, 530100, 180100), shapely.Point(532000, 180000)],
-        crs="EPSG:27700",
+    zones = make_zones(
+        [shapely.box(0, 0, 100, 100), (2000, 0)], population=[10.0, 20.0], crs="EPSG:27700"
     )
-    assets = gpd.GeoDataFrame(
-        geometry=[shapely.Point(530050, 180350), shapely.Point(532000, 180450)],
-        crs="EPSG:27700",
-    ).to_crs("EPSG:4326")
+    assets = make_assets([(50, 350), (2000, 450)])  # in EPSG:4326
     cov = coverage_from_frames(zones, assets, 300)
     assert cov.toarray().tolist() == [[True, False], [False, False]]
     with pytest.raises(PlannerError, match="no CRS"):

@@ -10,9 +10,16 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from conftest import make_assets, make_sites
 
 from planner.errors import DataValidationError
-from planner.policy.eligibility import allowed_matrix, eligibility, exclusion_zones
+from planner.policy.eligibility import (
+    allowed_matrix,
+    eligibility,
+    eligibility_summary,
+    exclusion_zones,
+    refusals,
+)
 from planner.policy.load import (
     BanRule,
     DensityRule,
@@ -24,40 +31,7 @@ from planner.policy.load import (
 )
 from planner.schema import CATEGORIES
 
-# A point in central London, in British National Grid metres: tests place things relative to it.
-X0, Y0 = 530_000.0, 180_000.0
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-
-def make_assets(offsets, *, digital=None, types=None) -> gpd.GeoDataFrame:
-    """Assets A0, A1, ... at (dx, dy) metres from the origin, stored in EPSG:4326."""
-    n = len(offsets)
-    frame = gpd.GeoDataFrame(
-        {
-            "asset_id": [f"A{i}" for i in range(n)],
-            "asset_type": types or ["bus_shelter"] * n,
-            "digital": digital or [False] * n,
-        },
-        geometry=[shapely.Point(X0 + dx, Y0 + dy) for dx, dy in offsets],
-        crs="EPSG:27700",
-    )
-    return frame.to_crs("EPSG:4326")
-
-
-def make_sites(geoms, *, kinds=None, names=None) -> gpd.GeoDataFrame:
-    """Sites S0, S1, ... from geometries given in metres relative to the origin."""
-    n = len(geoms)
-    moved = [shapely.affinity.translate(g, X0, Y0) for g in geoms]
-    frame = gpd.GeoDataFrame(
-        {
-            "site_id": [f"S{i}" for i in range(n)],
-            "kind": kinds or ["school"] * n,
-            "name": names or [f"School {i}" for i in range(n)],
-        },
-        geometry=moved,
-        crs="EPSG:27700",
-    )
-    return frame.to_crs("EPSG:4326")
 
 
 def schools_rule(within_m: float = 100, **scope) -> Policy:
@@ -87,7 +61,7 @@ def test_point_site_99_m_refused_101_m_allowed_on_both_sides() -> None:
 def test_polygon_distance_is_to_the_edge_and_zero_inside() -> None:
     grounds = shapely.box(0, 0, 200, 200)  # centroid is 100 m in from every edge
     assets = make_assets([(100, 100), (-99, 100), (-101, 100), (299, 100), (301, 100)])
-    df = eligibility(assets, make_sites([grounds], names=["St Mary's Primary"]), schools_rule())
+    df = eligibility(assets, make_sites([grounds], name=["St Mary's Primary"]), schools_rule())
     assert refused(df, "hfss") == {"A0", "A1", "A3"}
     inside = cell(df, "A0", "alcohol")
     assert inside["reasons"] == "schools-100m: St Mary's Primary (school, site S0) at 0 m"
@@ -109,7 +83,7 @@ def test_table_shape_columns_and_order() -> None:
 def test_nearest_offending_site_is_named() -> None:
     sites = make_sites(
         [shapely.Point(80, 0), shapely.Point(30, 0), shapely.Point(0, 10)],
-        kinds=["school", "school", "place_of_worship"],
+        kind=["school", "school", "place_of_worship"],
     )
     df = eligibility(make_assets([(0, 0)]), sites, schools_rule())
     assert (
@@ -118,13 +92,13 @@ def test_nearest_offending_site_is_named() -> None:
 
 
 def test_sites_of_other_kinds_do_not_trigger_the_rule() -> None:
-    sites = make_sites([shapely.Point(5, 0)], kinds=["hospital"])
+    sites = make_sites([shapely.Point(5, 0)], kind=["hospital"])
     df = eligibility(make_assets([(0, 0)]), sites, schools_rule())
     assert df["allowed"].all()
 
 
 def test_missing_site_name_falls_back_to_its_id() -> None:
-    sites = make_sites([shapely.Point(40, 0)], names=[""])
+    sites = make_sites([shapely.Point(40, 0)], name=[""])
     df = eligibility(make_assets([(0, 0)]), sites, schools_rule())
     assert cell(df, "A0", "hfss")["reasons"] == "schools-100m: S0 (school, site S0) at 40 m"
 
@@ -141,7 +115,7 @@ def test_ban_scope_by_digital_and_asset_type() -> None:
     assets = make_assets(
         [(0, 0), (10, 0), (20, 0)],
         digital=[True, False, True],
-        types=["bus_shelter", "bus_shelter", "kiosk"],
+        asset_type=["bus_shelter", "bus_shelter", "kiosk"],
     )
     policy = Policy(
         "Scoped",
@@ -193,7 +167,7 @@ def test_rules_with_different_distances_are_each_applied() -> None:
             ExclusionRule("schools-400", ("gambling",), ("school",), 400),
         ),
     )
-    sites = make_sites([shapely.Point(0, 0), shapely.Point(1000, 0)], kinds=["school", "hospital"])
+    sites = make_sites([shapely.Point(0, 0), shapely.Point(1000, 0)], kind=["school", "hospital"])
     df = eligibility(make_assets([(150, 0), (650, 0)]), sites, policy)
     assert refused(df, "alcohol") == set()
     assert refused(df, "gambling") == {"A0"}
@@ -344,7 +318,7 @@ def test_cli_eligibility_writes_table_and_summary(tmp_path: Path, capsys) -> Non
     from planner.cli import main
 
     assets, sites, out = tmp_path / "assets.gpkg", tmp_path / "sites.gpkg", tmp_path / "e.csv"
-    make_assets([(99, 0), (101, 0)]).assign(format="6-sheet").to_file(assets, layer="assets")
+    make_assets([(99, 0), (101, 0)]).to_file(assets, layer="assets")
     make_sites([shapely.Point(0, 0)]).to_file(sites, layer="sites")
     argv = ["eligibility", "--assets", str(assets), "--policy", "uk-cap-code", "--out", str(out)]
     assert main([*argv, "--sites", str(sites)]) == 0
@@ -363,3 +337,45 @@ def test_categories_added_by_the_policy_get_rows() -> None:
     assert len(df) == len(CATEGORIES) + 1
     assert allowed_matrix(df).columns[-1] == "crypto"
     assert refused(df, "crypto") == {"A0"}
+
+
+def test_summary_counts_allowed_and_refused_assets_per_category() -> None:
+    assets = make_assets([(60, 0), (150, 0), (500, 0), (900, 0)])
+    policy = Policy(
+        "Two",
+        rules=(
+            BanRule("no-adult", ("adult",)),
+            ExclusionRule("schools", ("alcohol",), ("school",), 100),
+        ),
+    )
+    table = eligibility(assets, make_sites([shapely.Point(0, 0)]), policy)
+    summary = eligibility_summary(table)
+    assert list(summary.index) == list(CATEGORIES)
+    assert summary.loc["alcohol"].tolist() == [4, 3, 1, 0.25]
+    assert summary.loc["adult"].tolist() == [4, 0, 4, 1.0]
+    assert summary.loc["general"].tolist() == [4, 4, 0, 0.0]
+    assert list(summary.columns) == ["assets", "allowed", "refused", "share_refused"]
+
+
+def test_refusals_name_the_asset_and_the_reason() -> None:
+    assets = make_assets([(60, 0), (150, 0)], name=["High St", "Park Rd"])
+    policy = Policy(
+        "Two",
+        rules=(
+            BanRule("no-adult", ("adult",)),
+            ExclusionRule("schools", ("alcohol",), ("school",), 100),
+        ),
+    )
+    table = eligibility(assets, make_sites([shapely.Point(0, 0)]), policy)
+    alcohol = refusals(table, assets, "alcohol")
+    assert alcohol.to_dict("records") == [
+        {"asset_id": "A0", "name": "High St", "asset_type": "bus_shelter",
+         "category": "alcohol", "reasons": "schools: School 0 (school, site S0) at 60 m",
+         "rule_ids": "schools"},
+    ]  # fmt: skip
+    every = refusals(table, assets.drop(columns=["name"]))
+    assert sorted(zip(every["asset_id"], every["category"], strict=True)) == [
+        ("A0", "adult"), ("A0", "alcohol"), ("A1", "adult"),
+    ]  # fmt: skip
+    assert set(every["name"]) == {""}
+    assert refusals(table, assets, "general").empty

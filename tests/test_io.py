@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import zipfile
 from pathlib import Path
 
@@ -12,8 +14,9 @@ import pyogrio
 import pytest
 import shapely
 
+import planner
 import planner.io.readers as pio
-from planner.errors import DataValidationError, PlannerError
+from planner.errors import CampaignError, DataValidationError, PlannerError
 from planner.io.readers import (
     atomic_path,
     load_assets,
@@ -255,7 +258,7 @@ def test_unsupported_extension_lists_the_formats(tmp_path):
 
     text = str(caught.value)
     assert "files ending '.xls' are not supported" in text
-    assert "GeoPackage, GeoJSON, Shapefile (.shp or .zip), FlatGeobuf, GeoParquet or CSV" in text
+    assert "Save it as .xlsx or CSV" in text
 
 
 @pytest.mark.parametrize("name", ["assets.csv", "assets.gpkg", "assets.geojson"])
@@ -336,11 +339,11 @@ def test_non_utf8_csv_suggests_the_encoding(tmp_path):
     path.write_bytes("site_id,kind,name,lon,lat\nS1,school,St Mary’s,-0.1,51.5\n".encode("cp1252"))
 
     with pytest.raises(DataValidationError) as caught:
-        load_sites(path)
+        load_sites(path, encoding="utf-8")
     sites = load_sites(path, encoding="cp1252")
 
     text = str(caught.value)
-    assert "the file is not utf-8 text (byte 0x92" in text
+    assert "the file is not UTF-8 text (byte 0x92" in text
     assert "encoding='cp1252' (--encoding cp1252)" in text
     assert sites["name"].tolist() == ["St Mary’s"]
 
@@ -532,3 +535,125 @@ def test_atomic_path_renames_only_on_success(tmp_path):
 
     assert path.read_text() == "new"
     assert [p.name for p in path.parent.iterdir()] == ["out.txt"]
+
+
+# --- files in memory: bytes, BytesIO, open files (uploads) ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["assets.gpkg", "assets.geojson", "assets.zip", "assets.fgb", "assets.parquet", "assets.csv"],
+)
+def test_every_format_loads_from_bytes_and_file_objects(tmp_path, assets_4326, name):
+    path = tmp_path / name
+    if name.endswith(".csv"):
+        path.write_text("asset_id,lon,lat,asset_type\nA1,-0.1257,51.501,bus_shelter\n"
+                        "A2,-0.0098,51.4826,billboard\n", encoding="utf-8")  # fmt: skip
+    else:
+        _write(assets_4326.to_crs("EPSG:27700"), path)  # the zip holds data/frames.shp
+    data = path.read_bytes()
+    with path.open("rb") as opened:
+        loaded = {
+            "bytes": load_assets(data, filename=f"C:\\uploads\\{name}"),
+            "BytesIO": load_assets(io.BytesIO(data), filename=name),
+            "open file": load_assets(opened),
+        }
+    for how, assets in loaded.items():
+        assets = assets.sort_values("asset_id", ignore_index=True)
+        assert assets["asset_id"].tolist() == ["A1", "A2"], how
+        assert assets["asset_type"].tolist() == ["bus_shelter", "billboard"], how
+        np.testing.assert_allclose(shapely.get_coordinates(assets.geometry.array), LONLAT,
+                                   atol=1e-6)  # fmt: skip
+        assert assets.attrs["report"].source == name, how
+
+
+def test_bytes_need_a_file_name_and_text_files_are_refused(tmp_path):
+    with pytest.raises(TypeError, match=r"needs filename=, e\.g\. filename='assets\.gpkg'"):
+        load_assets(b"asset_id,lon,lat\n")
+    with pytest.raises(TypeError, match=r"needs filename="):
+        load_assets(io.BytesIO(b"asset_id,lon,lat\n"))
+    path = tmp_path / "assets.csv"
+    path.write_text("asset_id,lon,lat\n", encoding="utf-8")
+    with path.open(encoding="utf-8") as text, pytest.raises(TypeError, match=r"binary mode"):
+        load_assets(text)
+    with pytest.raises(TypeError, match="got int"):
+        load_assets(42)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "found"),
+    [
+        ("upload.gpkg", b"", "upload.gpkg: the file is empty (0 bytes)"),
+        ("upload.gpkg", b"not a geopackage" * 8,
+         "upload.gpkg: the file could not be read as a GeoPackage ('upload.gpkg' not recognized"),
+        ("upload.zip", b"PK\x03\x04 truncated", "upload.zip: the file is not a valid zip archive"),
+        ("upload.shp", b"\x00\x00\x27\x0a", "upload.shp: a Shapefile read from memory has no "
+         ".shx, .dbf and .prj beside it. Zip the shapefile's"),
+        ("upload.docx", b"PK", "upload.docx: files ending '.docx' are not supported"),
+    ],
+)  # fmt: skip
+def test_problems_of_a_file_in_memory_name_the_file(name, data, found):
+    with pytest.raises(DataValidationError) as caught:
+        load_assets(data, filename=name)
+    assert found in _problem_text(caught.value)
+    assert "vsimem" not in str(caught.value)
+
+
+def test_zip_checks_apply_in_memory(tmp_path, assets_4326):
+    folder = _write_shapefile(assets_4326, tmp_path / "shp").parent
+    evil = _zip_folder(folder, tmp_path / "evil.zip", prefix="../").read_bytes()
+    with pytest.raises(DataValidationError, match="points outside the archive's folder"):
+        load_assets(evil, filename="evil.zip")
+    two = _zip_folder(folder, tmp_path / "two.zip", prefix="a/")
+    with zipfile.ZipFile(two, "a") as archive:
+        archive.write(folder / "frames.shp", "b/frames.shp")
+    with pytest.raises(DataValidationError, match="the zip holds 2 shapefiles"):
+        load_assets(two.read_bytes(), filename="two.zip")
+
+
+def test_sites_zones_layers_and_validation_from_bytes(tmp_path, make_geo):
+    square = shapely.box(-0.13, 51.50, -0.12, 51.51)
+    sites = make_geo([square], crs="EPSG:4326", site_id=["S1"], kind=["school"])
+    zones = make_geo([square], crs="EPSG:4326", zone_id=["Z1"], population=[1500])
+    for frame, stem in ((sites, "sites"), (zones, "zones")):
+        pyogrio.write_dataframe(frame, tmp_path / f"{stem}.gpkg")
+    assert load_sites((tmp_path / "sites.gpkg").read_bytes(), filename="sites.gpkg")[
+        "site_id"
+    ].tolist() == ["S1"]
+    loaded = load_zones(io.BytesIO((tmp_path / "zones.gpkg").read_bytes()), filename="z.gpkg")
+    assert loaded["population"].tolist() == [1500]
+    layer = planner.load_layer((tmp_path / "sites.gpkg").read_bytes(), filename="stops.gpkg")
+    assert (len(layer), layer.crs) == (1, "EPSG:4326")
+    report = planner.validate_file(b"asset_id,lon,lat\nA1,x,51.5\n", "assets", filename="mine.csv")
+    assert report.source == "mine.csv"
+    assert "coordinates 'x', '51.5' are not numbers" in report.to_text()
+
+
+def test_campaigns_read_from_bytes_name_the_upload():
+    text = (planner.DATA_DIR / "campaigns.csv").read_bytes()
+    table = planner.read_campaigns_table(text, filename="my campaigns.csv")
+    campaigns = planner.load_campaigns(io.BytesIO(text), filename="my campaigns.csv")
+    assert len(table) == len(campaigns) == 10
+    assert campaigns[0].campaign_id == table.loc[0, "campaign_id"]
+    with pytest.raises(CampaignError, match=r"^bad\.csv: row 2, column 'budget'|^bad\.csv: "):
+        planner.load_campaigns(
+            b"campaign_id,advertiser,category,budget,cycles,min_faces,max_faces\n"
+            b"C1,Acme,general,lots,1,1,2\n",
+            filename="bad.csv",
+        )
+
+
+def test_a_file_of_another_format_or_without_geometry_is_refused_in_memory_too(tmp_path):
+    import sqlite3
+
+    plain = tmp_path / "plain.gpkg"
+    with contextlib.closing(sqlite3.connect(plain)) as db, db:
+        db.execute("CREATE TABLE stops (asset_id TEXT, lon REAL, lat REAL)")
+    with pytest.raises(DataValidationError, match=r"could not be read as a GeoPackage \(it holds"
+                       r" SQLite data\)"):  # fmt: skip
+        load_assets(plain.read_bytes(), filename="plain.gpkg")
+    table = tmp_path / "table.gpkg"
+    pyogrio.write_dataframe(pd.DataFrame({"asset_id": ["A1"], "asset_type": ["bus_stop"]}), table)
+    for source in (table, table.read_bytes()):
+        with pytest.raises(DataValidationError, match="the layer has no geometry"):
+            load_assets(source, filename="table.gpkg")

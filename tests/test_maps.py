@@ -8,12 +8,14 @@ import sys
 
 import folium
 import folium.plugins
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from conftest import ORIGIN, make_assets, make_points, make_sites, make_zones
+from pyproj import Transformer
 
+import planner
 from planner.errors import PlannerError
 from planner.maps import web_resources as mapassets
 from planner.maps.layers import choropleth, format_cycles, safe_json, text_column
@@ -28,15 +30,6 @@ SRC = re.compile(r'<(?:script|link)[^>]*?(?:src|href)="([^"]*)"')
 def _no_env(monkeypatch):
     monkeypatch.delenv(mapassets.ASSETS_ENV, raising=False)
     monkeypatch.delenv(mapassets.TILES_ENV, raising=False)
-
-
-def make_assets(n: int = 4, *, crs: str = "EPSG:4326", **columns) -> gpd.GeoDataFrame:
-    """``n`` assets 100 m apart along a London street (or given columns)."""
-    lon = -0.1 + 0.0015 * np.arange(n)
-    frame = {"asset_id": [f"A{i}" for i in range(n)], "name": [f"Stop {i}" for i in range(n)]}
-    frame.update(columns)
-    geo = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, np.full(n, 51.5)), crs=4326)
-    return geo.to_crs(crs)
 
 
 def make_eligibility(refused: dict[tuple[str, str], str], ids, cats=("alcohol", "general")):
@@ -171,16 +164,10 @@ def test_duplicate_values_rows_are_refused():
 
 def test_hostile_names_never_become_markup(tmp_path):
     assets = make_assets(2, name=EVIL)
-    sites = gpd.GeoDataFrame(
-        {"site_id": ["S1"], "kind": ["school"], "name": [EVIL[0]]},
-        geometry=[shapely.Point(-0.1, 51.501)],
-        crs=4326,
-    )
+    sites = make_sites([(0, 100)], site_id="S1", name=EVIL[0])
     plan = pd.DataFrame({"asset_id": ["A0"], "campaign_id": [EVIL[1]], "campaign_name": EVIL[0]})
-    zones = gpd.GeoDataFrame(
-        {"rule_id": [EVIL[1]], "kind": ["school"], "site_id": ["S1"]},
-        geometry=[shapely.Point(-0.1, 51.501).buffer(0.001)],
-        crs=4326,
+    zones = make_points(
+        [shapely.Point(0, 100).buffer(100)], rule_id=EVIL[1], kind="school", site_id="S1"
     )
     m = asset_map(assets, sites=sites, placements=plan, exclusion_zones=zones,
                   color_by="campaign", tiles="none")  # fmt: skip
@@ -201,7 +188,7 @@ def test_safe_json_cannot_close_a_script_element():
 
 
 def test_local_mode_inlines_every_script_and_stylesheet():
-    html = map_html(asset_map(make_assets(), tiles="none", assets_mode="local"))
+    html = map_html(asset_map(make_assets(4), tiles="none", assets_mode="local"))
 
     assert sources(html) and all(s.startswith("data:") for s in sources(html))
     assert "jquery" not in html.lower()
@@ -221,7 +208,7 @@ def test_inlined_leaflet_is_1_9_3_with_its_images():
 
 
 def test_cdn_mode_keeps_folium_links_and_env_var_chooses_it(monkeypatch):
-    assets = make_assets()
+    assets = make_assets(4)
     html = map_html(asset_map(assets, tiles="none", assets_mode="cdn"), assets_mode="cdn")
     assert "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js" in sources(html)
 
@@ -233,7 +220,7 @@ def test_cdn_mode_keeps_folium_links_and_env_var_chooses_it(monkeypatch):
 def test_bad_env_value_names_the_variable(monkeypatch):
     monkeypatch.setenv(mapassets.ASSETS_ENV, "offline")
     with pytest.raises(PlannerError, match=r"PLANNER_MAP_ASSETS.*'offline'.*auto, local, cdn"):
-        asset_map(make_assets(), tiles="none")
+        asset_map(make_assets(4), tiles="none")
 
 
 def test_plugins_from_packages_are_inlined_and_others_warn_in_local_mode():
@@ -268,14 +255,14 @@ def test_maps_module_alone_imports_folium_and_nothing_imports_streamlit():
 
 
 def test_no_tiles_draws_a_plain_background_with_a_note():
-    html = map_html(asset_map(make_assets(), tiles="none"))
+    html = map_html(asset_map(make_assets(4), tiles="none"))
     assert "tile.openstreetmap.org" not in html
     assert safe_json(OFFLINE_NOTE) in html
     assert "OpenStreetMap\\u003c/a\\u003e contributors" in html  # data attribution stays
 
 
 def test_osm_tiles_carry_attribution():
-    html = map_html(asset_map(make_assets(), tiles="osm"))
+    html = map_html(asset_map(make_assets(4), tiles="osm"))
     assert "https://tile.openstreetmap.org/{z}/{x}/{y}.png" in html
     assert "OpenStreetMap\\u003c/a\\u003e contributors" in html
 
@@ -292,10 +279,10 @@ def test_auto_tiles_fall_back_when_the_tile_server_is_unreachable(monkeypatch):
 
 def test_layers_legend_and_bounds():
     assets = make_assets(3, crs="EPSG:27700")  # reprojected back to lon/lat for the map
-    zones = gpd.GeoDataFrame(
-        {"zone_id": ["Z1", "Z2"], "population": [1500.0, 3000.0]},
-        geometry=[shapely.box(-0.11, 51.49, -0.1, 51.5), shapely.box(-0.1, 51.49, -0.09, 51.5)],
-        crs=4326,
+    zones = make_zones(
+        [shapely.box(-700, -1100, 0, 0), shapely.box(0, -1100, 700, 0)],
+        zone_id=["Z1", "Z2"],
+        population=[1500.0, 3000.0],
     )
     reach = pd.DataFrame({"campaign_id": ["C1"], "zone_id": ["Z2"]})
     m = asset_map(assets, zones=zones, reach=reach, tiles="none")
@@ -305,14 +292,17 @@ def test_layers_legend_and_bounds():
     assert "PlannerMap.legend(" in html and "L.control.layers(" in html
     fit = next(c for c in m._children.values() if isinstance(c, folium.map.FitBounds))
     (south, west), (north, east) = fit.bounds
-    assert (south, north) == pytest.approx((51.5, 51.5))
-    assert (west, east) == pytest.approx((-0.1, -0.097))
+    # The assets' own extent (A0 to A2, 200 m along the grid), not the larger zones'.
+    to_lonlat = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
+    lon, lat = to_lonlat.transform([ORIGIN[0], ORIGIN[0] + 200], [ORIGIN[1], ORIGIN[1]])
+    assert (south, north) == pytest.approx((min(lat), max(lat)), abs=1e-7)
+    assert (west, east) == pytest.approx((lon[0], lon[1]), abs=1e-7)
 
 
 def test_adding_to_an_existing_map_keeps_its_layer_control_last():
     m = folium.Map(tiles=None)
     folium.LayerControl().add_to(m)
-    asset_map(make_assets(), m=m, assets_mode="local")
+    asset_map(make_assets(4), m=m, assets_mode="local")
     html = map_html(m)
 
     assert html.count("L.control.layers(") == 1
@@ -323,7 +313,7 @@ def test_save_map_replaces_the_file_atomically(tmp_path):
     target = tmp_path / "maps" / "m.html"
     target.parent.mkdir()
     target.write_text("old")
-    save_map(asset_map(make_assets(), tiles="none"), target)
+    save_map(asset_map(make_assets(4), tiles="none"), target)
 
     assert target.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert [p.name for p in target.parent.iterdir()] == ["m.html"]
@@ -357,15 +347,14 @@ def test_text_column_dictionary_encodes_repeats_only():
 
 def big_scene(n: int, seed: int = 3):
     rng = np.random.default_rng(seed)
-    assets = gpd.GeoDataFrame(
-        {"asset_id": [f"LB{i:06d}" for i in range(n)],
-         "name": [f"{i} High Street opposite the library" for i in range(n)],
-         "asset_type": rng.choice(["bus_shelter", "lamp_column", "kiosk"], n),
-         "format": rng.choice(["6-sheet", "48-sheet", "d6"], n), "faces": 2,
-         "digital": rng.random(n) < 0.2, "slots": 6, "ward": rng.choice(list("ABCDEFGHIJ"), n),
-         "status": np.where(rng.random(n) < 0.03, "unavailable", "available")},
-        geometry=gpd.points_from_xy(-0.5 + rng.random(n) * 0.8, 51.3 + rng.random(n) * 0.4),
-        crs=4326,
+    assets = make_assets(
+        np.column_stack([rng.random(n) * 55_000, rng.random(n) * 44_000]),
+        asset_id=[f"LB{i:06d}" for i in range(n)],
+        name=[f"{i} High Street opposite the library" for i in range(n)],
+        asset_type=rng.choice(["bus_shelter", "lamp_column", "kiosk"], n),
+        format=rng.choice(["6-sheet", "48-sheet", "d6"], n), faces=2,
+        digital=rng.random(n) < 0.2, ward=rng.choice(list("ABCDEFGHIJ"), n),
+        status=np.where(rng.random(n) < 0.03, "unavailable", "available"),
     )  # fmt: skip
     cats = ["alcohol", "gambling", "hfss", "payday_loans", "tobacco_vaping", "fossil_fuels",
             "political", "adult", "general"]  # fmt: skip
@@ -404,7 +393,7 @@ def test_twenty_thousand_assets_render_under_ten_megabytes(tmp_path):
 def test_cli_map_writes_an_offline_html_file(tmp_path, capsys):
     from planner.cli import main
 
-    assets = make_assets(3, asset_type=["bus_shelter"] * 3, format=["6-sheet"] * 3)
+    assets = make_assets(3)
     assets.to_file(tmp_path / "assets.gpkg")
     out = tmp_path / "map.html"
 
@@ -418,8 +407,15 @@ def test_cli_map_writes_an_offline_html_file(tmp_path, capsys):
 def test_cli_map_category_needs_a_policy(tmp_path, capsys):
     from planner.cli import main
 
-    make_assets(1, asset_type=["kiosk"], format=["6-sheet"]).to_file(tmp_path / "a.gpkg")
+    make_assets(1, asset_type="kiosk").to_file(tmp_path / "a.gpkg")
     code = main(["map", "--assets", str(tmp_path / "a.gpkg"), "--category", "alcohol",
                  "--out", str(tmp_path / "m.html")])  # fmt: skip
 
     assert code == 2 and "--category needs --policy" in capsys.readouterr().err
+
+
+def test_placements_without_campaign_ids_are_refused_by_name():
+    assets = planner.load_assets(planner.DATA_DIR / "assets.gpkg")
+    placements = pd.DataFrame({"asset_id": [assets["asset_id"].iloc[0]], "cycle": [1]})
+    with pytest.raises(planner.PlannerError, match=r"lacks column.*campaign_id"):
+        planner.asset_map(assets, placements=placements)

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import http.server
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -20,37 +14,30 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from conftest import make_assets, make_sites, make_zones, offline_page, streamlit_server
 
 from planner.maps.render import OFFLINE_NOTE, asset_map, save_map
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 EVIL_NAME = '<script>alert(1)</script>"><img src=x onerror=alert(1)>'
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 
 def demo_scene(n: int = 300, seed: int = 7) -> dict[str, object]:
     """Assets on a Camden-sized patch, two schools with 100 m zones, demand, a plan."""
     rng = np.random.default_rng(seed)
-    lon, lat = -0.16 + 0.04 * rng.random(n), 51.53 + 0.025 * rng.random(n)
     names = [f"Stop {i}" for i in range(n)]
     names[0] = EVIL_NAME
-    assets = gpd.GeoDataFrame(
-        {"asset_id": [f"A{i:04d}" for i in range(n)], "asset_type": "bus_shelter",
-         "format": "6-sheet", "name": names, "ward": "Camden Town",
-         "status": ["unavailable" if i % 40 == 39 else "available" for i in range(n)]},
-        geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326",
-    )  # fmt: skip
-    sites = gpd.GeoDataFrame(
-        {"site_id": ["S1", "S2"], "kind": "school", "name": ["St Mary's", EVIL_NAME]},
-        geometry=[shapely.Point(-0.15, 51.54), shapely.Point(-0.13, 51.545)], crs="EPSG:4326",
-    )  # fmt: skip
+    assets = make_assets(
+        rng.random((n, 2)) * 2800,
+        asset_id=[f"A{i:04d}" for i in range(n)],
+        name=names,
+        ward="Camden Town",
+        status=["unavailable" if i % 40 == 39 else "available" for i in range(n)],
+    )
+    sites = make_sites([(700, 1100), (2100, 1650)], site_id=["S1", "S2"],
+                       name=["St Mary's", EVIL_NAME])  # fmt: skip
     zone = sites.to_crs(27700).buffer(100).to_crs(4326)
     exclusion = gpd.GeoDataFrame(
         {"rule_id": "schools-100m", "kind": "school", "site_id": ["S1", "S2"]},
@@ -71,26 +58,13 @@ def demo_scene(n: int = 300, seed: int = 7) -> dict[str, object]:
         {"asset_id": assets["asset_id"][1:40:3], "campaign_id": "C1", "campaign_name": EVIL_NAME,
          "cycle": 1, "category": "general"}
     )  # fmt: skip
-    xs, ys = np.arange(-0.16, -0.12, 0.01), np.arange(51.53, 51.555, 0.005)
-    corners = [(x, y) for x in xs for y in ys]
-    zones = gpd.GeoDataFrame(
-        {"zone_id": [f"Z{i}" for i in range(len(corners))],
-         "population": rng.integers(900, 2500, len(corners))},
-        geometry=[shapely.box(x, y, x + 0.01, y + 0.005) for x, y in corners], crs="EPSG:4326",
-    )  # fmt: skip
+    corners = [(x, y) for x in range(0, 2800, 700) for y in range(0, 2800, 560)]
+    zones = make_zones(
+        [shapely.box(x, y, x + 700, y + 560) for x, y in corners],
+        population=rng.integers(900, 2500, len(corners)),
+    )
     return {"assets": assets, "sites": sites, "exclusion_zones": exclusion,
             "eligibility": eligibility, "placements": placements, "zones": zones}  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"Debian chromium not installed at {CHROMIUM} (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        chrome = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chrome
-        chrome.close()
 
 
 @pytest.fixture
@@ -112,19 +86,7 @@ def serve(tmp_path: Path) -> Iterator[str]:
 
 def open_offline(browser: object, url: str) -> tuple[object, dict[str, list[str]]]:
     """Open ``url`` with every non-localhost request aborted and recorded."""
-    seen: dict[str, list[str]] = {"blocked": [], "errors": [], "dialogs": []}
-    page = browser.new_page(viewport={"width": 1100, "height": 750})
-
-    def route(r: object) -> None:
-        if urlparse(r.request.url).hostname in LOCAL_HOSTS:
-            r.continue_()
-        else:
-            seen["blocked"].append(r.request.url)
-            r.abort()
-
-    page.route("**/*", route)
-    page.on("pageerror", lambda exc: seen["errors"].append(str(exc)))
-    page.on("dialog", lambda d: (seen["dialogs"].append(d.message), d.dismiss()))
+    page, seen = offline_page(browser)
     page.goto(url)
     page.wait_for_function(
         "() => window.L && document.querySelector('.leaflet-overlay-pane canvas')"
@@ -240,25 +202,13 @@ st_folium(asset_map(assets, tiles="none"), height=480, use_container_width=True,
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_streamlit_folium_component_draws_without_network(browser, tmp_path):
     app = tmp_path / "map_app.py"
     app.write_text(STREAMLIT_APP, encoding="utf-8")
-    port = free_port()
-    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        page, seen = open_streamlit(browser, f"http://127.0.0.1:{port}/")
+    with streamlit_server(app, log=tmp_path / "streamlit.log") as url:
+        page, seen = offline_page(browser, width=1100, height=800)
+        page.goto(url, timeout=60_000)
         frame = page.wait_for_selector("iframe", timeout=90_000).content_frame()
         frame.wait_for_function(
             "() => window.L && document.querySelector('.leaflet-overlay-pane canvas')",
@@ -275,26 +225,3 @@ def test_streamlit_folium_component_draws_without_network(browser, tmp_path):
         assert markers == 120 and height > 300
         assert seen["blocked"] == []
         page.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
-def open_streamlit(browser: object, url: str) -> tuple[object, dict[str, list[str]]]:
-    seen: dict[str, list[str]] = {"blocked": []}
-    page = browser.new_page(viewport={"width": 1100, "height": 800})
-
-    def route(r: object) -> None:
-        if urlparse(r.request.url).hostname in LOCAL_HOSTS:
-            r.continue_()
-        else:
-            seen["blocked"].append(r.request.url)
-            r.abort()
-
-    page.route("**/*", route)
-    for _ in range(120):  # the server needs a few seconds to start
-        with contextlib.suppress(Exception):
-            page.goto(url, timeout=5_000)
-            return page, seen
-        time.sleep(0.5)
-    pytest.fail(f"streamlit did not start at {url}")

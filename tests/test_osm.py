@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 from collections import Counter
 from pathlib import Path
@@ -49,7 +50,6 @@ def helsinki():
     [
         ("osm-n1", "bus_stop", "6-sheet", 1, False),
         ("osm-n2", "bus_shelter", "6-sheet", 2, False),
-        ("osm-n3", "bus_shelter", "6-sheet", 2, False),
         ("osm-n4", "billboard", "48-sheet", 1, False),
         ("osm-n5", "billboard", "d48", 1, True),
         ("osm-n6", "advertising_column", "column", 3, False),
@@ -57,9 +57,7 @@ def helsinki():
         ("osm-n8", "digital_screen", "d6", 1, True),
         ("osm-n9", "other", "other", 1, False),
         ("osm-n10", "lamp_column", "banner", 1, False),
-        ("osm-n11", "kiosk", "6-sheet", 1, False),
         ("osm-n12", "bike_dock", "6-sheet", 1, False),
-        ("osm-n14", "lamp_column", "banner", 1, False),
         ("osm-w500", "billboard", "48-sheet", 1, False),
     ],
 )
@@ -76,7 +74,22 @@ def test_each_asset_tag_maps_to_type_format_faces(mini, asset_id, asset_type, fm
 def test_objects_that_are_not_assets_are_left_out(mini):
     ids = set(mini["assets"]["asset_id"])
     assert "osm-n13" not in ids  # a picnic shelter
-    assert len(ids) == 14
+    assert "osm-n11" not in ids  # a telephone without an advertising tag
+    assert "osm-n14" not in ids  # a street lamp tagged advertising=no
+    assert len(ids) == 11
+    skipped = mini["assets"].attrs["import_report"].skipped["assets"]
+    assert skipped["amenity=telephone without an advertising tag"] == 1
+    assert skipped["advertising=no"] == 1
+
+
+def test_a_shelter_beside_its_stop_is_merged_into_it(mini):
+    stop = mini["assets"].set_index("asset_id").loc["osm-n2"]
+    assert (stop["asset_type"], stop["faces"], stop["merged_osm"]) == ("bus_shelter", 2, "node 3")
+    assert (round(stop.geometry.x, 4), round(stop.geometry.y, 4)) == (-0.1003, 51.5003)
+    merged = mini["assets"].attrs["import_report"].merged
+    assert merged == [
+        "osm-n3 (public-transport shelter) into osm-n2 (highway=bus_stop shelter=yes), 13 m apart"
+    ]
 
 
 def test_assets_follow_the_data_contract(mini):
@@ -84,10 +97,11 @@ def test_assets_follow_the_data_contract(mini):
     assert list(assets.columns[: len(ASSET_COLUMNS)]) == list(ASSET_COLUMNS)
     assert {"osm_id", "osm_type", "tags", "source"} <= set(assets.columns)
     assert assets.crs.to_epsg() == 4326
-    assert set(assets.geom_type) == {"Point"}
+    assert set(assets.geom_type) == {"Point", "LineString"}  # a billboard drawn as a way
     assert assets["asset_id"].is_unique
     assert set(assets["asset_type"]) <= ASSET_TYPES
     assert (assets["slots"] == 6).all() and (assets["status"] == "available").all()
+    assert assets.set_index("asset_id").loc["osm-n4", "osm_rule"] == "advertising=billboard"
     assert assets["weekly_impacts"].isna().all() and assets["price_per_cycle"].isna().all()
 
 
@@ -97,9 +111,14 @@ def test_osm_ids_names_and_tags_are_kept(mini):
     assert json.loads(dock["tags"]) == {"amenity": "bicycle_rental", "name": "Dock Café"}
 
 
-def test_a_billboard_drawn_as_a_line_becomes_its_midpoint(mini):
-    point = mini["assets"].set_index("asset_id").loc["osm-w500", "geometry"]
-    assert (round(point.x, 6), round(point.y, 6)) == (-0.0915, 51.504)
+def test_a_billboard_drawn_as_a_line_keeps_its_line(mini):
+    # Exclusions are measured from the nearest point of the line, not from its middle.
+    line = mini["assets"].set_index("asset_id").loc["osm-w500", "geometry"]
+    assert line.geom_type == "LineString"
+    assert [tuple(round(c, 6) for c in xy) for xy in line.coords] == [
+        (-0.092, 51.504),
+        (-0.091, 51.504),
+    ]
 
 
 def test_openstreetmap_is_attributed_on_every_layer(mini):
@@ -161,7 +180,8 @@ def test_import_osm_returns_the_assets_and_sites_layers(mini):
 
 def test_bbox_keeps_only_features_touching_it():
     assets, sites = import_osm(FIXTURE, bbox=(-0.10045, 51.5, -0.0985, 51.50215))
-    assert assets["asset_id"].tolist() == ["osm-n1", "osm-n2", "osm-n3", "osm-n4"]
+    assert assets["asset_id"].tolist() == ["osm-n1", "osm-n2", "osm-n4"]  # n3 merged into n2
+    assert assets.attrs["import_report"].skipped["assets"]["outside the bbox"] == 8
     assert sites["site_id"].tolist() == ["osm-n20", "osm-n21"]
 
 
@@ -180,6 +200,25 @@ def test_pbf_and_xml_give_the_same_result(tmp_path, mini):
     assets, sites = import_osm(pbf)
     assert assets.drop(columns="geometry").equals(mini["assets"].drop(columns="geometry"))
     assert sites["site_id"].tolist() == mini["sites"]["site_id"].tolist()
+
+
+def test_an_extract_in_memory_gives_the_same_layers(tmp_path, mini):
+    pbf = tmp_path / "mini.osm.pbf"
+    with osmium.SimpleWriter(str(pbf)) as writer:
+        for obj in osmium.FileProcessor(str(FIXTURE)):
+            writer.add(obj)
+    for data, name in ((FIXTURE.read_bytes(), "uploads/mini.osm"), (pbf.read_bytes(), "x.pbf")):
+        layers = import_osm_layers(io.BytesIO(data), filename=name)
+        for layer in LAYERS:
+            assert layers[layer]["osm_id"].tolist() == mini[layer]["osm_id"].tolist(), name
+    assets, _ = import_osm(FIXTURE.read_bytes(), filename="mini.osm")
+    assert assets["asset_id"].tolist() == mini["assets"]["asset_id"].tolist()
+    with pytest.raises(DataValidationError) as caught:
+        import_osm(b"not a protobuf" * 4, filename="upload.osm.pbf")
+    assert caught.value.problems[0].source == "upload.osm.pbf"
+    assert "PBF error" in str(caught.value)
+    with pytest.raises(TypeError, match="filename="):
+        import_osm(FIXTURE.read_bytes())
 
 
 # --- bad input ----------------------------------------------------------------------------
@@ -244,8 +283,8 @@ def test_cli_import_osm_writes_assets_and_sites(tmp_path, capsys):
 
     code = main(["import-osm", str(FIXTURE), "--out", str(tmp_path / "out")])
     assert code == 0
-    assert "14 assets" in capsys.readouterr().out
-    assert len(load_assets(tmp_path / "out" / "assets.gpkg")) == 14
+    assert "11 assets" in capsys.readouterr().out
+    assert len(load_assets(tmp_path / "out" / "assets.gpkg")) == 11
     sites = load_sites(tmp_path / "out" / "sites.gpkg")
     assert sites.set_index("site_id").loc["osm-w100", "geometry"].geom_type == "Polygon"
 
@@ -356,7 +395,7 @@ def test_bundled_demo_data_matches_the_importer(helsinki):
 @pytest.mark.shared_data
 def test_rutland_extract_counts():
     assets, sites = import_osm(_shared("rutland_uk_2018.osm.pbf"))
-    assert _counts(assets, "asset_type") == {"bus_stop": 25, "kiosk": 15}
+    assert _counts(assets, "asset_type") == {"bus_stop": 25}  # telephones carry no advertising
     assert _counts(sites, "kind") == {
         "place_of_worship": 66,
         "park": 28,
@@ -372,7 +411,7 @@ def test_rutland_extract_counts():
 @pytest.mark.shared_data
 def test_clerkenwell_extract_counts():
     assets, sites = import_osm(_shared("london_islington_clerkenwell_2026.osm"))
-    assert _counts(assets, "asset_type") == {"bus_shelter": 4, "kiosk": 3, "bike_dock": 1}
+    assert _counts(assets, "asset_type") == {"bus_shelter": 4, "bike_dock": 1}
     assert _counts(sites, "kind") == {
         "park": 4,
         "place_of_worship": 3,

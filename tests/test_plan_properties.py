@@ -10,13 +10,12 @@ import itertools
 from collections import Counter
 
 import numpy as np
-from conftest import _campaign, _plan_assets, _plan_instance, _plan_points
+from conftest import _campaign, _plan_instance, make_assets, make_sites, make_zones
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from planner.calendar import cycle_dates
-from planner.optimise.settings import PlanSettings
-from planner.optimise.settings import SolverSettings
+from planner.optimise.settings import PlanSettings, SolverSettings
 from planner.optimise.verify import plan_violations
 from planner.plan import plan
 from planner.policy.audit import audit
@@ -64,7 +63,7 @@ def instances(draw):
     metres = st.integers(0, 25).map(lambda v: v * 10)
     spot = st.tuples(metres, metres)
     offsets = draw(st.lists(spot, min_size=n, max_size=n, unique=True))
-    assets = _plan_assets(
+    assets = make_assets(
         offsets,
         price=draw(st.lists(st.integers(1, 50), min_size=n, max_size=n)),
         impacts=draw(st.lists(st.integers(0, 500), min_size=n, max_size=n)),
@@ -75,8 +74,8 @@ def instances(draw):
     camps = [draw(campaigns(i)) for i in range(draw(st.integers(1, 4)))]
     chosen = draw(st.sets(st.sampled_from(sorted(RULES))))
     policy = Policy("random", rules=tuple(RULES[k] for k in sorted(chosen)))
-    sites = _plan_points([draw(spot)], site_id=["S1"], kind=["school"], name=["School"])
-    zones = _plan_points(
+    sites = make_sites([draw(spot)], site_id=["S1"], kind=["school"], name=["School"])
+    zones = make_zones(
         [draw(spot) for _ in range(3)], zone_id=["Z0", "Z1", "Z2"], population=[100.0, 250.0, 50.0]
     )
     objective = draw(st.sampled_from(["revenue", "impacts", "reach", "revenue>reach"]))

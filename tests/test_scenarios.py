@@ -12,6 +12,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
+from conftest import make_assets
 
 from planner import scenarios
 from planner.errors import PlannerError
@@ -61,10 +62,8 @@ def make_plan(revenue: float = 500.0, n: int = 2) -> Plan:
 
 
 def make_scenario(name: str = "Baseline", revenue: float = 500.0, n: int = 2) -> Scenario:
-    assets = gpd.GeoDataFrame(
-        {"asset_id": ["A0", "A1", "A2"], "faces": [1, 2, 1], "name": ["a", "<b>", "c"]},
-        geometry=[shapely.Point(500_000 + 10 * i, 180_000) for i in range(3)],
-        crs="EPSG:27700",
+    assets = make_assets(
+        [(0, 0), (10, 0), (20, 0)], faces=[1, 2, 1], name=["a", "<b>", "c"], crs="EPSG:27700"
     )
     campaigns = pd.DataFrame({"campaign_id": ["C1"], "budget": ["1000"], "cycles": ["1-2"]})
     return Scenario(

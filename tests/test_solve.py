@@ -12,7 +12,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import _campaign, _plan_assets, _plan_instance, _plan_points
+from conftest import _campaign, _plan_instance, make_assets, make_sites, make_zones
 
 from planner.errors import PlannerError
 from planner.optimise.model import objective_value
@@ -43,13 +43,13 @@ def random_instance(seed: int):
     """
     rng = np.random.default_rng(seed)
     offsets = [tuple(p) for p in rng.uniform(0, 300, size=(5, 2)).round(1)]
-    assets = _plan_assets(
+    assets = make_assets(
         offsets,
         price=rng.integers(5, 50, 5).tolist(),
         impacts=rng.integers(10, 500, 5).tolist(),
         faces=rng.integers(1, 3, 5).tolist(),
     )
-    zones = _plan_points(
+    zones = make_zones(
         [tuple(p) for p in rng.uniform(-100, 400, size=(6, 2))],
         zone_id=[f"Z{i}" for i in range(6)],
         population=rng.integers(100, 1000, 6).astype(float).tolist(),
@@ -117,8 +117,8 @@ def test_lexicographic_keeps_revenue_then_maximises_reach(seed: int) -> None:
 
 def test_lexicographic_breaks_revenue_ties_by_reach() -> None:
     # Equal prices: any two faces give the best revenue; only A0 (or A1) + A2 reach 150.
-    assets = _plan_assets([(0, 0), (40, 0), (1000, 0), (2000, 0)], price=10)
-    zones = _plan_points(
+    assets = make_assets([(0, 0), (40, 0), (1000, 0), (2000, 0)], price=10)
+    zones = make_zones(
         [(20, 0), (1000, 0), (2000, 0)], zone_id=["Z0", "Z1", "Z2"], population=[100.0, 50.0, 10.0]
     )
     inst = _plan_instance(
@@ -147,7 +147,7 @@ def test_a_blend_is_pareto_optimal(seed: int, text: str) -> None:
 
 def test_a_blend_lies_between_its_extremes() -> None:
     # A0 earns, A1 is seen: revenue alone picks A0, impacts alone A1.
-    assets = _plan_assets([(0, 0), (500, 0)], price=[100, 1], impacts=[1, 100])
+    assets = make_assets([(0, 0), (500, 0)], price=[100, 1], impacts=[1, 100])
     inst = _plan_instance(assets, [_campaign(max_faces=1)])
     assert solve_instance(inst, "revenue", solver=FAST).values["revenue"] == 10_000
     assert solve_instance(inst, "impacts", solver=FAST).values["impacts"] == 200
@@ -184,8 +184,8 @@ def test_too_few_eligible_faces_names_the_rule() -> None:
     policy = Policy(
         "e", rules=(ExclusionRule("schools-100m", ("hfss",), ("school",), within_m=100),)
     )
-    sites = _plan_points([(0, 50), (300, 50)], site_id=["S1", "S2"], kind=["school", "school"])
-    assets = _plan_assets([(0, 0), (300, 0), (600, 0)])
+    sites = make_sites([(0, 50), (300, 50)], site_id=["S1", "S2"], kind=["school", "school"])
+    assets = make_assets([(0, 0), (300, 0), (600, 0)])
     result = plan(assets, [_campaign("SNACK", category="hfss", min_faces=2)], policy, sites=sites)
     assert result.status == "INFEASIBLE"
     assert not result.ok
@@ -197,7 +197,7 @@ def test_too_few_eligible_faces_names_the_rule() -> None:
 
 def test_budget_against_min_faces_is_found_before_solving() -> None:
     # The cheapest face costs 10 in each cycle but two faces a cycle cost 2 x (10 + 50).
-    assets = _plan_assets([(0, 0), (500, 0)], price=[10, 50])
+    assets = make_assets([(0, 0), (500, 0)], price=[10, 50])
     camp = _campaign("C7", budget=100, min_faces=2, cycles=(1, 2))
     inst = _plan_instance(assets, [camp])
     result = solve_instance(inst, "revenue", solver=FAST)
@@ -209,7 +209,7 @@ def test_budget_against_min_faces_is_found_before_solving() -> None:
 
 
 def test_explain_infeasible_names_budget_and_min_faces() -> None:
-    assets = _plan_assets([(0, 0), (500, 0), (1000, 0)], price=10)
+    assets = make_assets([(0, 0), (500, 0), (1000, 0)], price=10)
     inst = _plan_instance(assets, [_campaign("C3", budget=25, min_faces=3)])
     [conflict, advice] = explain_infeasible(inst, FAST)
     assert conflict.startswith("These requirements cannot all be met together:")
@@ -219,7 +219,7 @@ def test_explain_infeasible_names_budget_and_min_faces() -> None:
 
 
 def test_an_unreachable_revenue_target_is_named() -> None:
-    assets = _plan_assets([(0, 0), (500, 0)], price=100)
+    assets = make_assets([(0, 0), (500, 0)], price=100)
     settings = PlanSettings(revenue_target=1_000)
     result = plan(
         assets,
@@ -239,7 +239,7 @@ def test_a_period_rule_is_named_with_the_cycle_dates() -> None:
         "p", rules=(PeriodRule("purdah", ("political",), date(2027, 1, 20), date(2027, 1, 25)),)
     )
     camp = _campaign("VOTE", category="political", min_faces=1, cycles=(1, 2))
-    result = plan(_plan_assets([(0, 0)]), [camp], policy, solver=FAST)
+    result = plan(make_assets([(0, 0)]), [camp], policy, solver=FAST)
     assert result.status == "INFEASIBLE"
     [message] = result.explanation
     assert "needs 1 faces in cycle 2 but only 0" in message
@@ -253,7 +253,7 @@ def busy_inputs():
     """Twelve assets (a third digital), rival banks with spacing, ties in price, demand zones."""
     rng = np.random.default_rng(42)
     n = 12
-    assets = _plan_assets(
+    assets = make_assets(
         [tuple(p) for p in rng.uniform(0, 800, size=(n, 2)).round(1)],
         price=rng.choice([20, 40], n).tolist(),
         impacts=rng.integers(100, 5000, n).tolist(),
@@ -261,7 +261,7 @@ def busy_inputs():
         digital=(rng.random(n) < 0.3).tolist(),
         slots=2,
     )
-    zones = _plan_points(
+    zones = make_zones(
         [tuple(p) for p in rng.uniform(0, 800, size=(20, 2))],
         zone_id=[f"Z{i}" for i in range(20)],
         population=rng.integers(100, 2000, 20).astype(float).tolist(),
@@ -294,18 +294,22 @@ def test_same_inputs_and_seed_give_the_same_plan() -> None:
 # --- solver faults end in a clear status ---------------------------------------------
 
 
-def test_a_tiny_time_limit_ends_in_a_clear_status() -> None:
+def test_a_tiny_time_limit_still_returns_the_warm_start_plan() -> None:
     assets, camps, policy, zones = busy_inputs()
-    for deterministic in (True, False):
-        solver = SolverSettings(time_limit=0.001, deterministic=deterministic)
-        inst = _plan_instance(assets, camps, policy, zones=zones)
-        result = solve_instance(inst, "revenue>reach", solver=solver)
-        assert result.status in ("OPTIMAL", "FEASIBLE", "UNKNOWN")
-        if result.status == "UNKNOWN":
-            assert "No plan was found within 0.001 s" in result.explanation[0]
-        else:
-            assert plan_violations(inst, result.chosen) == []
-            assert result.values["revenue"] > 0
+    inst = _plan_instance(assets, camps, policy, zones=zones)
+    # Deterministic time counts work, not seconds: this outcome is the same on any machine.
+    tiny = SolverSettings(time_limit=0.001, deterministic=True)
+    fixed = solve_instance(inst, "revenue>reach", solver=tiny)
+    assert (fixed.status, fixed.method) == ("FEASIBLE", "cp-sat")
+    assert fixed.values == fixed.greedy_values  # the greedy hint, not improved in the time
+    assert plan_violations(inst, fixed.chosen) == []
+    assert fixed.explanation == []
+    # On the wall clock CP-SAT may or may not answer within 1 ms; if not, the greedy plan
+    # is returned. Either way it is a rule-abiding plan no worse than the warm start.
+    wall = solve_instance(inst, "revenue>reach", solver=replace(tiny, deterministic=False))
+    assert wall.status == "FEASIBLE"
+    assert plan_violations(inst, wall.chosen) == []
+    assert wall.values["revenue"] >= wall.greedy_values["revenue"] == fixed.values["revenue"]
 
 
 @pytest.fixture
@@ -363,7 +367,7 @@ def test_bad_solver_settings_are_an_error(settings: dict) -> None:
 
 
 def test_no_eligible_asset_is_explained() -> None:
-    assets = _plan_assets([(0, 0), (300, 0)], status="unavailable")
+    assets = make_assets([(0, 0), (300, 0)], status="unavailable")
     empty = plan(assets, [_campaign()], Policy("p"), solver=FAST)
     assert empty.status == "OPTIMAL"
     assert empty.placements.empty
@@ -398,7 +402,7 @@ BAN_AND_DENSITY = Policy(
 
 
 def test_skip_unplaceable_leaves_out_a_banned_campaign_and_says_so() -> None:
-    assets = _plan_assets([(0, 0), (300, 0)])
+    assets = make_assets([(0, 0), (300, 0)])
     camps = [_campaign("SHOP", min_faces=1), _campaign("BEER", category="alcohol", min_faces=1)]
     strict = plan(assets, camps, BAN_AND_DENSITY, solver=FAST)
     assert strict.status == "INFEASIBLE"
@@ -415,7 +419,7 @@ def test_skip_unplaceable_leaves_out_a_banned_campaign_and_says_so() -> None:
 
 def test_policy_cost_has_one_row_per_rule() -> None:
     # A0 and A1 are 60 m apart, A2 200 m away; SHOP takes one face, BEER would take more.
-    assets = _plan_assets([(0, 0), (60, 0), (200, 0)], price=[30, 20, 10])
+    assets = make_assets([(0, 0), (60, 0), (200, 0)], price=[30, 20, 10])
     camps = [_campaign("SHOP", max_faces=1), _campaign("BEER", category="alcohol")]
     table = policy_cost(assets, camps, BAN_AND_DENSITY, solver=FAST)
     assert table["rule_id"].tolist() == ["no-alcohol", "max-1-in-100m"]
@@ -431,7 +435,7 @@ def test_policy_cost_has_one_row_per_rule() -> None:
 
 
 def test_locked_campaign_row_is_kept_in_the_plan() -> None:
-    assets = _plan_assets([(0, 0), (500, 0)], price=[10, 20])
+    assets = make_assets([(0, 0), (500, 0)], price=[10, 20])
     locked = pd.DataFrame([("A0", "C1", 1)], columns=["asset_id", "campaign_id", "cycle"])
     result = plan(assets, [_campaign(max_faces=1)], Policy("p"), locked=locked, solver=FAST)
     assert result.placements[["asset_id", "campaign_id", "cycle"]].values.tolist() == [

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from planner.errors import PricingError
-from planner.value.concession import ConcessionTerms, council_income, income_breakdown, load_terms
+from planner.value.concession import (
+    ConcessionTerms,
+    council_income,
+    income_breakdown,
+    load_terms,
+    terms_from_dict,
+    terms_to_dict,
+)
 
 TIERED = """
 name = "tiered"
@@ -72,9 +80,10 @@ def test_vectorised_matches_scalar(tmp_path):
     terms = load_terms(write(tmp_path, TIERED))
     sales = np.array([0, 120_000, 250_000, 999_999, 3e6])
     got = council_income(sales, terms, year=2)
-    assert isinstance(got, np.ndarray)
+    assert isinstance(got, np.ndarray) and got.shape == sales.shape
     assert got.tolist() == pytest.approx([council_income(s, terms, year=2) for s in sales])
-    assert isinstance(council_income(1.0, terms), float)
+    one = council_income(1.0, terms)  # a scalar gives a plain float: guarantee plus fixed fee
+    assert type(one) is float and one == 110_000.0
 
 
 def test_builtin_terms_load_by_name():
@@ -126,3 +135,60 @@ def test_invalid_terms_name_the_file_and_key(tmp_path, old, new, message):
 def test_missing_revenue_share_says_how_to_write_it(tmp_path):
     with pytest.raises(PricingError, match=r"missing key 'revenue_share'.*revenue_share = 0\.5"):
         load_terms(write(tmp_path, 'currency = "GBP"\n'))
+
+
+# --- terms as a dict (the app's simulator, a scenario store) -------------------------------
+
+
+def test_terms_from_a_dict_equal_the_same_terms_from_a_file(tmp_path):
+    banded = {
+        "name": "tiered",
+        "currency": "gbp",
+        "minimum_annual_guarantee": 100_000,
+        "fixed_annual_fee": 10_000,
+        "indexation": 0.02,
+        "revenue_share": [
+            {"from": 0, "share": 0.60},
+            {"from": 250_000, "share": 0.70},
+            {"from": 1_000_000, "share": 0.75},
+        ],
+    }
+    path = write(tmp_path, TIERED)
+    from_file = load_terms(path)
+    assert terms_from_dict(banded, source=str(path)) == from_file
+    from_dict = load_terms(banded)
+    assert (from_dict.currency, from_dict.source) == ("GBP", "")
+    assert from_dict.bands == ((0.0, 0.6), (250_000.0, 0.7), (1_000_000.0, 0.75))
+    # 0.6 * 250k + 0.7 * 150k = 255k, above the 100k guarantee, plus the 10k fee
+    assert council_income(400_000, from_dict) == pytest.approx(265_000)
+
+
+def test_a_flat_share_in_a_dict_and_defaults():
+    terms = terms_from_dict({"currency": "EUR", "revenue_share": 0.5})
+    assert terms == ConcessionTerms("concession terms", "EUR", ((0.0, 0.5),))
+
+
+@pytest.mark.parametrize("name", ["demo", "uk-default"])
+def test_terms_round_trip_through_a_dict(name):
+    terms = load_terms(name)
+    data = terms_to_dict(terms)
+    assert data["revenue_share"][0] == {"from": 0.0, "share": terms.bands[0][1]}
+    assert json.loads(json.dumps(data)) == data  # plain JSON values only
+    assert terms_from_dict(data, source=terms.source) == terms
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"bands": [[0, 0.5]]}, r"concession terms: unknown key\(s\) 'bands'; allowed keys are"),
+        ({"currency": "euros"}, "key 'currency' must be an ISO code"),
+        ({"revenue_share": [{"from": 0, "share": 1.5}]},
+         r"\[\[revenue_share\]\] number 1: key 'share' must be in \[0, 1\]; got 1.5"),
+        ({"revenue_share": [{"from": 0, "share": float("nan")}]}, "key 'share' must be in"),
+        ({"revenue_share": []}, "missing key 'revenue_share'"),
+        ({"fixed_annual_fee": -1}, "key 'fixed_annual_fee' must be an amount >= 0; got -1"),
+    ],
+)  # fmt: skip
+def test_bad_dict_terms_name_the_key(change, message):
+    with pytest.raises(PricingError, match=message):
+        terms_from_dict({"name": "x", "currency": "EUR", "revenue_share": 0.5, **change})

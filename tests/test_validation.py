@@ -12,7 +12,7 @@ import pytest
 import shapely
 from pyproj import CRS
 
-from planner.errors import DataValidationError, Problem
+from planner.errors import DataValidationError
 from planner.io.readers import load_assets, load_sites, load_zones, validate_file
 from planner.io.validation import ValidationReport, normalise_columns, validate_frame
 
@@ -50,8 +50,10 @@ def test_missing_required_column_names_it_and_the_fix(tmp_path):
 
     assert _errors(caught.value) == [
         "data.csv, column 'kind': required column 'kind' is missing (columns found: site_id, "
-        "name). Add it, rename a column to one of: kind, site_kind, site_type, type, or map it "
-        "with columns={'your_column': 'kind'}"
+        "name). Add it (names recognised: kind, site_kind, site_type, type) or map a column to "
+        "it with columns={'your_column': 'kind'} (--column your_column=kind), mapping its "
+        "values with kinds={'Your value': 'school'} (--kind-map 'Your value=school'); or give "
+        "every row one kind with defaults={'kind': 'school'} (--default kind=school)"
     ]
 
 
@@ -423,7 +425,8 @@ def test_unknown_site_kind_is_a_warning_and_row_kept(tmp_path):
 
     assert sites["kind"].tolist() == ["casino", "school"]
     assert [p.found for p in sites.attrs["report"].warnings] == [
-        "1 row(s) have an unrecognised kind (casino); they are kept"
+        "1 site(s) have a kind no built-in rule knows ('Casino' 1); an exclusion rule "
+        "protects them only if its policy lists that kind"
     ]
 
 
@@ -494,16 +497,17 @@ def test_report_text_lists_counts_errors_and_warnings(tmp_path):
     report = validate_file(path, "assets", drop_invalid=True)
 
     lines = report.to_text().splitlines()
-    assert lines[:5] == [
+    assert lines[:6] == [
         "Assets file: data.csv",
         "  CRS: EPSG:4326",
+        "  encoding: UTF-8",
         "  rows read: 2",
         "  rows valid: 1",
         "  errors: 1, warnings: 2",
     ]
-    assert lines[5].startswith("  ERROR   data.csv, row 2 (id A1), column 'geometry': the point")
-    assert all(line.startswith("  WARNING ") for line in lines[6:])
-    assert len(lines) == 8
+    assert lines[6].startswith("  ERROR   data.csv, row 2 (id A1), column 'geometry': the point")
+    assert all(line.startswith("  WARNING ") for line in lines[7:])
+    assert len(lines) == 9
 
 
 def test_validate_file_reports_instead_of_raising(tmp_path):
@@ -552,4 +556,6 @@ def test_validate_frame_on_an_in_memory_table(make_geo):
     assert out.geometry.iloc[0].x == pytest.approx(-0.1257, abs=1e-3)
     assert [p.where for p in report.errors] == ["row 2 (id A2)"]
     assert out.attrs["report"] is report
-    assert isinstance(report.errors[0], Problem)
+    [dropped] = report.errors
+    assert (dropped.source, dropped.column, dropped.severity) == ("data", "geometry", "error")
+    assert "null island" in dropped.found

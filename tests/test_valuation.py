@@ -6,15 +6,17 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-import shapely
+from conftest import make_assets
 
 from planner.errors import PricingError
 from planner.policy.load import BanRule, ExclusionRule, Policy
 from planner.value.concession import ConcessionTerms, council_income, load_terms
+from planner.value.rates import load_rate_card
 from planner.value.valuation import (
     DEFAULT_CATEGORY_SHARE,
     ValuationAssumptions,
     assumptions_table,
+    check_currency,
     policy_value_at_risk,
     portfolio_summary,
     value_assets,
@@ -23,13 +25,15 @@ from planner.value.valuation import (
 FLAT = ConcessionTerms.flat(0.5)
 
 
-def make_assets(rows, crs="EPSG:27700") -> gpd.GeoDataFrame:
-    """rows: (asset_id, format, faces, digital, slots, price_per_cycle)."""
-    frame = pd.DataFrame(
-        rows, columns=["asset_id", "format", "faces", "digital", "slots", "price_per_cycle"]
-    )
-    points = [shapely.Point(530000 + 200 * i, 180000) for i in range(len(frame))]
-    return gpd.GeoDataFrame(frame, geometry=points, crs=crs)
+def asset_rows(rows, crs="EPSG:27700") -> gpd.GeoDataFrame:
+    """`make_assets` 200 m apart with unmeasured impacts, one row per
+    (asset_id, format, faces, digital, slots, price_per_cycle) tuple."""
+    names = ("asset_id", "format", "faces", "digital", "slots", "price")
+    columns = {
+        name: list(values) for name, values in zip(names, zip(*rows, strict=True), strict=True)
+    }
+    points = [(200 * i, 0) for i in range(len(rows))]
+    return make_assets(points, impacts=np.nan, crs=crs, **columns)
 
 
 def eligibility(rows) -> pd.DataFrame:
@@ -39,7 +43,7 @@ def eligibility(rows) -> pd.DataFrame:
 
 
 def test_classic_and_digital_values_hand_computed():
-    assets = make_assets([("s", "6-sheet", 2, False, 6, 100.0), ("d", "d48", 1, True, 6, 1000.0)])
+    assets = asset_rows([("s", "6-sheet", 2, False, 6, 100.0), ("d", "d48", 1, True, 6, 1000.0)])
     values = value_assets(assets, terms=FLAT)
     s, d = values.iloc[0], values.iloc[1]
     assert s["annual_value_full"] == pytest.approx(2 * 100 * 26)
@@ -55,7 +59,7 @@ def test_classic_and_digital_values_hand_computed():
 
 
 def test_every_output_is_labelled():
-    values = value_assets(make_assets([("s", "6-sheet", 1, False, 6, np.nan)]))
+    values = value_assets(asset_rows([("s", "6-sheet", 1, False, 6, np.nan)]))
     assert values.crs.to_epsg() == 4326
     row = values.iloc[0]
     assert (row["estimate"], row["impacts_source"], row["price_source"]) == (
@@ -81,7 +85,7 @@ def test_every_output_is_labelled():
 
 def test_guarantee_is_apportioned_by_expected_sales():
     terms = ConcessionTerms.flat(0.5, minimum_annual_guarantee=50_000)
-    assets = make_assets(
+    assets = asset_rows(
         [("a", "6-sheet", 1, False, 6, 100.0), ("b", "6-sheet", 3, False, 6, 100.0)]
     )
     values = value_assets(assets, terms=terms)
@@ -95,7 +99,7 @@ def test_guarantee_is_apportioned_by_expected_sales():
 
 
 def test_portfolio_income_uses_bands_on_total_sales():
-    assets = make_assets([("d1", "d48", 1, True, 6, 1000.0), ("d2", "d48", 1, True, 6, 1000.0)])
+    assets = asset_rows([("d1", "d48", 1, True, 6, 1000.0), ("d2", "d48", 1, True, 6, 1000.0)])
     values = value_assets(assets)  # uk-default terms: 60/70/75% bands
     summary = portfolio_summary(values, "uk-default")
     total_sales = 2 * 156_000 * 0.6 * 0.85
@@ -107,7 +111,7 @@ def test_portfolio_income_uses_bands_on_total_sales():
 
 
 def test_cpm_priced_modelled_assets_get_an_audience_range():
-    assets = make_assets([("x", "other", 1, False, 6, np.nan)])
+    assets = asset_rows([("x", "other", 1, False, 6, np.nan)])
     row = value_assets(assets, terms=FLAT).iloc[0]
     assert row["price_source"] == "cpm"
     full = row["annual_value_full"]
@@ -117,12 +121,12 @@ def test_cpm_priced_modelled_assets_get_an_audience_range():
 
 def test_currency_mismatch_is_an_error():
     with pytest.raises(PricingError, match=r"GBP.*EUR"):
-        value_assets(make_assets([("s", "6-sheet", 1, False, 6, 1.0)]), terms="demo")
+        value_assets(asset_rows([("s", "6-sheet", 1, False, 6, 1.0)]), terms="demo")
 
 
 def test_custom_assumptions_change_sell_through():
     row = value_assets(
-        make_assets([("s", "6-sheet", 1, False, 6, 100.0)]),
+        asset_rows([("s", "6-sheet", 1, False, 6, 100.0)]),
         terms=FLAT,
         assumptions=ValuationAssumptions(sell_through_central=0.5),
     ).iloc[0]
@@ -132,7 +136,7 @@ def test_custom_assumptions_change_sell_through():
 
 
 def two_assets_with_policy():
-    assets = make_assets(
+    assets = asset_rows(
         [("a", "6-sheet", 1, False, 6, 100.0), ("b", "6-sheet", 1, False, 6, 300.0)]
     )
     elig = eligibility(
@@ -270,7 +274,7 @@ def test_greenwich_bus_stops_valued_end_to_end(greenwich):
 
 
 def test_assets_without_faces_or_digital_columns_get_defaults():
-    assets = make_assets([("s", "d48", 1, True, 6, 10.0)]).drop(columns=["faces", "digital"])
+    assets = asset_rows([("s", "d48", 1, True, 6, 10.0)]).drop(columns=["faces", "digital"])
     row = value_assets(assets, terms=FLAT).iloc[0]
     # d48 is recognised as digital from its format; faces default to 1.
     assert (row["faces"], bool(row["digital"]), row["slots"]) == (1, True, 6)
@@ -280,7 +284,7 @@ def test_assets_without_faces_or_digital_columns_get_defaults():
 def test_cli_value_writes_the_table_and_prints_totals(tmp_path, capsys):
     from planner.cli import main
 
-    assets = make_assets(
+    assets = asset_rows(
         [("s1", "6-sheet", 2, False, 6, np.nan), ("d1", "d48", 1, True, 6, np.nan)]
     ).to_crs(4326)
     assets = assets.assign(asset_type=["bus_shelter", "billboard"])
@@ -301,7 +305,7 @@ def test_cli_value_writes_the_table_and_prints_totals(tmp_path, capsys):
 def test_cli_value_reports_a_bad_rate_card_plainly(tmp_path, capsys):
     from planner.cli import main
 
-    assets = make_assets([("s1", "6-sheet", 1, False, 6, np.nan)])
+    assets = asset_rows([("s1", "6-sheet", 1, False, 6, np.nan)])
     assets.assign(asset_type="bus_shelter").to_file(tmp_path / "a.gpkg")
     code = main(
         [
@@ -317,3 +321,18 @@ def test_cli_value_reports_a_bad_rate_card_plainly(tmp_path, capsys):
     assert code == 2
     assert "rates file" in capsys.readouterr().err
     assert not (tmp_path / "v.csv").exists()
+
+
+def test_check_currency_loads_both_and_names_both_when_they_differ():
+    card, terms = check_currency("demo", {"name": "Mine", "currency": "EUR", "revenue_share": 0.4})
+    assert (card.name, card.currency, terms.name, terms.bands) == (
+        load_rate_card("demo").name, "EUR", "Mine", ((0.0, 0.4),),
+    )  # fmt: skip
+    uk = load_rate_card("uk-default")
+    with pytest.raises(PricingError) as caught:
+        check_currency(uk, "demo")
+    assert str(caught.value) == (
+        f"The rate card '{uk.name}' is in GBP but the concession terms "
+        f"'{load_terms('demo').name}' are in EUR; choose a rate card and terms in the "
+        "same currency (for these terms: rate_card='demo')"
+    )

@@ -55,6 +55,12 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         """Print the usage line and ``error: message`` to stderr, then exit with code 2.
 
+        Parameters
+        ----------
+        message
+            argparse's description of the problem, e.g. ``the following arguments are
+            required: --out``.
+
         Raises
         ------
         SystemExit

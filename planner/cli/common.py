@@ -19,12 +19,15 @@ __all__ = [
     "EXIT_BAD_INPUT",
     "EXIT_FOUND",
     "EXIT_OK",
+    "ROLES",
     "LoadOptions",
     "add_input_options",
     "example",
+    "load_input",
     "load_options",
     "policy_inputs",
     "progress_bar",
+    "warn",
 ]
 
 EXIT_OK = 0
@@ -49,14 +52,27 @@ def example(text: str) -> str:
     return f"example:\n  {text}"
 
 
+#: The input files a command may read, each with its own options (``--sites-column``...).
+ROLES = ("assets", "sites", "zones")
+#: Targets every table shares: a mapping to one of these names no single file.
+_SHARED_TARGETS = frozenset(
+    {"name", "x", "y", "lon", "lat", "easting", "northing", "crs", "grid_ref", "geometry"}
+)
+
+
 def add_input_options(parser: argparse.ArgumentParser) -> None:
     """Add the options shared by every command that reads asset, site or zone files.
 
-    ``--crs`` (CRS of files that do not state one, e.g. ``EPSG:27700`` for eastings and
-    northings; never guessed), ``--drop-invalid`` (drop invalid rows, each still
-    reported), ``--column FILE_COL=CONTRACT_COL`` and ``--default COLUMN=VALUE`` (both
-    repeatable) and ``--encoding`` of CSV files (default ``utf-8``). `load_options` turns
-    them into the keywords of the `planner.io.readers` loaders.
+    Options for every input file: ``--crs`` (CRS of files that do not state one, e.g.
+    ``EPSG:27700``; never guessed), ``--encoding`` (detected when unset),
+    ``--drop-invalid``, ``--column FILE_COL=CONTRACT_COL`` and ``--default COLUMN=VALUE``
+    (repeatable; each goes to the one file whose contract has that column, e.g.
+    ``kind`` to the sites, or to the only input file). Options of one file, which win over
+    the shared ones: ``--assets-column``, ``--assets-default``, ``--assets-crs``,
+    ``--assets-encoding``, ``--assets-sheet`` and the same for ``--sites-...`` and
+    ``--zones-...``; ``--kind-map VALUE=KIND`` (repeatable) maps the sites file's kind
+    values. `load_options` turns them into the keywords of the `planner.io.readers`
+    loaders.
 
     Parameters
     ----------
@@ -74,16 +90,57 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="FILE_COL=CONTRACT_COL",
-        help="map a file column to a contract column (repeatable), e.g. Stop_Code_LBSL=asset_id",
+        help="map a file column to a contract column (repeatable), e.g. Stop_Code_LBSL=asset_id;"
+        " goes to the file whose contract has the column (kind: sites), else use "
+        "--assets-column/--sites-column/--zones-column",
     )
     parser.add_argument(
         "--default",
         action="append",
         default=[],
         metavar="COLUMN=VALUE",
-        help="value for a contract column the file lacks (repeatable), e.g. asset_type=bus_stop",
+        help="value for a contract column the file lacks (repeatable), e.g. asset_type=bus_stop;"
+        " goes to the file whose contract has the column",
     )
-    parser.add_argument("--encoding", default="utf-8", help="text encoding of CSV files")
+    parser.add_argument(
+        "--encoding", help="text encoding of CSV, Shapefile and GeoJSON files (default: detected)"
+    )
+    parser.add_argument("--sheet", help="sheet of an XLSX/ODS file when one file is read")
+    for role in ROLES:
+        one = role[:-1]
+        group = parser.add_argument_group(f"options of the {role} file only")
+        group.add_argument(
+            f"--{role}-column",
+            action="append",
+            default=[],
+            metavar="FILE_COL=CONTRACT_COL",
+            help=f"map a column of the {role} file (repeatable)",
+        )
+        group.add_argument(
+            f"--{role}-default",
+            action="append",
+            default=[],
+            metavar="COLUMN=VALUE",
+            help=f"value for a column every {one} lacks (repeatable)",
+        )
+        group.add_argument(
+            f"--{role}-crs", metavar="CRS", help=f"CRS of the {role} file (wins over --crs)"
+        )
+        group.add_argument(
+            f"--{role}-encoding", metavar="ENCODING", help=f"text encoding of the {role} file"
+        )
+        group.add_argument(
+            f"--{role}-sheet", metavar="SHEET", help=f"sheet of an XLSX/ODS {role} file"
+        )
+        if role == "sites":
+            group.add_argument(
+                "--kind-map",
+                action="append",
+                default=[],
+                metavar="VALUE=KIND",
+                help="map a kind value of the sites file to a site kind (repeatable), e.g. "
+                "'Special schools=school'; map to 'other' to leave such sites unprotected",
+            )
 
 
 def _pairs(items: Sequence[str], option: str) -> dict[str, str]:
@@ -101,61 +158,158 @@ def _pairs(items: Sequence[str], option: str) -> dict[str, str]:
     pairs = {}
     for item in items:
         key, sep, value = item.partition("=")
-        if not sep or not key or not value:
+        if not sep or not key.strip() or not value.strip():
             raise PlannerError(f"{option} expects NAME=VALUE; got '{item}'")
         pairs[key.strip()] = value.strip()
     return pairs
 
 
-class LoadOptions(TypedDict):
-    """The loader keywords that `load_options` builds from the shared input options."""
+class LoadOptions(TypedDict, total=False):
+    """The loader keywords that `load_options` builds from the input options."""
 
     crs: str | None
     columns: dict[str, str]
     defaults: dict[str, str]
     drop_invalid: bool
-    encoding: str
+    encoding: str | None
+    sheet: str | None
+    kinds: dict[str, str]
 
 
-def load_options(args: argparse.Namespace) -> LoadOptions:
-    """Turn the shared input options into keyword arguments of the `planner.io.readers` loaders.
+def _given_roles(args: argparse.Namespace) -> list[str]:
+    """List the input files this command line names (``--assets``, ``--sites``, ``--zones``)."""
+    return [r for r in ROLES if getattr(args, r, None)]
+
+
+def _owner(target: str, option: str, item: str, given: list[str]) -> str:
+    """Find the one input file a shared ``--column``/``--default`` for ``target`` is for."""
+    from planner import schema
+
+    contracts = {
+        "assets": schema.ASSET_COLUMNS,
+        "sites": schema.SITE_COLUMNS,
+        "zones": schema.ZONE_COLUMNS,
+    }
+    if len(given) == 1:
+        return given[0]
+    owners = [r for r in given if target in contracts[r] and target not in _SHARED_TARGETS]
+    if len(owners) == 1:
+        return owners[0]
+    choices = " or ".join(f"--{r}-{option.strip('-')}" for r in given)
+    raise PlannerError(
+        f"{option} {item}: several input files ({', '.join(given)}) could have '{target}'; "
+        f"say which file it is for with {choices}"
+    )
+
+
+def load_options(args: argparse.Namespace, role: str = "assets") -> LoadOptions:
+    """Turn the input options into keyword arguments of one `planner.io.readers` loader.
 
     Parameters
     ----------
     args
         Parsed arguments of a subcommand built with `add_input_options`.
+    role
+        The input file: ``"assets"``, ``"sites"`` or ``"zones"``.
 
     Returns
     -------
-    dict
-        ``crs``, ``columns`` (``{file column: contract column}`` from ``--column``),
-        ``defaults`` (``{column: value}`` from ``--default``), ``drop_invalid`` and
-        ``encoding``, for `planner.io.readers.load_assets` and its siblings.
+    LoadOptions
+        ``crs`` and ``encoding`` (the file's own option, else the shared one), ``columns``
+        and ``defaults`` (the shared ``--column``/``--default`` that belong to this file,
+        then the file's own, which win), ``drop_invalid``, ``sheet`` and, for sites,
+        ``kinds`` from ``--kind-map``.
 
     Raises
     ------
     PlannerError
-        When a ``--column`` or ``--default`` value is not ``NAME=VALUE``.
+        When an option value is not ``NAME=VALUE``, or a shared ``--column``/``--default``
+        could belong to several of the files given.
 
     Examples
     --------
-    >>> assets = load_assets(args.assets, **load_options(args))  # doctest: +SKIP
+    >>> sites = load_sites(args.sites, **load_options(args, "sites"))  # doctest: +SKIP
     """
-    return {
-        "crs": args.crs,
-        "columns": _pairs(args.column, "--column"),
-        "defaults": _pairs(args.default, "--default"),
+    given = _given_roles(args) or [role]
+    columns: dict[str, str] = {}
+    for item in getattr(args, "column", []):
+        source, target = next(iter(_pairs([item], "--column").items()))
+        if _owner(target, "--column", item, given) == role:
+            columns[source] = target
+    defaults: dict[str, str] = {}
+    for item in getattr(args, "default", []):
+        name, value = next(iter(_pairs([item], "--default").items()))
+        if _owner(name, "--default", item, given) == role:
+            defaults[name] = value
+    columns |= _pairs(getattr(args, f"{role}_column", []), f"--{role}-column")
+    defaults |= _pairs(getattr(args, f"{role}_default", []), f"--{role}-default")
+    sheet = getattr(args, f"{role}_sheet", None)
+    if getattr(args, "sheet", None) and sheet is None:
+        if len(given) > 1:
+            raise PlannerError(
+                "--sheet is for a command reading one file; give --assets-sheet, "
+                "--sites-sheet or --zones-sheet"
+            )
+        sheet = args.sheet
+    options: LoadOptions = {
+        "crs": getattr(args, f"{role}_crs", None) or args.crs,
+        "columns": columns,
+        "defaults": defaults,
         "drop_invalid": args.drop_invalid,
-        "encoding": args.encoding,
+        "encoding": getattr(args, f"{role}_encoding", None) or args.encoding,
+        "sheet": sheet,
     }
+    kinds = _pairs(getattr(args, "kind_map", []), "--kind-map")
+    if role == "sites":
+        options["kinds"] = kinds
+    elif kinds and given == [role]:
+        raise PlannerError(f"--kind-map maps site kinds; the {role} file has none")
+    return options
+
+
+def load_input(args: argparse.Namespace, role: str):
+    """Load the file given for ``role`` with its options; None when it was not given.
+
+    Parameters
+    ----------
+    args
+        Parsed arguments of a subcommand built with `add_input_options`.
+    role
+        ``"assets"``, ``"sites"`` or ``"zones"``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame or None
+        The validated table in EPSG:4326.
+
+    Raises
+    ------
+    DataValidationError
+        When the file fails validation (every problem listed).
+    """
+    from planner.io import readers
+
+    path = getattr(args, role, None)
+    if not path:
+        return None
+    return getattr(readers, f"load_{role}")(path, **load_options(args, role))
+
+
+def warn(lines: Sequence[str]) -> None:
+    """Print each warning to stderr as ``warning: ...``."""
+    for line in lines:
+        print(f"warning: {line}", file=sys.stderr)
 
 
 def policy_inputs(args: argparse.Namespace):
     """Load the policy, assets and sites named on the command line (sites only when given).
 
-    Reads ``--policy`` (a preset name or ``.toml`` file), ``--assets`` with every shared
-    input option, and ``--sites`` with ``--crs``, ``--encoding`` and ``--drop-invalid``
-    only (the ``--column`` and ``--default`` mappings are for the asset file).
+    Reads ``--policy`` (a preset name or ``.toml`` file), then ``--assets`` and
+    ``--sites``, each with its own options (`load_options`). Before anything is planned
+    the sites are checked against the policy
+    (`planner.policy.sites.check_sites_against_policy`): kinds the policy does not know
+    stop the run; exclusion rules that protect nothing, and sites nowhere near the
+    assets, are printed as warnings.
 
     Parameters
     ----------
@@ -177,18 +331,21 @@ def policy_inputs(args: argparse.Namespace):
     PolicyError
         When the policy preset or file is unknown or invalid.
     DataValidationError
-        When the asset or site file fails validation (every problem listed).
+        When the asset or site file fails validation (every problem listed), or the sites
+        have kinds the policy does not know (their values and counts listed, with the
+        ``--kind-map`` that maps them).
     """
-    from planner.io.readers import load_assets, load_sites
     from planner.policy.load import load_policy
+    from planner.policy.sites import check_sites_against_policy
 
     policy = load_policy(args.policy)
     if policy.exclusions and not args.sites:
         ids = ", ".join(r.id for r in policy.exclusions)
         raise PlannerError(f"policy '{args.policy}' has exclusion rules ({ids}); add --sites FILE")
-    assets = load_assets(args.assets, **load_options(args))
-    plain = {"crs": args.crs, "encoding": args.encoding, "drop_invalid": args.drop_invalid}
-    sites = load_sites(args.sites, **plain) if args.sites else None
+    assets = load_input(args, "assets")
+    sites = load_input(args, "sites")
+    if sites is not None:
+        warn(check_sites_against_policy(sites, policy, assets=assets))
     return policy, assets, sites
 
 

@@ -78,12 +78,14 @@ def _run_validate(args: argparse.Namespace) -> int:
     kind, path = next(
         (k, getattr(args, k)) for k in ("assets", "sites", "zones") if getattr(args, k)
     )
-    report = validate_file(path, kind, **load_options(args))
+    report = validate_file(path, kind, **load_options(args, kind))
     print(report.to_text())
     if report.errors and not (args.drop_invalid and report.rows_valid):
+        # Dropping rows helps only when every error is a row's, not the file's.
+        rows_only = all(p.where for p in report.errors) and not args.drop_invalid
         print(
             f"\nNot valid: fix the {len(report.errors)} error(s) above"
-            + ("" if args.drop_invalid else ", or use --drop-invalid to drop those rows")
+            + (", or use --drop-invalid to drop those rows" if rows_only else "")
             + "."
         )
         return EXIT_BAD_INPUT
@@ -174,6 +176,9 @@ def _run_import_osm(args: argparse.Namespace) -> int:
         path = write_table(frame, out / f"{name}.gpkg", layer=name)
         counts = ", ".join(f"{k} {n}" for k, n in frame[column].value_counts().items())
         print(f"{path}: {len(frame)} {name}" + (f" ({counts})" if counts else ""))
+    report = assets.attrs.get("import_report")
+    if report is not None:
+        print(report.to_text())
     clipped = len(sites.attrs.get("clipped", []))
     if clipped:
         print(f"{clipped} site(s) cut by the edge of the extract keep only their part inside it.")

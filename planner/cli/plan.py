@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import TYPE_CHECKING
 
 from planner.cli.common import (
     EXIT_FOUND,
     EXIT_OK,
     add_input_options,
     example,
-    load_options,
+    load_input,
     policy_inputs,
     progress_bar,
+    warn,
 )
 from planner.errors import PlannerError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["add_demo", "add_plan", "add_value"]
 
@@ -97,7 +103,7 @@ def _run_value(args: argparse.Namespace) -> int:
         When the rate card or terms are missing or invalid, their currencies differ, or no
         rate matches an asset.
     """
-    from planner.io.readers import load_assets, load_sites, load_zones, write_layers
+    from planner.io.readers import write_layers
     from planner.value.valuation import (
         assumptions_table,
         policy_value_at_risk,
@@ -107,17 +113,17 @@ def _run_value(args: argparse.Namespace) -> int:
 
     if args.sites and not args.policy:
         raise PlannerError("--sites is only used with --policy; add --policy NAME_OR_FILE")
-    assets = load_assets(args.assets, **load_options(args))
-    plain = {"crs": args.crs, "encoding": args.encoding}
-    zones = load_zones(args.zones, **plain) if args.zones else None
+    assets = load_input(args, "assets")
+    zones = load_input(args, "zones")
     elig = policy = None
     if args.policy:
         from planner.policy.eligibility import eligibility
         from planner.policy.load import load_policy
 
         policy = load_policy(args.policy)
-        sites = load_sites(args.sites, **plain) if args.sites else None
+        sites = load_input(args, "sites")
         elig = eligibility(assets, sites, policy)
+        warn(elig.attrs.get("warnings", []))
     values = value_assets(
         assets, zones=zones, rate_card=args.rates, terms=args.terms, eligibility=elig
     )
@@ -129,6 +135,8 @@ def _run_value(args: argparse.Namespace) -> int:
         layers["policy_cost"] = policy_value_at_risk(values, elig, policy, terms=args.terms)
     path = write_layers(layers, args.out)
     _print_totals(portfolio_summary(values, args.terms), layers.get("policy_cost"))
+    for message in values.attrs.get("warnings", []):
+        print(f"Warning: {message}", file=sys.stderr)
     note = (
         "" if path.suffix in {".gpkg", ".xlsx"} else " (values only: .gpkg/.xlsx add assumptions)"
     )
@@ -136,7 +144,7 @@ def _run_value(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print_totals(summary: dict, policy_cost: object = None) -> None:
+def _print_totals(summary: dict, policy_cost: pd.DataFrame | None = None) -> None:
     """Print the portfolio totals: a low/central/high table a year, in the card's currency.
 
     Rows: gross media value sold, expected net sales and council income, then the media
@@ -291,7 +299,7 @@ def _run_plan(args: argparse.Namespace) -> int:
     DataValidationError, PolicyError, PricingError
         As for ``value``.
     """
-    from planner.io.readers import load_placements, load_zones
+    from planner.io.readers import load_placements
     from planner.optimise.settings import PlanSettings, SolverSettings
     from planner.plan import plan
     from planner.value.concession import load_terms
@@ -300,8 +308,10 @@ def _run_plan(args: argparse.Namespace) -> int:
     policy, assets, sites = policy_inputs(args)
     from planner.io.readers import load_campaigns
 
-    campaigns = load_campaigns(args.campaigns, categories=policy.categories)
-    zones = load_zones(args.zones, crs=args.crs) if args.zones else None
+    campaigns = load_campaigns(
+        args.campaigns, categories=policy.categories, encoding=args.encoding or "utf-8"
+    )
+    zones = load_input(args, "zones")
     values = value_assets(assets, zones=zones, rate_card=args.rates, terms=args.terms)
     terms = load_terms(args.terms)
     settings = PlanSettings(

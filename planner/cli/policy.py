@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from typing import cast
 
 from planner.cli.common import (
     EXIT_FOUND,
     EXIT_OK,
     add_input_options,
     example,
-    load_options,
+    load_input,
     policy_inputs,
+    warn,
 )
 from planner.errors import PlannerError
 
@@ -93,14 +95,13 @@ def _run_eligibility(args: argparse.Namespace) -> int:
     print(f"{'category':<16}{'allowed':>10}{'refused':>10}  refused by")
     refused = table[~table["allowed"]]
     counts: dict[str, dict[str, int]] = {}
-    for (category, combo), n in (
-        refused.groupby(["category", "rule_ids"], observed=True).size().items()
-    ):
+    for key, n in refused.groupby(["category", "rule_ids"], observed=True).size().items():
+        refused_category, combo = cast("tuple[str, str]", key)
         for rule_id in combo.split(";"):  # few distinct combinations, however many rows
-            per_rule = counts.setdefault(category, {})
+            per_rule = counts.setdefault(refused_category, {})
             per_rule[rule_id] = per_rule.get(rule_id, 0) + int(n)
     for category, allowed in table.groupby("category", observed=True)["allowed"]:
-        rules = ", ".join(f"{r} {n:,}" for r, n in counts.get(category, {}).items())
+        rules = ", ".join(f"{r} {n:,}" for r, n in counts.get(str(category), {}).items())
         print(f"{category:<16}{int(allowed.sum()):>10,}{int((~allowed).sum()):>10,}  {rules}")
     print(f"Wrote {path}")
     return EXIT_OK
@@ -203,7 +204,7 @@ def _run_audit(args: argparse.Namespace) -> int:
     print(f"{len(found)} violation(s) of '{policy.name}' in {len(placements)} placements:")
     for row in found.head(200).itertuples():
         where = " ".join(
-            f"{k} {v}" for k, v in (("asset", row.asset_id), ("campaign", row.campaign_id)) if v
+            f"{k} {v!s}" for k, v in (("asset", row.asset_id), ("campaign", row.campaign_id)) if v
         )
         print(f"  {row.rule_id} ({row.rule_type}), cycle {row.cycle}, {where}: {row.reason}")
     if len(found) > 200:
@@ -295,13 +296,12 @@ def _run_map(args: argparse.Namespace) -> int:
     PolicyError
         When the policy is unknown or invalid.
     """
-    from planner.io.readers import load_assets, load_placements, load_sites, load_zones
+    from planner.io.readers import load_placements
     from planner.maps.render import asset_map, save_map
 
-    assets = load_assets(args.assets, **load_options(args))
-    plain = {"crs": args.crs, "encoding": args.encoding, "drop_invalid": args.drop_invalid}
-    sites = load_sites(args.sites, **plain) if args.sites else None
-    zones = load_zones(args.zones, **plain) if args.zones else None
+    assets = load_input(args, "assets")
+    sites = load_input(args, "sites")
+    zones = load_input(args, "zones")
     elig = zones_of_rules = None
     if args.policy:
         from planner.policy.eligibility import eligibility, exclusion_zones
@@ -309,6 +309,7 @@ def _run_map(args: argparse.Namespace) -> int:
 
         policy = load_policy(args.policy)
         elig = eligibility(assets, sites, policy)
+        warn(elig.attrs.get("warnings", []))
         if sites is not None:
             zones_of_rules = exclusion_zones(sites, policy)
     elif args.category:

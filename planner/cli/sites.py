@@ -12,7 +12,7 @@ import argparse
 
 import numpy as np
 
-from planner.cli.common import EXIT_FOUND, EXIT_OK, add_input_options, example, load_options
+from planner.cli.common import EXIT_FOUND, EXIT_OK, add_input_options, example, load_input
 from planner.errors import PlannerError
 
 __all__ = ["add_select_sites"]
@@ -85,13 +85,12 @@ def _run_select_sites(args: argparse.Namespace) -> int:
     DataValidationError, PolicyError, PricingError
         When an input file, the policy, the rate card or the terms are invalid.
     """
-    from planner.io.readers import load_assets, load_sites, load_zones, write_layers
+    from planner.io.readers import write_layers
     from planner.optimise.settings import SolverSettings
 
-    assets = load_assets(args.assets, **load_options(args))
-    plain = {"crs": args.crs, "encoding": args.encoding}
-    zones = load_zones(args.zones, **plain) if args.zones else None
-    sites = load_sites(args.sites, **plain) if args.sites else None
+    assets = load_input(args, "assets")
+    zones = load_input(args, "zones")
+    sites = load_input(args, "sites")
     solver = SolverSettings(time_limit=args.time_limit)
     if args.objective == "reach":
         table, lines, ok = _by_reach(args, assets, zones, solver)
@@ -154,7 +153,9 @@ def _by_reach(args, assets, zones, solver):
     if not res.ok:
         return None, ["No selection meets the request:", *res.explanation], False
     chosen = open_.iloc[list(res.sites)][["asset_id", "geometry"]].copy()
-    reached = np.asarray(cov[:, list(res.sites)].sum(axis=0)).ravel() if res.sites else []
+    reached: np.ndarray | list[int] = []
+    if res.sites:
+        reached = np.asarray(cov[:, list(res.sites)].sum(axis=0)).ravel()
     chosen["zones_within_walk"] = reached
     total = float(people.sum())
     lines = [

@@ -10,6 +10,8 @@ from __future__ import annotations
 from planner.io.osm import (
     ATTRIBUTION,
     LAYERS,
+    STOP_MERGE_M,
+    OsmImportReport,
     import_osm,
     import_osm_layers,
 )
@@ -29,10 +31,17 @@ from planner.io.readers import (
     write_layers,
     write_table,
 )
+from planner.io.source import (
+    FileSource,
+    Source,
+)
 from planner.io.validation import (
     ValidationReport,
+    alias_fits,
+    check_layers_overlap,
     normalise_columns,
     validate_frame,
+    value_counts_text,
 )
 
 __all__ = [
@@ -40,8 +49,14 @@ __all__ = [
     "LAYERS",
     "MAX_ROWS",
     "MAX_UNZIPPED_BYTES",
+    "STOP_MERGE_M",
+    "FileSource",
+    "OsmImportReport",
+    "Source",
     "ValidationReport",
+    "alias_fits",
     "atomic_path",
+    "check_layers_overlap",
     "import_osm",
     "import_osm_layers",
     "load_assets",
@@ -55,6 +70,7 @@ __all__ = [
     "read_table",
     "validate_file",
     "validate_frame",
+    "value_counts_text",
     "write_layers",
     "write_table",
 ]

@@ -1,5 +1,7 @@
-"""Which text encoding a council's file uses: UTF-8, a byte-order mark, or a legacy Western
-European code page told apart by charset-normalizer; an input edge of `planner.io.readers`.
+"""Which text encoding a council's file uses: UTF-8, or a legacy code page told apart.
+
+A byte-order mark, valid UTF-8, or a legacy Western European code page told apart by
+charset-normalizer; an input edge of `planner.io.readers`.
 
 UTF-8 is checked first and decides on its own: text in a legacy code page with any accented
 letter is (almost) never valid UTF-8. Only bytes that are not UTF-8 go to charset-normalizer,
@@ -55,7 +57,7 @@ class TextEncoding:
         return codecs.lookup(self.codec).name in {"utf-8", "utf-8-sig", "ascii"}
 
     def describe(self) -> str:
-        """The encoding in words for a report, e.g. ``Windows-1252 (detected)``.
+        """Return the encoding in words for a report, e.g. ``Windows-1252 (detected)``.
 
         Examples
         --------
@@ -65,15 +67,15 @@ class TextEncoding:
         how = {
             "given": "as given",
             "bom": "from its byte-order mark",
-            "utf-8": "the text is valid UTF-8",
+            "utf-8": "",
             "detected": "detected by charset-normalizer",
             "fallback": "charset-normalizer could not decide between code pages",
         }[self.how]
-        return f"{encoding_name(self.codec)} ({how})"
+        return f"{encoding_name(self.codec)} ({how})" if how else encoding_name(self.codec)
 
 
 def encoding_name(codec: str) -> str:
-    """The usual name of a Python codec: ``cp1252`` -> ``Windows-1252``.
+    """Return the usual name of a Python codec: ``cp1252`` -> ``Windows-1252``.
 
     Examples
     --------
@@ -95,7 +97,7 @@ def encoding_name(codec: str) -> str:
 
 
 def detect_encoding(data: bytes) -> TextEncoding:
-    """The encoding of ``data``: a byte-order mark, else UTF-8 if valid, else a legacy code page.
+    """Detect the encoding of ``data``: a byte-order mark, UTF-8, else a legacy code page.
 
     Parameters
     ----------
@@ -135,7 +137,7 @@ def detect_encoding(data: bytes) -> TextEncoding:
 
 
 def _non_ascii_lines(data: bytes) -> bytes:
-    """The lines holding non-ASCII bytes, up to `_SAMPLE_BYTES`: what tells code pages apart.
+    """Return the lines holding non-ASCII bytes (up to `_SAMPLE_BYTES`): they tell code pages apart.
 
     A file of a million ASCII rows with one accented name is decided on that name, which
     charset-normalizer's own sampling of a few chunks would miss.

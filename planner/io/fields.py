@@ -12,11 +12,21 @@ import pandas as pd
 
 from planner import schema
 from planner.errors import Problem
+from planner.io.numbers import parse_numbers
 
-__all__ = ["FIELD_CHECKS", "Collector", "row_labels"]
+__all__ = [
+    "FIELD_CHECKS",
+    "YES_NO",
+    "Collector",
+    "map_kinds",
+    "normalise_words",
+    "row_labels",
+]
 
 _TRUE = {"true", "t", "yes", "y", "1", "digital"}
 _FALSE = {"false", "f", "no", "n", "0", "classic", ""}
+#: Every spelling of true/false a ``digital`` column may hold.
+YES_NO = frozenset(_TRUE | _FALSE)
 _DIGITAL_FORMATS = {"d6", "d48", "d96", "digital_screen"}
 
 
@@ -55,6 +65,8 @@ class Collector:
         self.labels = labels
         self.problems: list[Problem] = []
         self.bad: set[int] = set()
+        #: Whether the file's separator suggests decimal commas (None: unknown).
+        self.decimal_comma: bool | None = None
 
     def row(self, i: int, column: str, found: str, fix: str, severity: str = "error") -> None:
         """Record a problem of the row at position ``i``; an error marks the row bad.
@@ -139,7 +151,7 @@ def _numeric(
     *,
     minimum: float,
     integer: bool,
-    default: object,
+    default: float | None,
 ) -> None:
     """Parse a numeric column in place, recording text, too-small and fractional values.
 
@@ -154,7 +166,23 @@ def _numeric(
             frame[name] = np.nan
         return
     raw = frame[name]
-    values = pd.to_numeric(raw, errors="coerce")
+    parsed = parse_numbers(raw, decimal_comma=getattr(col, "decimal_comma", None))
+    values = parsed.values
+    if parsed.style == "ambiguous":
+        col.file(
+            name,
+            f"numbers such as '{parsed.example}' could be read with a thousands separator or "
+            "with a decimal comma, and nothing in the file says which",
+            "Save the file with a decimal point and no thousands separators",
+        )
+    elif parsed.style:
+        col.file(
+            name,
+            f"numbers are written with a {parsed.style} (e.g. '{parsed.example}'); they were "
+            "read as such",
+            "Nothing to do",
+            "warning",
+        )
     blank = raw.isna() | (raw.astype("string").str.strip() == "").fillna(True)
     for i in np.flatnonzero((values.isna() & ~blank).to_numpy()):
         col.row(int(i), name, f"'{raw.iloc[i]}' is not a number", f"Enter a number in '{name}'")
@@ -275,11 +303,62 @@ def _vocabulary(frame: pd.DataFrame, name: str, known: frozenset[str], col: Coll
 
 
 def _check_sites(frame: pd.DataFrame, col: Collector) -> None:
-    """Require a ``kind`` per site (lower-cased); an unknown kind is a warning, not an error."""
-    frame["kind"] = frame["kind"].astype("string").str.strip().str.lower()
+    """Require a ``kind`` per site; unknown kinds are kept with a warning listing them.
+
+    A kind is stored lower-case; one that matches a known kind once spaces and dashes are
+    read as ``_`` (``Place of worship``) is stored as that kind. Unknown kinds are a
+    warning here, where no policy is at hand; `planner.policy.check_sites_against_policy`
+    stops a run whose policy does not know them.
+    """
+    raw = frame["kind"].astype("string").str.strip()
+    words = normalise_words(raw)
+    frame["kind"] = words.where(words.isin(schema.SITE_KINDS), raw.str.lower())
     for i in np.flatnonzero((frame["kind"].isna() | (frame["kind"] == "")).to_numpy()):
         col.row(int(i), "kind", "'kind' is empty", "Give every site a kind such as school")
-    _vocabulary(frame, "kind", schema.SITE_KINDS, col)
+    unknown = frame["kind"].notna() & (frame["kind"] != "") & ~frame["kind"].isin(schema.SITE_KINDS)
+    if unknown.any():
+        counts = raw[unknown].value_counts()
+        listing = ", ".join(f"'{v}' {n}" for v, n in counts.head(12).items())
+        first = str(counts.index[0])
+        col.file(
+            "kind",
+            f"{int(unknown.sum())} site(s) have a kind no built-in rule knows ({listing}"
+            f"{', ...' if len(counts) > 12 else ''}); an exclusion rule protects them only "
+            "if its policy lists that kind",
+            f"Map each value to a site kind, e.g. kinds={{'{first}': 'school'}} (--kind-map "
+            f"'{first}=school'), or to 'other' to leave them unprotected on purpose. Known "
+            f"kinds: {', '.join(sorted(schema.SITE_KINDS))}",
+            "warning",
+        )
+
+
+def normalise_words(values: pd.Series) -> pd.Series:
+    """Vocabulary words as the contract writes them: lower case, spaces and dashes as ``_``.
+
+    Examples
+    --------
+    >>> normalise_words(pd.Series(["Place of Worship", " bus-shelter"])).tolist()
+    ['place_of_worship', 'bus_shelter']
+    """
+    text = values.astype("string").str.strip().str.lower()
+    return text.str.replace(r"[\s\-]+", "_", regex=True)
+
+
+def map_kinds(values: pd.Series, kinds: dict[str, str]) -> pd.Series:
+    """Apply a caller's map of kind values (``{"Special schools": "school"}``) to a column.
+
+    Keys match ignoring case and surrounding spaces; values not in the map are returned
+    unchanged (stripped).
+
+    Examples
+    --------
+    >>> map_kinds(pd.Series(["Special schools "]), {"special schools": "school"}).tolist()
+    ['school']
+    """
+    lookup = {str(k).strip().lower(): str(v).strip().lower() for k, v in kinds.items()}
+    text = values.astype("string").str.strip()
+    mapped = text.str.lower().map(lookup)
+    return mapped.where(mapped.notna(), text).astype("string")
 
 
 def _check_zones(frame: pd.DataFrame, col: Collector) -> None:

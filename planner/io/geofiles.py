@@ -7,10 +7,15 @@ becomes a `DataValidationError` naming the file.
 
 from __future__ import annotations
 
+import codecs
+import io
+import re
+import warnings
 import zipfile
 from pathlib import Path, PurePosixPath
 
 import geopandas as gpd
+import pandas as pd
 import pyarrow.parquet as pq
 import pyogrio
 from pyproj import CRS, Transformer
@@ -18,6 +23,8 @@ from pyproj.exceptions import CRSError, ProjError
 
 from planner import schema
 from planner.errors import DataValidationError, PlannerError, Problem
+from planner.io.encodings import TextEncoding, detect_encoding
+from planner.io.source import FileSource
 
 __all__ = ["convertible", "file_error", "parse_crs", "read_geo"]
 
@@ -44,6 +51,10 @@ def file_error(source: str, found: str, fix: str, column: str = "") -> DataValid
     Examples
     --------
     >>> raise file_error("assets.gpkg", "the file is empty (0 bytes)", "Export the data again")
+    Traceback (most recent call last):
+    ...
+    planner.errors.DataValidationError: assets.gpkg: 1 problem(s) must be fixed before ...
+      - assets.gpkg: the file is empty (0 bytes). Export the data again
     """
     return DataValidationError(source, [Problem(source, "", column, found, fix)])
 
@@ -126,17 +137,29 @@ def convertible(crs: CRS, source: str) -> CRS:
 
 
 def read_geo(
-    path: Path, suffix: str, layer: str | None, *, max_rows: int, max_unzipped_bytes: int
+    path: Path | FileSource,
+    suffix: str,
+    layer: str | None,
+    *,
+    max_rows: int,
+    max_unzipped_bytes: int,
+    encoding: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a GIS file in its own CRS, refusing one over ``max_rows`` from its header first.
 
     A zipped shapefile is checked (one .shp, no member outside the archive, at most
-    ``max_unzipped_bytes`` unpacked) and read in place, never unpacked to disk.
+    ``max_unzipped_bytes`` unpacked) and read in place, never unpacked to disk. A shapefile
+    whose attributes' encoding is stated nowhere (no ``.cpg``, no code page in the
+    ``.dbf``), which GDAL would read as ISO-8859-1, and a GeoJSON file that is not UTF-8
+    have their encoding detected (`planner.io.encodings.detect_encoding`). Integer feature
+    ids of a GeoJSON file (``"id": 101``), which GDAL keeps as feature ids, come back as an
+    ``id`` column when the properties have none.
 
     Parameters
     ----------
     path
-        The file.
+        The file, on disk or in memory (`FileSource`; a ``.shp`` needs its sidecar files
+        on disk).
     suffix
         Its lower-case ending (``".gpkg"``, ``".geojson"``, ``".json"``, ``".shp"``,
         ``".zip"``, ``".fgb"``, ``".parquet"``, ``".geoparquet"``), as checked by the caller.
@@ -147,11 +170,16 @@ def read_geo(
         Parquet metadata) before the data are read.
     max_unzipped_bytes
         Most bytes a zip may unpack to (zip-bomb guard).
+    encoding
+        Encoding of a Shapefile's or GeoJSON file's text, as the caller gave it; None
+        detects it where the file does not say.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        The features in the file's own CRS (None when the file states none).
+        The features in the file's own CRS (None when the file states none);
+        ``.attrs["encoding"]`` is the `TextEncoding` a Shapefile or GeoJSON was read with
+        when it was given or detected.
 
     Raises
     ------
@@ -164,28 +192,131 @@ def read_geo(
     >>> frame = read_geo(Path("assets.gpkg"), ".gpkg", None, max_rows=2_000_000,
     ...                  max_unzipped_bytes=2 * 1024**3)
     """
+    path = FileSource.of(path)
     source = path.name
-    target = str(path)
-    if suffix == ".zip":
-        target = _zip_target(path, max_unzipped_bytes)
+    target = str(path) if path.data is None else path.data
     try:
+        if suffix == ".zip":
+            target = _zip_target(path, max_unzipped_bytes)
         if suffix in {".parquet", ".geoparquet"}:
-            _check_rows(source, pq.ParquetFile(path).metadata.num_rows, max_rows)
-            return gpd.read_parquet(path)
+            _check_rows(source, pq.ParquetFile(path.readable).metadata.num_rows, max_rows)
+            return gpd.read_parquet(path.readable)
         # layer 0 rather than None: same first layer, without pyogrio's warning about
         # multi-layer files (warnings are errors under pytest and noise in the app).
         layer = 0 if layer is None else layer
-        _check_rows(source, pyogrio.read_info(target, layer=layer)["features"], max_rows)
-        return pyogrio.read_dataframe(target, layer=layer)
+        used = _text_encoding(path, suffix, encoding, max_unzipped_bytes)
+        geojson = suffix in {".geojson", ".json"}
+        with warnings.catch_warnings():
+            # GDAL calls a GeoPackage read from memory "non conformant": it has no ending.
+            warnings.filterwarnings("ignore", _GPKG_IN_MEMORY, RuntimeWarning)
+            info = pyogrio.read_info(target, layer=layer)
+            _check_rows(source, info["features"], max_rows)
+            _check_driver(path, suffix, info["driver"])
+            frame = pyogrio.read_dataframe(
+                target,
+                layer=layer,
+                encoding=used.codec if used else None,
+                fid_as_index=geojson,
+            )
+        if not isinstance(frame, gpd.GeoDataFrame):
+            raise file_error(
+                source,
+                "the layer has no geometry: a table without points or shapes",
+                "Export the layer with its geometry, or give a CSV with coordinate columns",
+            )
+        if geojson:
+            frame = _feature_ids(frame)
+        if used is not None:
+            frame.attrs["encoding"] = used
+        return frame
     except PlannerError:
         raise
     except Exception as exc:
         first = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+        first = _VSIMEM.sub(source, first)  # a file read from memory, by its own name
         raise file_error(
             source,
             f"the file could not be read as {_FORMAT_NAMES.get(suffix, suffix)} ({first})",
             "Check that the file is complete and not damaged; export it again from your GIS",
         ) from None
+
+
+def _text_encoding(
+    path: FileSource, suffix: str, encoding: str | None, max_unzipped_bytes: int
+) -> TextEncoding | None:
+    """Choose the encoding of a Shapefile's or GeoJSON's text; None lets GDAL decide.
+
+    GDAL follows a shapefile's ``.cpg`` or the code page byte of its ``.dbf``; only when
+    neither says does it fall back to ISO-8859-1, which turns UTF-8 names into mojibake:
+    then the ``.dbf`` records are detected. GeoJSON is UTF-8 by its standard; bytes that
+    are not are detected.
+    """
+    if suffix not in {".shp", ".zip", ".geojson", ".json"}:
+        return None
+    if encoding:
+        return TextEncoding(codecs.lookup(encoding).name, "given")
+    if suffix in {".geojson", ".json"}:
+        with path.open("rb") as f:
+            used = detect_encoding(f.read())
+        return None if used.is_utf8 else used
+    dbf = _dbf_records(path, max_unzipped_bytes)
+    return None if dbf is None else detect_encoding(dbf)
+
+
+def _dbf_records(path: FileSource, max_unzipped_bytes: int) -> bytes | None:
+    """Return a shapefile's ``.dbf`` records when nothing states their encoding, else None."""
+    if path.data is None and path.suffix.lower() == ".shp":
+        siblings = {p.suffix.lower(): p for p in path.path.parent.glob(path.path.stem + ".*")}
+        if ".cpg" in siblings or ".dbf" not in siblings:
+            return None
+        data = siblings[".dbf"].read_bytes()
+    else:
+        with zipfile.ZipFile(path.readable) as archive:
+            members = {m.filename.lower(): m for m in archive.infolist()}
+            shp = next(n for n in members if n.endswith(".shp"))
+            stem = shp[: -len(".shp")]
+            dbf = members.get(stem + ".dbf")
+            if stem + ".cpg" in members or dbf is None or dbf.file_size > max_unzipped_bytes:
+                return None
+            data = archive.read(dbf)
+    if len(data) < 32 or data[29] != 0:
+        return None  # a code page byte (LDID) in the header: GDAL follows it
+    return data[int.from_bytes(data[8:10], "little") :]
+
+
+def _feature_ids(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Turn a GeoJSON's integer feature ids (GDAL's index) into an ``id`` column.
+
+    Features without ids are numbered 0, 1, 2, ... by GDAL: that index is dropped.
+    """
+    ids = frame.index
+    frame = frame.reset_index(drop=True)
+    explicit = not ids.equals(pd.RangeIndex(len(ids)))
+    if explicit and "id" not in {str(c).lower() for c in frame.columns}:
+        frame.insert(0, "id", [str(i) for i in ids])
+    return frame
+
+
+#: GDAL drivers that may read a file of each ending: a file in memory has no ending for GDAL
+#: to go by, so a plain SQLite file sent as ``.gpkg`` would otherwise open as SQLite.
+_DRIVERS = {
+    ".gpkg": {"GPKG"},
+    ".geojson": {"GeoJSON", "GeoJSONSeq", "ESRIJSON", "TopoJSON"},
+    ".json": {"GeoJSON", "GeoJSONSeq", "ESRIJSON", "TopoJSON"},
+    ".fgb": {"FlatGeobuf"},
+    ".zip": {"ESRI Shapefile"},
+}
+
+
+def _check_driver(path: FileSource, suffix: str, driver: str) -> None:
+    """Refuse a file in memory that GDAL opens as another format than its ending says."""
+    if path.data is not None and driver not in _DRIVERS.get(suffix, {driver}):
+        raise file_error(
+            path.name,
+            f"the file could not be read as {_FORMAT_NAMES.get(suffix, suffix)} (it holds "
+            f"{driver} data)",
+            "Check that the file is complete and not damaged; export it again from your GIS",
+        )
 
 
 def _check_rows(source: str, rows: int, max_rows: int) -> None:
@@ -198,6 +329,8 @@ def _check_rows(source: str, rows: int, max_rows: int) -> None:
         )
 
 
+_VSIMEM = re.compile(r"(/vsizip/)?/vsimem/pyogrio_[0-9a-f]+(\.zip)?")
+_GPKG_IN_MEMORY = r"File /vsimem/.* has GPKG application_id, but non conformant file extension"
 _FORMAT_NAMES = {
     ".gpkg": "a GeoPackage",
     ".geojson": "GeoJSON",
@@ -210,16 +343,18 @@ _FORMAT_NAMES = {
 }
 
 
-def _zip_target(path: Path, max_unzipped_bytes: int) -> str:
-    """Check a zipped shapefile without unpacking it and return a GDAL /vsizip/ path.
+def _zip_target(path: FileSource, max_unzipped_bytes: int) -> str | bytes:
+    """Check a zipped shapefile without unpacking it and return what GDAL should open.
 
     Refuses a file that is not a zip, a member with an absolute path, ``..`` or a
     backslash (zip slip), a total unpacked size over ``max_unzipped_bytes``, and a zip
-    with no .shp or more than one.
+    with no .shp or more than one. Returns a /vsizip/ path into a zip on disk, or for one
+    in memory the shapefile's own members zipped again at the root (GDAL opens only the
+    root of a zip in memory).
     """
     source = path.name
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(path.readable) as archive:
             infos = archive.infolist()
     except zipfile.BadZipFile:
         raise file_error(
@@ -257,4 +392,18 @@ def _zip_target(path: Path, max_unzipped_bytes: int) -> str:
             f"the zip holds {len(shps)} shapefiles ({', '.join(shps[:5])})",
             "Zip one shapefile per file",
         )
-    return f"/vsizip/{path.resolve()}/{shps[0]}"
+    if path.data is None:
+        return f"/vsizip/{path.path.resolve()}/{shps[0]}"
+    return _shapefile_zip(path.data, shps[0])
+
+
+def _shapefile_zip(data: bytes, shp: str) -> bytes:
+    """Zip again, at the root, the members of ``data`` beside ``shp`` with its name."""
+    stem = str(PurePosixPath(shp).with_suffix("")).lower()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive, zipfile.ZipFile(out, "w") as flat:
+        for info in archive.infolist():
+            member = PurePosixPath(info.filename)
+            if not info.is_dir() and str(member.with_suffix("")).lower() == stem:
+                flat.writestr(member.name, archive.read(info))
+    return out.getvalue()

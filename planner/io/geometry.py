@@ -2,23 +2,32 @@
 
 Missing, non-finite or 0/0 locations, coordinates outside their CRS's area or with
 longitude and latitude swapped, and degrees given a projected CRS are errors; invalid
-shapes are repaired and non-point assets moved to a point, with a warning. Pure
-functions on GeoDataFrames: problems go to the caller's `Collector`.
+shapes are repaired. `apply_shape_rules` then makes every shape a rule can measure: one
+asset per part of a multi-part asset, a site's closed ring read as the area it encloses,
+collections exploded, each conversion counted in a warning. Pure functions on
+GeoDataFrames: problems go to the caller's `Collector`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import geopandas as gpd
 import numpy as np
 import shapely
 from pyproj import CRS
+from shapely.geometry.base import BaseGeometry
 
 if TYPE_CHECKING:
     from planner.io.fields import Collector
 
-__all__ = ["check_geometry"]
+__all__ = ["PART_SEPARATOR", "apply_shape_rules", "check_geometry", "shape_parts", "site_areas"]
+
+#: Between an asset's id and the number of one of its parts: ``A17#2`` is part 2 of A17.
+PART_SEPARATOR = "#"
+_POINT, _LINE, _RING, _POLYGON, _COLLECTION = 0, 1, 2, 3, 7
+#: How many ids a warning names before "and N more".
+_SHOWN = 8
 
 
 def check_geometry(
@@ -26,8 +35,10 @@ def check_geometry(
 ) -> gpd.GeoDataFrame:
     """Record every geometry problem in ``col``; return the frame with shapes repaired.
 
-    Invalid shapes are made valid, an asset's line or polygon becomes a representative
-    point and a zone's collection keeps its polygons; the CRS stays ``source_crs``.
+    Z and M values are dropped, invalid shapes are made valid and a zone's collection keeps
+    its polygons; the CRS stays ``source_crs``. An empty shape (an empty MultiPoint, say)
+    is an error naming its type; so is a multi-part asset whose part ids (``A17#1``, ...,
+    see `apply_shape_rules`) are already used by another row.
 
     Parameters
     ----------
@@ -102,7 +113,7 @@ def check_geometry(
 
 
 def _zone_shapes(geoms: np.ndarray, usable: np.ndarray, col: Collector) -> np.ndarray:
-    """Zones are polygons or points: a collection keeps its polygons, a line is an error.
+    """Keep zones polygons or points: a collection keeps its polygons, a line is an error.
 
     Marks a rejected zone unusable in ``usable`` (in place) and returns the geometries.
     """
@@ -131,7 +142,11 @@ def _zone_shapes(geoms: np.ndarray, usable: np.ndarray, col: Collector) -> np.nd
 def _bad_coordinates(
     geoms: np.ndarray, missing: np.ndarray, kind: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Rows with a NaN or infinite coordinate, and point rows at exactly 0/0 (not zones)."""
+    """Find rows with a NaN or infinite coordinate, and point rows at exactly 0/0 (not zones).
+
+    Returns two boolean masks, shape (n_rows,): non-finite, and 0/0 ("null island", a
+    common placeholder for a missing location) among the finite points.
+    """
     coords, index = shapely.get_coordinates(geoms, return_index=True)
     nonfinite = np.zeros(len(geoms), dtype=bool)
     nonfinite[index[~np.isfinite(coords).all(axis=1)]] = True
@@ -153,7 +168,7 @@ def _check_extent(
     swapped), then `_check_swapped`. Projected CRS: `_check_degrees`, then outside the
     CRS's area of use by more than 1 degree. Flagged rows are marked unusable in place.
     """
-    bounds = shapely.bounds(frame.geometry.array)
+    bounds = shapely.bounds(frame.geometry.values)
     if source_crs.is_geographic:
         lon_bad = (np.abs(bounds[:, [0, 2]]) > 180).any(axis=1)
         lat_bad = (np.abs(bounds[:, [1, 3]]) > 90).any(axis=1)
@@ -177,7 +192,7 @@ def _check_extent(
     area = source_crs.area_of_use
     if area is None:
         return
-    wgs = gpd.GeoSeries(frame.geometry.array[usable], crs=source_crs).to_crs("EPSG:4326")
+    wgs = gpd.GeoSeries(frame.geometry.values[usable], crs=source_crs).to_crs("EPSG:4326")
     b = wgs.bounds.to_numpy()
     margin = 1.0
     outside = (
@@ -240,3 +255,310 @@ def _check_degrees(bounds: np.ndarray, usable: np.ndarray, source_crs: CRS, col:
             "Pass crs='EPSG:4326' (--crs EPSG:4326) if the file holds longitude and latitude",
         )
         usable[i] = False
+
+
+def _check_part_ids(
+    frame: gpd.GeoDataFrame, geoms: np.ndarray, usable: np.ndarray, col: Collector
+) -> None:
+    """Refuse a multi-part asset whose part ids would be taken by another row's id."""
+    ids = frame["asset_id"].astype("string").fillna("").tolist()
+    taken = set(ids)
+    for i in np.flatnonzero(usable & (shapely.get_type_id(geoms) > _POLYGON)):
+        n = len(shape_parts(geoms[i]))
+        clash = [f"{ids[i]}{PART_SEPARATOR}{k}" for k in range(1, n + 1)] if n > 1 else []
+        clash = [c for c in clash if c in taken]
+        if clash:
+            col.row(
+                int(i),
+                "geometry",
+                f"this {geoms[i].geom_type} has {n} parts, one asset each, but the id(s) "
+                f"{', '.join(clash)} they would get are already used by other rows",
+                "Give each panel its own row and id, or rename the rows that use these ids",
+            )
+
+
+def shape_parts(geom: BaseGeometry) -> list[BaseGeometry]:
+    """Return the non-empty single parts of a shape: collections flattened, a ring a line.
+
+    Parameters
+    ----------
+    geom
+        Any shapely geometry (2-D or not).
+
+    Returns
+    -------
+    list of shapely.Geometry
+        Points, LineStrings and Polygons in the order they are stored; ``[]`` for an
+        empty shape. A LinearRing is returned as the closed LineString it is.
+
+    Examples
+    --------
+    >>> shape_parts(shapely.from_wkt("MULTIPOINT ((0 0), (1 1))"))
+    [<POINT (0 0)>, <POINT (1 1)>]
+    """
+    if geom is None or geom.is_empty:
+        return []
+    if shapely.get_type_id(geom) > _POLYGON:
+        return [p for part in shapely.get_parts(geom) for p in shape_parts(part)]
+    if shapely.get_type_id(geom) == _RING:
+        return [shapely.LineString(geom.coords)]
+    return [geom]
+
+
+def site_areas(geoms: np.ndarray) -> np.ndarray:
+    """Sites as the areas they enclose: a closed ring becomes the polygon inside it.
+
+    A site drawn as a closed line (a LinearRing, or a LineString whose ends meet), alone
+    or inside a multi-part shape or collection, protects the area it encloses: a point
+    inside it is at 0 m. Other parts are kept as they are, so no part escapes a rule.
+
+    Parameters
+    ----------
+    geoms
+        Array of shapely geometries, shape (n,); None stays None.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (n,): each site as one shape (a part alone, a Multi* of one type, else a
+        GeometryCollection), with rings turned into valid polygons.
+
+    Examples
+    --------
+    >>> ring = shapely.from_wkt("LINESTRING (0 0, 10 0, 10 10, 0 10, 0 0)")
+    >>> site_areas(np.array([ring], dtype=object))[0].geom_type
+    'Polygon'
+    """
+    out = np.array(geoms, dtype=object, copy=True)
+    for i, geom in enumerate(out):
+        if geom is None or geom.is_empty or not _has_ring(geom):
+            continue
+        out[i] = _combine([_area_of(p) for p in shape_parts(geom)])
+    return out
+
+
+def _has_ring(geom: BaseGeometry) -> bool:
+    """Tell whether a shape is, or has a part that is, a closed line around an area."""
+    kind = shapely.get_type_id(geom)
+    if kind in (_LINE, _RING):
+        return _encloses(geom)
+    return bool(kind > _POLYGON) and any(_encloses(p) for p in shape_parts(geom))
+
+
+def _encloses(part: BaseGeometry) -> bool:
+    """Tell whether a part is a line whose ends meet around an area (3+ distinct corners)."""
+    if shapely.get_type_id(part) not in (_LINE, _RING):
+        return False
+    coords = shapely.get_coordinates(part)
+    closed = len(coords) >= 4 and bool((coords[0] == coords[-1]).all())
+    return closed and len(np.unique(coords, axis=0)) >= 3
+
+
+def _area_of(part: BaseGeometry) -> BaseGeometry:
+    """Return a closed line's polygon (made valid; the line itself if it has no area)."""
+    if not _encloses(part):
+        return part
+    polygon: BaseGeometry = shapely.Polygon(shapely.get_coordinates(part))
+    if not polygon.is_valid:
+        polygon = shapely.make_valid(polygon)
+    return polygon if polygon.area > 0 else part
+
+
+def _combine(parts: list[BaseGeometry]) -> BaseGeometry:
+    """One shape from parts: the part alone, a Multi* when all are one type, else a collection."""
+    flat = [p for part in parts for p in shape_parts(part)]
+    if len(flat) == 1:
+        return flat[0]
+    kinds = {shapely.get_type_id(p) for p in flat}
+    # the casts record what the type ids say: every part is of that one type
+    if kinds == {_POINT}:
+        return shapely.MultiPoint(cast("list[shapely.Point]", flat))
+    if kinds == {_LINE}:
+        return shapely.MultiLineString(cast("list[shapely.LineString]", flat))
+    if kinds == {_POLYGON}:
+        return shapely.MultiPolygon(cast("list[shapely.Polygon]", flat))
+    return shapely.GeometryCollection(flat)
+
+
+def apply_shape_rules(frame: gpd.GeoDataFrame, kind: str, col: Collector) -> gpd.GeoDataFrame:
+    """Give every asset and site a shape that no rule can miss, with a warning per conversion.
+
+    Run on the rows that passed validation (any CRS). Z and M were dropped by
+    `check_geometry`; here:
+
+    - assets: a multi-part shape (MultiPoint, MultiLineString, MultiPolygon,
+      GeometryCollection) becomes one asset per part, ids ``<id>#1``, ``<id>#2``, ...
+      (``part_of`` keeps the original id), so each panel is judged where it stands; a
+      single-part one becomes that part under its own id; a LinearRing is read as the
+      closed line it is. Lines and polygons are kept whole: exclusion distances are
+      measured from their nearest point, never from a representative point (a hoarding
+      whose far end is 20 m from a school is 20 m from it).
+    - sites: a closed ring (LinearRing, or a line whose ends meet), alone or as part of a
+      multi-part shape, becomes the polygon it encloses (`site_areas`), so a point inside
+      is at 0 m; collections keep every part; an open line is kept and flagged.
+    - zones: unchanged (`check_geometry` already keeps a collection's polygons).
+
+    Parameters
+    ----------
+    frame
+        Validated rows, contract column names (``asset_id`` or ``site_id``).
+    kind
+        ``"assets"``, ``"sites"`` or ``"zones"``.
+    col
+        Collector that receives one warning per kind of conversion, naming the ids.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The frame with the new shapes; for assets, one row per part (index reset) and a
+        ``part_of`` column when an asset was split.
+
+    Examples
+    --------
+    >>> frame = apply_shape_rules(frame, "assets", col)
+    >>> frame["asset_id"].tolist()
+    ['A1', 'A17#1', 'A17#2']
+    """
+    if kind == "assets":
+        return _split_assets(frame, col)
+    if kind == "sites":
+        return _site_shapes(frame, col)
+    return frame
+
+
+def _split_assets(frame: gpd.GeoDataFrame, col: Collector) -> gpd.GeoDataFrame:
+    """Give each part of a multi-part asset its own row (``<id>#k``); see `apply_shape_rules`.
+
+    Returns ``frame`` itself when no asset is multi-part, single-part Multi* or a ring.
+    """
+    ids = frame["asset_id"].astype(str).tolist()
+    positions: list[int] = []
+    shapes: list[BaseGeometry] = []
+    new_ids: list[str] = []
+    part_of: list[str] = []
+    split: dict[str, list[tuple[str, int]]] = {}
+    single: dict[str, list[str]] = {}
+    rings: list[str] = []
+    for i, geom in enumerate(frame.geometry.to_numpy()):
+        parts = shape_parts(geom)
+        kind = geom.geom_type
+        if len(parts) > 1:
+            names = [f"{ids[i]}{PART_SEPARATOR}{k}" for k in range(1, len(parts) + 1)]
+            split.setdefault(kind, []).append((ids[i], len(parts)))
+        else:
+            names = [ids[i]]
+            if shapely.get_type_id(geom) > _POLYGON:
+                single.setdefault(f"{kind} asset(s) read as a {parts[0].geom_type}", []).append(
+                    ids[i]
+                )
+            elif shapely.get_type_id(geom) == _RING:
+                rings.append(ids[i])
+        positions += [i] * len(parts)
+        shapes += parts
+        new_ids += names
+        part_of += [ids[i] if len(parts) > 1 else ""] * len(parts)
+    _warn_asset_shapes(col, split, single, rings, shapes, new_ids)
+    if not split and not single and not rings:
+        return frame
+    out = frame.iloc[positions].reset_index(drop=True)
+    out["asset_id"] = new_ids
+    if split:
+        out["part_of"] = part_of
+    return out.set_geometry(gpd.GeoSeries(shapes, crs=frame.crs))
+
+
+def _warn_asset_shapes(
+    col: Collector,
+    split: dict[str, list[tuple[str, int]]],
+    single: dict[str, list[str]],
+    rings: list[str],
+    shapes: list[BaseGeometry],
+    ids: list[str],
+) -> None:
+    """Record one warning per kind of asset conversion, and for assets kept as lines or polygons."""
+    for kind, split_ids in split.items():
+        parts = sum(n for _, n in split_ids)
+        names = [f"{i} -> {i}{PART_SEPARATOR}1..{PART_SEPARATOR}{n}" for i, n in split_ids]
+        col.file(
+            "geometry",
+            f"{len(names)} {kind} asset(s) split into {parts} assets, one per part "
+            f"(ids '<id>#1', '<id>#2', ...): {_listed(names)}",
+            "Nothing to do if each part is a panel of its own; otherwise give the asset one "
+            "point per panel in separate rows",
+            "warning",
+        )
+    for kind, names in single.items():
+        col.file(
+            "geometry",
+            f"{len(names)} single-part {kind}: {_listed(names)}",
+            "Nothing to do",
+            "warning",
+        )
+    if rings:
+        col.file(
+            "geometry",
+            f"{len(rings)} LinearRing asset(s) read as closed lines: {_listed(rings)}",
+            "Nothing to do",
+            "warning",
+        )
+    kinds = shapely.get_type_id(np.asarray(shapes, dtype=object)) if shapes else np.zeros(0)
+    for type_id, word in ((_LINE, "lines"), (_POLYGON, "polygons")):
+        names = [ids[j] for j in np.flatnonzero(kinds == type_id)]
+        if names:
+            col.file(
+                "geometry",
+                f"{len(names)} asset(s) are {word} and are kept whole: exclusion distances "
+                "are measured from their nearest point, and maps and the audience model "
+                f"place them at a point on the shape: {_listed(names)}",
+                "Nothing to do; give a point per panel if the shape is not where the panels are",
+                "warning",
+            )
+
+
+def _site_shapes(frame: gpd.GeoDataFrame, col: Collector) -> gpd.GeoDataFrame:
+    """Read sites' closed rings as areas; warn about rings, collections and open lines."""
+    geoms = frame.geometry.to_numpy()
+    ids = frame["site_id"].astype(str).tolist()
+    kinds = shapely.get_type_id(geoms)
+    areas = site_areas(geoms)
+    rings = [ids[i] for i, (a, b) in enumerate(zip(geoms, areas, strict=True)) if a is not b]
+    collections = [ids[i] for i in np.flatnonzero(kinds == _COLLECTION)]
+    open_lines = [
+        ids[i]
+        for i, g in enumerate(areas)
+        if any(shapely.get_type_id(p) == _LINE for p in shape_parts(g))
+    ]
+    if rings:
+        col.file(
+            "geometry",
+            f"{len(rings)} site(s) drawn as closed lines were read as the areas they "
+            f"enclose, so a point inside is at 0 m: {_listed(rings)}",
+            "Nothing to do",
+            "warning",
+        )
+    if collections:
+        col.file(
+            "geometry",
+            f"{len(collections)} GeometryCollection site(s) kept with every part protected: "
+            f"{_listed(collections)}",
+            "Nothing to do",
+            "warning",
+        )
+    if open_lines:
+        col.file(
+            "geometry",
+            f"{len(open_lines)} site(s) are open lines, protected along the line only: "
+            f"{_listed(open_lines)}",
+            "If a line outlines the site, close it (or give the site as a polygon) so "
+            "that its whole area is protected",
+            "warning",
+        )
+    if not rings:
+        return frame
+    return frame.set_geometry(gpd.GeoSeries(areas, index=frame.index, crs=frame.crs))
+
+
+def _listed(names: list[str]) -> str:
+    """Join the first `_SHOWN` names, adding "and N more" for the rest."""
+    shown = ", ".join(names[:_SHOWN])
+    return shown + (f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else "")

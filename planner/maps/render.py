@@ -108,6 +108,12 @@ class _JsLayer(Layer):
 
 
 def _base_map(tiles: str) -> folium.Map:
+    """Start a canvas-rendered map centred on Great Britain, with a scale bar and our script.
+
+    With ``tiles == "osm"`` it has OpenStreetMap tiles, and the offline note
+    (`OFFLINE_NOTE`) appears if they fail to load; with ``"none"`` the note shows from the
+    start on a plain background, and the OpenStreetMap attribution is added anyway.
+    """
     m = folium.Map(
         location=_UK_CENTRE, zoom_start=6, tiles=None, prefer_canvas=True, control_scale=True
     )
@@ -122,11 +128,22 @@ def _base_map(tiles: str) -> folium.Map:
 
 
 def _feature_layer(m: folium.Map, fc: dict, spec: dict, *, name: str, show: bool = True) -> None:
+    """Add an overlay drawn by ``PlannerMap.featureLayer`` from a FeatureCollection.
+
+    ``spec`` holds the popup ``title`` and ``fields`` (labels in the order of each
+    feature's ``p``), the Leaflet ``style``, optional ``colours`` (fill per class index
+    ``c``) and ``point`` (circle-marker options for point features).
+    """
     call = f"PlannerMap.featureLayer({safe_json(fc)}, {safe_json(spec)})"
     m.add_child(_JsLayer(call, name=name, show=show))
 
 
 def _add_zones(m: folium.Map, zones: gpd.GeoDataFrame) -> dict:
+    """Add the demand choropleth (quantile classes of ``population``); return its legend.
+
+    Zones without a ``population`` column all fall in "no data". Polygons are simplified
+    by 10 m.
+    """
     index, classes = choropleth(zones.get("population", pd.Series(float("nan"), zones.index)))
     spec = {
         "title": "Demand zone",
@@ -142,6 +159,14 @@ def _add_zones(m: folium.Map, zones: gpd.GeoDataFrame) -> dict:
 
 
 def _add_reach(m: folium.Map, zones: gpd.GeoDataFrame, reach: pd.DataFrame) -> None:
+    """Add a hidden layer per campaign of the zones it reaches (the first 12 campaigns).
+
+    Raises
+    ------
+    PlannerError
+        When ``reach`` lacks ``campaign_id`` or ``zone_id``, or ``zones`` lacks
+        ``zone_id``.
+    """
     missing = [c for c in ("campaign_id", "zone_id") if c not in reach.columns]
     if missing or "zone_id" not in zones.columns:
         raise PlannerError(
@@ -166,6 +191,17 @@ def _add_reach(m: folium.Map, zones: gpd.GeoDataFrame, reach: pd.DataFrame) -> N
 def _add_exclusions(
     m: folium.Map, zones: gpd.GeoDataFrame, sites: gpd.GeoDataFrame | None
 ) -> dict | None:
+    """Add one dashed red layer per rule of its exclusion zones; return the legend section.
+
+    Popups give the rule, its categories, the distance in metres, the kind of site and,
+    when ``sites`` has ``site_id`` and ``name``, the site's name.
+
+    Raises
+    ------
+    PlannerError
+        When ``zones`` lacks ``rule_id`` (not the output of
+        `planner.policy.eligibility.exclusion_zones`).
+    """
     if "rule_id" not in zones.columns:
         raise PlannerError("'exclusion_zones' lacks column rule_id; pass planner exclusion zones.")
     zones = zones.copy()
@@ -181,13 +217,15 @@ def _add_exclusions(
                   "fillColor": "#ef8a62", "fillOpacity": 0.18},
     }  # fmt: skip
     for rule, rows in zones.groupby(zones["rule_id"].astype(str), sort=True):
-        fc = feature_collection(rows, fields=fields, tolerance_m=2.0)
+        # types-geopandas types the groups as DataFrames; groups of a GeoDataFrame are GeoDataFrames
+        fc = feature_collection(rows, fields=fields, tolerance_m=2.0)  # type: ignore[arg-type]
         _feature_layer(m, fc, spec, name=f"Exclusion zone: {rule}")
     item = {"label": "exclusion zone", "colour": "#b2182b", "fill": "#f7c4b0", "shape": "square"}
     return {"title": "Policy", "items": [item]}
 
 
 def _add_sites(m: folium.Map, sites: gpd.GeoDataFrame) -> dict:
+    """Add the sensitive sites in purple (name, kind, id in popups); return its legend item."""
     fields = {"name": "Name", "kind": "Kind", "site_id": "Site id"}
     spec = {
         "title": "Sensitive site",
@@ -204,6 +242,10 @@ _DRAW_ORDER = ("none", "other", "campaign", "eligible", "available", "unavailabl
 
 
 def _add_assets(m: folium.Map, view: AssetView, *, color_by: str) -> dict:
+    """Add the assets: their payload once, then one canvas layer per class; return the legend.
+
+    Booked assets and campaigns are drawn larger (radius 6 px, else 4.5) and on top.
+    """
     data = _Script("", name="PlannerAssets")
     data.code = f"var {data.get_name()} = {safe_json(view.data)};"  # the name needs the id
     m.add_child(data)
@@ -250,7 +292,11 @@ def asset_map(
     assets_mode: str | None = None,
     tiles: str | None = None,
 ) -> folium.Map:
-    """A map of assets by status or campaign, with sites, exclusion zones and demand.
+    """Draw assets by status or campaign, with sites, exclusion zones and demand.
+
+    Every frame is reprojected to EPSG:4326 for the map, without changing the caller's
+    (as geopandas' ``explore`` does). Assets are circles on canvas layers drawn by the
+    planner's script from one compact JSON payload, so 50,000 assets stay a few megabytes.
 
     Parameters
     ----------
@@ -290,7 +336,19 @@ def asset_map(
     Returns
     -------
     folium.Map
-        Fitted to the data, with a legend and a layer control.
+        Fitted to the assets (else the other layers; zoom at most 17), with a legend and
+        a layer control, its scripts localised as ``assets_mode`` says.
+
+    Raises
+    ------
+    PlannerError
+        When a frame is not a GeoDataFrame or has no CRS; a table lacks a needed column
+        (``asset_id``; ``allowed`` and ``category`` in ``eligibility``; ``campaign_id``
+        in ``placements`` when colouring by campaign; ``rule_id`` in
+        ``exclusion_zones``; ``campaign_id`` and ``zone_id`` in ``reach``); ``values``
+        has two rows for one asset; ``category`` is not in the eligibility table;
+        ``color_by``, ``assets_mode`` or ``tiles`` (or their environment variables) is
+        not a valid choice.
 
     Examples
     --------
@@ -331,13 +389,18 @@ def asset_map(
 
 
 def _walk(element: Element) -> Iterator[Element]:
+    """Yield ``element`` and all its descendants, depth first."""
     yield element
     for child in list(element._children.values()):
         yield from _walk(child)
 
 
 def _features(elements: list[Element]) -> frozenset[str]:
-    """Optional folium page resources the map's elements really use."""
+    """Find the optional folium page resources the map's elements really use.
+
+    ``"jquery"`` for a `folium.Popup` or a layer control keeping layers in front,
+    ``"icons"`` for a `folium.Icon`; the planner's own layers need neither.
+    """
     found = set()
     for el in elements:
         if isinstance(el, folium.Popup) or getattr(el, "objects_to_stay_in_front", None):
@@ -353,6 +416,31 @@ def localise_map(m: folium.Map, *, assets_mode: str | None = None) -> list[str]:
     Leaflet (and marker clustering) come from the XStatic packages as ``data:`` URIs;
     folium's jQuery, Bootstrap and icon fonts are dropped unless an element needs them.
     In ``"local"`` mode a resource that no installed package provides triggers a warning.
+    Links are changed on each element instance, never on folium's classes.
+
+    Parameters
+    ----------
+    m
+        The map; changed in place.
+    assets_mode
+        ``"auto"``, ``"local"`` or ``"cdn"`` (nothing changes); None reads
+        ``$PLANNER_MAP_ASSETS``, defaulting to ``"auto"``.
+
+    Returns
+    -------
+    list of str
+        URLs still loaded from a CDN (e.g. d3 for a branca colormap legend); empty in
+        ``"cdn"`` mode.
+
+    Raises
+    ------
+    PlannerError
+        When ``assets_mode`` or ``$PLANNER_MAP_ASSETS`` is not a valid choice.
+
+    Warns
+    -----
+    UserWarning
+        In ``"local"`` mode, listing the resources left on their CDN.
 
     Examples
     --------
@@ -384,7 +472,24 @@ def localise_map(m: folium.Map, *, assets_mode: str | None = None) -> list[str]:
 
 
 def map_html(m: folium.Map, *, assets_mode: str | None = None) -> str:
-    """The map as one standalone HTML page, its libraries inlined unless mode is ``cdn``.
+    """Render the map as one standalone HTML page, its libraries inlined unless mode is ``cdn``.
+
+    Parameters
+    ----------
+    m
+        The map (localised in place first, see `localise_map`).
+    assets_mode
+        As for `localise_map`.
+
+    Returns
+    -------
+    str
+        The whole page, e.g. for ``streamlit.components.v1.html``.
+
+    Raises
+    ------
+    PlannerError
+        When ``assets_mode`` or ``$PLANNER_MAP_ASSETS`` is not a valid choice.
 
     Examples
     --------
@@ -398,6 +503,30 @@ def save_map(
     m: folium.Map, path: str | os.PathLike[str], *, assets_mode: str | None = None
 ) -> Path:
     """Write the map as a standalone HTML file (atomically) that opens offline.
+
+    The page is written to a temporary file beside ``path`` and renamed over it, so an
+    error never leaves half a map; missing folders are created.
+
+    Parameters
+    ----------
+    m
+        The map.
+    path
+        Output ``.html`` file.
+    assets_mode
+        As for `localise_map`; ``"cdn"`` pages need the network to open.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    PlannerError
+        When ``assets_mode`` or ``$PLANNER_MAP_ASSETS`` is not a valid choice.
+    OSError
+        When the file cannot be written (shown as a plain message by the CLI).
 
     Examples
     --------

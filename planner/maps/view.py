@@ -35,13 +35,26 @@ _TRUE = frozenset({"true", "1", "yes", "y", "t"})
 
 @dataclass(frozen=True)
 class AssetView:
-    """The asset layer's data: ``data`` is the payload the map script reads."""
+    """The asset layer's data: ``data`` is the payload the map script reads.
+
+    Attributes
+    ----------
+    data
+        JSON-ready dict for ``PlannerMap.assetLayer`` and ``assetPopup``: ``x`` and ``y``
+        (longitude and latitude, 5 decimals, one per asset), ``members`` (asset positions
+        of each class), ``classes`` (``label`` and ``colour``), ``cols`` (popup columns,
+        see `planner.maps.layers.text_column`), ``elig`` (eligibility profiles, or None)
+        and ``book`` (bookings per asset, or None).
+    classes
+        One `planner.maps.layers.Category` per layer, in ``members`` order.
+    """
 
     data: dict[str, Any]
     classes: list[Category]
 
 
 def _need(frame: pd.DataFrame, argument: str, columns: tuple[str, ...]) -> None:
+    """Raise `PlannerError` naming the ``columns`` ``frame`` lacks and the columns it has."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise PlannerError(
@@ -51,12 +64,21 @@ def _need(frame: pd.DataFrame, argument: str, columns: tuple[str, ...]) -> None:
 
 
 def _truthy(values: pd.Series) -> np.ndarray:
+    """Read a yes/no column: bools as they are, else text true/1/yes/y/t (any case) is True."""
     if values.dtype == bool:
         return values.to_numpy()
     return values.astype(str).str.strip().str.lower().isin(_TRUE).to_numpy()
 
 
 def _refused_ids(eligibility: pd.DataFrame, category: str | None) -> np.ndarray:
+    """Return the ids of assets refused for ``category``, or for any category when None.
+
+    Raises
+    ------
+    PlannerError
+        When ``category`` is not in a non-empty eligibility table; the message lists the
+        categories it has.
+    """
     rows = eligibility
     if category is not None:
         known = set(eligibility["category"].astype(str))
@@ -77,11 +99,37 @@ def asset_status(
     placements: pd.DataFrame | None = None,
     category: str | None = None,
 ) -> pd.Series:
-    """Each asset's map status, in order of precedence.
+    """Give each asset its map status, in order of precedence.
 
     ``booked`` (in ``placements``), ``unavailable`` (``status`` column), ``restricted``
     (refused for ``category``, or for any category when ``category`` is None),
     ``eligible``; ``available`` instead of eligible when no eligibility table is given.
+
+    Parameters
+    ----------
+    assets
+        Assets with ``asset_id`` and optionally ``status`` (``"unavailable"`` in any
+        case marks an asset out of use).
+    eligibility
+        ``asset_id, category, allowed`` rows (`planner.policy.eligibility.eligibility`);
+        ``allowed`` as bools or text such as ``true``/``false``.
+    placements
+        Rows with ``asset_id``: every asset in it is booked.
+    category
+        Advertiser category whose refusals make an asset restricted.
+
+    Returns
+    -------
+    pandas.Series
+        One of ``booked``, ``unavailable``, ``restricted``, ``eligible`` or
+        ``available`` per asset, indexed like ``assets``.
+
+    Raises
+    ------
+    PlannerError
+        When ``eligibility`` lacks ``asset_id``, ``category`` or ``allowed``,
+        ``placements`` lacks ``asset_id``, or ``category`` is not in the eligibility
+        table.
 
     Examples
     --------
@@ -103,6 +151,7 @@ def asset_status(
 
 
 def _status_classes(status: pd.Series) -> tuple[list[list[int]], list[Category]]:
+    """Return the asset positions and `Category` of each status present, in legend order."""
     order = [s for s in STATUS_COLOURS if (status == s).any()]
     values = status.to_numpy()
     members = [np.flatnonzero(values == s).tolist() for s in order]
@@ -129,7 +178,18 @@ def _campaign_labels(placements: pd.DataFrame) -> pd.Series:
 def _campaign_classes(
     ids: pd.Series, placements: pd.DataFrame | None
 ) -> tuple[list[list[int]], list[Category]]:
-    """One class per campaign with every asset it books (an asset may be in several)."""
+    """Return one class per campaign with every asset it books (an asset may be in several).
+
+    The 12 campaigns booking the most assets get their own colour
+    (`planner.maps.layers.CAMPAIGN_PALETTE`), largest first; the rest share "other
+    campaigns", and unbooked assets are "not booked". Placements of unknown assets are
+    ignored.
+
+    Raises
+    ------
+    PlannerError
+        When ``placements`` lacks ``asset_id`` or ``campaign_id``.
+    """
     members: list[list[int]] = []
     classes: list[Category] = []
     booked = np.zeros(len(ids), dtype=bool)
@@ -155,12 +215,17 @@ def _campaign_classes(
 
 
 def _column(frame: pd.DataFrame, name: str) -> pd.Series | None:
+    """Return the column, or None when it is absent or entirely missing (not worth a row)."""
     if name not in frame.columns or frame[name].isna().all():
         return None
     return frame[name]
 
 
 def _detail_columns(assets: pd.DataFrame, status: pd.Series) -> list[dict[str, Any]]:
+    """Return the popup's asset columns: id, name, type, format, faces, digital, ward, status.
+
+    Loop slots are shown for digital assets only.
+    """
     cols = [text_column(assets["asset_id"].astype(str), label="Asset id")]
     for name, label in (("name", "Name"), ("asset_type", "Type"), ("format", "Format")):
         if (values := _column(assets, name)) is not None:
@@ -179,6 +244,13 @@ def _detail_columns(assets: pd.DataFrame, status: pd.Series) -> list[dict[str, A
 
 
 def _aligned_values(ids: pd.Series, values: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Return ``values`` indexed by asset id in the assets' order (NaN rows for missing ids).
+
+    Raises
+    ------
+    PlannerError
+        When ``values`` lacks ``asset_id`` or has two rows for one asset.
+    """
     if values is None:
         return None
     _need(values, "values", ("asset_id",))
@@ -192,6 +264,12 @@ def _aligned_values(ids: pd.Series, values: pd.DataFrame | None) -> pd.DataFrame
 
 
 def _value_columns(assets: pd.DataFrame, ids: pd.Series, values: pd.DataFrame | None):
+    """Return the popup's money and audience columns, from ``values`` else the asset file.
+
+    Weekly impacts (flagged "modelled estimate" where ``impacts_source`` says so), price
+    per cycle, central annual media value and central council income a year, in each
+    row's ``currency`` (GBP when none is given).
+    """
     table = _aligned_values(ids, values)
     src = table if table is not None else assets.set_index(ids.to_numpy())
     cols: list[dict[str, Any]] = []
@@ -216,6 +294,14 @@ def _value_columns(assets: pd.DataFrame, ids: pd.Series, values: pd.DataFrame | 
 
 
 def _eligibility_payload(ids: pd.Series, eligibility: pd.DataFrame | None) -> dict | None:
+    """Encode every asset's eligibility as a shared profile, for the popups.
+
+    Many assets share the same allowed and refused categories with the same reasons, so
+    each distinct profile is stored once: ``cats``, ``reasons`` and ``rules`` are lookup
+    lists; ``profiles[k]`` is a list of ``[cat, 1]`` (allowed) or ``[cat, 0, reason,
+    rule]`` (refused) by category code; ``p[i]`` is asset ``i``'s profile, -1 when it
+    has no rows. Rows of unknown assets are ignored. None without eligibility rows.
+    """
     if eligibility is None or not len(eligibility):
         return None
     asset_pos = pd.Index(ids).get_indexer(eligibility["asset_id"].astype(str))
@@ -251,8 +337,15 @@ def _eligibility_payload(ids: pd.Series, eligibility: pd.DataFrame | None) -> di
 
 
 def _booking_payload(ids: pd.Series, placements: pd.DataFrame | None) -> dict | None:
+    """Encode every asset's bookings for the popups: campaign, cycles and categories.
+
+    ``camps`` lists the campaign labels (``name (id)``); ``b[i]`` is asset ``i``'s list of
+    ``[campaign code, cycles such as "1-3;7", categories]``, or None when not booked.
+    None without placements.
+    """
     if placements is None or not len(placements):
         return None
+    _need(placements, "placements", ("asset_id", "campaign_id"))
     codes, labels = pd.factorize(_campaign_labels(placements))
     p = pd.DataFrame(
         {
@@ -285,16 +378,29 @@ def asset_view(
     color_by: str = "status",
     category: str | None = None,
 ) -> AssetView:
-    """The asset layer's payload: positions, classes, popup columns, eligibility, bookings.
+    """Build the asset layer's payload: positions, classes, popup columns, eligibility, bookings.
 
     Parameters
     ----------
     assets
-        Assets in EPSG:4326 (``asset_id``; other contract columns shown when present).
+        Assets in EPSG:4326 (``asset_id``; other contract columns shown when present);
+        polygons and lines are placed at a representative point.
     eligibility, placements, values, category
         As for `planner.maps.render.asset_map`.
     color_by
         ``"status"`` or ``"campaign"``.
+
+    Returns
+    -------
+    AssetView
+        The payload and the classes, one layer each.
+
+    Raises
+    ------
+    PlannerError
+        When ``color_by`` is not valid, ``assets`` lacks ``asset_id``, or as for
+        `asset_status` and (colouring by campaign) when ``placements`` lacks
+        ``campaign_id``.
 
     Examples
     --------

@@ -70,6 +70,14 @@ _SOURCE_MAP = re.compile(r"^\s*//# sourceMappingURL=.*$", re.MULTILINE)
 
 
 def _choose(value: str | None, env: str, modes: tuple[str, ...], argument: str) -> str:
+    """Return ``value``, else the environment variable ``env`` (lower-cased), else ``"auto"``.
+
+    Raises
+    ------
+    PlannerError
+        When the choice is not one of ``modes``; the message names the argument or the
+        environment variable, the valid choices, and (for the variable) to unset it.
+    """
     chosen = value if value is not None else os.environ.get(env, "").strip().lower() or "auto"
     if chosen not in modes:
         origin = f"{argument}={value!r}" if value is not None else f"environment variable {env}"
@@ -82,11 +90,26 @@ def _choose(value: str | None, env: str, modes: tuple[str, ...], argument: str) 
 
 
 def resolve_assets_mode(mode: str | None = None) -> str:
-    """The asset mode to use: the argument, else ``$PLANNER_MAP_ASSETS``, else ``"auto"``.
+    """Choose the asset mode: the argument, else ``$PLANNER_MAP_ASSETS``, else ``"auto"``.
 
     ``local`` inlines every library from installed packages and warns about any that cannot
     be; ``auto`` does the same silently, leaving only unknown plugins on their CDN; ``cdn``
     keeps folium's CDN links untouched.
+
+    Parameters
+    ----------
+    mode
+        ``"auto"``, ``"local"``, ``"cdn"`` or None (read the environment variable).
+
+    Returns
+    -------
+    str
+        One of `ASSETS_MODES`.
+
+    Raises
+    ------
+    PlannerError
+        When the argument or ``$PLANNER_MAP_ASSETS`` is not one of `ASSETS_MODES`.
 
     Examples
     --------
@@ -97,10 +120,26 @@ def resolve_assets_mode(mode: str | None = None) -> str:
 
 
 def resolve_tiles(tiles: str | None = None) -> str:
-    """The base tiles to use, ``"osm"`` or ``"none"``.
+    """Choose the base tiles, ``"osm"`` or ``"none"``.
 
     The argument, else ``$PLANNER_MAP_TILES``, else ``"auto"``: OpenStreetMap when its
-    tile server answers within a second (checked once every few minutes), else none.
+    tile server answers within a second (checked at most every 5 minutes, see
+    `tiles_reachable`), else none.
+
+    Parameters
+    ----------
+    tiles
+        ``"auto"``, ``"osm"``, ``"none"`` or None (read the environment variable).
+
+    Returns
+    -------
+    str
+        ``"osm"`` or ``"none"``; ``"auto"`` is resolved here.
+
+    Raises
+    ------
+    PlannerError
+        When the argument or ``$PLANNER_MAP_TILES`` is not one of `TILES_MODES`.
 
     Examples
     --------
@@ -115,6 +154,18 @@ def resolve_tiles(tiles: str | None = None) -> str:
 
 @dataclass
 class _Probe:
+    """The last answer of the tile-server probe, shared by every map in the process.
+
+    Attributes
+    ----------
+    checked_at
+        `time.monotonic` seconds of the last check (long ago at first).
+    answer
+        Whether the server accepted a connection then.
+    lock
+        Serialises checks, so concurrent maps (e.g. Streamlit sessions) probe once.
+    """
+
     checked_at: float = -1e9
     answer: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -125,10 +176,22 @@ _PROBE_TTL_S = 300.0
 
 
 def tiles_reachable(*, host: str = TILE_HOST, timeout_s: float = 1.0) -> bool:
-    """Whether the tile server accepts a TCP connection within ``timeout_s`` (cached 5 min).
+    """Tell whether the tile server accepts a TCP connection within ``timeout_s`` (cached 5 min).
 
     The check runs in a daemon thread so a slow DNS lookup cannot hold the caller longer
-    than ``timeout_s``.
+    than ``timeout_s`` (plus 0.2 s). The answer is cached for every host alike.
+
+    Parameters
+    ----------
+    host
+        Server to connect to on port 443 (default ``tile.openstreetmap.org``).
+    timeout_s
+        Seconds to wait for the connection.
+
+    Returns
+    -------
+    bool
+        True when the connection succeeded; False on any `OSError` or timeout.
 
     Examples
     --------
@@ -156,7 +219,19 @@ def tiles_reachable(*, host: str = TILE_HOST, timeout_s: float = 1.0) -> bool:
 
 
 def data_uri(content: str | bytes, mime: str) -> str:
-    """A base64 ``data:`` URI holding ``content``.
+    """Wrap ``content`` in a base64 ``data:`` URI.
+
+    Parameters
+    ----------
+    content
+        Text (encoded as UTF-8) or bytes.
+    mime
+        MIME type, e.g. ``"text/javascript"`` or ``"image/png"``.
+
+    Returns
+    -------
+    str
+        ``data:<mime>;base64,<content>``.
 
     Examples
     --------
@@ -168,6 +243,7 @@ def data_uri(content: str | bytes, mime: str) -> str:
 
 
 def _package_dir(package: str) -> Path | None:
+    """Return an XStatic package's data folder (its ``BASE_DIR``), or None when not installed."""
     try:
         module = importlib.import_module(package)
     except ImportError:
@@ -190,11 +266,23 @@ def _inline_css_urls(css: str, folder: Path) -> str:
 
 @cache
 def local_resource(name: str) -> str | None:
-    """The ``data:`` URI of a known library file from its installed package, else None.
+    """Return the ``data:`` URI of a known library file from its installed package, else None.
 
-    ``name`` is folium's resource name (``"leaflet"``, ``"leaflet_css"``,
-    ``"markerclusterjs"``, ...). Stylesheet images are inlined too; source-map comments
-    are dropped so browsers never ask for them.
+    Stylesheet images are inlined too; source-map comments are dropped so browsers never
+    ask for them. Cached for the life of the process.
+
+    Parameters
+    ----------
+    name
+        Folium's resource name: ``"leaflet"`` and ``"leaflet_css"`` (XStatic-Leaflet),
+        ``"markerclusterjs"``, ``"markerclustercss"`` and ``"markerclusterdefaultcss"``
+        (XStatic-Leaflet-MarkerCluster).
+
+    Returns
+    -------
+    str or None
+        The file as a ``data:`` URI; None for another name, or when the package or file
+        is not installed.
 
     Examples
     --------
@@ -216,7 +304,18 @@ def local_resource(name: str) -> str | None:
 
 @cache
 def planner_script() -> str:
-    """The ``data:`` URI of the planner's own map script (``planner/maps/maps.js``)."""
+    """Return the ``data:`` URI of the planner's own map script (``planner/maps/maps.js``).
+
+    The script defines ``window.PlannerMap`` (``assetLayer``, ``assetPopup``,
+    ``featureLayer``, ``legend``, ``tileNote``), which the map's layers call. It ships as
+    package data and is read with `importlib.resources`; cached for the process.
+
+    Returns
+    -------
+    str
+        ``data:text/javascript;base64,...``; a ``data:`` URI, so Streamlit's HTML
+        component loads it too.
+    """
     text = resources.files("planner.maps").joinpath("maps.js").read_text(encoding="utf-8")
     return data_uri(text, "text/javascript")
 
@@ -238,6 +337,7 @@ class LinkPlan:
 
 
 def _local_name(name: str, url: str) -> str | None:
+    """Return the `_LOCAL_FILES` name of a resource: by its folium name, else by its file name."""
     if name in _LOCAL_FILES:
         return name
     return _BY_FILENAME.get(url.rsplit("/", 1)[-1].split("?", 1)[0])
@@ -258,6 +358,12 @@ def localise_links(
     features
         Optional features the map uses: ``"jquery"`` (folium popups) and ``"icons"``
         (folium's awesome-marker icons); their resources are kept.
+
+    Returns
+    -------
+    LinkPlan
+        The links to keep, in order (``data:`` links unchanged), and the URLs left on
+        their CDN because no installed package provides them.
 
     Examples
     --------

@@ -207,13 +207,16 @@ class Instance:
         return inst
 
     def weight_of(self, x: np.ndarray) -> float:
-        """Covered weight (caller's units) of a reduced choice, locked sites included."""
+        """Return the covered weight (caller's units) of a reduced choice, locked sites included."""
         if self.problem is None or x is None:
             return self.fixed_weight
         return self.fixed_weight + float(self.weights[self.problem.counts(x) > 0].sum())
 
     def float_limits(self) -> dict:
-        """``k``, ``costs`` and ``budget`` of the reduced problem in the caller's units."""
+        """Return ``k``, ``costs`` and ``budget`` of the reduced problem in the caller's units.
+
+        The keyword arguments of `planner.optimise._cover_lp.lp_relaxation`.
+        """
         p = self.problem
         assert p is not None  # called only when a problem is left to solve
         if self.costs is None or self.budget is None:  # both or neither (see `_costs`)
@@ -261,7 +264,16 @@ class Instance:
         )
 
     def trivial_result(self, seconds: float) -> CoverResult:
-        """Nothing left to choose: the locked sites are the answer, if there are any."""
+        """Answer when nothing is left to choose: the locked sites, if there are any.
+
+        Raises
+        ------
+        PlannerError
+            Without locked sites: when ``k`` is 0, or no site covers any demand of
+            weight above 0.
+        InfeasibleError
+            Without locked sites: when demand is coverable but no site fits the budget.
+        """
         if not len(self.locked):
             if self.stats["k"] == 0:
                 raise PlannerError("k is 0: nothing to choose; give k of 1 or more")
@@ -377,7 +389,7 @@ def _locked(locked, n_sites: int, k, costs, budget) -> np.ndarray:
 
 
 def _useful_sites(cov, rows, on_lock, costs, budget, lock) -> np.ndarray:
-    """Unlocked sites that cover a remaining row and fit the budget left."""
+    """Return the unlocked sites that cover a remaining row and fit the budget left."""
     hits = np.zeros(cov.shape[1], dtype=bool)
     hits[cov[rows].indices] = True
     hits &= ~on_lock
@@ -404,7 +416,11 @@ def _merge_rows(cov: sp.csr_array, w: np.ndarray) -> tuple[sp.csr_array, np.ndar
 
 
 def _undominated(cov: sp.csr_array, costs: np.ndarray | None) -> np.ndarray:
-    """Columns to keep: a site whose rows are a subset of a no-dearer site's is never needed."""
+    """Return the columns to keep: a site covering a subset of a no-dearer site's rows goes.
+
+    Of two sites with the same rows and cost the lower index stays. Skipped (every
+    column kept) when the site-pair count would need too much memory.
+    """
     m = cov.shape[1]
     per_row = np.diff(cov.indptr).astype(np.int64)
     if int((per_row**2).sum()) > 30_000_000:  # the pair count would cost too much memory
@@ -439,7 +455,11 @@ def _integer_weights(w: np.ndarray) -> tuple[float, np.ndarray]:
 
 
 def _integer_costs(costs: np.ndarray) -> tuple[np.ndarray, float]:
-    """Costs in integer units (pence when given in pounds), rounded up to stay feasible."""
+    """Return costs in integer units (pence when given in pounds), rounded up, and the scale.
+
+    The scale is the least power of ten (up to 10**6) making the costs whole; rounding
+    up keeps every integer-feasible choice feasible.
+    """
     scale = 1.0
     for _ in range(6):
         if np.allclose(costs * scale, np.round(costs * scale), rtol=0, atol=1e-9):

@@ -68,7 +68,7 @@ def lns(
     workers: int = 1,
     on_improve: Callable[[int], None] | None = None,
 ) -> tuple[np.ndarray, LnsStats]:
-    """Large-neighbourhood search: re-solve windows of nearby sites exactly with CP-SAT.
+    """Improve a choice by re-solving windows of nearby sites exactly with CP-SAT.
 
     A window is grown breadth-first over sites that share demand, from a site covering
     uncovered demand or from a chosen site; every site outside it keeps its value. Each
@@ -141,7 +141,10 @@ def lns(
 
 
 def _windows(p: CoverProblem, graph, x: np.ndarray, size: int, rng, count: int) -> list:
-    """Up to ``count`` windows of ``size`` connected sites that share no demand row."""
+    """Return up to ``count`` windows of ``size`` connected sites that share no demand row.
+
+    Once a window is drawn, every site touching its rows is blocked for the next ones.
+    """
     blocked = np.zeros(p.n_sites, dtype=bool)
     uncovered = np.flatnonzero(p.counts(x) == 0)
     frees = []
@@ -179,7 +182,10 @@ def _seed_site(p: CoverProblem, x, uncovered, blocked, rng) -> int:
 
 
 def _grow(graph, start: int, size: int, blocked: np.ndarray, rng) -> np.ndarray:
-    """Breadth-first growth from ``start`` over unblocked sites, up to ``size`` sites."""
+    """Grow a window breadth-first from ``start`` over unblocked sites, up to ``size`` sites.
+
+    When a ring of neighbours would overflow ``size``, a random subset of it is taken.
+    """
     free = np.zeros(len(blocked), dtype=bool)
     free[start] = True
     frontier = np.array([start])

@@ -227,7 +227,7 @@ def dual_bound(
 
 
 def _with_count(value: np.ndarray, k: int | None) -> float:
-    """Min over mu >= 0 of sum max(0, value - mu) + k mu: the k largest positive values.
+    """Return min over mu >= 0 of sum max(0, value - mu) + k mu: the k largest positive values.
 
     With ``k`` None (no count limit) the sum of every positive value.
     """
@@ -236,7 +236,7 @@ def _with_count(value: np.ndarray, k: int | None) -> float:
 
 
 def _with_budget(value: np.ndarray, costs: np.ndarray, budget: float) -> float:
-    """Min over nu >= 0 of sum max(0, value - nu cost) + budget nu: a fractional knapsack."""
+    """Return min over nu >= 0 of sum max(0, value - nu cost) + budget nu: a fractional knapsack."""
     take = value > 0
     value, costs = value[take], costs[take]
     free = costs <= 0

@@ -75,7 +75,7 @@ class CoverProblem:
         return ok and (slack is None or slack >= 0)
 
     def budget_slack(self, x: np.ndarray) -> int | None:
-        """Budget left after choice ``x``, or None when there is no budget."""
+        """Return the budget left after choice ``x``, or None when there is no budget."""
         if self.costs is None:
             return None
         assert self.budget is not None  # costs and budget are set together
@@ -210,7 +210,7 @@ def swap_search(
 
 
 def _apply_swaps(p: CoverProblem, x: np.ndarray, batch: bool = True) -> int:
-    """One round of best-first improving swaps applied in place; how many were applied.
+    """Apply one round of best-first improving swaps in place; return how many were applied.
 
     Candidates come from `_best_partner`; when a candidate's partner is gone, the chosen
     sites cheapest to lose (at the round's start) are tried instead.
@@ -259,7 +259,10 @@ class _SwapState:
         return int(self.p.costs[a]) - (int(self.p.costs[j]) if j >= 0 else 0)
 
     def delta(self, a: int, j: int) -> int:
-        """Exact gain of adding ``a`` and dropping ``j`` (-1: none); -1 if not allowed."""
+        """Return the exact gain of adding ``a`` and dropping ``j`` (-1: none); -1 if not allowed.
+
+        Rows covered only by ``j`` are lost unless ``a`` covers them too.
+        """
         if j >= 0 and not self.x[j]:
             return -1
         if j < 0 and self.slack_k is not None and self.slack_k < 1:

@@ -86,7 +86,7 @@ def _enforce(constraint: cp_model.Constraint, literal) -> None:
 
 
 def _literals(x: Sequence) -> np.ndarray:
-    """Proto index of every variable in ``x`` (read once for the model's own `BoolVars`)."""
+    """Return the proto index of every variable in ``x`` (read once for `BoolVars`)."""
     indices = getattr(x, "indices", None)
     if indices is not None:
         return indices
@@ -94,7 +94,7 @@ def _literals(x: Sequence) -> np.ndarray:
 
 
 def _add_linear(model: cp_model.CpModel, lits, coefs, lo: int, hi: int, literal=None) -> None:
-    """``lo <= sum coefs * lits <= hi``, written straight into the model (one call per array)."""
+    """Add ``lo <= sum coefs * lits <= hi`` straight into the model proto (one call per array)."""
     ct = model.proto.constraints.add()
     ct.linear.vars.extend(np.asarray(lits, dtype=np.int64).tolist())
     ct.linear.coeffs.extend(np.broadcast_to(coefs, np.shape(lits)).astype(np.int64).tolist())
@@ -116,7 +116,7 @@ def _add_at_most_one(model: cp_model.CpModel, lits, literal=None) -> None:
 
 
 def _runs(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Candidates sorted by the key columns, and where each run of equal keys starts and ends."""
+    """Sort candidates by the key columns; return the order and where equal-key runs start, end."""
     order = np.lexsort(columns[::-1])
     keys = np.column_stack([np.asarray(c)[order] for c in columns])
     change = np.flatnonzero(np.any(keys[1:] != keys[:-1], axis=1)) + 1
@@ -240,7 +240,7 @@ def add_faces_per_cycle(model: cp_model.CpModel, x: Sequence, inst: Instance, gu
 
 
 def add_min_spacing(model: cp_model.CpModel, x: Sequence, inst: Instance, guard: Guard) -> None:
-    """Two faces of one campaign in one cycle are at least ``min_spacing_m`` apart.
+    """Keep two faces of one campaign in one cycle at least ``min_spacing_m`` apart.
 
     For every campaign *c*, cycle *t* and asset pair (a, b) closer than the spacing:
     ``x[a,c,t] + x[b,c,t] <= 1``. Written as at-most-one groups over cliques: an asset
@@ -329,7 +329,7 @@ def sector_cliques(xy: np.ndarray, pairs: np.ndarray) -> tuple[np.ndarray, ...]:
 
 
 def _add_cliques(model, heads, members, starts, literal) -> None:
-    """One at-most-one group per clique, over the members that are variables (>= 0)."""
+    """Add one at-most-one group per clique, over the members that are variables (>= 0)."""
     present = members >= 0
     counts = np.add.reduceat(present.astype(np.int64), starts) if len(starts) else starts
     ends = np.append(starts[1:], len(members))
@@ -341,7 +341,7 @@ def _add_cliques(model, heads, members, starts, literal) -> None:
 def add_competitor_separation(
     model: cp_model.CpModel, x: Sequence, inst: Instance, guard: Guard
 ) -> None:
-    """Campaigns of one competitor group are never on one asset, nor close, in one cycle.
+    """Keep campaigns of one competitor group off one asset, and apart, in each cycle.
 
     For campaigns c != d of a group, cycle t, and assets a, b with a == b or closer than the
     separation distance: ``x[a,c,t] + x[b,d,t] <= 1``. Written as at-most-one groups whose
@@ -383,7 +383,10 @@ def add_competitor_separation(
 
 
 def _group_grid(inst: Instance, lits: np.ndarray, camps: list[int], t: int) -> np.ndarray:
-    """Variable of (asset, campaign of the group) in cycle t, -1 where there is none."""
+    """Return the variable of each (asset, campaign of the group) in cycle t, -1 for none.
+
+    Columns of campaigns with no candidate in the cycle are dropped.
+    """
     grid = np.full((len(inst.asset_ids), len(camps)), -1, dtype=np.int64)
     for j, c in enumerate(camps):
         ks = np.flatnonzero((inst.cand_campaign == c) & (inst.cand_cycle == t))
@@ -416,7 +419,7 @@ def _add_rivals(model, inst: Instance, grid: np.ndarray, literal) -> None:
 
 
 def add_density_rule(model: cp_model.CpModel, x: Sequence, inst: Instance, guard: Guard) -> None:
-    """At most ``max_faces`` booked faces within ``within_m`` of any booked asset.
+    """Allow at most ``max_faces`` booked faces within ``within_m`` of any booked asset.
 
     For every rule, cycle *t* and asset *a* booked in *t* (``booked[a,t]`` is implied by
     any ``x[a,c,t]``): ``sum_{b within d of a} sum_c x[b,c,t] <= max_faces``. Each
@@ -526,7 +529,9 @@ def add_revenue_target(model: cp_model.CpModel, x: Sequence, inst: Instance, gua
     _add_linear(model, lits, inst.cand_price, inst.required_sales_pence, cp_model.INT_MAX, literal)
 
 
-def add_locked_placements(model: cp_model.CpModel, x: Sequence, inst: Instance, guard: Guard) -> None:
+def add_locked_placements(
+    model: cp_model.CpModel, x: Sequence, inst: Instance, guard: Guard
+) -> None:
     """Keep existing contracts: ``x_k = 1`` for every locked candidate *k*.
 
     Parameters

@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 import shapely
 
-from planner.errors import InfeasibleError, PlannerError
+from planner.errors import DataValidationError, InfeasibleError, PlannerError, Problem
 from planner.geo import metric_crs
 from planner.optimise._cover_instance import CoverResult, Instance
 from planner.optimise._cover_lns import lns
@@ -38,7 +38,7 @@ _PREP_CPU_PER_NNZ = 5e-7
 def coverage_matrix(
     demand_points_xy: np.ndarray, site_points_xy: np.ndarray, radius: float
 ) -> sp.csr_array:
-    """Which candidate sites are within ``radius`` of each demand point.
+    """Find which candidate sites are within ``radius`` of each demand point.
 
     Coordinates must be in a metric CRS (see `planner.geo.metric_crs`); a site at exactly
     ``radius`` counts as within. Built with a spatial index, never a dense distance matrix.
@@ -61,6 +61,8 @@ def coverage_matrix(
     PlannerError
         When an array is not of shape (n, 2), has missing or infinite coordinates, or
         ``radius`` is not a finite number of metres, 0 or more.
+    DataValidationError
+        When the coordinates look like longitude/latitude degrees (`_refuse_degrees`).
 
     Examples
     --------
@@ -71,6 +73,7 @@ def coverage_matrix(
     sites = _points(site_points_xy, "site_points_xy")
     if not (isinstance(radius, int | float) and math.isfinite(radius) and radius >= 0):
         raise PlannerError(f"'radius' must be a distance in metres, 0 or more; got {radius!r}")
+    _refuse_degrees(demand, sites, radius)
     tree = shapely.STRtree(cast("np.ndarray", shapely.points(sites)))  # (n, 2) in: n points
     d_idx, s_idx = tree.query(shapely.points(demand), predicate="dwithin", distance=radius)
     data = np.ones(len(d_idx), dtype=bool)
@@ -127,6 +130,37 @@ def _xy(frame: gpd.GeoDataFrame) -> np.ndarray:
     """Return one point inside each geometry, shape (n, 2), in the frame's CRS."""
     points = shapely.point_on_surface(frame.geometry.to_numpy())
     return shapely.get_coordinates(points)
+
+
+def _refuse_degrees(demand: np.ndarray, sites: np.ndarray, radius: float) -> None:
+    """Refuse coordinates that are degrees (lon/lat) given with a radius in metres.
+
+    All within -180..180 and -90..90 while the radius is at least ten times their whole
+    extent: read as metres every site would cover every demand point (a field case gave
+    "100% covered" where the truth was 0). Real metric data never fits in a box a tenth
+    of a walking radius.
+    """
+    xy = np.concatenate([demand, sites])
+    span = float(np.ptp(xy, axis=0).max()) if len(xy) else 0.0
+    in_degrees = bool((np.abs(xy[:, 0]) <= 180).all() and (np.abs(xy[:, 1]) <= 90).all())
+    if not (in_degrees and span > 0 and radius >= 10 * span):
+        return
+    raise DataValidationError(
+        "coordinates",
+        [
+            Problem(
+                "coordinates",
+                "",
+                "demand_points_xy/site_points_xy",
+                f"every coordinate lies within longitude/latitude range and all of them span "
+                f"only {span:.3g} units, while the radius is {radius:g} m: they look like "
+                "degrees, not metres, and every site would cover every point",
+                "Project both layers to metres first: planner.to_metric(frame) before taking "
+                "the coordinates, or use coverage_from_frames(demand, sites, radius), which "
+                "does it",
+            )
+        ],
+    )
 
 
 def _points(xy: np.ndarray, name: str) -> np.ndarray:

@@ -191,7 +191,11 @@ def _minimum_faces(state: _State) -> None:
 
 
 def _lazy_reach(state: _State) -> None:
-    """Lazy greedy on marginal reach (submodular), priority-weighted, ties by candidate."""
+    """Book by lazy greedy on marginal reach (submodular), priority-weighted, ties by candidate.
+
+    Stale gains stay in the heap until popped; a popped gain is recomputed and the
+    candidate pushed back if it fell (Minoux 1978). Stops when no candidate adds reach.
+    """
     inst = state.inst
     covered: dict[int, set[int]] = defaultdict(set)
     for k in state.chosen:

@@ -301,9 +301,7 @@ def _prices(assets: pd.DataFrame, values: pd.DataFrame | None) -> tuple[np.ndarr
             "first (planner.value_assets) or give a price_per_cycle column"
         )
     weekly = np.nan_to_num(weekly, nan=0.0)
-    return to_minor(price), np.rint(weekly * WEEKS_PER_CYCLE).astype(
-        np.int64
-    )
+    return to_minor(price), np.rint(weekly * WEEKS_PER_CYCLE).astype(np.int64)
 
 
 def build_instance(
@@ -364,7 +362,8 @@ def build_instance(
     assets = assets.reset_index(drop=True)
     crs = metric_crs(assets)
     metric = assets.geometry.to_crs(crs)
-    xy = np.column_stack([metric.x.to_numpy(), metric.y.to_numpy()])
+    # A line or polygon asset (kept whole for the exclusion check) is located at a point on it.
+    xy = shapely.get_coordinates(shapely.point_on_surface(metric.to_numpy()))
     faces = assets["faces"].to_numpy(dtype=np.int64)
     digital = assets["digital"].to_numpy(dtype=bool)
     capacity = np.where(digital, faces * assets["slots"].to_numpy(dtype=np.int64), faces)
@@ -443,7 +442,7 @@ def _candidates(assets, campaigns, policy, allowed, eligibility, xy, crs, settin
 
 
 def _refusals(eligibility: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
-    """One row per refused (asset position, category, rule id), read once for all campaigns."""
+    """Return one row per refused (asset position, category, rule id), for all campaigns."""
     refused = eligibility.loc[~eligibility["allowed"].astype(bool)]
     rule_ids = refused.get("rule_ids", pd.Series("", index=refused.index)).astype(str)
     table = pd.DataFrame(

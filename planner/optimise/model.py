@@ -170,7 +170,7 @@ def build_model(
         add(model, x, inst, guard)
     if explain:
         model.add_assumptions([lit for lit, _ in guards.values()])
-    terms = {
+    terms: dict[str, tuple[Sequence, np.ndarray]] = {
         "revenue": (x, inst.cand_price.astype(np.int64)),
         "impacts": (x, _weighted_impacts(inst)),
     }
@@ -191,7 +191,7 @@ def _weighted_impacts(inst: Instance) -> np.ndarray:
 
 
 def _reach_term(built: PlacementModel, inst: Instance) -> tuple[list, np.ndarray]:
-    """Maximal-covering reach: population of zones within walking distance of a face.
+    """Build the maximal-covering reach term: population of zones within walking distance of a face.
 
     ``cover[z,c] <= sum_{k of c covering z} x_k``; reach = ``sum pop_z * priority_c *
     cover[z,c]`` — each zone counts once per campaign, however many faces reach it. The

@@ -292,7 +292,7 @@ def _say(progress: Progress | None, fraction: float, message: str) -> None:
 
 
 def _kept(inst: Instance, name: str, greedy: np.ndarray, solver: SolverSettings):
-    """Candidates kept by ``candidates_per_face`` (sorted), or None to keep them all.
+    """Return the candidates ``candidates_per_face`` keeps (sorted), or None to keep them all.
 
     Only when the greedy plan meets every minimum: it is then a plan of the reduced problem.
     """
@@ -430,7 +430,7 @@ def _indices(variables) -> np.ndarray:
 
 
 def _stage_terms(built: PlacementModel, inst: Instance, stage, greedy):
-    """One stage's objective as (variable indices, integer coefficients).
+    """Return one stage's objective as (variable indices, integer coefficients).
 
     A blend normalises each term by its greedy value before the weights apply.
     """
@@ -482,7 +482,7 @@ def _set_hint(built: PlacementModel, inst: Instance, hint: np.ndarray) -> None:
     built.model.clear_hints()
     lits, values = _indices(built.x), hint.astype(np.int64)
     if built.coverage:
-        covered = set()
+        covered: set[tuple[int, int]] = set()
         for k in np.flatnonzero(hint):
             c = int(inst.cand_campaign[k])
             covered.update((int(z), c) for z in inst.asset_zones[inst.cand_asset[k]])

@@ -63,7 +63,8 @@ def plan_violations(inst: Instance, chosen: np.ndarray) -> list[str]:
     for ci, camp in enumerate(inst.campaigns):
         if spend[ci] > inst.budget_pence[ci]:
             out.append(
-                f"budget: {camp.campaign_id} spends {to_major(spend[ci]):,.2f} of {camp.budget:,.2f}"
+                f"budget: {camp.campaign_id} spends {to_major(spend[ci]):,.2f} "
+                f"of {camp.budget:,.2f}"
             )
         for cycle in camp.cycles:
             n = per_cycle.get((ci, cycle), 0)
@@ -87,8 +88,12 @@ def plan_violations(inst: Instance, chosen: np.ndarray) -> list[str]:
 
 
 def _distance_violations(inst: Instance, a, c, t) -> list[str]:
-    """Spacing and competitor-separation breaches, from close pairs found with a k-d tree."""
-    out = []
+    """List spacing and competitor-separation breaches, from close pairs in a k-d tree.
+
+    Pairs are searched per cycle within the largest distance any rule uses, then each
+    pair is checked against its own campaign's spacing or the competitor separation.
+    """
+    out: list[str] = []
     spacing = np.array([camp.min_spacing_m for camp in inst.campaigns], dtype=float)
     groups = np.array([camp.competitor_group for camp in inst.campaigns], dtype=object)
     sep = inst.settings.competitor_separation_m

@@ -14,7 +14,9 @@ from planner.policy.eligibility import (
     ELIGIBILITY_COLUMNS,
     allowed_matrix,
     eligibility,
+    eligibility_summary,
     exclusion_zones,
+    refusals,
     scope_mask,
 )
 from planner.policy.load import (
@@ -39,11 +41,17 @@ from planner.policy.rules import (
     policy_problems,
     rule_problems,
 )
+from planner.policy.table import (
+    RULE_COLUMNS,
+    policy_from_table,
+    policy_to_table,
+)
 
 __all__ = [
     "DEFAULT_KINDS",
     "ELIGIBILITY_COLUMNS",
     "RULE_CLASSES",
+    "RULE_COLUMNS",
     "VIOLATION_COLUMNS",
     "BanRule",
     "DensityRule",
@@ -55,15 +63,19 @@ __all__ = [
     "allowed_matrix",
     "audit",
     "eligibility",
+    "eligibility_summary",
     "exclusion_zones",
     "is_number",
     "list_presets",
     "load_policy",
     "parse_policy",
     "policy_error",
+    "policy_from_table",
     "policy_from_text",
     "policy_problems",
+    "policy_to_table",
     "policy_to_toml",
+    "refusals",
     "rule_problems",
     "scope_mask",
 ]

@@ -1,7 +1,7 @@
 """Independent audit: re-check a plan's placements against every rule of a policy.
 
-Deliberately shares no code with `planner.eligibility` beyond the policy and the choice of
-metric CRS: distances here come from a plain bounding-box filter and `shapely.distance`
+Deliberately shares no code with `planner.policy.eligibility` beyond the policy and the
+choice of metric CRS: distances here come from a plain bounding-box filter and `shapely.distance`
 (no spatial index), so a bug in one path shows up as a disagreement with the other.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
@@ -22,6 +23,7 @@ from planner.policy.load import BanRule, DensityRule, ExclusionRule, PeriodRule,
 
 __all__ = ["VIOLATION_COLUMNS", "audit"]
 
+#: Columns of the table `audit` returns, in order.
 VIOLATION_COLUMNS = (
     "rule_id", "rule_type", "asset_id", "campaign_id", "cycle", "category", "reason",
 )  # fmt: skip
@@ -37,13 +39,15 @@ def audit(
     *,
     start: date = DEFAULT_START,
 ) -> pd.DataFrame:
-    """Every violation of ``policy`` in a set of placements; empty when compliant.
+    """List every violation of ``policy`` in a set of placements; empty when compliant.
 
     Rules are read as follows (the optimiser enforces the same readings):
 
     - ban: a placement of a banned category on an asset in the rule's scope.
     - exclusion: a placement of a listed category on an asset in scope whose distance to
-      a site of a listed kind is at most ``within_m`` (to a polygon's edge, 0 inside).
+      a site of a listed kind is at most ``within_m``, measured between the whole shapes
+      (from an asset's nearest point, to a polygon's edge, 0 inside a polygon or inside a
+      site drawn as a closed ring).
     - density: in each cycle, for every booked asset *a*, the faces booked on all assets
       within ``within_m`` of *a* (including *a*) must be at most ``max_faces``; one
       violation per offending asset and cycle.
@@ -55,21 +59,30 @@ def audit(
     Parameters
     ----------
     placements
-        ``asset_id``, ``category``, ``cycle``; optional ``campaign_id`` and ``faces``
-        (booked faces, default 1).
+        One row per booking: ``asset_id``, ``category``, ``cycle`` (whole number >= 1);
+        optional ``campaign_id`` and ``faces`` (booked faces, whole number >= 1, default
+        1). A plan's placements (`planner.plan.PLACEMENT_COLUMNS`) qualify, one row per
+        face.
     assets
-        The assets the placements refer to.
+        The assets the placements refer to, with a CRS: unique ``asset_id``;
+        ``asset_type`` and ``digital`` when rules are scoped by them.
     sites
-        Sensitive sites; may be None when the policy has no exclusion rule.
+        Sensitive sites with a CRS (``site_id``, ``kind``, optional ``name``); may be None
+        when the policy has no exclusion rule.
     policy
         The policy to check against.
     start
-        First day of cycle 1.
+        First day of cycle 1, for period rules.
 
     Returns
     -------
     pandas.DataFrame
-        Columns `VIOLATION_COLUMNS`, one row per violation, in policy rule order.
+        Columns `VIOLATION_COLUMNS`, one row per violation, in policy rule order:
+        ``rule_id``, ``rule_type`` (``ban``, ``exclusion``, ...), ``asset_id`` and
+        ``campaign_id`` (empty for a share violation, which concerns a whole cycle),
+        ``cycle`` (int64), ``category`` (``;``-joined for a share rule, empty for
+        density) and ``reason`` in plain words, e.g. ``"alcohol within 100 m of St
+        Mary's Primary (school, site 1234) at 63 m"``.
 
     Raises
     ------
@@ -81,6 +94,21 @@ def audit(
     --------
     >>> audit(plan.placements, assets, sites, load_policy("uk-cap-code")).empty
     True
+
+    An alcohol advert 63 m from a school breaks the CAP Code preset's 100 m rule:
+
+    >>> import geopandas as gpd, shapely
+    >>> from planner.policy.load import load_policy
+    >>> assets = gpd.GeoDataFrame({"asset_id": ["A1", "A2"]}, crs="EPSG:27700",
+    ...     geometry=shapely.points([(530000, 180000), (530500, 180000)]))
+    >>> sites = gpd.GeoDataFrame({"site_id": ["1234"], "kind": ["school"],
+    ...     "name": ["St Mary's Primary"]}, geometry=[shapely.Point(530063, 180000)],
+    ...     crs="EPSG:27700")
+    >>> placements = pd.DataFrame({"asset_id": ["A1", "A2"],
+    ...     "category": ["alcohol", "alcohol"], "cycle": [1, 1]})
+    >>> found = audit(placements, assets, sites, load_policy("uk-cap-code"))
+    >>> found[["rule_id", "asset_id", "cycle"]].to_dict("records")
+    [{'rule_id': 'cap-schools-100m', 'asset_id': 'A1', 'cycle': 1}]
     """
     _check_inputs(assets, sites, policy)
     book = _bookings(placements, assets, policy)
@@ -90,13 +118,17 @@ def audit(
     crs = metric_crs(assets, *([sites] if sites is not None else []))
     booked = np.unique(book["pos"].to_numpy())
     geom = np.empty(len(assets), dtype=object)  # metric geometry by asset position
-    geom[booked] = assets.geometry.iloc[booked].to_crs(crs).to_numpy()
-    metric_sites = sites.to_crs(crs) if policy.exclusions else None
+    # types-geopandas types GeoSeries.iloc[...] as a plain Series; it is a GeoSeries
+    geom[booked] = assets.geometry.iloc[booked].to_crs(crs).to_numpy()  # type: ignore[operator]
+    metric_sites = None
+    if policy.exclusions and sites is not None:  # `_check_inputs` refused missing sites
+        metric_sites = _as_areas(sites.to_crs(crs))
     rows: list[dict] = []
     for rule in policy.rules:
         if isinstance(rule, BanRule):
             rows += _ban(book, rule)
         elif isinstance(rule, ExclusionRule):
+            assert metric_sites is not None  # the policy has exclusion rules
             rows += _exclusion(book, rule, geom, metric_sites)
         elif isinstance(rule, DensityRule):
             rows += _density(book, rule, geom)
@@ -108,11 +140,15 @@ def audit(
 
 
 def _fail(table: str, column: str, found: str, fix: str, where: str = "") -> DataValidationError:
+    """Build the `DataValidationError` of one problem of an input table."""
     return DataValidationError(table, [Problem(table, where, column, found, fix)])
 
 
 def _check_inputs(assets: gpd.GeoDataFrame, sites: gpd.GeoDataFrame | None, policy: Policy) -> None:
-    frames = [("assets", assets, ("asset_id",))]
+    """Refuse missing sites (when needed), id/kind columns, CRSs and repeated asset ids."""
+    frames: list[tuple[str, gpd.GeoDataFrame, tuple[str, ...]]] = [
+        ("assets", assets, ("asset_id",))
+    ]
     if policy.exclusions:
         if sites is None:
             raise _fail("sites", "", "no sites given", "Give the sites the plan was made with")
@@ -128,7 +164,12 @@ def _check_inputs(assets: gpd.GeoDataFrame, sites: gpd.GeoDataFrame | None, poli
 
 
 def _bookings(placements: pd.DataFrame, assets: pd.DataFrame, policy: Policy) -> pd.DataFrame:
-    """Validated plain copy of the placements: ``pos`` (asset position), faces filled."""
+    """Return a validated plain copy of the placements: ``pos`` (asset position), faces filled.
+
+    Collects bad ``cycle`` and ``faces`` values, unknown assets and unknown categories
+    (up to 20 of each, rows numbered from 1) and raises them as one
+    `DataValidationError`.
+    """
     for col in ("asset_id", "category", "cycle"):
         if col not in placements.columns:
             raise _fail("placements", col, "column is missing", f"Add a '{col}' column")
@@ -140,7 +181,7 @@ def _bookings(placements: pd.DataFrame, assets: pd.DataFrame, policy: Policy) ->
             "campaign_id": campaign.fillna("").astype(str).to_numpy(),
         }
     )
-    book["pos"] = pd.Index(assets["asset_id"].astype(str)).get_indexer(book["asset_id"])
+    book["pos"] = pd.Index(assets["asset_id"].astype(str)).get_indexer(pd.Index(book["asset_id"]))
     problems = []
     for col in ("cycle", "faces"):
         values = placements.get(col, pd.Series(1, index=placements.index))
@@ -164,12 +205,18 @@ def _bookings(placements: pd.DataFrame, assets: pd.DataFrame, policy: Policy) ->
 
 
 def _whole_numbers(values: pd.Series) -> tuple[np.ndarray, list[int]]:
+    """Return values as int64 (0 where bad) and the positions not whole numbers >= 1."""
     num = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     ok = np.isfinite(num) & (num >= 1) & (num == np.round(num))
     return np.where(ok, num, 0).astype(np.int64), np.flatnonzero(~ok).tolist()
 
 
 def _in_scope(book: pd.DataFrame, rule: BanRule | ExclusionRule) -> np.ndarray:
+    """Return a mask of the bookings on assets a ban or exclusion rule applies to.
+
+    Written apart from `planner.policy.eligibility.scope_mask` on purpose; a missing
+    ``digital`` column means not digital, as there.
+    """
     ok = np.ones(len(book), dtype=bool)
     if rule.asset_types is not None:
         if "asset_type" not in book.columns:
@@ -183,16 +230,19 @@ def _in_scope(book: pd.DataFrame, rule: BanRule | ExclusionRule) -> np.ndarray:
 
 
 def _row(rule, asset_id="", campaign_id="", cycle=0, category="", reason="") -> dict:
+    """Build one violation row (`VIOLATION_COLUMNS`) of ``rule``."""
     return dict(zip(VIOLATION_COLUMNS, (rule.id, rule.type, asset_id, campaign_id, cycle,
                                         category, reason), strict=True))  # fmt: skip
 
 
 def _placement_rows(hit: pd.DataFrame, rule, reasons: list[str]) -> list[dict]:
+    """Build one violation row per offending booking, with its reason."""
     columns = (hit["asset_id"], hit["campaign_id"], hit["cycle"], hit["category"], reasons)
     return [_row(rule, a, c, int(y), g, r) for a, c, y, g, r in zip(*columns, strict=True)]
 
 
 def _ban(book: pd.DataFrame, rule: BanRule) -> list[dict]:
+    """Flag bookings of a banned category on an asset in the ban's scope."""
     hit = book[book["category"].isin(rule.categories).to_numpy() & _in_scope(book, rule)]
     return _placement_rows(hit, rule, [f"{g} is banned by {rule.id}" for g in hit["category"]])
 
@@ -200,14 +250,22 @@ def _ban(book: pd.DataFrame, rule: BanRule) -> list[dict]:
 def _exclusion(
     book: pd.DataFrame, rule: ExclusionRule, geom: np.ndarray, sites: gpd.GeoDataFrame
 ) -> list[dict]:
+    """Flag bookings of a listed category in scope within ``within_m`` of a listed site.
+
+    ``geom`` and ``sites`` are in one metric CRS; the reason names the nearest such site.
+    """
     hit = book[book["category"].isin(rule.categories).to_numpy() & _in_scope(book, rule)]
     chosen = sites[sites["kind"].astype(str).isin(rule.near)]
     if hit.empty or chosen.empty:
         return []
     s_geom = chosen.geometry.to_numpy()
     bounds = shapely.bounds(s_geom)
-    nearest = {p: _nearest_site(geom[p], s_geom, bounds, rule.within_m) for p in set(hit["pos"])}
-    hit = hit[[nearest[p] is not None for p in hit["pos"]]]
+    nearest = {
+        p: found
+        for p in set(hit["pos"])
+        if (found := _nearest_site(geom[p], s_geom, bounds, rule.within_m)) is not None
+    }
+    hit = hit[[p in nearest for p in hit["pos"]]]
     ids = chosen["site_id"].astype(str).tolist()
     names = chosen.get("name", pd.Series("", index=chosen.index)).fillna("").astype(str).tolist()
     kinds = chosen["kind"].astype(str).tolist()
@@ -220,9 +278,13 @@ def _exclusion(
 
 
 def _nearest_site(
-    point: object, s_geom: np.ndarray, bounds: np.ndarray, within_m: float
+    point: shapely.Geometry, s_geom: np.ndarray, bounds: np.ndarray, within_m: float
 ) -> tuple[int, float] | None:
-    """(position, distance) of the nearest site at most ``within_m`` away, or None."""
+    """Return (position, distance) of the nearest site at most ``within_m`` away, or None.
+
+    A plain bounding-box filter widened by ``within_m`` picks the candidates, then
+    `shapely.distance` (to a polygon's edge, 0 inside) decides; no spatial index.
+    """
     x0, y0, x1, y1 = shapely.bounds(point)
     near_box = (
         (bounds[:, 0] - within_m <= x1)
@@ -240,14 +302,42 @@ def _nearest_site(
     return int(candidates[best]), float(dist[best])
 
 
+def _as_areas(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return the sites with every closed line replaced by the polygon it bounds.
+
+    A site drawn as a ring (alone or as a part of a multi-part shape) protects the area
+    it encloses, so an asset inside it is at 0 m; other parts are kept as they are.
+    """
+    shapes = [_area(g) for g in sites.geometry.to_numpy()]
+    return sites.set_geometry(gpd.GeoSeries(shapes, index=sites.index, crs=sites.crs))
+
+
+def _area(geom):
+    """Return ``geom`` with each closed line in it turned into its polygon."""
+    if geom is None or geom.is_empty:
+        return geom
+    if hasattr(geom, "geoms"):
+        return shapely.GeometryCollection([_area(part) for part in geom.geoms])
+    if geom.geom_type in ("LineString", "LinearRing") and geom.is_closed:
+        polygon = shapely.make_valid(shapely.Polygon(geom.coords))
+        return polygon if polygon.area > 0 else geom
+    return geom
+
+
 def _density(book: pd.DataFrame, rule: DensityRule, geom: np.ndarray) -> list[dict]:
+    """Flag, per cycle, each booked asset with more than ``max_faces`` faces around it.
+
+    Distances are between the assets' locations in metres: a point asset's point, a point
+    on the shape (`shapely.point_on_surface`) for a line or polygon, as the optimiser
+    places them; the asset's own faces count. The reason lists up to 5 neighbours, nearest first.
+    """
     rows = []
     for cycle, in_cycle in book.groupby("cycle", sort=True):
         per_asset = in_cycle.groupby("pos", sort=True).agg(
             asset_id=("asset_id", "first"), faces=("faces", "sum")
         )
         ids, faces = per_asset["asset_id"].tolist(), per_asset["faces"].to_numpy()
-        centres = shapely.centroid(geom[per_asset.index.to_numpy()])
+        centres = shapely.point_on_surface(geom[per_asset.index.to_numpy()])
         xy = np.column_stack([shapely.get_x(centres), shapely.get_y(centres)])
         for i, dist in _distance_rows(xy):
             near = np.flatnonzero(dist <= rule.within_m)
@@ -259,7 +349,7 @@ def _density(book: pd.DataFrame, rule: DensityRule, geom: np.ndarray) -> list[di
                     f"{total} faces booked within {rule.within_m:g} m of {ids[i]} "
                     f"(with {shown or 'no other asset'}); at most {rule.max_faces} allowed"
                 )
-                rows.append(_row(rule, ids[i], cycle=int(cycle), reason=reason))
+                rows.append(_row(rule, ids[i], cycle=int(cast("int", cycle)), reason=reason))
     return rows
 
 
@@ -272,6 +362,7 @@ def _distance_rows(xy: np.ndarray, *, block: int = 512) -> Iterator[tuple[int, n
 
 
 def _share(book: pd.DataFrame, rule: ShareRule) -> list[dict]:
+    """Flag each cycle where the listed categories take more than ``max_share`` of the faces."""
     rows = []
     for cycle, in_cycle in book.groupby("cycle", sort=True):
         total = int(in_cycle["faces"].sum())
@@ -282,11 +373,12 @@ def _share(book: pd.DataFrame, rule: ShareRule) -> list[dict]:
                 f"({taken / total:.0%}) in cycle {cycle}; at most {rule.max_share:.0%} allowed"
             )
             category = ";".join(rule.categories)
-            rows.append(_row(rule, cycle=int(cycle), category=category, reason=reason))
+            rows.append(_row(rule, cycle=int(cast("int", cycle)), category=category, reason=reason))
     return rows
 
 
 def _period(book: pd.DataFrame, rule: PeriodRule, start: date) -> list[dict]:
+    """Flag bookings of a listed category in a cycle whose dates overlap the period."""
     hit = book[book["category"].isin(rule.categories).to_numpy()]
     reasons = {}
     for cycle in hit["cycle"].unique():

@@ -19,7 +19,9 @@ import shapely
 
 from planner.errors import DataValidationError, Problem
 from planner.geo import metric_crs
+from planner.io.geometry import site_areas
 from planner.policy.load import BanRule, ExclusionRule, Policy
+from planner.policy.sites import check_sites_against_policy
 from planner.schema import STORAGE_CRS
 
 __all__ = [
@@ -43,14 +45,18 @@ def eligibility(
 
     Only ``ban`` and ``exclusion`` rules decide eligibility; density, share and period
     rules depend on the plan and are enforced when planning. Distances are measured in
-    `planner.geo.metric_crs` to the nearest point of a site (0 inside a polygon); a site
-    at exactly ``within_m`` counts as within. Each exclusion reason names the nearest
-    offending site of that rule.
+    `planner.geo.metric_crs` between the whole shapes: from the nearest point of an asset
+    (a line or polygon asset is never reduced to one point; a multi-part asset is as near
+    as its nearest part) to the nearest point of a site (0 inside a polygon, and inside a
+    site drawn as a closed ring, which protects the area it encloses:
+    `planner.io.geometry.site_areas`); a site at exactly ``within_m`` counts as within.
+    Each exclusion reason names the nearest offending site of that rule.
 
     Parameters
     ----------
     assets
-        Assets with a point geometry and a CRS, shape (n_assets,): unique ``asset_id``;
+        Assets with a geometry (points; lines and polygons are measured whole) and a
+        CRS, shape (n_assets,): unique ``asset_id``;
         ``asset_type`` when a rule is scoped by type, ``digital`` (bool; absent means
         not digital) when one is scoped by digital.
     sites
@@ -93,6 +99,8 @@ def eligibility(
     _check_frame(assets, "assets", ("asset_id",))
     asset_ids = assets["asset_id"].astype(str)
     _check_unique(asset_ids)
+    # Before any verdict: unknown site kinds stop here; idle rules become warnings.
+    warnings = check_sites_against_policy(sites, policy, assets=assets)
     n_assets, n_cat = len(asset_ids), len(policy.categories)
     cat_pos = {c: i for i, c in enumerate(policy.categories)}
     notes = _Notes(n_assets * n_cat)
@@ -108,17 +116,19 @@ def eligibility(
         for cat in rule.categories:
             notes.add(positions * n_cat + cat_pos[cat], text, rule.id)
     reasons, rule_ids = notes.columns()
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "asset_id": _take(asset_ids, np.repeat(np.arange(n_assets), n_cat)),
             "category": pd.Categorical.from_codes(
-                np.tile(np.arange(n_cat), n_assets), categories=list(policy.categories)
+                np.tile(np.arange(n_cat), n_assets), categories=pd.Index(policy.categories)
             ),
             "allowed": ~notes.refused,
             "reasons": reasons,
             "rule_ids": rule_ids,
         }
     )
+    table.attrs["warnings"] = warnings
+    return table
 
 
 class _Notes:
@@ -137,6 +147,11 @@ class _Notes:
         self.rules = np.zeros(n_rows, dtype=np.int64)
 
     def add(self, rows: np.ndarray, text: str | list[str], rule_id: str) -> None:
+        """Refuse ``rows`` for one rule: one ``text`` for all, or one text per row.
+
+        A row already refused keeps its earlier reasons, joined with ``"; "``, and rule
+        ids, joined with ``";"``, in the order the rules are added.
+        """
         if not len(rows):
             return
         texts = [text] if isinstance(text, str) else text
@@ -159,6 +174,7 @@ class _Notes:
         self.rules[rows] = np.array([self._rule_code(n) for n in names])[inverse]
 
     def _rule_code(self, name: str) -> int:
+        """Return the code of a ``;``-joined rule-id text, adding it the first time."""
         if name not in self.rule_codes:
             self.rule_codes[name] = len(self.rule_texts)
             self.rule_texts.append(name)
@@ -166,20 +182,22 @@ class _Notes:
 
     @property
     def refused(self) -> np.ndarray:
+        """Boolean mask of the rows refused by at least one rule."""
         return self.reason != 0
 
     def columns(self) -> tuple[pd.Series, pd.Series]:
-        """The ``reasons`` and ``rule_ids`` columns as pandas string Series."""
+        """Return the ``reasons`` and ``rule_ids`` columns as pandas string Series."""
         return _take(self.texts, self.reason), _take(self.rule_texts, self.rules)
 
 
 def _take(texts: list[str] | pd.Series, codes: np.ndarray) -> pd.Series:
-    """``texts[codes]`` as a pandas string Series, built in Arrow without Python objects."""
+    """Return ``texts[codes]`` as a pandas string Series, built in Arrow without Python objects."""
     picked = pc.take(pa.array(texts, type=pa.large_string()), pa.array(codes))
     return pd.Series(pd.array(picked, dtype="str"))
 
 
 def _ban_text(rule: BanRule) -> str:
+    """Say what a ban covers: ``"banned"``, or e.g. ``"banned on digital bus_shelter assets"``."""
     if rule.asset_types is None and rule.digital is None:
         return "banned"
     digital = {None: "", True: "digital ", False: "non-digital "}[rule.digital]
@@ -188,7 +206,29 @@ def _ban_text(rule: BanRule) -> str:
 
 
 def scope_mask(assets: pd.DataFrame, rule: BanRule | ExclusionRule) -> np.ndarray:
-    """Boolean mask of the assets a ban or exclusion rule applies to.
+    """Return a boolean mask of the assets a ban or exclusion rule applies to.
+
+    An asset is in scope when its ``asset_type`` is in ``rule.asset_types`` (any type
+    when None) and its ``digital`` equals ``rule.digital`` (either when None).
+
+    Parameters
+    ----------
+    assets
+        Assets, shape (n_assets,): ``asset_type`` needed when the rule is scoped by type;
+        ``digital`` (bool) read when scoped by digital, missing meaning not digital.
+    rule
+        A ban or exclusion rule.
+
+    Returns
+    -------
+    numpy.ndarray
+        Bool, shape (n_assets,), in the assets' row order.
+
+    Raises
+    ------
+    DataValidationError
+        When the rule is scoped by type and ``asset_type`` is missing, or ``digital`` is
+        not a boolean column.
 
     Examples
     --------
@@ -205,6 +245,10 @@ def scope_mask(assets: pd.DataFrame, rule: BanRule | ExclusionRule) -> np.ndarra
 
 
 def _digital(assets: pd.DataFrame) -> np.ndarray:
+    """Return ``digital`` as a bool array (missing or empty values: not digital).
+
+    Text such as ``"yes"`` is refused rather than guessed; the loaders convert it.
+    """
     if "digital" not in assets.columns:
         return np.zeros(len(assets), dtype=bool)  # the data contract's default
     col = assets["digital"]
@@ -227,7 +271,12 @@ def _digital(assets: pd.DataFrame) -> np.ndarray:
 def _exclusion_hits(
     assets: gpd.GeoDataFrame, sites: gpd.GeoDataFrame | None, rules: Iterable[ExclusionRule]
 ) -> dict[str, tuple[np.ndarray, list[str]]]:
-    """Per exclusion rule: positions of refused assets and the reason text for each."""
+    """Map each exclusion rule to the positions of the assets it refuses and a reason each.
+
+    Rules with the same ``within_m`` share one spatial query over the sites of all their
+    kinds; each rule then keeps its own kinds and scope. The reason names the nearest
+    site of the rule's kinds and its distance in whole metres.
+    """
     if sites is None:
         ids = ", ".join(r.id for r in rules)
         raise DataValidationError(
@@ -245,7 +294,7 @@ def _exclusion_hits(
     _check_frame(sites, "sites", ("site_id", "kind"))
     crs = metric_crs(assets, sites)
     a_geom = assets.geometry.to_crs(crs).to_numpy()
-    s_geom = sites.geometry.to_crs(crs).to_numpy()
+    s_geom = site_areas(sites.geometry.to_crs(crs).to_numpy())
     kinds = sites["kind"].astype(str).to_numpy(dtype=object)
     labels = _site_labels(sites)
     out = {}
@@ -268,7 +317,11 @@ def _exclusion_hits(
 def _pairs_within(
     a_geom: np.ndarray, s_geom: np.ndarray, within_m: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(asset index, site index, distance) for every pair at most ``within_m`` apart."""
+    """Return (asset index, site index, distance) for every pair at most ``within_m`` apart.
+
+    Geometries are in one metric CRS, so ``within_m`` and the distances are metres; the
+    distance to a polygon is to its edge, 0 inside.
+    """
     if not len(s_geom) or not len(a_geom):
         empty = np.zeros(0, dtype=np.intp)
         return empty, empty, np.zeros(0)
@@ -280,6 +333,7 @@ def _pairs_within(
 def _nearest_per_asset(
     a_idx: np.ndarray, s_idx: np.ndarray, dist: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Keep each asset's nearest pair; a tie goes to the site listed first."""
     order = np.lexsort((s_idx, dist, a_idx))  # ties: lowest site position, deterministic
     a_sorted = a_idx[order]
     first = np.ones(len(order), dtype=bool)
@@ -289,7 +343,7 @@ def _nearest_per_asset(
 
 
 def _site_labels(sites: pd.DataFrame) -> np.ndarray:
-    """``"Name (kind, site id)"`` per site; the id stands in for a missing name."""
+    """Label each site ``"Name (kind, site id)"``; the id stands in for a missing name."""
     ids = sites["site_id"].astype(str)
     names = sites["name"].fillna("").astype(str) if "name" in sites.columns else ids
     names = names.where(names.str.strip() != "", ids)
@@ -300,10 +354,23 @@ def _site_labels(sites: pd.DataFrame) -> np.ndarray:
 def allowed_matrix(eligibility_df: pd.DataFrame) -> pd.DataFrame:
     """Pivot an eligibility table to a boolean asset x category matrix for the optimiser.
 
+    Parameters
+    ----------
+    eligibility_df
+        A table with ``asset_id``, ``category`` and ``allowed`` (as `eligibility`
+        returns), one row per pair.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Bool, shape (n_assets, n_categories): index ``asset_id`` in first-seen order,
+        columns the categories (every category of a categorical column, in its order).
+        A pair absent from the table is False: never allowed by omission.
+
     Examples
     --------
     >>> m = allowed_matrix(eligibility(assets, sites, policy))
-    >>> m.loc["A1", "alcohol"]
+    >>> bool(m.loc["A1", "alcohol"])
     False
     """
     ids, id_codes = _codes(eligibility_df["asset_id"])
@@ -360,7 +427,8 @@ def refusals(
     -------
     pandas.DataFrame
         One row per refused pair, in the table's order: ``asset_id``, ``name``,
-        ``asset_type``, ``category``, ``reasons`` and ``rule_ids`` (``; ``-separated).
+        ``asset_type`` (empty when ``assets`` lacks them), ``category``, ``reasons`` and
+        ``rule_ids`` as in the eligibility table.
 
     Examples
     --------
@@ -380,6 +448,7 @@ def refusals(
 
 
 def _codes(col: pd.Series) -> tuple[list, np.ndarray]:
+    """Return a column's distinct values and each row's code (a categorical's own codes)."""
     if isinstance(col.dtype, pd.CategoricalDtype):
         return list(col.cat.categories), col.cat.codes.to_numpy()
     codes, uniques = pd.factorize(col, sort=False)
@@ -389,12 +458,18 @@ def _codes(col: pd.Series) -> tuple[list, np.ndarray]:
 def exclusion_zones(
     sites: gpd.GeoDataFrame, policy: Policy, *, dissolve: bool = True
 ) -> gpd.GeoDataFrame:
-    """The areas each exclusion rule keeps its categories out of, for maps.
+    """Draw the areas each exclusion rule keeps its categories out of, for maps.
+
+    Each site of a rule's kinds is buffered by ``within_m`` metres in the metric CRS of
+    `planner.geo.metric_crs` (a polygon site grows from its edge), so an asset in the
+    rule's scope is refused its categories exactly when it lies in a zone (up to the
+    buffer's polygon approximation of a circle). Rules with no site of their kinds draw
+    nothing.
 
     Parameters
     ----------
     sites
-        Sensitive sites.
+        Sensitive sites with a CRS: ``site_id``, ``kind``, point or polygon geometry.
     policy
         Policy whose exclusion rules are drawn.
     dissolve
@@ -403,8 +478,15 @@ def exclusion_zones(
     Returns
     -------
     geopandas.GeoDataFrame
-        ``rule_id``, ``kind``, ``site_id``, ``categories``, ``within_m``, geometry in
-        EPSG:4326. Dissolved rows list the kinds and leave ``site_id`` empty.
+        ``rule_id``, ``kind``, ``site_id``, ``categories`` (``;``-joined), ``within_m``
+        (metres), geometry in EPSG:4326; empty with these columns when the policy has no
+        exclusion rule or there are no sites. Dissolved rows list the kinds
+        (``", "``-joined) and leave ``site_id`` empty.
+
+    Raises
+    ------
+    DataValidationError
+        When ``sites`` lacks ``site_id`` or ``kind``, a geometry, a CRS or a location.
 
     Examples
     --------
@@ -419,6 +501,8 @@ def exclusion_zones(
     _check_frame(sites, "sites", ("site_id", "kind"))
     crs = metric_crs(sites)
     metric = sites.to_crs(crs)
+    areas = site_areas(metric.geometry.to_numpy())
+    metric = metric.set_geometry(gpd.GeoSeries(areas, index=metric.index, crs=crs))
     frames = [_rule_zones(metric, rule, dissolve=dissolve) for rule in policy.exclusions]
     zones = pd.concat(frames, ignore_index=True)
     zones = gpd.GeoDataFrame(zones, geometry="geometry", crs=crs)
@@ -427,6 +511,7 @@ def exclusion_zones(
 
 
 def _rule_zones(metric: gpd.GeoDataFrame, rule: ExclusionRule, *, dissolve: bool) -> pd.DataFrame:
+    """Buffer one rule's sites (already in metres) into its zone rows, dissolved or not."""
     chosen = metric[metric["kind"].isin(rule.near)]
     zones = chosen.geometry.buffer(rule.within_m).to_numpy()
     if dissolve:
@@ -450,6 +535,7 @@ def _rule_zones(metric: gpd.GeoDataFrame, rule: ExclusionRule, *, dissolve: bool
 def _check_frame(
     frame: pd.DataFrame, name: str, required: tuple[str, ...], *, geometry: bool = True
 ) -> None:
+    """Raise one `DataValidationError` for missing columns and (if asked) geometry problems."""
     problems = [
         Problem(name, "", col, "column is missing", f"Add a '{col}' column (see planner.schema)")
         for col in required
@@ -462,6 +548,7 @@ def _check_frame(
 
 
 def _geometry_problems(frame: pd.DataFrame, name: str) -> list[Problem]:
+    """Return the first of: not a GeoDataFrame, no CRS, rows without a location (up to 5 named)."""
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
         return [
             Problem(
@@ -498,6 +585,7 @@ def _geometry_problems(frame: pd.DataFrame, name: str) -> list[Problem]:
 
 
 def _check_unique(asset_ids: pd.Series) -> None:
+    """Refuse repeated asset ids (naming up to 5): each row of the table must be one asset."""
     if asset_ids.is_unique:
         return
     shown = sorted(set(asset_ids[asset_ids.duplicated()]))[:5]

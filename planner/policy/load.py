@@ -228,7 +228,7 @@ def parse_policy(doc: dict, *, source: str) -> Policy:
 
 
 def list_presets() -> list[str]:
-    """Names of the bundled preset policies.
+    """List the names of the bundled preset policies.
 
     Returns
     -------

@@ -231,7 +231,7 @@ class PeriodRule:
 
 
 Rule = BanRule | ExclusionRule | DensityRule | ShareRule | PeriodRule
-RULE_CLASSES: dict[str, type] = {
+RULE_CLASSES: dict[str, type[Rule]] = {
     c.type: c for c in (BanRule, ExclusionRule, DensityRule, ShareRule, PeriodRule)
 }
 
@@ -424,7 +424,7 @@ def _members(values: tuple | None, known: tuple | frozenset, what: str) -> list[
 
 
 def rule_problems(rule: Rule, categories: tuple, kinds: tuple) -> dict[str, list[str]]:
-    """Problems per key of one rule, against the policy's vocabularies.
+    """Find the problems of one rule, per key, against the policy's vocabularies.
 
     Parameters
     ----------

@@ -73,7 +73,7 @@ def policy_to_table(policy: Policy) -> pd.DataFrame:
 
 
 def _cell(value: object) -> str:
-    """One rule value as the text a table shows."""
+    """Write one rule value as the text a table shows."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -168,7 +168,7 @@ def policy_from_table(
 
 
 def _text(value: Any) -> str:
-    """A cell as stripped text; None, NaN and ``pd.NA`` are empty."""
+    """Return a cell as stripped text; None, NaN and ``pd.NA`` are empty."""
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return ""
     return _cell(value).strip()
@@ -177,7 +177,7 @@ def _text(value: Any) -> str:
 def _row_rule(
     cells: dict[str, str], categories: tuple, kinds: tuple
 ) -> tuple[Rule | None, list[str]]:
-    """One row's rule, or None and its problems (``column 'x': ...``)."""
+    """Build one row's rule; or return None and its problems (``column 'x': ...``)."""
     kind = cells.get("type", "")
     cls = RULE_CLASSES.get(kind.lower())
     if cls is None:
@@ -203,12 +203,12 @@ def _row_rule(
     if problems:
         return None, problems
     rule = cls(**values)
-    found = rule_problems(rule, tuple(categories), tuple(kinds))
-    return rule, [f"column '{k}': {m}" for k, msgs in found.items() for m in msgs]
+    by_key = rule_problems(rule, tuple(categories), tuple(kinds))
+    return rule, [f"column '{k}': {m}" for k, msgs in by_key.items() for m in msgs]
 
 
 def _value(key: str, text: str) -> tuple[Any, str]:
-    """A cell's value for rule key ``key``, and a problem ("" when there is none)."""
+    """Return a cell's value for rule key ``key``, and a problem ("" when there is none)."""
     if key in _LISTS:
         return tuple(p.strip() for p in text.replace(",", ";").split(";") if p.strip()), ""
     if key == "digital":

@@ -27,7 +27,9 @@ from planner.value.concession import (
 from planner.value.rates import (
     RateCard,
     RateEntry,
+    card_for_location,
     load_rate_card,
+    outside_card_area,
     price_assets,
 )
 from planner.value.valuation import (
@@ -56,6 +58,7 @@ __all__ = [
     "ValuationAssumptions",
     "assumptions_table",
     "calibrate",
+    "card_for_location",
     "check_currency",
     "council_income",
     "estimate_impacts",
@@ -63,6 +66,7 @@ __all__ = [
     "is_digital",
     "load_rate_card",
     "load_terms",
+    "outside_card_area",
     "policy_value_at_risk",
     "portfolio_summary",
     "price_assets",

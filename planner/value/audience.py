@@ -67,6 +67,7 @@ _NON_NEGATIVE = (
 
 
 def _param(default: Any, doc: str, unit: str = "") -> Any:
+    """Declare a dataclass field whose metadata (``doc``, ``unit``) feeds ``assumptions_table``."""
     return field(default=default, metadata={"doc": doc, "unit": unit})
 
 
@@ -315,8 +316,8 @@ def estimate_impacts(
     ----------
     assets
         Contract assets (``format``, ``digital``, ``slots``, optional measured
-        ``weekly_impacts`` in impacts per week per face and advertiser), any CRS;
-        polygons and lines count from their centroid.
+        ``weekly_impacts`` in impacts per week per face and advertiser), any CRS; a
+        polygon or line asset stands at a point on it (`shapely.point_on_surface`).
     zones
         Demand zones with ``population`` (people; polygons use their centroid). ``None``:
         the residential term is ``params.no_zone_weekly_passers`` everywhere.
@@ -334,8 +335,11 @@ def estimate_impacts(
         Indexed like ``assets``: ``weekly_impacts`` (measured where given, else modelled),
         ``impacts_source`` (``"measured"``/``"modelled"``) and ``modelled_impacts``, all in
         impacts per week per face and per advertiser (a digital face's share of time is
-        ``1/slots``). With ``params.min_measured_for_calibration`` or more measured assets
-        the modelled figures are calibrated; ``attrs["calibration"]`` is then the
+        ``1/slots``); and ``resident_share``, the modelled share of the passers who live
+        within walking distance (the residential term over all passers, in [0, 1]; used by
+        `planner.value.reach` to send that part of the impacts to the face's catchment).
+        With ``params.min_measured_for_calibration`` or more measured assets the
+        modelled figures are calibrated; ``attrs["calibration"]`` is then the
         `Calibration` as a dict (else None) and ``attrs["note"]`` says what the figures are.
 
     Raises
@@ -350,7 +354,7 @@ def estimate_impacts(
     >>> impacts = estimate_impacts(assets, zones, transit=stops)
     >>> impacts["weekly_impacts"].median()
     """
-    modelled = _modelled(assets, zones, transit, pois, params)
+    modelled, resident_share = _modelled(assets, zones, transit, pois, params)
     measured = _measured(assets)
     has_measured = ~np.isnan(measured)
     calibration = None
@@ -362,6 +366,7 @@ def estimate_impacts(
             "weekly_impacts": np.where(has_measured, measured, modelled),
             "impacts_source": np.where(has_measured, MEASURED, MODELLED),
             "modelled_impacts": modelled,
+            "resident_share": resident_share,
         },
         index=assets.index,
     )
@@ -417,7 +422,7 @@ def calibrate(
     """
     if not 0 <= holdout < 1:
         raise PlannerError(f"holdout must be in [0, 1); got {holdout}")
-    modelled = _modelled(assets, zones, transit, pois, params)
+    modelled, _ = _modelled(assets, zones, transit, pois, params)
     return _fit_scale(modelled, _measured(assets), holdout=holdout, seed=seed)
 
 
@@ -481,11 +486,14 @@ def _modelled(
     transit: gpd.GeoDataFrame | None,
     pois: gpd.GeoDataFrame | None,
     params: AudienceParams,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Compute uncalibrated modelled impacts per face and per advertiser, shape (n_assets,).
 
     Passers a week (base + residential + transit + POI terms) times the format's
-    visibility, divided by the slots of a digital face (share of time).
+    visibility, divided by the slots of a digital face (share of time). Also the share of
+    the passers that is the residential term (people living within walking distance),
+    shape (n_assets,), which `planner.value.reach` uses to send that part of a face's
+    impacts to its catchment.
 
     Raises
     ------
@@ -500,9 +508,10 @@ def _modelled(
                 "frame.set_crs('EPSG:4326') (or the CRS of its coordinates)"
             )
     crs = metric_crs(assets)
-    here = _points(assets.to_crs(crs))
-    passers = np.full(len(assets), params.base_weekly_passers)
-    passers += _residential(here, zones, crs, params)
+    # A line or polygon asset stands at a point on it (as in the optimiser and on maps).
+    here = shapely.point_on_surface(assets.to_crs(crs).geometry.to_numpy())
+    residents = _residential(here, zones, crs, params)
+    passers = params.base_weekly_passers + residents
     if transit is not None and len(transit):
         transit_m = transit.to_crs(crs)
         kinds = _transit_kind(transit_m)
@@ -520,7 +529,9 @@ def _modelled(
         passers += _decayed_sum(
             here, _points(pois_m), visitors, radius=params.poi_radius_m, decay=params.poi_decay_m
         )
-    return passers * _visibility(assets, params) / _share_of_time_slots(assets, params)
+    impacts = passers * _visibility(assets, params) / _share_of_time_slots(assets, params)
+    resident_share = np.divide(residents, passers, out=np.zeros(len(here)), where=passers > 0)
+    return impacts, resident_share
 
 
 def _residential(

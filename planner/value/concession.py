@@ -387,7 +387,7 @@ def _bands(value: Any, where: str) -> tuple[tuple[float, float], ...]:
     return tuple(bands)
 
 
-def _amount(data: dict[str, Any], key: str, where: str) -> float:
+def _amount(data: Mapping[str, Any], key: str, where: str) -> float:
     """Return the amount under ``key`` (0 when absent); `PricingError` unless finite and >= 0."""
     value = data.get(key, 0)
     if not _number(value) or value < 0:
@@ -395,7 +395,7 @@ def _amount(data: dict[str, Any], key: str, where: str) -> float:
     return float(value)
 
 
-def _indexation(data: dict[str, Any], where: str) -> float:
+def _indexation(data: Mapping[str, Any], where: str) -> float:
     """Return ``indexation`` (0 when absent); `PricingError` unless a number in (-0.5, 1)."""
     value = data.get("indexation", 0)
     if not _number(value) or not -0.5 < value < 1:

@@ -18,8 +18,10 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from planner.calendar import CYCLE_DAYS
 from planner.errors import PricingError
@@ -29,7 +31,9 @@ from planner.value.audience import is_digital
 __all__ = [
     "RateCard",
     "RateEntry",
+    "card_for_location",
     "load_rate_card",
+    "outside_card_area",
     "price_assets",
 ]
 
@@ -44,6 +48,8 @@ _CARD_KEYS = {
     "rate",
     "notes",
     "sources",
+    "country",
+    "area",
 }
 _RATE_KEYS = {"format", "digital", "tier", "price_per_cycle", "cpm", "source"}
 
@@ -113,6 +119,12 @@ class RateCard:
         Path of the file read.
     notes, sources
         The card's own ``notes`` and ``sources`` (citations), as written.
+    country
+        Where its prices hold, e.g. ``"GB"`` (ISO 3166-1 code); empty when not said.
+    area
+        That country as ``(west, south, east, north)`` boxes in degrees (EPSG:4326); an
+        asset in none of them is outside the card's market (`outside_card_area`). Empty:
+        not checked.
     """
 
     name: str
@@ -125,6 +137,8 @@ class RateCard:
     source: str = ""
     notes: str = ""
     sources: tuple[str, ...] = ()
+    country: str = ""
+    area: tuple[tuple[float, float, float, float], ...] = ()
 
 
 def load_rate_card(path_or_name: str | os.PathLike[str] | RateCard) -> RateCard:
@@ -132,7 +146,8 @@ def load_rate_card(path_or_name: str | os.PathLike[str] | RateCard) -> RateCard:
 
     The file's keys: ``currency`` (ISO code) and ``agency_commission`` (share in [0, 1))
     are required; ``name``, ``default_tier`` (default ``"standard"``), ``tier_column``
-    (default ``"tier"``), ``[ward_tiers]``, ``notes`` and ``sources`` are optional; at
+    (default ``"tier"``), ``[ward_tiers]``, ``notes``, ``sources``, ``country`` and
+    ``area`` (a list of ``[west, south, east, north]`` boxes in degrees) are optional; at
     least one ``[[rate]]`` with optional ``format``, ``digital``, ``tier`` and ``source``
     and exactly one of ``price_per_cycle`` or ``cpm`` (a positive number). Any other key
     is refused, so a typo is never silently ignored.
@@ -190,7 +205,7 @@ def load_rate_card(path_or_name: str | os.PathLike[str] | RateCard) -> RateCard:
     if not isinstance(ward_tiers, dict) or not all(isinstance(v, str) for v in ward_tiers.values()):
         raise PricingError(f"{where}: [ward_tiers] must map ward names to tier names (text)")
     return RateCard(
-        name=str(data.get("name", path.stem)),
+        name=str(data.get("name", Path(path.name).stem)),
         currency=currency.strip().upper(),
         agency_commission=float(commission),
         entries=tuple(_entry(rate, i, where) for i, rate in enumerate(rates, start=1)),
@@ -200,7 +215,90 @@ def load_rate_card(path_or_name: str | os.PathLike[str] | RateCard) -> RateCard:
         source=str(path),
         notes=str(data.get("notes", "")).strip(),
         sources=tuple(str(s) for s in data.get("sources", ())),
+        country=str(data.get("country", "")).strip(),
+        area=_area(data.get("area", []), where),
     )
+
+
+def _area(value: Any, where: str) -> tuple[tuple[float, float, float, float], ...]:
+    """Check the ``area`` key: a list of ``[west, south, east, north]`` boxes in degrees."""
+    boxes = []
+    for i, box in enumerate(value if isinstance(value, list) else [None], start=1):
+        numbers = box if isinstance(box, list) and len(box) == 4 else []
+        ok = len(numbers) == 4 and all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in numbers
+        )
+        if not ok or not (
+            -180 <= numbers[0] < numbers[2] <= 180 and -90 <= numbers[1] < numbers[3] <= 90
+        ):
+            raise PricingError(
+                f"{where}: key 'area', box {i}: give [west, south, east, north] in degrees, "
+                f"west < east and south < north; got {box!r}"
+            )
+        west, south, east, north = (float(v) for v in numbers)
+        boxes.append((west, south, east, north))
+    return tuple(boxes)
+
+
+def outside_card_area(assets: gpd.GeoDataFrame, card: RateCard) -> np.ndarray:
+    """Mark the assets that lie outside the area a rate card's prices are for.
+
+    Parameters
+    ----------
+    assets
+        Assets with a geometry and a CRS, shape (n,).
+    card
+        A rate card; one without an ``area`` marks nothing.
+
+    Returns
+    -------
+    numpy.ndarray
+        Bool, shape (n,): True where an asset's point (a point on a line or polygon) is
+        in none of the card's boxes.
+
+    Examples
+    --------
+    >>> outside_card_area(new_york_assets, load_rate_card("uk-default")).all()
+    True
+    """
+    if not card.area or not len(assets):
+        return np.zeros(len(assets), dtype=bool)
+    points = shapely.point_on_surface(assets.geometry.to_crs("EPSG:4326").to_numpy())
+    inside = np.zeros(len(assets), dtype=bool)
+    for box in card.area:
+        inside |= shapely.contains_xy(
+            shapely.box(*box), shapely.get_x(points), shapely.get_y(points)
+        )
+    return ~inside
+
+
+def card_for_location(assets: gpd.GeoDataFrame, currency: str | None = None) -> list[str]:
+    """Name the bundled rate cards whose area holds every one of these assets.
+
+    Parameters
+    ----------
+    assets
+        Assets with a geometry and a CRS.
+    currency
+        Only cards in this currency when given.
+
+    Returns
+    -------
+    list of str
+        Bundled card names (``planner/presets/rates``), e.g. ``["demo"]`` for Helsinki.
+
+    Examples
+    --------
+    >>> card_for_location(helsinki_assets)
+    ['demo']
+    """
+    names = []
+    for name in preset_names("rates"):
+        card = load_rate_card(name)
+        fits = card.area and not outside_card_area(assets, card).any()
+        if fits and (currency is None or card.currency == currency.upper()):
+            names.append(name)
+    return names
 
 
 def price_assets(
@@ -344,10 +442,9 @@ def _resolve(path_or_name: str | os.PathLike[str], kind: str) -> Path | Traversa
         When no such file exists; the message lists the bundled presets of ``kind``.
     """
     text = os.fspath(path_or_name)
-    path: Path | Traversable = Path(text)
-    is_name = (
-        Path(text).suffix.lower() != ".toml" and Path(text).parent == Path() and not path.exists()
-    )
+    given = Path(text)
+    path: Path | Traversable = given
+    is_name = given.suffix.lower() != ".toml" and given.parent == Path() and not given.exists()
     if is_name:
         path = preset_file(kind, text) or Path(f"{text}.toml")
     if not path.is_file():

@@ -19,9 +19,16 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import PlannerError, PricingError
+from planner.presets import preset_names
 from planner.value.audience import AudienceParams, estimate_impacts, is_digital, slots_of
 from planner.value.concession import ConcessionTerms, income_breakdown, load_terms
-from planner.value.rates import RateCard, load_rate_card, price_assets
+from planner.value.rates import (
+    RateCard,
+    card_for_location,
+    load_rate_card,
+    outside_card_area,
+    price_assets,
+)
 
 __all__ = [
     "CATEGORY_SHARE_SOURCES",
@@ -218,10 +225,14 @@ def value_assets(
         face and advertiser), ``price_per_cycle``, ``price_source``, ``currency``, ``tier``,
         ``annual_value_full`` and per scenario ``annual_value_*``, ``expected_sales_*`` and
         ``council_income_*`` (currency a year, major units); with ``eligibility`` also
-        ``demand_share_out_of_reach`` and ``value_out_of_reach_central``. ``estimate``
-        labels every row as a modelled estimate and ``attrs`` holds the note, the
-        calibration, the rate card and terms names, the agency commission and the
-        contract year.
+        ``demand_share_out_of_reach`` and ``value_out_of_reach_central``. ``status``
+        (an ``unavailable`` asset is in no plan and is valued at 0) and
+        ``uniform_audience`` (True where the modelled audience had no demand zones to
+        follow). ``estimate`` labels every row as a modelled estimate and ``attrs`` holds
+        the note, the calibration, the rate card and terms names, the agency commission,
+        the contract year and ``warnings``: one sentence per figure that depends on where
+        the data is (assets outside the rate card's ``area``, naming the card to choose;
+        unavailable assets; audiences without demand zones).
 
     Raises
     ------
@@ -239,12 +250,18 @@ def value_assets(
     >>> values[["asset_id", "annual_value_central", "council_income_central"]].head()
     """
     card, deal = check_currency(rate_card, terms)
+    warnings = _location_warnings(assets, card)
     impacts = estimate_impacts(assets, zones, transit=transit, pois=pois, params=params)
     prices = price_assets(assets, impacts, card)
     out = _asset_columns(assets, params)
     out = out.join(impacts[["weekly_impacts", "impacts_source", "modelled_impacts"]])
     out = out.join(prices[["price_per_cycle", "price_source", "currency", "tier"]])
-    units = out["faces"] * np.where(out["digital"], out["slots"], 1)
+    out["status"], unavailable = _status(assets)
+    warnings += _unavailable_warning(out["asset_id"], unavailable)
+    out["uniform_audience"], uniform = _uniform_audience(impacts, zones, transit, pois, params)
+    warnings += uniform
+    # An unavailable asset is in no plan, so it sells nothing.
+    units = out["faces"] * np.where(out["digital"], out["slots"], 1) * ~unavailable
     out["annual_value_full"] = units * out["price_per_cycle"] * assumptions.cycles_per_year
     # Only CPM prices move with the audience estimate, and only when it is modelled.
     uncertain = (out["price_source"] == "cpm") & (out["impacts_source"] == "modelled")
@@ -271,8 +288,80 @@ def value_assets(
         terms=deal.name,
         agency_commission=card.agency_commission,
         contract_year=assumptions.contract_year,
+        warnings=warnings,
     )
     return values
+
+
+def _location_warnings(assets: gpd.GeoDataFrame, card: RateCard) -> list[str]:
+    """Warn when assets lie outside the rate card's area, naming a card that fits them."""
+    outside = outside_card_area(assets, card)
+    if not outside.any():
+        return []
+    ids = assets["asset_id"].astype(str).to_numpy()[outside] if "asset_id" in assets else []
+    shown = ", ".join(list(ids)[:5]) + (", ..." if outside.sum() > 5 else "")
+    fits = card_for_location(assets[outside])
+    choose = (
+        f"Choose rate_card='{fits[0]}' (bundled) for them"
+        if fits
+        else "No bundled rate card covers them: write one for their country (copy "
+        "planner/presets/rates/uk-default.toml, set currency, country, area and the "
+        "prices) and pass rate_card='<file>.toml'"
+    )
+    return [
+        f"{int(outside.sum())} of {len(assets)} asset(s) ({shown}) lie outside "
+        f"{card.country or 'the area'} of rate card '{card.name}', so they are priced in "
+        f"{card.currency} at its prices. {choose}, and concession terms in the same currency."
+    ]
+
+
+def _status(assets: pd.DataFrame) -> tuple[pd.Series, np.ndarray]:
+    """Return each asset's ``status`` (``available`` when absent) and the unavailable mask."""
+    status = assets.get("status", pd.Series("available", index=assets.index))
+    status = status.fillna("available").astype(str).str.strip().str.lower()
+    return status, (status == "unavailable").to_numpy()
+
+
+def _unavailable_warning(ids: pd.Series, unavailable: np.ndarray) -> list[str]:
+    """Say which assets are valued at 0 because their status is ``unavailable``."""
+    if not unavailable.any():
+        return []
+    shown = ", ".join(ids[unavailable].tolist()[:5]) + (", ..." if unavailable.sum() > 5 else "")
+    return [
+        f"{int(unavailable.sum())} asset(s) have status 'unavailable' ({shown}): they are in "
+        "no plan, so their annual value, sales and council income are 0"
+    ]
+
+
+def _uniform_audience(
+    impacts: pd.DataFrame,
+    zones: gpd.GeoDataFrame | None,
+    transit: gpd.GeoDataFrame | None,
+    pois: gpd.GeoDataFrame | None,
+    params: AudienceParams,
+) -> tuple[np.ndarray, list[str]]:
+    """Flag modelled audiences made without demand zones: the same residents everywhere."""
+    modelled = (impacts["impacts_source"] == "modelled").to_numpy()
+    if (zones is not None and len(zones)) or not modelled.any():
+        return np.zeros(len(impacts), dtype=bool), []
+    others = [
+        n
+        for n, f in (("transit stops", transit), ("points of interest", pois))
+        if f is not None and len(f)
+    ]
+    apart = "format" + "".join(f", {n}" for n in others)
+    residents = (
+        f"the same {params.no_zone_weekly_passers:,.0f} residents passing a week "
+        "(AudienceParams.no_zone_weekly_passers)"
+        if zones is None
+        else "no residents at all (the demand zones file has no rows)"
+    )
+    return modelled, [
+        f"No demand zones were given, so every asset's modelled audience counts {residents}: "
+        f"impacts and values of {int(modelled.sum())} asset(s) differ only by {apart}, not "
+        "by where people live (column 'uniform_audience'). Give demand zones (population "
+        "by area, e.g. census LSOAs) for audiences that follow the population"
+    ]
 
 
 def check_currency(
@@ -313,9 +402,16 @@ def check_currency(
         raise PricingError(
             f"The rate card '{card.name}' is in {card.currency} but the concession terms "
             f"'{deal.name}' are in {deal.currency}; choose a rate card and terms in the "
-            "same currency"
+            f"same currency{_cards_in(deal.currency)}"
         )
     return card, deal
+
+
+def _cards_in(currency: str) -> str:
+    """Name the bundled rate cards in ``currency``, as the end of a sentence."""
+    names = [n for n in preset_names("rates") if load_rate_card(n).currency == currency]
+    listed = " or ".join(f"rate_card='{n}'" for n in names)
+    return f" (for these terms: {listed})" if names else ""
 
 
 def _asset_columns(assets: gpd.GeoDataFrame, params: AudienceParams) -> pd.DataFrame:
@@ -444,8 +540,10 @@ def policy_value_at_risk(
         ``rule_id``, ``rule``, ``assets``, ``demand_share``, ``value_out_of_reach_*``,
         ``sales_out_of_reach_*``, ``council_income_out_of_reach_*`` and
         ``share_of_portfolio_value`` (central value out of reach over the portfolio's
-        central value). Money is in the values' currency a year. Rules can overlap, so
-        rule rows need not add up to the total. ``estimate`` is ``"modelled"`` and
+        central value). Money is in the values' currency a year. Every rule of
+        ``policy`` has a row, with zeros when it refuses nothing (and a policy that
+        refuses nothing gives zero rule rows and a zero total, never an error). Rules can
+        overlap, so rule rows need not add up to the total. ``estimate`` is ``"modelled"`` and
         ``attrs["note"]`` says it is an upper bound.
 
     Raises
@@ -467,19 +565,21 @@ def policy_value_at_risk(
     portfolio_value = float(values["annual_value_central"].sum())
     money = _MoneyOutOfReach(deal, totals, year)
     rows = [
-        {"level": "category", "category": c, "demand_share": category_share.get(c, 0.0)}
+        {"level": "category", "category": c, "demand_share": category_share.get(str(c), 0.0)}
         | money(group)
         for c, group in blocked.groupby("category", sort=True)
     ]
     by_rule = blocked.assign(rule_id=blocked["rule_ids"].str.split(";")).explode("rule_id")
     by_rule["rule_id"] = by_rule["rule_id"].fillna("").str.strip()
     labels = _rule_labels(policy)
-    for rule_id, group in by_rule[by_rule["rule_id"] != ""].groupby("rule_id", sort=True):
+    groups = {str(k): g for k, g in by_rule[by_rule["rule_id"] != ""].groupby("rule_id", sort=True)}
+    # Every rule of the policy gets a row, a zero one when it refuses nothing here.
+    for rule_id in sorted(set(groups) | set(labels)):
         # One (asset, category) pair counts once per rule even if the rule is listed twice.
-        group = group.drop_duplicates(["asset_id", "category"])
+        group = groups.get(rule_id, by_rule.iloc[:0]).drop_duplicates(["asset_id", "category"])
         categories = ";".join(sorted(group["category"].unique()))
         head = {"level": "rule", "category": categories, "rule_id": rule_id}
-        rows.append(head | {"rule": labels.get(rule_id, "")} | money(group))
+        rows.append(head | {"rule": labels.get(str(rule_id), "")} | money(group))
     rows.append({"level": "total", "category": "all"} | money(blocked))
     columns = ["level", "category", "rule_id", "rule", "assets", "demand_share"]
     columns += [
@@ -589,6 +689,7 @@ def assumptions_table(
 
 
 def _dataclass_rows(group: str, obj: Any) -> list[tuple[str, str, Any, str, str]]:
+    """Return ``(group, name, value, unit, doc)`` per field of ``obj``, one per key of a dict."""
     rows = []
     for f in fields(obj):
         value = getattr(obj, f.name)
@@ -601,6 +702,11 @@ def _dataclass_rows(group: str, obj: Any) -> list[tuple[str, str, Any, str, str]
 
 
 def _apportion(sales: np.ndarray, deal: ConcessionTerms, year: int) -> np.ndarray:
+    """Share the portfolio's council income among assets in proportion to their sales.
+
+    Income is ``council_income(sum(sales))``; with no sales at all (the guarantee and fee
+    still paid) it is split equally. ``sales`` has shape (n_assets,); so has the result.
+    """
     total = float(sales.sum())
     income = income_breakdown(total, deal, year=year)["income"] if len(sales) else 0.0
     if total <= 0:
@@ -609,6 +715,13 @@ def _apportion(sales: np.ndarray, deal: ConcessionTerms, year: int) -> np.ndarra
 
 
 def _check_eligibility(eligibility: pd.DataFrame) -> pd.DataFrame:
+    """Return a normalised copy: text ids, lower-case categories, bool ``allowed``, ``rule_ids``.
+
+    Raises
+    ------
+    PlannerError
+        When ``asset_id``, ``category`` or ``allowed`` is missing.
+    """
     needed = {"asset_id", "category", "allowed"}
     missing = sorted(needed - set(eligibility.columns))
     if missing:
@@ -629,9 +742,14 @@ def _check_eligibility(eligibility: pd.DataFrame) -> pd.DataFrame:
 def _blocked_share(
     asset_ids: pd.Series, eligibility: pd.DataFrame, category_share: dict[str, float]
 ) -> np.ndarray:
+    """Return each asset's share of demand out of reach: refused categories' shares, summed.
+
+    Capped at 1; 0 for an asset with no refusal. Shape (n_assets,), in ``asset_ids`` order.
+    """
     table = _check_eligibility(eligibility)
     blocked = table.loc[~table["allowed"], ["asset_id", "category"]].drop_duplicates()
-    blocked["share"] = blocked["category"].map(category_share).fillna(0.0)
+    # astype(float): mapping an empty text column gives text, which cannot be summed.
+    blocked["share"] = blocked["category"].map(category_share).astype(float).fillna(0.0)
     share = blocked.groupby("asset_id")["share"].sum().clip(upper=1.0)
     return asset_ids.map(share).fillna(0.0).to_numpy(dtype=float)
 
@@ -639,6 +757,12 @@ def _blocked_share(
 def _blocked_pairs(
     values: pd.DataFrame, eligibility: pd.DataFrame, category_share: dict[str, float]
 ) -> pd.DataFrame:
+    """Return one row per refused (asset, category) pair with the money it puts out of reach.
+
+    The pair's ``annual_value_*``, ``expected_sales_*`` and ``council_income_*`` are the
+    asset's, times the category's share of demand; pairs of assets not in ``values`` are
+    dropped.
+    """
     table = _check_eligibility(eligibility)
     blocked = table.loc[~table["allowed"]].drop_duplicates(["asset_id", "category"])
     columns = [
@@ -648,7 +772,9 @@ def _blocked_pairs(
     ]
     frame = pd.DataFrame(values[columns]).assign(asset_id=values["asset_id"].astype(str))
     blocked = blocked.merge(frame, on="asset_id", how="inner")
-    share = blocked["category"].map(category_share).fillna(0.0)
+    # astype(float): with nothing refused, mapping the empty text column gives text, and
+    # text times money raises a TypeError.
+    share = blocked["category"].map(category_share).astype(float).fillna(0.0)
     for name in columns:
         blocked[name] = blocked[name] * share
     return blocked
@@ -656,13 +782,28 @@ def _blocked_pairs(
 
 @dataclass(frozen=True)
 class _MoneyOutOfReach:
-    """Sums the blocked pairs of a group; council income at portfolio level when terms given."""
+    """Sums the blocked pairs of a group; council income at portfolio level when terms given.
+
+    Attributes
+    ----------
+    deal
+        The concession terms, or None to sum the apportioned ``council_income_*``.
+    totals
+        The portfolio's expected sales per scenario (currency a year).
+    year
+        Contract year for the terms' indexation.
+    """
 
     deal: ConcessionTerms | None
     totals: dict[str, float]
     year: int
 
     def __call__(self, group: pd.DataFrame) -> dict[str, Any]:
+        """Return ``assets`` and the value, sales and council income out of reach per scenario.
+
+        Sales out of reach are capped at the portfolio's total, so income never goes
+        below that of zero sales.
+        """
         row: dict[str, Any] = {"assets": int(group["asset_id"].nunique())}
         for s in SCENARIOS:
             sales = min(float(group[f"expected_sales_{s}"].sum()), self.totals[s])
@@ -672,6 +813,7 @@ class _MoneyOutOfReach:
         return row
 
     def _income(self, group: pd.DataFrame, s: str, sales: float) -> float:
+        """Return ``income(total) - income(total - sales)``: 0 if the guarantee binds at total."""
         if self.deal is None:
             return float(group[f"council_income_{s}"].sum())
         before = income_breakdown(self.totals[s], self.deal, year=self.year)["income"]
@@ -695,4 +837,5 @@ def _rule_labels(policy: Any) -> dict[str, str]:
 
 
 def _get(obj: Any, key: str) -> Any:
+    """Return ``obj[key]`` for a dict, else the attribute; None when absent."""
     return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)

@@ -1,0 +1,630 @@
+"""A construction heuristic: a complete plan that keeps every rule, for the solver to start from.
+
+`construct_plan` books the locked placements, then each campaign's minimum faces in each
+of its cycles, the most constrained (campaign, cycle) first and, within it, the candidate
+that blocks the fewest others (fewest close faces of its own campaign, of rival campaigns
+and of campaigns competing for the same asset), cheapest first where a budget is tight.
+Faces of a category under a share rule are booked last; when the share rule refuses one,
+the best faces of other categories in that cycle are booked first to make room.
+
+A minimum still unmet is repaired by ejection chains (Glover 1996): a candidate of the
+deficient (campaign, cycle) is booked after unbooking the placements that block it,
+chosen to break as few other minimums as possible; a campaign that falls below its
+minimum in turn joins the queue. Recently moved placements are tabu, so the chain does not
+cycle, and the number of moves is capped, so the run time is bounded and the result is
+the same on every machine (no clock is read).
+
+Then the value fill of `planner.optimise.greedy` (by value, lazily by marginal reach for
+the reach objective): any candidate that keeps every rule is booked; faces a share rule
+refuses are retried once the other categories are in. Every step keeps every rule but
+the minimums, so a plan that meets the minimums and the revenue target is valid; the
+planner checks it with `planner.optimise.verify.plan_violations` all the same.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+
+import numpy as np
+
+from planner.optimise.instance import Instance
+from planner.optimise.model import candidate_values
+
+__all__ = ["construct_plan"]
+
+#: Penalty of an ejection that takes a campaign below its minimum in a cycle; an
+#: ejection that does not costs its placement's share of value (below 1).
+_BREAKS_MINIMUM = 1_000.0
+#: A placement moved in the last this-many moves may not be moved again (tabu tenure).
+_TENURE = 12
+#: Candidates of a deficient (campaign, cycle) tried per ejection move, best first.
+_SCAN = 400
+#: Most placements unbooked to make room for one candidate.
+_MAX_EJECT = 8
+
+
+class _Bookings:
+    """Placements booked so far, with incremental checks of every rule but the minimums.
+
+    Arrays are indexed by ``asset * n_cycles + cycle position`` (asset-cycles) and
+    ``campaign * n_cycles + cycle position`` (campaign-cycles). Every booking and
+    unbooking keeps capacity, maximum faces, budgets, spacing, competitor separation,
+    density and shares (an unbooking that would break a share rule is refused); only
+    the minimum faces and the revenue target may be unmet.
+    """
+
+    def __init__(self, inst: Instance) -> None:
+        """Start with nothing booked; precompute neighbour lists and per-candidate keys."""
+        self.inst = inst
+        n_cycles = len(inst.cycles)
+        self.n_cycles = n_cycles
+        cyc = np.searchsorted(np.asarray(inst.cycles, dtype=np.int64), inst.cand_cycle)
+        self.asset = inst.cand_asset.tolist()
+        self.camp = inst.cand_campaign.tolist()
+        self.cyc = cyc.tolist()
+        self.price = inst.cand_price.astype(np.int64).tolist()
+        self.ac = (inst.cand_asset.astype(np.int64) * n_cycles + cyc).tolist()
+        self.cc = (inst.cand_campaign.astype(np.int64) * n_cycles + cyc).tolist()
+        n_camps = len(inst.campaigns)
+        self.capacity = inst.capacity.tolist()
+        self.min_faces = [c.min_faces for c in inst.campaigns]
+        self.max_faces = [c.max_faces for c in inst.campaigns]
+        self.budget = inst.budget_pence.tolist()
+        self.used = [0] * (len(inst.asset_ids) * n_cycles)
+        self.count = [0] * (n_camps * n_cycles)
+        self.spend = [0] * n_camps
+        self.sales = 0
+        self.on: dict[int, dict[int, int]] = defaultdict(dict)  # asset-cycle -> campaign -> k
+        self.chosen = np.zeros(inst.n_candidates, dtype=bool)
+        self.locked = np.zeros(inst.n_candidates, dtype=bool)
+        self.locked[inst.locked] = True
+        self.spacing = {c: _adjacency(p) for c, p in inst.spacing_pairs.items() if len(p)}
+        self.rivals = _adjacency(inst.competitor_pairs)
+        names = sorted({c.competitor_group for c in inst.campaigns if c.competitor_group})
+        self.group = [names.index(c.competitor_group) if c.competitor_group else -1 for c in inst.campaigns]
+        self.density = [
+            (rule.max_faces, [n.tolist() for n in near], [0] * len(self.used))
+            for rule, near in inst.density
+        ]
+        self.share_limit = [math.floor(rule.max_share * 1000 + 1e-9) for rule, _ in inst.shares]
+        self.in_share = [mask.tolist() for _, mask in inst.shares]
+        self.share_rules = [
+            [r for r, mask in enumerate(self.in_share) if mask[c]] for c in range(n_camps)
+        ]
+        self.taken = [[0] * n_cycles for _ in inst.shares]
+        self.total = [0] * n_cycles
+
+    # --- checks ---------------------------------------------------------------------
+
+    def fits(self, k: int, *, share: bool = True) -> bool:
+        """Tell whether booking candidate ``k`` now keeps every rule but the minimums.
+
+        With ``share=False`` the share rules are not checked (see `share_ok`).
+        """
+        return self.failure(k, share=share) is None
+
+    def failure(self, k: int, *, share: bool = True) -> str | None:
+        """Return the first rule booking ``k`` would break (``None`` when it fits).
+
+        One of ``booked``, ``capacity``, ``max``, ``budget``, ``spacing``, ``rivals``,
+        ``density:<i>`` and ``share:<i>``, in that order of checking.
+        """
+        if self.chosen[k]:
+            return "booked"
+        a, c, t, key = self.asset[k], self.camp[k], self.cyc[k], self.ac[k]
+        if self.used[key] >= self.capacity[a]:
+            return "capacity"
+        if self.count[self.cc[k]] >= self.max_faces[c]:
+            return "max"
+        if self.spend[c] + self.price[k] > self.budget[c]:
+            return "budget"
+        if self._spacing_hits(k):
+            return "spacing"
+        if self._rival_hits(k):
+            return "rivals"
+        for i, (most, near, around) in enumerate(self.density):
+            if around[key] + 1 > most:
+                return f"density:{i}"
+            n_cycles = self.n_cycles
+            for b in near[a]:
+                idx = b * n_cycles + t
+                if self.used[idx] and around[idx] + 1 > most:
+                    return f"density:{i}"
+        if share:
+            for r in self.share_rules[c]:
+                if (self.taken[r][t] + 1) * 1000 > self.share_limit[r] * (self.total[t] + 1):
+                    return f"share:{r}"
+        return None
+
+    def share_ok(self, k: int) -> bool:
+        """Tell whether booking ``k`` keeps every share rule in its cycle."""
+        t = self.cyc[k]
+        return all(
+            (self.taken[r][t] + 1) * 1000 <= self.share_limit[r] * (self.total[t] + 1)
+            for r in self.share_rules[self.camp[k]]
+        )
+
+    def can_remove(self, k: int) -> bool:
+        """Tell whether unbooking ``k`` keeps every share rule (other rules cannot break)."""
+        c, t = self.camp[k], self.cyc[k]
+        mine = self.share_rules[c]
+        for r in range(len(self.share_limit)):
+            if r in mine:
+                continue  # one face fewer of the rule's categories: the share falls
+            if self.taken[r][t] * 1000 > self.share_limit[r] * (self.total[t] - 1):
+                return False
+        return not self.locked[k]
+
+    def _spacing_hits(self, k: int) -> list[int]:
+        """Return the campaign's own booked faces too close to ``k`` in its cycle."""
+        c = self.camp[k]
+        near = self.spacing.get(c)
+        if not near:
+            return []
+        t, n_cycles = self.cyc[k], self.n_cycles
+        hits = []
+        for b in near.get(self.asset[k], ()):
+            on = self.on.get(b * n_cycles + t)
+            if on and c in on:
+                hits.append(on[c])
+        return hits
+
+    def _rival_hits(self, k: int) -> list[int]:
+        """Return the booked faces of rival campaigns on or near ``k``'s asset in its cycle."""
+        c = self.camp[k]
+        g = self.group[c]
+        if g < 0:
+            return []
+        a, t, n_cycles = self.asset[k], self.cyc[k], self.n_cycles
+        hits = []
+        for b in (a, *self.rivals.get(a, ())):
+            on = self.on.get(b * n_cycles + t)
+            if on:
+                hits.extend(j for d, j in on.items() if d != c and self.group[d] == g)
+        return hits
+
+    # --- moves ----------------------------------------------------------------------
+
+    def add(self, k: int) -> None:
+        """Book candidate ``k`` (unchecked: call `fits` first, except for locked ones)."""
+        a, c, t, key = self.asset[k], self.camp[k], self.cyc[k], self.ac[k]
+        self.chosen[k] = True
+        self.used[key] += 1
+        self.count[self.cc[k]] += 1
+        self.spend[c] += self.price[k]
+        self.sales += self.price[k]
+        self.on[key][c] = k
+        self._density(a, t, 1)
+        self.total[t] += 1
+        for r in self.share_rules[c]:
+            self.taken[r][t] += 1
+
+    def remove(self, k: int) -> None:
+        """Unbook candidate ``k`` (unchecked: call `can_remove` first)."""
+        a, c, t, key = self.asset[k], self.camp[k], self.cyc[k], self.ac[k]
+        self.chosen[k] = False
+        self.used[key] -= 1
+        self.count[self.cc[k]] -= 1
+        self.spend[c] -= self.price[k]
+        self.sales -= self.price[k]
+        del self.on[key][c]
+        self._density(a, t, -1)
+        self.total[t] -= 1
+        for r in self.share_rules[c]:
+            self.taken[r][t] -= 1
+
+    def _density(self, a: int, t: int, step: int) -> None:
+        """Add ``step`` faces around asset ``a`` in cycle position ``t`` for every density rule."""
+        n_cycles = self.n_cycles
+        for _, near, around in self.density:
+            for b in near[a]:
+                around[b * n_cycles + t] += step
+
+    def deficit(self, c: int, t: int) -> int:
+        """Return how many faces campaign ``c`` lacks in cycle position ``t``."""
+        return max(0, self.min_faces[c] - self.count[c * self.n_cycles + t])
+
+    def blockers(self, k: int, reason: str) -> list[int]:
+        """Return the booked placements whose unbooking could cure ``reason`` for ``k``.
+
+        Empty when nothing can: the candidate is already booked, its campaign is at its
+        maximum, or its own faces are too close (unbooking one of them to book ``k``
+        gains nothing).
+        """
+        a, c, t, key = self.asset[k], self.camp[k], self.cyc[k], self.ac[k]
+        n_cycles = self.n_cycles
+        if reason == "capacity":
+            return list(self.on[key].values())
+        if reason == "budget":
+            # The campaign's own faces in other cycles where it is above its minimum.
+            out = []
+            for other in range(n_cycles):
+                if other != t and self.count[c * n_cycles + other] > self.min_faces[c]:
+                    out.extend(self._faces_of(c, other))
+            return out
+        if reason == "rivals":
+            return self._rival_hits(k)
+        if reason.startswith("density:"):
+            _, near, around = self.density[int(reason.split(":")[1])]
+            most = self.density[int(reason.split(":")[1])][0]
+            centre = a
+            if around[key] + 1 <= most:
+                centre = next(
+                    b
+                    for b in near[a]
+                    if self.used[b * n_cycles + t] and around[b * n_cycles + t] + 1 > most
+                )
+            out = []
+            for b in near[centre]:
+                on = self.on.get(b * n_cycles + t)
+                if on:
+                    out.extend(on.values())
+            return out
+        if reason.startswith("share:"):
+            r = int(reason.split(":")[1])
+            return [
+                j
+                for d in range(len(self.min_faces))
+                if self.in_share[r][d] and self.count[d * n_cycles + t] > self.min_faces[d]
+                for j in self._faces_of(d, t)
+            ]
+        return []
+
+    def _faces_of(self, c: int, t: int) -> list[int]:
+        """Return the booked placements of campaign ``c`` in cycle position ``t``."""
+        ks = self.by_campaign_cycle.get(c * self.n_cycles + t, ())
+        return [j for j in ks if self.chosen[j]]
+
+    by_campaign_cycle: dict[int, list[int]]
+
+
+def _adjacency(pairs: np.ndarray) -> dict[int, list[int]]:
+    """Return each asset's partners in ``pairs`` (both directions)."""
+    adj: dict[int, list[int]] = defaultdict(list)
+    for a, b in np.asarray(pairs, dtype=np.int64).reshape(-1, 2).tolist():
+        adj[a].append(b)
+        adj[b].append(a)
+    return adj
+
+
+def construct_plan(inst: Instance, objective: str = "revenue", *, max_moves: int | None = None) -> np.ndarray:
+    """Build a plan that keeps every rule: minimums first, repaired, then filled by value.
+
+    Parameters
+    ----------
+    inst
+        The instance.
+    objective
+        ``revenue``, ``impacts`` or ``reach``: what the value fill books first (reach by
+        marginal population, lazily). Reach without demand zones fills by revenue.
+    max_moves
+        Most ejection moves while repairing minimums; by default 50 per face missing
+        after the first pass, plus 1,000.
+
+    Returns
+    -------
+    numpy.ndarray
+        Chosen candidate indices, sorted, ``int64``. Every rule holds except, when the
+        repair runs out of moves (or no plan exists), a campaign's minimum faces or the
+        revenue target; locked placements are booked unchecked. Check the plan with
+        `planner.optimise.verify.plan_violations`.
+
+    Examples
+    --------
+    >>> plan_violations(inst, construct_plan(inst, "revenue"))
+    []
+    """
+    book = _Bookings(inst)
+    score = _scores(inst, objective)
+    book.by_campaign_cycle = _by_campaign_cycle(book)
+    for k in inst.locked.tolist():
+        if not book.chosen[k]:
+            book.add(int(k))
+    order = _minimum_order(inst, book)
+    for key in order:
+        _meet_minimum(book, key, score)
+    missing = sum(book.deficit(key // book.n_cycles, key % book.n_cycles) for key in order)
+    if missing:
+        budget = max_moves if max_moves is not None else 50 * missing + 1_000
+        _repair(book, order, score, budget)
+    _fill(book, score, objective)
+    if book.sales < inst.required_sales_pence:
+        _fill_ranked(book, np.lexsort((np.arange(inst.n_candidates), -inst.cand_price)).tolist())
+    return np.flatnonzero(book.chosen).astype(np.int64)
+
+
+def _scores(inst: Instance, objective: str) -> np.ndarray:
+    """Return each candidate's stand-alone value for the objective, as floats."""
+    if objective == "reach" and not inst.asset_zones:
+        objective = "revenue"
+    return candidate_values(inst, objective).astype(float)
+
+
+def _by_campaign_cycle(book: _Bookings) -> dict[int, list[int]]:
+    """Return the candidates of every campaign-cycle key, in candidate order."""
+    keys = np.asarray(book.cc, dtype=np.int64)
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]]) if len(keys) else []
+    ends = np.r_[starts[1:], len(keys)] if len(keys) else []
+    return {
+        int(sorted_keys[s]): order[s:e].tolist()
+        for s, e in zip(np.asarray(starts).tolist(), np.asarray(ends).tolist(), strict=True)
+    }
+
+
+def _minimum_order(inst: Instance, book: _Bookings) -> list[int]:
+    """Return the campaign-cycle keys with a minimum, most constrained first.
+
+    Campaigns under no share rule come first (their faces make room for the others),
+    then by fewest candidates per face needed, then by campaign and cycle.
+    """
+    keys = []
+    for c, camp in enumerate(inst.campaigns):
+        if not camp.min_faces:
+            continue
+        for t in camp.cycles:
+            key = c * book.n_cycles + inst.cycles.index(t)
+            n = len(book.by_campaign_cycle.get(key, ()))
+            keys.append((bool(book.share_rules[c]), n / camp.min_faces, key))
+    return [key for *_, key in sorted(keys)]
+
+
+def _blocking(book: _Bookings, ks: list[int]) -> np.ndarray:
+    """Score how many other bookings each candidate in ``ks`` may block (lower is better).
+
+    The campaign's own candidates within its spacing, rival campaigns' candidates on or
+    near the asset, and other campaigns with a minimum competing for the asset's
+    capacity, in that cycle.
+    """
+    inst = book.inst
+    out = np.zeros(len(ks))
+    if not ks:
+        return out
+    c, t = book.camp[ks[0]], book.cyc[ks[0]]
+    near = book.spacing.get(c, {})
+    mine = {book.asset[k] for k in ks}
+    for i, k in enumerate(ks):
+        a = book.asset[k]
+        own = sum(1 for b in near.get(a, ()) if b in mine)
+        rivals = 0
+        if book.group[c] >= 0:
+            for b in (a, *book.rivals.get(a, ())):
+                rivals += book.rival_load.get((b * book.n_cycles + t, book.group[c]), 0)
+        rivals -= 1 if book.group[c] >= 0 else 0
+        crowd = book.demand.get(book.ac[k], 0) / max(int(inst.capacity[a]), 1)
+        out[i] = own + max(rivals, 0) + crowd
+    return out
+
+
+def _meet_minimum(book: _Bookings, key: int, score: np.ndarray) -> None:
+    """Book faces of one campaign-cycle up to its minimum: least blocking (or cheapest) first.
+
+    When a share rule refuses a face, the best faces of other categories in the cycle
+    are booked first to make room.
+    """
+    c, t = divmod(key, book.n_cycles)
+    if not book.deficit(c, t):
+        return
+    ks = book.by_campaign_cycle.get(key, [])
+    for k in _candidate_order(book, key, ks, score):
+        if not book.deficit(c, t):
+            return
+        reason = book.failure(k)
+        if reason is not None and reason.startswith("share:") and _make_room(book, t, score):
+            reason = book.failure(k)
+        if reason is None:
+            book.add(k)
+
+
+def _candidate_order(book: _Bookings, key: int, ks: list[int], score: np.ndarray) -> list[int]:
+    """Order a campaign-cycle's candidates for its minimum: least blocking, then cheapest.
+
+    When the campaign's budget barely covers its minimums (their cheapest cost is over
+    70% of it), cheapest first, then least blocking. Ties go to the higher value.
+    """
+    if not ks:
+        return []
+    c = key // book.n_cycles
+    arr = np.asarray(ks, dtype=np.int64)
+    price = book.inst.cand_price[arr].astype(float)
+    blocking = _blocking(book, ks)
+    value = -score[arr]
+    if book.tight[c]:
+        order = np.lexsort((arr, value, blocking, price))
+    else:
+        order = np.lexsort((arr, value, price, blocking))
+    return arr[order].tolist()
+
+
+def _make_room(book: _Bookings, t: int, score: np.ndarray) -> bool:
+    """Book the best faces in cycle position ``t`` of campaigns under no share rule, to make room.
+
+    Books until every share rule has room for one more face or none of those faces
+    fits; returns whether anything was booked.
+    """
+    pending = book.fillers.get(t, [])
+    booked = False
+    while pending:
+        k = pending[-1]
+        if all(
+            (book.taken[r][t] + 1) * 1000 <= book.share_limit[r] * (book.total[t] + 1)
+            for r in range(len(book.share_limit))
+        ):
+            break
+        pending.pop()
+        if book.fits(k):
+            book.add(k)
+            booked = True
+    return booked
+
+
+def _repair(book: _Bookings, order: list[int], score: np.ndarray, budget: int) -> None:
+    """Meet the minimums still unmet by ejection chains, within ``budget`` moves.
+
+    Each move books one candidate of a deficient campaign-cycle (the most constrained
+    first), unbooking the placements that block it; the candidate is the one whose
+    unbookings break the fewest other minimums, then cost the least value. A campaign
+    taken below its minimum joins the queue. Moved placements are tabu for `_TENURE`
+    moves.
+    """
+    rank = {key: i for i, key in enumerate(order)}
+    queue = [(rank[key], key) for key in order if book.deficit(*divmod(key, book.n_cycles))]
+    heapq.heapify(queue)
+    moved: dict[int, int] = {}
+    worth = score / max(float(score.max(initial=0.0)), 1.0)
+    moves = 0
+    while queue and moves < budget:
+        _, key = queue[0]
+        c, t = divmod(key, book.n_cycles)
+        if not book.deficit(c, t):
+            heapq.heappop(queue)
+            continue
+        _meet_minimum(book, key, score)
+        if not book.deficit(c, t):
+            heapq.heappop(queue)
+            continue
+        move = _best_ejection(book, key, score, worth, moved, moves)
+        moves += 1
+        if move is None:
+            heapq.heappop(queue)  # nothing can be done for it now
+            continue
+        k, out = move
+        for j in out:
+            book.remove(j)
+            moved[j] = moves
+        book.add(k)
+        moved[k] = moves
+        for j in out:
+            other = book.cc[j]
+            if book.deficit(*divmod(other, book.n_cycles)):
+                heapq.heappush(queue, (rank.get(other, len(rank)), other))
+
+
+def _best_ejection(book, key, score, worth, moved, moves):
+    """Find the cheapest ejection that lets one candidate of ``key`` be booked.
+
+    Tries up to `_SCAN` candidates in `_candidate_order`; for each, unbooks blockers one
+    at a time (the cheapest first) until it fits, then undoes it. Returns ``(candidate,
+    placements to unbook)`` or None when no candidate can be made to fit.
+    """
+    ks = book.by_campaign_cycle.get(key, [])
+    best: tuple[float, int, list[int]] | None = None
+    tried = 0
+    for k in _candidate_order(book, key, ks, score):
+        if book.chosen[k] or moves - moved.get(k, -_TENURE - 1) <= _TENURE:
+            continue
+        tried += 1
+        if tried > _SCAN:
+            break
+        found = _eject_for(book, k, worth, moved, moves)
+        if found is None:
+            continue
+        cost, out = found
+        if best is None or cost < best[0]:
+            best = (cost, k, out)
+        if cost < _BREAKS_MINIMUM:
+            break
+    return None if best is None else (best[1], best[2])
+
+
+def _eject_for(book, k, worth, moved, moves) -> tuple[float, list[int]] | None:
+    """Unbook blockers of ``k`` one by one until it fits; undo, and return their cost.
+
+    Returns ``(cost, placements)`` or None when a blocker cannot be unbooked (locked,
+    tabu, or it would break a share rule) or more than `_MAX_EJECT` would be needed.
+    """
+    out: list[int] = []
+    cost = 0.0
+    found: tuple[float, list[int]] | None = None
+    while True:
+        reason = book.failure(k)
+        if reason is None:
+            found = (cost, list(out))
+            break
+        options = [
+            j
+            for j in book.blockers(k, reason)
+            if moves - moved.get(j, -_TENURE - 1) > _TENURE and book.can_remove(j)
+        ]
+        if not options or len(out) >= _MAX_EJECT:
+            break
+        j = min(options, key=lambda j: (_penalty(book, j, worth), j))
+        cost += _penalty(book, j, worth)
+        book.remove(j)
+        out.append(j)
+    for j in reversed(out):
+        book.add(j)
+    return found
+
+
+def _penalty(book: _Bookings, j: int, worth: np.ndarray) -> float:
+    """Return the cost of unbooking ``j``: a broken minimum, else its share of value."""
+    c, t = book.camp[j], book.cyc[j]
+    below = book.count[c * book.n_cycles + t] - 1 < book.min_faces[c]
+    return (_BREAKS_MINIMUM if below else 0.0) + float(worth[j])
+
+
+def _fill(book: _Bookings, score: np.ndarray, objective: str) -> None:
+    """Book every candidate that still fits, by value; faces a share rule refused, once more.
+
+    For reach (with zones), by lazy greedy on marginal reach (Minoux 1978), stopping when
+    no candidate adds any.
+    """
+    inst = book.inst
+    if objective == "reach" and inst.asset_zones:
+        _fill_reach(book)
+        return
+    _fill_ranked(book, np.lexsort((np.arange(inst.n_candidates), -score)).tolist())
+
+
+def _fill_ranked(book: _Bookings, ranked: Iterable[int]) -> None:
+    """Book the candidates in ``ranked`` order that fit; retry those a share rule refused."""
+    refused = []
+    for k in ranked:
+        if book.fits(k, share=False):
+            if book.share_ok(k):
+                book.add(k)
+            else:
+                refused.append(k)
+    for k in refused:
+        if book.fits(k):
+            book.add(k)
+
+
+def _fill_reach(book: _Bookings) -> None:
+    """Book by lazy greedy on marginal priority-weighted reach, ties by candidate."""
+    inst = book.inst
+    covered: dict[int, set[int]] = defaultdict(set)
+    for k in np.flatnonzero(book.chosen).tolist():
+        covered[book.camp[k]].update(inst.asset_zones[book.asset[k]].tolist())
+
+    def gain(k: int) -> int:
+        c = book.camp[k]
+        zones = [z for z in inst.asset_zones[book.asset[k]].tolist() if z not in covered[c]]
+        return int(inst.zone_pop[zones].sum()) * inst.campaigns[c].priority if zones else 0
+
+    heap = [(-gain(k), k) for k in range(inst.n_candidates) if not book.chosen[k]]
+    heapq.heapify(heap)
+    refused = []
+    while heap:
+        neg, k = heapq.heappop(heap)
+        fresh = gain(k)
+        if fresh < -neg:
+            if fresh > 0:
+                heapq.heappush(heap, (-fresh, k))
+            continue
+        if fresh <= 0:
+            break
+        if book.fits(k, share=False):
+            if not book.share_ok(k):
+                refused.append(k)
+                continue
+            book.add(k)
+            covered[book.camp[k]].update(inst.asset_zones[book.asset[k]].tolist())
+    for k in refused:
+        if book.fits(k):
+            book.add(k)
