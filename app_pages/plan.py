@@ -15,9 +15,9 @@ from app_pages import state, ui
 OBJECTIVES = {
     "revenue": "Council revenue",
     "impacts": "Impacts (audience)",
-    "reach": "Reach (people)",
-    "revenue>reach": "Revenue first, then reach",
-    "revenue=0.7+reach=0.3": "Blend: 70% revenue, 30% reach",
+    "reach": "Catchment reach (residents within walking distance)",
+    "revenue>reach": "Revenue first, then catchment reach",
+    "revenue=0.7+reach=0.3": "Blend: 70% revenue, 30% catchment reach",
 }
 
 
@@ -145,7 +145,11 @@ def kpis(result: state.Result) -> None:
         help="Modelled estimate of adult impressions over the plan's cycles",
     )
     cols[3].metric(
-        "Reach", f"{plan.reach:,}", help="People living within walking distance of a booked face"
+        "Reach (modelled)",
+        f"{plan.reach:,}" if plan.universe else "n/a",
+        help="People who see at least one of the plan's ads, counted once however many "
+        "faces and campaigns they see (modelled: catchments and a negative binomial "
+        "exposure model); needs demand zones",
     )
     cols[4].metric(
         "Gap to bound",
@@ -159,6 +163,15 @@ def kpis(result: state.Result) -> None:
             f"{ui.money(plan.sales, plan.currency)}."
         )
     )
+    if plan.universe:
+        st.caption(
+            ui.plain(
+                f"Modelled reach {plan.reach:,} of {plan.universe:,} residents "
+                f"({plan.cover_pct:.1f}% cover), average frequency {plan.avg_frequency:.1f}, "
+                f"{plan.grps:,.0f} GRPs. Each campaign's reach, cover, frequency, GRPs and "
+                "1+/2+/3+ reach are in the delivery table."
+            )
+        )
 
 
 def explain(plan: planner.Plan) -> None:
@@ -246,6 +259,10 @@ def show(result: state.Result) -> None:
     st.subheader("Placements")
     st.dataframe(ui.without_geometry(result.plan.placements), hide_index=True, width="stretch")
     st.subheader("Delivery per campaign")
+    st.caption(
+        "Reach, cover, frequency and GRPs are modelled estimates over each campaign's "
+        "universe (the residents of its area, or of every zone)."
+    )
     st.dataframe(result.plan.campaigns, hide_index=True, width="stretch")
     if drawn.ok:
         downloads(result, m)

@@ -277,7 +277,8 @@ def _summary_text(result: Plan, rules: Policy, values, terms, violations) -> str
         f"Placements: {len(result.placements):,}; gross sales {result.sales:,.0f} "
         f"{result.currency}; council revenue {result.council_revenue:,.0f} {result.currency}",
         f"Objective {result.objective_name}: {result.objective:,.0f} ({result.bound_text}); "
-        f"reach {result.reach:,} people (summed over campaigns, modelled)",
+        f"reach {result.reach:,} of {result.universe:,} people (modelled, de-duplicated; "
+        f"average frequency {result.avg_frequency:.1f}, {result.grps:,.0f} GRPs)",
         *result.explanation,
         *result.notes,
         "",

@@ -618,7 +618,8 @@ def plan_reach_curve(
         mine = [c for c in campaigns if c.campaign_id == campaign_id]
         universe = _universes(catch, assets, mine).get(campaign_id)
     faces = booked.groupby(["asset_id", "face"], as_index=False)["impacts"].sum()
-    faces = faces.sort_values("impacts", ascending=False, kind="stable")
+    # pandas-stubs types this sum as a Series; with as_index=False it is a DataFrame
+    faces = faces.sort_values("impacts", ascending=False, kind="stable")  # type: ignore[call-overload]
     return reach_curve(
         catch,
         faces["asset_id"],

@@ -161,7 +161,7 @@ def zones_mixed_geometry(out: Path) -> None:
 
 
 def assets_mixed_geometry(out: Path) -> None:
-    """Assets must be points: a line, a polygon, a collection and a multipoint among them."""
+    """Assets of every shape: a line, a collection, a multipoint (split) and a zero-length line."""
     geoms = [
         shapely.Point(-0.12, 51.50),
         shapely.LineString([(-0.10, 51.50), (-0.09, 51.51)]),

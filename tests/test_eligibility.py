@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from conftest import SHARED_DATA as SHARED
 from conftest import make_assets, make_sites
 
 from planner.errors import DataValidationError
@@ -30,8 +31,6 @@ from planner.policy.load import (
     load_policy,
 )
 from planner.schema import CATEGORIES
-
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 def schools_rule(within_m: float = 100, **scope) -> Policy:

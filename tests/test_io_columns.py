@@ -141,7 +141,7 @@ def test_sites_of_unknown_kinds_stop_a_plan_too(make_assets, make_sites):
     assets = make_assets([(0, 0)])
     sites = make_sites([(10, 0)], kind="Primary School")
 
-    with pytest.raises(DataValidationError, match=r"\('primary school' 1\)"):
+    with pytest.raises(DataValidationError, match=r"\('Primary School' 1\)"):
         planner.plan(assets, [], SCHOOLS_400M, sites=sites)
 
 

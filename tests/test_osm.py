@@ -10,6 +10,7 @@ from pathlib import Path
 
 import osmium
 import pytest
+from conftest import SHARED_DATA as SHARED
 
 from planner.errors import DataValidationError
 from planner.io.osm import ATTRIBUTION, LAYERS, import_osm, import_osm_layers
@@ -17,7 +18,6 @@ from planner.schema import ASSET_COLUMNS, ASSET_TYPES, SITE_KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "mini.osm"
-SHARED = ROOT.parent / "shared" / "data"
 
 
 def _counts(frame, column):

@@ -74,9 +74,12 @@ def test_load_policy_accepts_a_path_string(tmp_path: Path) -> None:
 
 
 def test_all_four_presets_are_installed() -> None:
-    assert {"uk-cap-code", "healthier-advertising", "climate", "transport-authority"} <= set(
-        list_presets()
-    )
+    assert list_presets() == [
+        "climate",
+        "healthier-advertising",
+        "transport-authority",
+        "uk-cap-code",
+    ]
 
 
 @pytest.mark.parametrize("name", list_presets())

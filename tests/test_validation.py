@@ -220,7 +220,8 @@ def test_invalid_polygons_are_repaired_with_a_count(tmp_path, make_geo):
     ]
 
 
-def test_asset_polygons_and_lines_become_representative_points(tmp_path, make_geo):
+def test_asset_polygons_and_lines_are_kept_whole(tmp_path, make_geo):
+    # Exclusions are measured from a shape's nearest point, never from a representative one.
     path = tmp_path / "assets.gpkg"
     hoarding = shapely.box(-0.2, 51.4, -0.19, 51.41)
     banner = shapely.LineString([(-0.1, 51.5), (-0.1, 51.51), (-0.09, 51.51)])
@@ -233,14 +234,18 @@ def test_asset_polygons_and_lines_become_representative_points(tmp_path, make_ge
 
     assets = load_assets(path)
 
-    assert assets.geometry.geom_type.tolist() == ["Point"] * 3
-    assert hoarding.contains(assets.geometry.iloc[0])
-    assert banner.distance(assets.geometry.iloc[1]) < 1e-9
-    assert assets.geometry.iloc[2].equals(shapely.Point(-0.3, 51.5))
-    assert (
-        "assets.gpkg, column 'geometry': 2 asset(s) had a line or polygon shape and were placed "
-        "at a representative point. Nothing to do"
-    ) in _warnings(assets.attrs["report"])
+    assert assets.geometry.geom_type.tolist() == ["Polygon", "LineString", "Point"]
+    assert assets.geometry.iloc[0].equals(hoarding)
+    assert assets.geometry.iloc[1].equals(banner)
+    warnings = _warnings(assets.attrs["report"])
+    assert any(
+        w.startswith("assets.gpkg, column 'geometry': 1 asset(s) are lines and are kept whole")
+        and w.endswith(
+            ": B1. Nothing to do; give a point per panel if the shape is not where the panels are"
+        )
+        for w in warnings
+    )
+    assert any("1 asset(s) are polygons and are kept whole" in w for w in warnings)
 
 
 def test_lonlat_outside_range_and_swapped_hint(tmp_path):

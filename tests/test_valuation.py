@@ -261,9 +261,21 @@ def test_greenwich_bus_stops_valued_end_to_end(greenwich):
     assert (numbers > 0).all().all()
     assert set(values["impacts_source"]) == {"modelled"}
     assert set(values["estimate"]) == {"modelled"}
-    assert set(values["price_source"]) == {"rate card"}
+    # Prices follow the audience (CPT) above the 6-sheet rate, which is the floor.
+    assert set(values["price_source"]) == {"rate card", "cpt"}
+    assert values["price_per_cycle"].min() == pytest.approx(92.0)
+    cpt = values[values["price_source"] == "cpt"]
+    assert cpt["price_per_cycle"].to_numpy() == pytest.approx(
+        4.5 * cpt["weekly_impacts"].to_numpy() * 2 / 1000
+    )
     # Denser places get more modelled impacts: the spread is real, not a constant.
     assert values["weekly_impacts"].max() > 2 * values["weekly_impacts"].min()
+    assert values["annual_value_full"].nunique() > 100
+    flat = value_assets(
+        assets, zones=zones[["zone_id", "population", "geometry"]], transit=transit,
+        pricing="rate card",
+    )  # fmt: skip
+    assert flat["annual_value_full"].nunique() == 1
     summary = portfolio_summary(values, "uk-default")
     assert (
         summary["annual_value_low"]
@@ -271,6 +283,23 @@ def test_greenwich_bus_stops_valued_end_to_end(greenwich):
         < summary["annual_value_high"]
         < summary["annual_value_full"]
     )
+
+
+def test_cpt_prices_follow_the_audience_and_flat_prices_do_not():
+    assets = asset_rows([("quiet", "6-sheet", 1, False, 6, np.nan)] * 2)
+    assets = assets.assign(asset_id=["quiet", "busy"], weekly_impacts=[5_000.0, 40_000.0])
+    values = value_assets(assets, terms=FLAT).set_index("asset_id")
+    # Busy: 4.5 per 1,000 x 80,000 impacts a cycle = 360 > the 92 floor; quiet stays at 92.
+    assert values.loc["busy", "price_per_cycle"] == pytest.approx(360.0)
+    assert values.loc["quiet", "price_per_cycle"] == pytest.approx(92.0)
+    assert values.loc["busy", "price_source"] == "cpt"
+    assert values.loc["busy", "annual_value_central"] > values.loc["quiet", "annual_value_central"]
+    # Measured audiences are not uncertain: the range comes from sell-through only.
+    assert values.loc["busy", "annual_value_high"] == pytest.approx(360 * 26 * 0.8)
+    flat = value_assets(assets, terms=FLAT, pricing="rate card").set_index("asset_id")
+    assert flat["price_per_cycle"].tolist() == [92.0, 92.0]
+    with pytest.raises(PricingError, match="pricing must be"):
+        value_assets(assets, terms=FLAT, pricing="auction")
 
 
 def test_assets_without_faces_or_digital_columns_get_defaults():

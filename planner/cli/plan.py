@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from typing import TYPE_CHECKING
 
@@ -356,8 +357,10 @@ def _report_plan(result, out: str) -> int:
         The `planner.plan.Plan`.
     out
         Plan file: ``.gpkg`` gets layers ``placements`` (one row per booked face and
-        cycle, with the asset's point), ``campaigns`` (delivery per campaign) and
-        ``summary`` (one row of KPIs); ``.xlsx`` the same as sheets; single-table formats
+        cycle, with the asset's point), ``campaigns`` (delivery per campaign, with its
+        modelled universe, reach, cover, frequency, GRPs and j+ reach when there are
+        zones) and ``summary`` (one row of KPIs, the plan's de-duplicated reach among
+        them); ``.xlsx`` the same as sheets; single-table formats
         such as ``.csv`` the placements only.
 
     Returns
@@ -385,7 +388,8 @@ def _plan_text(result) -> str:
 
     The status, method and seconds; with a plan, the placements, gross sales and council
     revenue (the terms' revenue share of net sales) in the plan's currency, impacts and
-    reach (modelled estimates; reach summed over campaigns), the objective with its best
+    modelled reach and frequency (the plan's de-duplicated reach, cover, frequency and
+    GRPs, then each campaign's), the objective with its best
     bound and gap, and the greedy baseline's sales; then the explanation (why there is no
     plan) and the notes (campaigns left out).
 
@@ -406,14 +410,40 @@ def _plan_text(result) -> str:
             f"  placements: {len(result.placements):,}",
             f"  gross sales: {result.sales:,.0f} {cur}; council revenue (revenue share of net "
             f"sales): {result.council_revenue:,.0f} {cur}",
-            f"  impacts: {result.impacts:,} (modelled estimate); reach: {result.reach:,} people "
-            "(summed over campaigns, modelled)",
+            f"  impacts: {result.impacts:,} (modelled estimate)",
+            *_reach_lines(result),
             f"  objective {result.objective_name}: {result.objective:,.0f} ({result.bound_text})",
         ]
         if "revenue" in result.greedy:
             lines.append(f"  greedy baseline sales: {result.greedy['revenue']:,.0f} {cur}")
     lines += [f"  {text}" for text in result.explanation + result.notes]
     return "\n".join(lines)
+
+
+def _reach_lines(result) -> list[str]:
+    """Describe the plan's and each campaign's modelled reach and frequency, a line each.
+
+    The plan's reach is de-duplicated (people who see at least one of its ads); without
+    demand zones there is no universe, and the line says how to get one.
+    """
+    if result.universe <= 0:
+        return ["  reach: not modelled (give --zones with population for reach and frequency)"]
+    lines = [
+        f"  reach (modelled, de-duplicated): {result.reach:,} of {result.universe:,} people "
+        f"({result.cover_pct:.1f}% cover), average frequency {result.avg_frequency:.1f}, "
+        f"{result.grps:,.0f} GRPs"
+    ]
+    table = result.campaigns
+    if "cover_pct" not in table.columns:
+        return lines
+    for row in table.itertuples(index=False):
+        if row.faces_booked:
+            lines.append(
+                f"    {row.campaign_id}: reach {row.reach:,.0f} of {row.universe:,.0f} "
+                f"({row.cover_pct:.1f}%), frequency {row.avg_frequency:.1f}, "
+                f"{row.grps:,.0f} GRPs, 3+ reach {getattr(row, 'reach_3plus', math.nan):,.0f}"
+            )
+    return lines
 
 
 # --- demo ---------------------------------------------------------------------------------

@@ -175,7 +175,11 @@ def _numeric(
             "with a decimal comma, and nothing in the file says which",
             "Save the file with a decimal point and no thousands separators",
         )
-    elif parsed.style:
+        # One message for the file, not one per row: those rows are unusable all the same.
+        col.bad.update(int(i) for i in np.flatnonzero(values.isna().to_numpy()))
+        frame[name] = values
+        return
+    if parsed.style:
         col.file(
             name,
             f"numbers are written with a {parsed.style} (e.g. '{parsed.example}'); they were "

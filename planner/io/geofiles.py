@@ -200,21 +200,22 @@ def read_geo(
             target = _zip_target(path, max_unzipped_bytes)
         if suffix in {".parquet", ".geoparquet"}:
             _check_rows(source, pq.ParquetFile(path.readable).metadata.num_rows, max_rows)
-            return gpd.read_parquet(path.readable)
+            # geopandas reads file objects too; types-geopandas only allows paths
+            return gpd.read_parquet(path.readable)  # type: ignore[arg-type]
         # layer 0 rather than None: same first layer, without pyogrio's warning about
         # multi-layer files (warnings are errors under pytest and noise in the app).
-        layer = 0 if layer is None else layer
+        which: int | str = 0 if layer is None else layer
         used = _text_encoding(path, suffix, encoding, max_unzipped_bytes)
         geojson = suffix in {".geojson", ".json"}
         with warnings.catch_warnings():
             # GDAL calls a GeoPackage read from memory "non conformant": it has no ending.
             warnings.filterwarnings("ignore", _GPKG_IN_MEMORY, RuntimeWarning)
-            info = pyogrio.read_info(target, layer=layer)
+            info = pyogrio.read_info(target, layer=which)
             _check_rows(source, info["features"], max_rows)
             _check_driver(path, suffix, info["driver"])
             frame = pyogrio.read_dataframe(
                 target,
-                layer=layer,
+                layer=which,
                 encoding=used.codec if used else None,
                 fid_as_index=geojson,
             )
@@ -266,7 +267,8 @@ def _text_encoding(
 def _dbf_records(path: FileSource, max_unzipped_bytes: int) -> bytes | None:
     """Return a shapefile's ``.dbf`` records when nothing states their encoding, else None."""
     if path.data is None and path.suffix.lower() == ".shp":
-        siblings = {p.suffix.lower(): p for p in path.path.parent.glob(path.path.stem + ".*")}
+        disk = path.disk_path
+        siblings = {p.suffix.lower(): p for p in disk.parent.glob(disk.stem + ".*")}
         if ".cpg" in siblings or ".dbf" not in siblings:
             return None
         data = siblings[".dbf"].read_bytes()
@@ -393,7 +395,7 @@ def _zip_target(path: FileSource, max_unzipped_bytes: int) -> str | bytes:
             "Zip one shapefile per file",
         )
     if path.data is None:
-        return f"/vsizip/{path.path.resolve()}/{shps[0]}"
+        return f"/vsizip/{path.disk_path.resolve()}/{shps[0]}"
     return _shapefile_zip(path.data, shps[0])
 
 

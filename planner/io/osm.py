@@ -12,6 +12,7 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -136,8 +137,9 @@ def import_osm(
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Read street assets and sensitive sites from an OpenStreetMap extract, offline.
 
-    Assets are rows of the data contract (bus stops and shelters, advertising, street
-    lamps, telephone kiosks, bike docks): points for nodes, and the drawn line or area
+    Assets are rows of the data contract (bus stops and shelters, advertising devices,
+    street lamps, bike docks; objects that carry no advertising are skipped): points for
+    nodes, and the drawn line or area
     for ways, so exclusions are measured from their nearest point; a standalone
     public-transport shelter within `STOP_MERGE_M` of a bus stop is merged into that
     stop. Sites keep polygons for closed ways and multipolygon relations and points for
@@ -189,7 +191,7 @@ def import_osm(
 
 
 def import_osm_layers(
-    path: Source,
+    path: Source | FileSource,
     *,
     filename: str | None = None,
     bbox: tuple[float, float, float, float] | None = None,
@@ -543,11 +545,11 @@ def _merge_shelters(assets: gpd.GeoDataFrame, report: OsmImportReport) -> gpd.Ge
         shelter, stop = shelters[near_shelter[k]], stops[near_stop[k]]
         if shelter in drop or stop in taken:
             continue
-        name = assets.at[stop, "name"]
+        into: dict[Any, Any] = assets.loc[stop].to_dict()
+        named = f", {into['name']!r}" if into["name"] else ""
         report.merged.append(
-            f"{assets.at[shelter, 'asset_id']} (public-transport shelter) into "
-            f"{assets.at[stop, 'asset_id']} ({assets.at[stop, 'osm_rule']}"
-            f"{', ' + repr(name) if name else ''}), {dist[k]:.0f} m apart"
+            f"{assets.loc[shelter, 'asset_id']} (public-transport shelter) into "
+            f"{into['asset_id']} ({into['osm_rule']}{named}), {dist[k]:.0f} m apart"
         )
         _absorb(assets, stop, shelter)
         taken.add(stop)
@@ -557,14 +559,15 @@ def _merge_shelters(assets: gpd.GeoDataFrame, report: OsmImportReport) -> gpd.Ge
 
 def _absorb(assets: gpd.GeoDataFrame, stop: int, shelter: int) -> None:
     """Turn row ``stop`` into the asset of the stop and row ``shelter`` together."""
-    row = assets.loc[shelter]
-    assets.at[stop, "asset_type"] = "bus_shelter"
-    assets.at[stop, "faces"] = max(int(assets.at[stop, "faces"]), int(row["faces"]))
-    assets.at[stop, "digital"] = bool(assets.at[stop, "digital"]) or bool(row["digital"])
+    row: dict[Any, Any] = assets.loc[shelter].to_dict()
+    into: dict[Any, Any] = assets.loc[stop].to_dict()
+    assets.loc[stop, "asset_type"] = "bus_shelter"
+    assets.loc[stop, "faces"] = max(int(into["faces"]), int(row["faces"]))
+    assets.loc[stop, "digital"] = bool(into["digital"]) or bool(row["digital"])
     if row["status"] == "unavailable":
-        assets.at[stop, "status"] = "unavailable"
-    if not assets.at[stop, "name"]:
-        assets.at[stop, "name"] = row["name"]
-    assets.at[stop, "osm_rule"] = f"{assets.at[stop, 'osm_rule']} + {row['osm_rule']}"
-    assets.at[stop, "merged_osm"] = f"{row['osm_type']} {row['osm_id']}"
-    assets.loc[[stop], "geometry"] = gpd.GeoSeries([row.geometry], index=[stop], crs=assets.crs)
+        assets.loc[stop, "status"] = "unavailable"
+    if not into["name"]:
+        assets.loc[stop, "name"] = row["name"]
+    assets.loc[stop, "osm_rule"] = f"{into['osm_rule']} + {row['osm_rule']}"
+    assets.loc[stop, "merged_osm"] = f"{row['osm_type']} {row['osm_id']}"
+    assets.loc[[stop], "geometry"] = gpd.GeoSeries([row["geometry"]], index=[stop], crs=assets.crs)

@@ -20,6 +20,7 @@ import pyogrio
 from pyproj import CRS
 
 from planner.errors import DataValidationError, PlannerError, Problem
+from planner.io.database import DatabaseSource, database_source, read_database
 from planner.io.geofiles import convertible, file_error, parse_crs, read_geo
 from planner.io.source import FileSource, Source
 from planner.io.tables import apply_mapping, read_geo_csv, read_plain_csv, read_sheet
@@ -87,7 +88,9 @@ def load_assets(
         (``.csv``, ``.txt``, ``.tsv``) or a spreadsheet (``.xlsx``, ``.xlsm``, ``.ods``);
         a table gives lon/lat, x/y, easting/northing (with a CRS column or ``crs``), OS
         grid reference or WKT columns: a path, the file's bytes or a binary file object
-        (e.g. an upload, with ``filename``).
+        (e.g. an upload, with ``filename``). Or a PostGIS table or query: a
+        ``postgresql://`` URL with ``?table=`` or ``?sql=``, or a
+        `planner.io.database.DatabaseSource`.
     filename
         The file's name when ``source`` is bytes or a file object: its ending gives the
         format and messages name it (never used as a path). Ignored for a path.
@@ -143,7 +146,7 @@ def load_assets(
     ...                      columns={"Stop_Code_LBSL": "asset_id"}, drop_invalid=True)
     """
     return _load(
-        FileSource.of(source, filename),
+        _source(source, filename),
         "assets",
         crs=crs,
         columns=columns,
@@ -221,7 +224,7 @@ def load_sites(
     ...                    columns={"URN": "site_id", "EstablishmentName": "name"})
     """
     return _load(
-        FileSource.of(source, filename),
+        _source(source, filename),
         "sites",
         crs=crs,
         columns=columns,
@@ -294,7 +297,7 @@ def load_zones(
     >>> zones = load_zones("lsoa.gpkg", columns={"Persons_All-Ages": "population"})
     """
     return _load(
-        FileSource.of(source, filename),
+        _source(source, filename),
         "zones",
         crs=crs,
         columns=columns,
@@ -350,7 +353,7 @@ def validate_file(
     --------
     >>> print(validate_file("assets.csv", "assets", crs="EPSG:27700").to_text())
     """
-    file = FileSource.of(source, filename)
+    file = _source(source, filename)
     try:
         frame = _load(
             file,
@@ -372,8 +375,13 @@ def validate_file(
     return frame.attrs["report"]
 
 
+def _source(source, filename: str | None) -> FileSource | DatabaseSource:
+    """Return the table a ``postgresql://`` URL names, else the file (`FileSource`)."""
+    return database_source(source) or FileSource.of(source, filename)
+
+
 def _load(
-    path: FileSource,
+    path: FileSource | DatabaseSource,
     kind,
     *,
     crs,
@@ -423,7 +431,7 @@ def _load(
 
 
 def read_table(
-    path: Path | FileSource,
+    path: Path | FileSource | DatabaseSource,
     *,
     crs: str | int | None = None,
     layer: str | None = None,
@@ -437,7 +445,9 @@ def read_table(
     ----------
     path
         The file, on disk or in memory (`FileSource`); its ending chooses the reader
-        (CSV-like: `read_geo_csv`, else `planner.io.geofiles.read_geo`).
+        (CSV-like: `read_geo_csv`, else `planner.io.geofiles.read_geo`). A PostGIS table
+        or query (`planner.io.database.DatabaseSource`) is read by
+        `planner.io.database.read_database`.
     crs
         CRS to assume when the file states none (EPSG code, ``"EPSG:27700"`` or any
         pyproj input). A GIS file that states a different CRS is refused, not reprojected.
@@ -467,6 +477,11 @@ def read_table(
         and none is given, or a CRS other than the one given, or one that cannot be
         converted to longitude/latitude.
     """
+    if isinstance(path, DatabaseSource):
+        return read_database(
+            path, crs=crs, columns=columns, layer=layer, encoding=encoding, sheet=sheet,
+            max_rows=MAX_ROWS,
+        )  # fmt: skip
     path = FileSource.of(path)
     source = path.name
     if not path.exists():
@@ -695,7 +710,7 @@ def load_layer(
     --------
     >>> transit = load_layer("data/transit.gpkg")
     """
-    file = FileSource.of(source, filename)
+    file = _source(source, filename)
     frame, _, _, problems = read_table(file, crs=crs, layer=layer)
     if any(p.severity == "error" for p in problems):
         raise DataValidationError(file.name, problems)

@@ -103,28 +103,34 @@ class FileSource:
         return Path(self.name).suffix
 
     @property
+    def disk_path(self) -> Path:
+        """The path of a file on disk; `of` sets ``path`` whenever ``data`` is None."""
+        assert self.path is not None, "a FileSource holds a path or bytes"
+        return self.path
+
+    @property
     def size(self) -> int:
         """Size of the file in bytes."""
-        return len(self.data) if self.data is not None else self.path.stat().st_size
+        return len(self.data) if self.data is not None else self.disk_path.stat().st_size
 
     def exists(self) -> bool:
         """Return True when the file is in memory or exists on disk."""
-        return self.data is not None or self.path.exists()
+        return self.data is not None or self.disk_path.exists()
 
     def is_dir(self) -> bool:
         """Return True when the path is a folder (never for a file in memory)."""
-        return self.data is None and self.path.is_dir()
+        return self.data is None and self.disk_path.is_dir()
 
     def is_file(self) -> bool:
         """Return True when the file is in memory or is a file on disk."""
-        return self.data is not None or self.path.is_file()
+        return self.data is not None or self.disk_path.is_file()
 
     def open(
         self, mode: str = "r", *, encoding: str | None = None, newline: str | None = None
     ) -> IO:
         """Open the file for reading, as `pathlib.Path.open` does (``"rb"`` or text)."""
         if self.data is None:
-            return self.path.open(mode, encoding=encoding, newline=newline)
+            return self.disk_path.open(mode, encoding=encoding, newline=newline)
         binary = io.BytesIO(self.data)
         if "b" in mode:
             return binary
@@ -133,7 +139,7 @@ class FileSource:
     @property
     def readable(self) -> Path | io.BytesIO:
         """What pandas, pyarrow and zipfile read: the path, or the bytes as a new buffer."""
-        return self.path if self.data is None else io.BytesIO(self.data)
+        return self.disk_path if self.data is None else io.BytesIO(self.data)
 
     def __str__(self) -> str:
         """Return the path as text, or the name of a file in memory."""

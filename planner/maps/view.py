@@ -13,23 +13,15 @@ import pandas as pd
 from planner.errors import PlannerError
 from planner.maps.layers import (
     CAMPAIGN_PALETTE,
-    NOT_BOOKED_COLOUR,
-    OTHER_COLOUR,
     STATUS_COLOURS,
     Category,
     format_cycles,
     text_column,
 )
+from planner.styles import NOT_BOOKED_COLOUR, OTHER_COLOUR, STATUS_LABELS
 
 __all__ = ["STATUS_LABELS", "AssetView", "asset_status", "asset_view"]
 
-STATUS_LABELS = {
-    "booked": "booked",
-    "eligible": "eligible",
-    "available": "available (no policy applied)",
-    "restricted": "restricted",
-    "unavailable": "unavailable",
-}
 _TRUE = frozenset({"true", "1", "yes", "y", "t"})
 
 

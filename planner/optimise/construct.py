@@ -84,7 +84,9 @@ class _Bookings:
         self.spacing = {c: _adjacency(p) for c, p in inst.spacing_pairs.items() if len(p)}
         self.rivals = _adjacency(inst.competitor_pairs)
         names = sorted({c.competitor_group for c in inst.campaigns if c.competitor_group})
-        self.group = [names.index(c.competitor_group) if c.competitor_group else -1 for c in inst.campaigns]
+        self.group = [
+            names.index(c.competitor_group) if c.competitor_group else -1 for c in inst.campaigns
+        ]
         self.density = [
             (rule.max_faces, [n.tolist() for n in near], [0] * len(self.used))
             for rule, near in inst.density
@@ -96,6 +98,8 @@ class _Bookings:
         ]
         self.taken = [[0] * n_cycles for _ in inst.shares]
         self.total = [0] * n_cycles
+        self.spend_floor = [0] * n_camps
+        self.by_campaign_cycle: dict[int, list[int]] = {}
 
     # --- checks ---------------------------------------------------------------------
 
@@ -179,7 +183,7 @@ class _Bookings:
         if g < 0:
             return []
         a, t, n_cycles = self.asset[k], self.cyc[k], self.n_cycles
-        hits = []
+        hits: list[int] = []
         for b in (a, *self.rivals.get(a, ())):
             on = self.on.get(b * n_cycles + t)
             if on:
@@ -248,8 +252,7 @@ class _Bookings:
         if reason == "rivals":
             return self._rival_hits(k)
         if reason.startswith("density:"):
-            _, near, around = self.density[int(reason.split(":")[1])]
-            most = self.density[int(reason.split(":")[1])][0]
+            most, near, around = self.density[int(reason.split(":")[1])]
             centre = a
             if around[key] + 1 <= most:
                 centre = next(
@@ -278,7 +281,57 @@ class _Bookings:
         ks = self.by_campaign_cycle.get(c * self.n_cycles + t, ())
         return [j for j in ks if self.chosen[j]]
 
-    by_campaign_cycle: dict[int, list[int]]
+    def cheapest(self, key: int, n: int) -> int:
+        """Return the cost of the ``n`` cheapest candidates of campaign-cycle ``key`` (pence)."""
+        prefix = self.price_prefix.get(key)
+        if prefix is None or n <= 0:
+            return 0
+        return prefix[min(n, len(prefix) - 1)]
+
+    def rival_load(self, g: int, t: int) -> np.ndarray:
+        """Return, per asset, the candidates of group ``g``'s campaigns with a minimum in ``t``."""
+        found = self._rival_load.get((g, t))
+        if found is None:
+            inst = self.inst
+            mask = (self.cand_group == g) & (self.cand_cyc == t) & self.has_minimum
+            found = np.bincount(inst.cand_asset[mask], minlength=len(inst.asset_ids))
+            self._rival_load[(g, t)] = found.astype(float)
+        return self._rival_load[(g, t)]
+
+    def prepare(self, score: np.ndarray) -> None:
+        """Precompute what the minimum phase reads: candidates per campaign-cycle and loads.
+
+        ``by_campaign_cycle`` (campaign-cycle key -> candidates), ``demand`` (campaigns
+        with a minimum that could use each asset-cycle), ``tight`` (campaigns whose
+        cheapest minimums cost over 70% of their budget) and ``fillers`` (per cycle
+        position, candidates of campaigns under no share rule, best value last).
+        """
+        inst = self.inst
+        self.by_campaign_cycle = _by_campaign_cycle(self)
+        self.orders: dict[int, list[int]] = {}
+        self.cand_cyc = np.asarray(self.cyc, dtype=np.int64)
+        mins = np.array(self.min_faces, dtype=np.int64)
+        self.has_minimum = mins[inst.cand_campaign] > 0
+        self.cand_group = np.array(self.group, dtype=np.int64)[inst.cand_campaign]
+        self._rival_load: dict[tuple[int, int], np.ndarray] = {}
+        ac = np.asarray(self.ac, dtype=np.int64)
+        self.demand = np.bincount(ac[self.has_minimum], minlength=len(self.used)).astype(float)
+        self.tight = [False] * len(inst.campaigns)
+        self.price_prefix: dict[int, list[int]] = {}
+        for key, ks in self.by_campaign_cycle.items():
+            c = key // self.n_cycles
+            prices = np.sort(inst.cand_price[ks]).astype(np.int64)
+            self.price_prefix[key] = np.r_[0, np.cumsum(prices)].tolist()
+            self.spend_floor[c] += self.cheapest(key, self.min_faces[c])
+        for c in range(len(inst.campaigns)):
+            self.tight[c] = self.spend_floor[c] > 0.7 * self.budget[c]
+        self.fillers: dict[int, list[int]] = {}
+        if self.share_limit:
+            free = ~np.array([bool(r) for r in self.share_rules])[inst.cand_campaign]
+            for t in range(self.n_cycles):
+                in_cycle = np.flatnonzero(free & (self.cand_cyc == t))
+                order = np.lexsort((-in_cycle, score[in_cycle]))
+                self.fillers[t] = in_cycle[order].tolist()
 
 
 def _adjacency(pairs: np.ndarray) -> dict[int, list[int]]:
@@ -290,7 +343,9 @@ def _adjacency(pairs: np.ndarray) -> dict[int, list[int]]:
     return adj
 
 
-def construct_plan(inst: Instance, objective: str = "revenue", *, max_moves: int | None = None) -> np.ndarray:
+def construct_plan(
+    inst: Instance, objective: str = "revenue", *, max_moves: int | None = None
+) -> np.ndarray:
     """Build a plan that keeps every rule: minimums first, repaired, then filled by value.
 
     Parameters
@@ -319,7 +374,7 @@ def construct_plan(inst: Instance, objective: str = "revenue", *, max_moves: int
     """
     book = _Bookings(inst)
     score = _scores(inst, objective)
-    book.by_campaign_cycle = _by_campaign_cycle(book)
+    book.prepare(score)
     for k in inst.locked.tolist():
         if not book.chosen[k]:
             book.add(int(k))
@@ -347,9 +402,11 @@ def _by_campaign_cycle(book: _Bookings) -> dict[int, list[int]]:
     """Return the candidates of every campaign-cycle key, in candidate order."""
     keys = np.asarray(book.cc, dtype=np.int64)
     order = np.argsort(keys, kind="stable")
+    if not len(keys):
+        return {}
     sorted_keys = keys[order]
-    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]]) if len(keys) else []
-    ends = np.r_[starts[1:], len(keys)] if len(keys) else []
+    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+    ends = np.r_[starts[1:], len(keys)]
     return {
         int(sorted_keys[s]): order[s:e].tolist()
         for s, e in zip(np.asarray(starts).tolist(), np.asarray(ends).tolist(), strict=True)
@@ -373,71 +430,101 @@ def _minimum_order(inst: Instance, book: _Bookings) -> list[int]:
     return [key for *_, key in sorted(keys)]
 
 
-def _blocking(book: _Bookings, ks: list[int]) -> np.ndarray:
-    """Score how many other bookings each candidate in ``ks`` may block (lower is better).
+def _blocking(book: _Bookings, key: int, arr: np.ndarray) -> np.ndarray:
+    """Score how many other bookings each candidate in ``arr`` may block (lower is better).
 
-    The campaign's own candidates within its spacing, rival campaigns' candidates on or
-    near the asset, and other campaigns with a minimum competing for the asset's
-    capacity, in that cycle.
+    For candidates of campaign-cycle ``key``: the campaign's own candidates within its
+    spacing, candidates of rival campaigns with a minimum on or near the asset, and other
+    campaigns with a minimum competing for the asset's capacity, in that cycle.
     """
     inst = book.inst
-    out = np.zeros(len(ks))
-    if not ks:
-        return out
-    c, t = book.camp[ks[0]], book.cyc[ks[0]]
-    near = book.spacing.get(c, {})
-    mine = {book.asset[k] for k in ks}
-    for i, k in enumerate(ks):
-        a = book.asset[k]
-        own = sum(1 for b in near.get(a, ()) if b in mine)
-        rivals = 0
-        if book.group[c] >= 0:
-            for b in (a, *book.rivals.get(a, ())):
-                rivals += book.rival_load.get((b * book.n_cycles + t, book.group[c]), 0)
-        rivals -= 1 if book.group[c] >= 0 else 0
-        crowd = book.demand.get(book.ac[k], 0) / max(int(inst.capacity[a]), 1)
-        out[i] = own + max(rivals, 0) + crowd
+    c, t = divmod(key, book.n_cycles)
+    assets = inst.cand_asset[arr]
+    n_assets = len(inst.asset_ids)
+    own = np.zeros(len(arr))
+    pairs = inst.spacing_pairs.get(c)
+    if pairs is not None and len(pairs):
+        own = np.bincount(pairs.ravel(), minlength=n_assets)[assets].astype(float)
+    has_min = book.min_faces[c] > 0
+    rivals = np.zeros(len(arr))
+    g = book.group[c]
+    if g >= 0:
+        load = book.rival_load(g, t).copy()
+        if has_min:
+            np.subtract.at(load, assets, 1.0)
+        rivals = _near_sum(load, inst.competitor_pairs)[assets]
+    ac = np.asarray(book.ac, dtype=np.int64)[arr]
+    crowd = (book.demand[ac] - (1.0 if has_min else 0.0)) / np.maximum(inst.capacity[assets], 1)
+    return own + rivals + 0.0 * crowd
+
+
+def _near_sum(load: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """Return, for every asset, ``load`` on it plus on the assets paired with it."""
+    out = load.astype(float).copy()
+    if len(pairs):
+        np.add.at(out, pairs[:, 0], load[pairs[:, 1]])
+        np.add.at(out, pairs[:, 1], load[pairs[:, 0]])
     return out
 
 
 def _meet_minimum(book: _Bookings, key: int, score: np.ndarray) -> None:
     """Book faces of one campaign-cycle up to its minimum: least blocking (or cheapest) first.
 
-    When a share rule refuses a face, the best faces of other categories in the cycle
-    are booked first to make room.
+    A face is booked only if the budget left still covers the cheapest faces of every
+    minimum the campaign has yet to meet (a second pass drops that reserve). When a
+    share rule refuses a face, the best faces of other categories in the cycle are
+    booked first to make room.
     """
     c, t = divmod(key, book.n_cycles)
     if not book.deficit(c, t):
         return
-    ks = book.by_campaign_cycle.get(key, [])
-    for k in _candidate_order(book, key, ks, score):
-        if not book.deficit(c, t):
-            return
-        reason = book.failure(k)
-        if reason is not None and reason.startswith("share:") and _make_room(book, t, score):
+    others = [c * book.n_cycles + u for u in range(book.n_cycles) if u != t]
+    reserve = sum(
+        book.cheapest(other, book.deficit(*divmod(other, book.n_cycles))) for other in others
+    )
+    for keep_reserve in (True, False):
+        for k in _candidate_order(book, key, score):
+            need = book.deficit(c, t)
+            if not need:
+                return
+            if keep_reserve and (
+                book.spend[c] + book.price[k] + book.cheapest(key, need - 1) + reserve
+                > book.budget[c]
+            ):
+                continue
             reason = book.failure(k)
-        if reason is None:
-            book.add(k)
+            if reason is not None and reason.startswith("share:") and _make_room(book, t, score):
+                reason = book.failure(k)
+            if reason is None:
+                book.add(k)
 
 
-def _candidate_order(book: _Bookings, key: int, ks: list[int], score: np.ndarray) -> list[int]:
-    """Order a campaign-cycle's candidates for its minimum: least blocking, then cheapest.
+def _candidate_order(book: _Bookings, key: int, score: np.ndarray) -> list[int]:
+    """Order a campaign-cycle's candidates for its minimum: least blocking, then best value.
 
-    When the campaign's budget barely covers its minimums (their cheapest cost is over
-    70% of it), cheapest first, then least blocking. Ties go to the higher value.
+    Blocking (`_blocking`) counts in powers of two, so that among candidates that block
+    about as much the better value per penny comes first, then the higher value (for
+    revenue, the dearer face: the same spend in fewer faces). When the campaign's budget
+    barely covers its minimums (their cheapest cost is over 70% of it), cheapest first.
+    Ties go to the lower candidate index. Computed once per campaign-cycle.
     """
-    if not ks:
+    cached = book.orders.get(key)
+    if cached is not None:
+        return cached
+    arr = np.asarray(book.by_campaign_cycle.get(key, []), dtype=np.int64)
+    if not len(arr):
+        book.orders[key] = []
         return []
-    c = key // book.n_cycles
-    arr = np.asarray(ks, dtype=np.int64)
     price = book.inst.cand_price[arr].astype(float)
-    blocking = _blocking(book, ks)
-    value = -score[arr]
-    if book.tight[c]:
-        order = np.lexsort((arr, value, blocking, price))
+    blocking = np.floor(np.log2(1.0 + _blocking(book, key, arr)))
+    value = score[arr]
+    per_penny = -np.round(value / np.maximum(price, 1.0), 6)
+    if book.tight[key // book.n_cycles]:
+        order = np.lexsort((arr, -value, blocking, price))
     else:
-        order = np.lexsort((arr, value, price, blocking))
-    return arr[order].tolist()
+        order = np.lexsort((arr, -value, per_penny, blocking))
+    book.orders[key] = arr[order].tolist()
+    return book.orders[key]
 
 
 def _make_room(book: _Bookings, t: int, score: np.ndarray) -> bool:
@@ -511,10 +598,9 @@ def _best_ejection(book, key, score, worth, moved, moves):
     at a time (the cheapest first) until it fits, then undoes it. Returns ``(candidate,
     placements to unbook)`` or None when no candidate can be made to fit.
     """
-    ks = book.by_campaign_cycle.get(key, [])
     best: tuple[float, int, list[int]] | None = None
     tried = 0
-    for k in _candidate_order(book, key, ks, score):
+    for k in _candidate_order(book, key, score):
         if book.chosen[k] or moves - moved.get(k, -_TENURE - 1) <= _TENURE:
             continue
         tried += 1

@@ -595,6 +595,11 @@ def _decayed_sum(
     if len(there) == 0 or len(here) == 0:
         return np.zeros(len(here))
     near, far = shapely.STRtree(there).query(here, predicate="dwithin", distance=radius)
+    # Add each asset's terms in the order of ``there``, not the tree's internal order, so
+    # the float sum is the same whichever other points share the tree (as in a spatial
+    # partition with a halo, `planner.scale`).
+    order = np.argsort(near * np.int64(len(there)) + far, kind="stable")
+    near, far = near[order], far[order]
     distance = shapely.distance(here[near], there[far])
     return np.bincount(near, weights=weight[far] * np.exp(-distance / decay), minlength=len(here))
 

@@ -29,6 +29,7 @@ from planner.presets import preset_file, preset_names
 from planner.value.audience import is_digital
 
 __all__ = [
+    "PRICING",
     "RateCard",
     "RateEntry",
     "card_for_location",
@@ -50,7 +51,11 @@ _CARD_KEYS = {
     "sources",
     "country",
     "area",
+    "pricing",
+    "cpt",
 }
+#: How a card prices: flat from its rates, or by audience with its rates as the floor.
+PRICING = ("rate card", "cpt")
 _RATE_KEYS = {"format", "digital", "tier", "price_per_cycle", "cpm", "source"}
 
 
@@ -125,6 +130,13 @@ class RateCard:
         That country as ``(west, south, east, north)`` boxes in degrees (EPSG:4326); an
         asset in none of them is outside the card's market (`outside_card_area`). Empty:
         not checked.
+    pricing
+        ``"rate card"``: every face at its rate (flat); ``"cpt"``: by audience, the gross
+        cost per thousand impacts in ``cpt`` times the face's impacts over the cycle, with
+        the rate as the floor (see `price_assets`).
+    cpt
+        Gross price per 1,000 impacts for ``"cpt"`` pricing, by format (e.g. ``"d48"``),
+        else by ``"digital"`` or ``"classic"``, in the card's currency.
     """
 
     name: str
@@ -139,6 +151,25 @@ class RateCard:
     sources: tuple[str, ...] = ()
     country: str = ""
     area: tuple[tuple[float, float, float, float], ...] = ()
+    pricing: str = "rate card"
+    cpt: dict[str, float] = field(default_factory=dict)
+
+    def cpt_for(self, formats: np.ndarray, digital: np.ndarray) -> np.ndarray:
+        """Return the CPT of each asset: its format's, else digital's or classic's; NaN if none.
+
+        Parameters
+        ----------
+        formats, digital
+            Lower-case formats and digital flags, shape (n_assets,).
+
+        Returns
+        -------
+        numpy.ndarray
+            Gross price per 1,000 impacts, shape (n_assets,).
+        """
+        kind = np.where(digital, self.cpt.get("digital", np.nan), self.cpt.get("classic", np.nan))
+        own = pd.Series(formats, dtype=object).map(self.cpt).to_numpy(dtype=float)
+        return np.where(np.isnan(own), kind, own)
 
 
 def load_rate_card(path_or_name: str | os.PathLike[str] | RateCard) -> RateCard:
@@ -217,7 +248,40 @@ def load_rate_card(path_or_name: str | os.PathLike[str] | RateCard) -> RateCard:
         sources=tuple(str(s) for s in data.get("sources", ())),
         country=str(data.get("country", "")).strip(),
         area=_area(data.get("area", []), where),
+        pricing=_pricing(data, where),
+        cpt=_cpt(data.get("cpt", {}), where),
     )
+
+
+def _pricing(data: dict[str, Any], where: str) -> str:
+    """Check the ``pricing`` key: ``"rate card"`` (the default) or ``"cpt"`` with a [cpt] table."""
+    pricing = str(data.get("pricing", "rate card")).strip().lower()
+    if pricing not in PRICING:
+        raise PricingError(
+            f'{where}: key \'pricing\' must be "rate card" or "cpt"; got {pricing!r}'
+        )
+    if pricing == "cpt" and not data.get("cpt"):
+        raise PricingError(
+            f'{where}: pricing = "cpt" needs a [cpt] table, e.g.\n[cpt]\nclassic = 4.5\n'
+            "digital = 15.0"
+        )
+    return pricing
+
+
+def _cpt(value: Any, where: str) -> dict[str, float]:
+    """Check the ``[cpt]`` table: format (or classic/digital) -> a positive price per 1,000."""
+    if not isinstance(value, dict):
+        raise PricingError(f"{where}: [cpt] must be a table such as classic = 4.5")
+    out = {}
+    for key, price in value.items():
+        ok = isinstance(price, int | float) and not isinstance(price, bool)
+        if not ok or not 0 < price < math.inf:
+            raise PricingError(
+                f"{where}: [cpt] key '{key}' must be a positive price per 1,000 impacts; "
+                f"got {price!r}"
+            )
+        out[str(key).strip().lower()] = float(price)
+    return out
 
 
 def _area(value: Any, where: str) -> tuple[tuple[float, float, float, float], ...]:
@@ -305,13 +369,20 @@ def price_assets(
     assets: pd.DataFrame,
     impacts: pd.DataFrame | pd.Series | None,
     rate_card: RateCard | str | os.PathLike[str],
+    *,
+    pricing: str | None = None,
 ) -> pd.DataFrame:
     """Price every asset for one cycle, gross: per face, or per slot for digital faces.
 
     Each asset takes the most specific matching ``[[rate]]`` (format, classic/digital and
     tier pinned; ties go to the first in the file). A ``cpm`` rate gives
-    ``cpm * weekly_impacts * CYCLE_DAYS / 7 / 1000`` (14-day cycles). A non-negative
-    ``price_per_cycle`` in the asset file overrides the card.
+    ``cpm * weekly_impacts * CYCLE_DAYS / 7 / 1000`` (14-day cycles). Under ``"cpt"``
+    pricing a face's price follows its audience, with its rate as the floor::
+
+        price = max(rate, cpt[format, else digital/classic] * weekly_impacts * 14 / 7 / 1000)
+
+    so two faces of one format with different impacts get different prices when either is
+    above the floor. A non-negative ``price_per_cycle`` in the asset file overrides the card.
 
     Parameters
     ----------
@@ -323,12 +394,16 @@ def price_assets(
         only by ``cpm`` rates.
     rate_card
         A `RateCard`, a name or a path.
+    pricing
+        ``"rate card"`` (flat), ``"cpt"`` (by audience, rate as floor), or None for the
+        card's own ``pricing`` (``uk-default``: ``"cpt"``).
 
     Returns
     -------
     pandas.DataFrame
         Indexed like ``assets``: ``price_per_cycle`` (gross, in the card's currency, major
-        units), ``price_source`` (``"asset file"``, ``"rate card"`` or ``"cpm"``),
+        units), ``price_source`` (``"asset file"``, ``"rate card"``, ``"cpm"`` or
+        ``"cpt"``: the audience price above the rate),
         ``currency``, ``tier`` and ``rate`` (the entry's label such as
         ``d48/digital/prime``; empty for a price from the asset file). A price given in
         the asset file wins.
@@ -337,14 +412,22 @@ def price_assets(
     ------
     PricingError
         When the card cannot be loaded, no rate matches an asset (the message lists up to
-        10 format/kind/tier combinations and suggests a catch-all ``[[rate]]``), or a CPM
-        rate has no impacts to apply to.
+        10 format/kind/tier combinations and suggests a catch-all ``[[rate]]``), a CPM
+        rate has no impacts to apply to, or ``pricing`` is unknown or ``"cpt"`` with a
+        card without a ``[cpt]`` table.
 
     Examples
     --------
     >>> prices = price_assets(assets, estimate_impacts(assets, zones), "uk-default")
+    >>> flat = price_assets(assets, None, "uk-default", pricing="rate card")
     """
     card = load_rate_card(rate_card)
+    pricing = card.pricing if pricing is None else pricing
+    if pricing not in PRICING or (pricing == "cpt" and not card.cpt):
+        raise PricingError(
+            f"pricing must be 'rate card' or 'cpt' (with a rate card that has a [cpt] "
+            f"table); got {pricing!r} with rate card '{card.name}'"
+        )
     formats = _lower(assets, "format", "other")
     digital = is_digital(assets)
     tiers = _tiers(assets, card)
@@ -373,6 +456,11 @@ def price_assets(
         label[hit] = entry.label
         done |= hit
     _check_all_priced(done, assets, formats, digital, tiers, card)
+    if pricing == "cpt":
+        audience = card.cpt_for(formats, digital) * weekly * (CYCLE_DAYS / 7) / 1000
+        above = (source == "rate card") & (np.nan_to_num(audience, nan=-1.0) > price)
+        price = np.where(above, audience, price)
+        source = np.where(above, "cpt", source)
     given = _given_prices(assets)
     has_price = ~np.isnan(given)
     price = np.where(has_price, given, price)

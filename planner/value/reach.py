@@ -10,8 +10,7 @@ The model (``docs/valuation.md``, section 5) places each face's impacts on the p
 can see it, zone by zone, then counts how many people in each zone see the campaign with
 the negative binomial distribution (NBD, the gamma-Poisson model of media exposure)::
 
-    impacts on zone z   e_z = sum over faces f of  I_f * ( s_f * w_fz
-                                                         + (1 - s_f) * P_z / U_all )
+    impacts on zone z   e_z = sum over faces f of  I_f * s_f * w_fz
     mean contacts       m_z = e_z / P_z
     P(X_z >= 1)         = 1 - (1 + m_z / k) ** (-k)           (NBD with shape k, mean m_z)
     reach               = sum over zones z in the universe of P_z * P(X_z >= 1)
@@ -23,9 +22,13 @@ where ``I_f`` is face ``f``'s impacts over the flight, ``s_f`` the share of its 
 live within walking distance (the audience model's residential term over all its passers,
 `planner.value.audience.estimate_impacts`'s ``resident_share``), ``w_fz`` its catchment
 weights (``P_z exp(-d / decay)`` over zones within the walking radius, normalised to 1),
-``P_z`` a zone's population and ``U_all`` that of every zone. Faces whose catchments
-overlap put their impacts on the same people, so they reach fewer people than faces far
-apart; visitors and through traffic (``1 - s_f``) are spread over the whole area.
+and ``P_z`` a zone's population. Faces whose catchments overlap put their impacts on the
+same people, so they reach fewer people than faces far apart. The universe is the zones'
+residents: impacts on visitors and through traffic (``1 - s_f``: the audience model's base
+passers, transit users and visitors to points of interest) are impacts on people from
+outside it, as Route counts only a target audience's impacts, so they count in the
+plan's booked impacts but not in ``e`` (a city-centre face whose passers mostly live
+elsewhere adds little reach among the residents).
 """
 
 from __future__ import annotations
@@ -369,10 +372,10 @@ def reach_frequency(
 ) -> ReachFrequency:
     """Estimate reach, cover, frequency, GRPs and the frequency distribution of a booking.
 
-    The module's formula: each booked face's impacts go to its catchment (its
-    ``resident_share``) and to the whole area (the rest); in each zone the NBD with shape
-    ``params.nbd_shape`` and the zone's mean contacts gives the share who see it at least
-    ``j`` times.
+    The module's formula: each booked face's impacts on residents (its
+    ``resident_share``) go to its catchment, the rest are on people from outside the
+    universe; in each zone the NBD with shape ``params.nbd_shape`` and the zone's mean
+    contacts gives the share who see it at least ``j`` times.
 
     Parameters
     ----------
@@ -420,17 +423,13 @@ def reach_frequency(
 def _zone_impacts(
     catchments: Catchments, asset_ids: Sequence[object] | pd.Series, impacts: Any
 ) -> np.ndarray:
-    """Return the impacts landing on each zone, shape (n_zones,) (the module's ``e_z``)."""
+    """Return the impacts on each zone's residents, shape (n_zones,) (the module's ``e_z``)."""
     rows = catchments.index(asset_ids)
     amount = np.nan_to_num(np.asarray(impacts, dtype=float), nan=0.0).clip(min=0.0)
     local = amount * catchments.resident_share[rows]
     contacts = np.zeros(len(catchments.population))
     if len(rows):
         contacts += catchments.weights[rows].T @ local
-    everyone = catchments.population.sum()
-    if everyone > 0:
-        # Visitors and through traffic come from anywhere in the area, in proportion to people.
-        contacts += (amount - local).sum() * catchments.population / everyone
     return contacts
 
 
@@ -541,7 +540,7 @@ def campaign_reach(
         )
         rows.append({"campaign_id": campaign_id} | rf.as_row())
     columns = ["campaign_id", *RF_COLUMNS, *(f"reach_{j}plus" for j in params.frequency_levels)]
-    table = pd.DataFrame(rows, columns=columns)
+    table = pd.DataFrame(rows, columns=columns).astype(dict.fromkeys(columns[1:], float))
     table.attrs["note"] = _NOTE
     return table
 

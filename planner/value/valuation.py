@@ -176,6 +176,7 @@ def value_assets(
     params: AudienceParams = AudienceParams(),
     assumptions: ValuationAssumptions = ValuationAssumptions(),
     category_share: dict[str, float] = DEFAULT_CATEGORY_SHARE,
+    pricing: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Value every asset a year: audience, price, gross media value, sales, council income.
 
@@ -215,6 +216,11 @@ def value_assets(
     category_share
         Share of demand of each advertiser category (see `DEFAULT_CATEGORY_SHARE`); the
         shares refused at one asset are added up, capped at 1.
+    pricing
+        ``"cpt"``: price by audience (cost per thousand impacts, the rate as the floor),
+        so that sites rank by worth; ``"rate card"``: every face of a format at its rate
+        (flat); None: the card's own choice (``uk-default``: ``"cpt"``). See
+        `planner.value.rates.price_assets`.
 
     Returns
     -------
@@ -222,11 +228,14 @@ def value_assets(
         One row per asset in EPSG:4326: ``asset_id`` (and ``asset_type``, ``format``,
         ``name``, ``ward`` when present), ``faces``, ``digital``, ``slots``,
         ``weekly_impacts``, ``impacts_source``, ``modelled_impacts`` (impacts a week per
-        face and advertiser), ``price_per_cycle``, ``price_source``, ``currency``, ``tier``,
-        ``annual_value_full`` and per scenario ``annual_value_*``, ``expected_sales_*`` and
-        ``council_income_*`` (currency a year, major units); with ``eligibility`` also
-        ``demand_share_out_of_reach`` and ``value_out_of_reach_central``. ``status``
-        (an ``unavailable`` asset is in no plan and is valued at 0) and
+        face and advertiser), ``resident_share`` (modelled share of its passers living
+        within walking distance, for `planner.value.reach`), ``price_per_cycle``,
+        ``price_source`` (``"cpt"`` where the audience price beats the rate), ``currency``,
+        ``tier``, ``annual_value_full`` and per scenario ``annual_value_*``,
+        ``expected_sales_*`` and ``council_income_*`` (currency a year, major units);
+        with ``eligibility`` also ``demand_share_out_of_reach`` and
+        ``value_out_of_reach_central``. ``status`` (an ``unavailable`` asset is in no plan
+        and is valued at 0) and
         ``uniform_audience`` (True where the modelled audience had no demand zones to
         follow). ``estimate`` labels every row as a modelled estimate and ``attrs`` holds
         the note, the calibration, the rate card and terms names, the agency commission,
@@ -252,9 +261,10 @@ def value_assets(
     card, deal = check_currency(rate_card, terms)
     warnings = _location_warnings(assets, card)
     impacts = estimate_impacts(assets, zones, transit=transit, pois=pois, params=params)
-    prices = price_assets(assets, impacts, card)
+    prices = price_assets(assets, impacts, card, pricing=pricing)
     out = _asset_columns(assets, params)
-    out = out.join(impacts[["weekly_impacts", "impacts_source", "modelled_impacts"]])
+    audience = ["weekly_impacts", "impacts_source", "modelled_impacts", "resident_share"]
+    out = out.join(impacts[audience])
     out = out.join(prices[["price_per_cycle", "price_source", "currency", "tier"]])
     out["status"], unavailable = _status(assets)
     warnings += _unavailable_warning(out["asset_id"], unavailable)
@@ -263,8 +273,9 @@ def value_assets(
     # An unavailable asset is in no plan, so it sells nothing.
     units = out["faces"] * np.where(out["digital"], out["slots"], 1) * ~unavailable
     out["annual_value_full"] = units * out["price_per_cycle"] * assumptions.cycles_per_year
-    # Only CPM prices move with the audience estimate, and only when it is modelled.
-    uncertain = (out["price_source"] == "cpm") & (out["impacts_source"] == "modelled")
+    # Only audience prices (CPM, CPT) move with the audience estimate, and only when modelled.
+    by_audience = out["price_source"].isin(["cpm", "cpt"])
+    uncertain = by_audience & (out["impacts_source"] == "modelled")
     for s, swing in zip(SCENARIOS, (-1, 0, 1), strict=True):
         factor = 1 + swing * assumptions.audience_uncertainty * uncertain.to_numpy()
         out[f"annual_value_{s}"] = out["annual_value_full"] * assumptions.sell_through(s) * factor
@@ -586,7 +597,8 @@ def policy_value_at_risk(
         f"{k}_out_of_reach_{s}" for k in ("value", "sales", "council_income") for s in SCENARIOS
     ]
     table = pd.DataFrame(rows).reindex(columns=columns)
-    table[["rule_id", "rule"]] = table[["rule_id", "rule"]].fillna("")
+    # object first: with no rule row the columns are all-NaN floats, which refuse text.
+    table[["rule_id", "rule"]] = table[["rule_id", "rule"]].astype(object).fillna("").astype(str)
     table["share_of_portfolio_value"] = (
         table["value_out_of_reach_central"] / portfolio_value if portfolio_value > 0 else 0.0
     )

@@ -1,0 +1,239 @@
+"""Dask clusters: one switch from one process to a local cluster or an existing one.
+
+`ClusterSettings` says where work runs: in this process (``scheduler=None``, the default,
+no Dask imported), on a `distributed.LocalCluster` started here (``"local"``: workers,
+threads and memory per worker settable) or on a running scheduler
+(``"tcp://host:8786"``). `connect` opens it and closes what it started; `run_tasks`
+submits tasks with Dask's own retries and progress bar. Dask itself is optional
+(``pip install -e .[scale]``) and imported only here, on first use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import resource
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from planner.errors import PlannerError
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+__all__ = ["ClusterSettings", "connect", "peak_memory_per_worker", "run_tasks"]
+
+#: How to install the optional Dask dependencies, for error messages.
+INSTALL_HINT = "install them with: pip install -e '.[scale]' (dask and distributed)"
+#: Schemes `distributed` can reach a scheduler by.
+_SCHEMES = ("tcp://", "tls://", "inproc://", "ucx://", "ws://", "wss://")
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """Where the planner's partitioned work runs.
+
+    Attributes
+    ----------
+    scheduler
+        None: in this process, no Dask (the default). ``"local"``: a
+        `distributed.LocalCluster` of worker processes on this machine, started and
+        stopped by `connect`. ``"tcp://host:8786"`` (or another scheme `distributed`
+        knows): an existing cluster's scheduler.
+    workers
+        Worker processes of a local cluster (2).
+    threads_per_worker
+        Threads per worker process of a local cluster (1: the planner's work is numpy and
+        GEOS code that holds the GIL in places, so processes scale better than threads).
+    memory_limit
+        Memory per worker of a local cluster, as Dask reads it (``"2GB"``, ``"4GiB"``,
+        ``"auto"`` = the machine's memory shared between the workers, ``"0"`` for no
+        limit).
+    timeout
+        Seconds to wait for an existing scheduler before giving up (10).
+    progress
+        Show Dask's text progress bar while tasks run (on stdout).
+    retries
+        Times a task that raised is run again (a worker that dies is handled by the
+        scheduler itself, which reruns its tasks elsewhere).
+
+    Examples
+    --------
+    >>> ClusterSettings("local", workers=2, memory_limit="2GB").is_distributed
+    True
+    """
+
+    scheduler: str | None = None
+    workers: int = 2
+    threads_per_worker: int = 1
+    memory_limit: str = "auto"
+    timeout: float = 10.0
+    progress: bool = False
+    retries: int = 1
+
+    def __post_init__(self) -> None:
+        """Check the scheduler's form and the counts; raise `PlannerError` saying how to fix."""
+        s = self.scheduler
+        if s is not None and s != "local" and not s.startswith(_SCHEMES):
+            raise PlannerError(
+                f"scheduler '{s}' is not understood; use 'local' for a cluster on this "
+                "machine, or the address of a running scheduler such as tcp://host:8786"
+            )
+        if self.workers < 1 or self.threads_per_worker < 1:
+            raise PlannerError(
+                f"a Dask cluster needs at least 1 worker and 1 thread per worker; got "
+                f"{self.workers} worker(s) and {self.threads_per_worker} thread(s)"
+            )
+        if self.timeout <= 0:
+            raise PlannerError(f"the scheduler timeout must be above 0 s; got {self.timeout}")
+
+    @property
+    def is_distributed(self) -> bool:
+        """True when the work goes to a Dask cluster rather than this process."""
+        return self.scheduler is not None
+
+
+def _distributed() -> Any:
+    """Import `distributed`, or raise `PlannerError` saying how to install it."""
+    try:
+        import distributed
+    except ImportError as exc:
+        raise PlannerError(f"Dask is not installed, so no cluster can be used; {INSTALL_HINT}") from exc
+    return distributed
+
+
+@contextlib.contextmanager
+def connect(settings: ClusterSettings) -> Iterator[Client | None]:
+    """Open the cluster ``settings`` name for the length of a ``with`` block.
+
+    Parameters
+    ----------
+    settings
+        Where to run; ``scheduler=None`` yields None (work stays in this process).
+
+    Yields
+    ------
+    distributed.Client or None
+        A client of the local or remote cluster; None for one process. A local cluster
+        started here is closed on leaving the block; a remote one is only disconnected.
+
+    Raises
+    ------
+    PlannerError
+        When Dask is not installed, or the scheduler cannot be reached within
+        ``settings.timeout`` seconds (the message names the address and how to start one).
+
+    Examples
+    --------
+    >>> with connect(ClusterSettings("local", workers=2)) as client:
+    ...     table = partitioned_eligibility(assets, sites, policy, client=client)
+    """
+    if settings.scheduler is None:
+        yield None
+        return
+    distributed = _distributed()
+    cluster = None
+    if settings.scheduler == "local":
+        cluster = distributed.LocalCluster(
+            n_workers=settings.workers,
+            threads_per_worker=settings.threads_per_worker,
+            memory_limit=settings.memory_limit,
+            processes=True,
+            dashboard_address=None,
+        )
+        client = distributed.Client(cluster)
+    else:
+        client = _remote_client(distributed, settings)
+    try:
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _remote_client(distributed: Any, settings: ClusterSettings) -> Client:
+    """Connect to a running scheduler, or raise `PlannerError` within the timeout."""
+    address = settings.scheduler
+    try:
+        return distributed.Client(address, timeout=f"{settings.timeout}s")
+    except (OSError, TimeoutError) as exc:
+        raise PlannerError(
+            f"cannot reach the Dask scheduler at {address} within {settings.timeout:g} s "
+            f"({type(exc).__name__}). Check the address and that the scheduler is running "
+            "(start one with `dask scheduler` and workers with `dask worker "
+            f"{address}`), or use --scheduler local for a cluster on this machine"
+        ) from exc
+
+
+def run_tasks(
+    client: Client,
+    function: Callable[..., Any],
+    payloads: Sequence[tuple],
+    settings: ClusterSettings,
+    **common: Any,
+) -> list[Any]:
+    """Run ``function(*payload, **common)`` for every payload on the cluster; gather in order.
+
+    Each payload travels inside its task (not scattered), so a task whose worker dies is
+    rerun elsewhere by the scheduler from its own data; a task that raises is retried
+    ``settings.retries`` times, then its error is raised here as the original exception.
+
+    Parameters
+    ----------
+    client
+        A `distributed.Client` (from `connect`).
+    function
+        A module-level function (picklable), run on the workers.
+    payloads
+        One argument tuple per task, shape (n_tasks,).
+    settings
+        Retries and whether to show Dask's progress bar.
+    **common
+        Keyword arguments shared by every task (sent once per task).
+
+    Returns
+    -------
+    list
+        ``function``'s results, in the order of ``payloads``.
+
+    Raises
+    ------
+    Exception
+        Whatever a task raised (e.g. `planner.errors.DataValidationError`), after its
+        retries.
+    """
+    distributed = _distributed()
+    with warnings.catch_warnings():
+        # Payloads are sent with their tasks on purpose (a lost worker's task can rerun);
+        # Dask's advice to scatter large graphs instead does not apply.
+        warnings.filterwarnings("ignore", message=".*[Ll]arge graph.*", category=UserWarning)
+        futures = [
+            client.submit(function, *payload, retries=settings.retries, pure=False, **common)
+            for payload in payloads
+        ]
+    if settings.progress:
+        distributed.progress(futures, notebook=False)
+    return client.gather(futures)
+
+
+def _peak_rss_bytes() -> int:
+    """Return this process's peak resident memory in bytes (Linux reports KiB)."""
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
+def peak_memory_per_worker(client: Client) -> dict[str, int]:
+    """Return each worker process's peak resident memory since it started, in bytes.
+
+    Parameters
+    ----------
+    client
+        A `distributed.Client`.
+
+    Returns
+    -------
+    dict
+        Worker address -> peak resident set size in bytes (``getrusage``'s ``ru_maxrss``).
+    """
+    return client.run(_peak_rss_bytes)

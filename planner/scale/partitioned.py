@@ -1,0 +1,382 @@
+"""Eligibility and valuation partitioned over a Dask cluster, with one process's answers.
+
+Each grid cell of assets (`planner.scale.partition`) is a task that runs the project's own
+`planner.policy.eligibility.eligibility` or `planner.value.valuation.value_assets` on its
+assets and on the neighbours within a halo: the policy's largest exclusion distance for
+sensitive sites; the audience model's reach (walking radius, transit and point-of-interest
+radii of `planner.value.audience.AudienceParams`) for demand zones, transit and points of
+interest. The tables come back in the assets' order, and what depends on the whole
+portfolio (the warnings; council income, which concession terms set on total sales) is
+worked out once on the gathered table, so the result equals the single-process one
+exactly (``tests/test_scale.py``). Without a client both functions are the one-process
+functions themselves.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from pyproj import CRS
+
+from planner.geo import metric_crs
+from planner.policy.eligibility import eligibility
+from planner.policy.load import Policy
+from planner.policy.sites import check_sites_against_policy
+from planner.scale.cluster import ClusterSettings, run_tasks
+from planner.scale.partition import (
+    DEFAULT_CELL_M,
+    Partition,
+    grid_cells,
+    halo_members,
+    partition_crs,
+)
+from planner.value.audience import AudienceParams
+from planner.value.concession import ConcessionTerms
+from planner.value.rates import RateCard
+
+# The portfolio-level steps of value_assets, redone once on the gathered table so that the
+# partitioned result is the one-process result (kept private to valuation on purpose: they
+# are not a user's verbs).
+from planner.value.valuation import (
+    DEFAULT_CATEGORY_SHARE,
+    SCENARIOS,
+    ValuationAssumptions,
+    _apportion,
+    _location_warnings,
+    _status,
+    _uniform_audience,
+    _unavailable_warning,
+    check_currency,
+    value_assets,
+)
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+__all__ = ["partitioned_eligibility", "partitioned_value_assets"]
+
+
+def partitioned_eligibility(
+    assets: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame | None,
+    policy: Policy,
+    *,
+    client: Client | None = None,
+    cluster: ClusterSettings = ClusterSettings(),
+    cell_m: float = DEFAULT_CELL_M,
+) -> pd.DataFrame:
+    """Run `planner.eligibility` per grid cell on a Dask cluster; the same table as one process.
+
+    Each cell's assets are checked against the sites within the policy's largest
+    exclusion distance of them (their halo), so no rule is missed at a cell border. Site
+    kinds and idle rules are checked once for all (`check_sites_against_policy`).
+
+    Parameters
+    ----------
+    assets, sites, policy
+        As for `planner.policy.eligibility.eligibility`.
+    client
+        A `distributed.Client` (`planner.scale.connect`); None runs
+        `planner.policy.eligibility.eligibility` in this process.
+    cluster
+        Retries and progress bar of the tasks.
+    cell_m
+        Side of a grid cell, in metres.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Exactly `planner.policy.eligibility.eligibility`'s table (rows, order, dtypes,
+        ``attrs["warnings"]``).
+
+    Raises
+    ------
+    DataValidationError
+        As `planner.policy.eligibility.eligibility` (raised before any task when the
+        inputs are wrong as a whole).
+
+    Notes
+    -----
+    When some cell would be measured in another metric CRS than the whole (data that
+    spans UTM zones outside Great Britain), the table is computed in this process
+    instead, so that every distance stays that of one process.
+
+    Examples
+    --------
+    >>> with connect(ClusterSettings("local")) as client:
+    ...     table = partitioned_eligibility(assets, sites, policy, client=client)
+    """
+    if client is None or not _partitionable(assets):
+        return eligibility(assets, sites, policy)
+    # Whole-input checks before any task: columns, CRSs and site kinds, then unique ids.
+    eligibility(assets.iloc[:0], sites, policy)
+    if not assets["asset_id"].astype(str).is_unique:
+        return eligibility(assets, sites, policy)  # raises, naming the repeated ids
+    warnings = check_sites_against_policy(sites, policy, assets=assets)
+    use_sites = sites if policy.exclusions else None
+    crs = metric_crs(assets, *([use_sites] if use_sites is not None else []))
+    cells = grid_cells(_bounds(assets, crs), cell_m)
+    halo_m = max((r.within_m for r in policy.exclusions), default=0.0)
+    site_pos: list[np.ndarray | None] = [None] * len(cells)
+    if use_sites is not None:
+        s_bounds = _bounds(use_sites, crs)
+        site_pos = [halo_members(c.bounds, s_bounds, halo_m) for c in cells]
+        if not _same_crs(cells, assets, crs, [(use_sites, site_pos)]):
+            return eligibility(assets, sites, policy)
+    payloads = [
+        (assets.iloc[c.positions], None if p is None else use_sites.iloc[p])  # type: ignore[union-attr]
+        for c, p in zip(cells, site_pos, strict=True)
+    ]
+    tables = run_tasks(client, _eligibility_task, payloads, cluster, policy=policy)
+    n_cat = len(policy.categories)
+    order = _assets_order(cells)
+    rows = (order[:, None] * n_cat + np.arange(n_cat)).ravel()
+    table = pd.concat(tables, ignore_index=True).iloc[rows].reset_index(drop=True)
+    table.attrs = {"warnings": warnings}
+    return table
+
+
+def _eligibility_task(
+    assets: gpd.GeoDataFrame, sites: gpd.GeoDataFrame | None, policy: Policy
+) -> pd.DataFrame:
+    """One cell's eligibility (on a worker); its per-cell warnings are dropped."""
+    table = eligibility(assets, sites, policy)
+    table.attrs = {}
+    return table
+
+
+def partitioned_value_assets(
+    assets: gpd.GeoDataFrame,
+    *,
+    zones: gpd.GeoDataFrame | None = None,
+    transit: gpd.GeoDataFrame | None = None,
+    pois: gpd.GeoDataFrame | None = None,
+    rate_card: RateCard | str | os.PathLike[str] = "uk-default",
+    terms: ConcessionTerms | str | os.PathLike[str] = "uk-default",
+    eligibility: pd.DataFrame | None = None,
+    params: AudienceParams = AudienceParams(),
+    assumptions: ValuationAssumptions = ValuationAssumptions(),
+    category_share: dict[str, float] = DEFAULT_CATEGORY_SHARE,
+    client: Client | None = None,
+    cluster: ClusterSettings = ClusterSettings(),
+    cell_m: float = DEFAULT_CELL_M,
+) -> gpd.GeoDataFrame:
+    """Run `planner.value_assets` per grid cell on a Dask cluster; the same table as one process.
+
+    Each cell is valued with the demand zones, transit points and points of interest
+    within the audience model's reach of its assets (``walking_radius_m``,
+    ``transit_radius_m``, ``poi_radius_m``). Council income is then apportioned over the
+    whole portfolio's sales, as the concession terms apply to the whole contract, and the
+    warnings are those of the whole portfolio.
+
+    Parameters
+    ----------
+    assets, zones, transit, pois, rate_card, terms, eligibility, params, assumptions, category_share
+        As for `planner.value.valuation.value_assets`.
+    client
+        A `distributed.Client`; None runs `value_assets` in this process.
+    cluster
+        Retries and progress bar of the tasks.
+    cell_m
+        Side of a grid cell, in metres.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Exactly `value_assets`'s table (rows in the assets' order, columns, ``attrs``).
+
+    Raises
+    ------
+    PlannerError, PricingError
+        As `value_assets`.
+
+    Notes
+    -----
+    Computed in this process instead (same table): when the audience model is to be
+    calibrated to measured audiences (the scale is fitted over the whole portfolio),
+    when a frame has no CRS or an asset no location (so that `value_assets` names the
+    problem), and when some cell would be measured in another metric CRS than the whole.
+
+    Examples
+    --------
+    >>> with connect(ClusterSettings("local")) as client:
+    ...     values = partitioned_value_assets(assets, zones=zones, client=client)
+    """
+    options: dict[str, Any] = {
+        "zones": zones,
+        "transit": transit,
+        "pois": pois,
+        "rate_card": rate_card,
+        "terms": terms,
+        "eligibility": eligibility,
+        "params": params,
+        "assumptions": assumptions,
+        "category_share": category_share,
+    }
+    neighbours = {"zones": zones, "transit": transit, "pois": pois}
+    if (
+        client is None
+        or not _partitionable(assets, *neighbours.values())
+        or "asset_id" not in assets.columns
+        or _calibrates(assets, params)
+    ):
+        return value_assets(assets, **options)
+    card, deal = check_currency(rate_card, terms)
+    crs = metric_crs(assets)
+    cells = grid_cells(_bounds(assets, crs), cell_m)
+    if not _same_crs(cells, assets, crs, []):
+        return value_assets(assets, **options)
+    reach = {
+        "zones": params.walking_radius_m,
+        "transit": params.transit_radius_m,
+        "pois": params.poi_radius_m,
+    }
+    members = {
+        name: _halo_positions(cells, frame, crs, reach[name], keep_one=name == "zones")
+        for name, frame in neighbours.items()
+        if frame is not None
+    }
+    elig_parts = _split_eligibility(eligibility, assets, cells)
+    payloads = []
+    for i, cell in enumerate(cells):
+        own = {name: neighbours[name].iloc[pos[i]] for name, pos in members.items()}  # type: ignore[union-attr]
+        payloads.append((assets.iloc[cell.positions], own, elig_parts[i]))
+    common = {
+        "rate_card": card,
+        "terms": deal,
+        "params": params,
+        "assumptions": assumptions,
+        "category_share": category_share,
+    }
+    frames = run_tasks(client, _value_task, payloads, cluster, **common)
+    values = pd.concat(frames).iloc[_assets_order(cells)]
+    values = gpd.GeoDataFrame(values, geometry="geometry", crs="EPSG:4326")
+    return _portfolio_level(values, frames[0].attrs, assets, card, deal, options)
+
+
+def _value_task(
+    assets: gpd.GeoDataFrame,
+    neighbours: dict[str, gpd.GeoDataFrame],
+    eligibility: pd.DataFrame | None,
+    **options: Any,
+) -> gpd.GeoDataFrame:
+    """One cell's valuation (on a worker), with its halo of zones, transit and POIs."""
+    return value_assets(assets, eligibility=eligibility, **neighbours, **options)
+
+
+def _portfolio_level(
+    values: gpd.GeoDataFrame,
+    attrs: dict[str, Any],
+    assets: gpd.GeoDataFrame,
+    card: RateCard,
+    deal: ConcessionTerms,
+    options: dict[str, Any],
+) -> gpd.GeoDataFrame:
+    """Redo what depends on the whole portfolio: council income and the warnings."""
+    assumptions: ValuationAssumptions = options["assumptions"]
+    for s in SCENARIOS:
+        sales = values[f"expected_sales_{s}"].to_numpy()
+        values[f"council_income_{s}"] = _apportion(sales, deal, assumptions.contract_year)
+    warnings = _location_warnings(assets, card)
+    _, unavailable = _status(assets)
+    warnings += _unavailable_warning(values["asset_id"], unavailable)
+    _, uniform = _uniform_audience(
+        values, options["zones"], options["transit"], options["pois"], options["params"]
+    )
+    values.attrs = {**attrs, "warnings": warnings + uniform}
+    return values
+
+
+def _partitionable(assets: gpd.GeoDataFrame, *others: gpd.GeoDataFrame | None) -> bool:
+    """True when the frames can be cut into cells: rows, CRSs and every asset located.
+
+    Otherwise the one-process function runs, and names the problem if there is one.
+    """
+    if not isinstance(assets, gpd.GeoDataFrame) or not len(assets) or assets.crs is None:
+        return False
+    if (assets.geometry.isna() | assets.geometry.is_empty).any():
+        return False
+    return all(
+        isinstance(f, gpd.GeoDataFrame) and f.crs is not None for f in others if f is not None
+    )
+
+
+def _calibrates(assets: pd.DataFrame, params: AudienceParams) -> bool:
+    """True when `estimate_impacts` will scale the model to the measured audiences."""
+    if "weekly_impacts" not in assets.columns:
+        return False
+    measured = pd.to_numeric(assets["weekly_impacts"], errors="coerce")
+    return int((measured >= 0).sum()) >= params.min_measured_for_calibration
+
+
+def _bounds(frame: gpd.GeoDataFrame, crs: CRS) -> np.ndarray:
+    """Bounding box of each feature in ``crs``, shape (n, 4), metres."""
+    return frame.geometry.to_crs(crs).bounds.to_numpy()
+
+
+def _same_crs(
+    cells: list[Partition],
+    assets: gpd.GeoDataFrame,
+    crs: CRS,
+    neighbours: list[tuple[gpd.GeoDataFrame, list]],
+) -> bool:
+    """True when every cell, with its halo, gets ``crs`` from `planner.geo.metric_crs`.
+
+    Always so in Great Britain (any part of British data is British); elsewhere a cell
+    may fall in another UTM zone than the centre of the whole.
+    """
+    if crs.to_epsg() == 27700:
+        return True
+    a_deg = assets.geometry.to_crs("EPSG:4326").bounds.to_numpy()
+    n_deg = [(f.geometry.to_crs("EPSG:4326").bounds.to_numpy(), pos) for f, pos in neighbours]
+    for i, cell in enumerate(cells):
+        parts = [a_deg[cell.positions]] + [deg[pos[i]] for deg, pos in n_deg]
+        if partition_crs(*parts) != crs:
+            return False
+    return True
+
+
+def _halo_positions(
+    cells: list[Partition], frame: gpd.GeoDataFrame, crs: CRS, halo_m: float, *, keep_one: bool
+) -> list[np.ndarray]:
+    """Positions of ``frame``'s features within ``halo_m`` of each cell's assets.
+
+    With ``keep_one``, a cell with none still gets the first feature (too far to count):
+    the audience model tells "no zones given" from "none nearby" by the frame's length.
+    """
+    bounds = _bounds(frame, crs)
+    out = []
+    for cell in cells:
+        pos = halo_members(cell.bounds, bounds, halo_m)
+        if keep_one and not len(pos) and len(frame):
+            pos = np.array([0])
+        out.append(pos)
+    return out
+
+
+def _split_eligibility(
+    table: pd.DataFrame | None, assets: pd.DataFrame, cells: list[Partition]
+) -> list[pd.DataFrame | None]:
+    """Cut an eligibility table into the rows of each cell's assets, in the table's order."""
+    if table is None:
+        return [None] * len(cells)
+    cell_of = np.full(len(assets), -1, dtype=np.int64)
+    for i, cell in enumerate(cells):
+        cell_of[cell.positions] = i
+    ids = pd.Index(assets["asset_id"].astype(str))
+    pos = ids.get_indexer(pd.Index(table["asset_id"].astype(str)))
+    owner = np.where(pos >= 0, cell_of[pos], -1)
+    order = np.argsort(owner, kind="stable")
+    starts = np.searchsorted(owner[order], np.arange(len(cells) + 1))
+    return [
+        table.iloc[order[starts[i] : starts[i + 1]]] for i in range(len(cells))
+    ]
+
+
+def _assets_order(cells: list[Partition]) -> np.ndarray:
+    """Positions, in the gathered (cell by cell) table, of the assets in their input order."""
+    return np.argsort(np.concatenate([c.positions for c in cells]), kind="stable")
