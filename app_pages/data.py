@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 import planner
 from app_pages import state, ui
 
-FILE_TYPES = ["gpkg", "geojson", "json", "zip", "fgb", "parquet", "geoparquet", "csv", "txt", "tsv"]
+FILE_TYPES = [
+    "gpkg",
+    "geojson",
+    "json",
+    "zip",
+    "fgb",
+    "parquet",
+    "geoparquet",
+    "csv",
+    "txt",
+    "tsv",
+    "xlsx",
+    "xlsm",
+    "ods",
+]
 OSM_TYPES = ["pbf", "osm", "gz", "bz2", "o5m"]
 LABELS = {
     "assets": "Street assets (bus shelters, lamp columns, ...)",
@@ -48,6 +64,30 @@ def upload_form(kind: str) -> None:
             key=f"crs_{kind}",
         )
         drop = st.checkbox("Drop invalid rows (each is still reported)", key=f"drop_{kind}")
+        with st.expander("Columns, values, encoding and sheet of this file"):
+            columns = st.text_area(
+                "Column mapping, one per line: file column = contract column",
+                placeholder="URN = site_id" if kind == "sites" else "Stop_Code = asset_id",
+                key=f"columns_{kind}",
+            )
+            defaults = st.text_area(
+                "Values for columns the file lacks, one per line: column = value",
+                placeholder="kind = school" if kind == "sites" else "asset_type = bus_stop",
+                key=f"defaults_{kind}",
+            )
+            kinds = ""
+            if kind == "sites":
+                kinds = st.text_area(
+                    "Kind map, one per line: the file's value = site kind",
+                    placeholder="Special schools = school",
+                    key="kinds_sites",
+                )
+            encoding = st.text_input(
+                "Text encoding (empty: detected), e.g. cp1252", key=f"encoding_{kind}"
+            )
+            sheet = st.text_input(
+                "Sheet of an XLSX/ODS workbook (empty: the first)", key=f"sheet_{kind}"
+            )
         submitted = st.form_submit_button(f"Load {kind}", icon=":material/upload:")
     if not submitted:
         return
@@ -56,9 +96,10 @@ def upload_form(kind: str) -> None:
         return
     with ui.guard(f"loading {file.name}") as outcome:
         data = file.getvalue()
-        frame = state.load_upload(kind, file.name, data, crs, drop)
+        options = state.upload_options(columns, defaults, kinds, encoding, sheet)
+        frame = state.load_upload(kind, file.name, data, crs, drop, **options)
     if outcome.ok:
-        token = state.upload_token(file.name, data, kind, crs, drop)
+        token = state.upload_token(file.name, data, kind, crs, drop, sorted(options.items()))
         state.replace_layers({kind: frame}, f"upload {file.name}", token)
         st.session_state["data_flash"] = f"Loaded {len(frame):,} {kind} from {file.name}."
         st.rerun()
@@ -100,6 +141,44 @@ def osm_form() -> None:
         st.rerun()
 
 
+def database_form() -> None:
+    """Read assets, sites or zones from a PostGIS table or query, validated like a file."""
+    with st.form("read_database"):
+        kind = st.selectbox("Read", ["assets", "sites", "zones"], format_func=LABELS.get)
+        url = st.text_input(
+            "Connection string (the password may also come from ~/.pgpass or PGPASSWORD)",
+            placeholder="postgresql://user@host:5432/database",
+            type="password",
+            key="database_url",
+        )
+        table = st.text_input("Table", placeholder="street_assets", key="database_table")
+        schema = st.text_input("Schema (empty: public)", key="database_schema")
+        sql = st.text_area(
+            "Or an SQL query (read-only), instead of a table",
+            placeholder="SELECT * FROM assets.street_assets WHERE borough = 'Camden'",
+            key="database_sql",
+        )
+        crs = st.text_input("CRS, only if the geometry has no SRID", key="database_crs")
+        drop = st.checkbox("Drop invalid rows (each is still reported)", key="database_drop")
+        submitted = st.form_submit_button("Read from the database", icon=":material/database:")
+    if not submitted:
+        return
+    with ui.guard("reading the database") as outcome:
+        source = planner.DatabaseSource.of(
+            url.strip(),
+            table=table.strip() or None,
+            sql=sql.strip() or None,
+            schema=schema.strip() or None,
+        )
+        frame = state.UPLOAD_KINDS[kind](source, crs=crs.strip() or None, drop_invalid=drop)
+    if outcome.ok:
+        # The token names the source without its password; a new read is always new data.
+        token = state.upload_token(source.name, sql, kind, crs, drop, time.time_ns())
+        state.replace_layers({kind: frame}, source.name, token)
+        st.session_state["data_flash"] = f"Loaded {len(frame):,} {kind} from {source.name}."
+        st.rerun()
+
+
 def reports(inp: state.Inputs) -> None:
     for layer in ("assets", "sites", "zones"):
         frame = inp.get(layer)
@@ -122,7 +201,9 @@ inp = state.inputs()
 summary(inp)
 
 with st.expander("Use your own data", icon=":material/upload_file:"):
-    files_tab, osm_tab = st.tabs(["Upload files", "Import an OpenStreetMap extract"])
+    files_tab, osm_tab, database_tab = st.tabs(
+        ["Upload files", "Import an OpenStreetMap extract", "Read from a database (PostGIS)"]
+    )
     with files_tab:
         st.caption(
             "GeoPackage, GeoJSON, zipped Shapefile, FlatGeobuf, GeoParquet or CSV (lon/lat or "
@@ -134,6 +215,8 @@ with st.expander("Use your own data", icon=":material/upload_file:"):
                 upload_form(kind)
     with osm_tab:
         osm_form()
+    with database_tab:
+        database_form()
 if st.button("Go back to the demo data", icon=":material/restart_alt:"):
     st.session_state.pop("inputs")
     state.ensure_defaults()

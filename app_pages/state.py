@@ -87,11 +87,51 @@ def demo_campaigns() -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def load_upload(
-    kind: str, name: str, data: bytes, crs: str, drop_invalid: bool
+    kind: str, name: str, data: bytes, crs: str, drop_invalid: bool, **options: Any
 ) -> gpd.GeoDataFrame:
-    """An uploaded assets, sites or zones file, validated by the planner's loader."""
+    """An uploaded assets, sites or zones file, validated by the planner's loader.
+
+    ``options`` are the form's per-file loader options (`upload_options`).
+    """
     load = UPLOAD_KINDS[kind]
-    return load(data, filename=name, crs=crs.strip() or None, drop_invalid=drop_invalid)
+    if kind != "sites":
+        options.pop("kinds", None)
+    return load(data, filename=name, crs=crs.strip() or None, drop_invalid=drop_invalid, **options)
+
+
+def _pairs_of(text: str, what: str) -> dict[str, str]:
+    """``name = value`` lines as a dict; a line without ``=`` is a `PlannerError`."""
+    pairs = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise planner.PlannerError(
+                f"{what}, line {number}: write 'name = value'; got '{line.strip()}'"
+            )
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def upload_options(
+    columns: str, defaults: str, kinds: str, encoding: str, sheet: str
+) -> dict[str, Any]:
+    """The upload form's per-file options as loader keywords (empty ones left out).
+
+    Raises
+    ------
+    PlannerError
+        When a mapping line is not ``name = value``.
+    """
+    options: dict[str, Any] = {
+        "columns": _pairs_of(columns, "Column mapping"),
+        "defaults": _pairs_of(defaults, "Values for columns"),
+        "kinds": _pairs_of(kinds, "Kind map"),
+        "encoding": encoding.strip() or None,
+        "sheet": sheet.strip() or None,
+    }
+    return {k: v for k, v in options.items() if v}
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

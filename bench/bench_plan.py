@@ -49,8 +49,8 @@ from planner.campaigns import parse_campaigns
 from planner.optimise.greedy import greedy_plan
 from planner.optimise.instance import build_instance
 from planner.optimise.model import objective_ceiling, objective_value
-from planner.optimise.solve import solve_instance
 from planner.optimise.settings import SolverSettings
+from planner.optimise.solve import solve_instance
 from planner.optimise.verify import plan_violations
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -29,6 +29,7 @@ from planner.errors import (
     Problem,
 )
 from planner.geo import metric_crs, to_metric
+from planner.io.database import DatabaseSource, read_database_table, write_database
 from planner.io.osm import import_osm, import_osm_layers
 from planner.io.readers import (
     load_assets,
@@ -42,6 +43,7 @@ from planner.io.readers import (
     write_layers,
     write_table,
 )
+from planner.io.traffic import load_traffic_counts
 from planner.io.validation import ValidationReport
 from planner.optimise.covering import CoverResult, coverage_from_frames, coverage_matrix, max_cover
 from planner.optimise.greedy import greedy_plan
@@ -49,7 +51,7 @@ from planner.optimise.instance import build_instance
 from planner.optimise.settings import PlanSettings, SolverSettings
 from planner.optimise.site_selection import SiteSelection, select_sites
 from planner.optimise.solve import solve_instance
-from planner.plan import Plan, plan, policy_cost, required_sales, selection_kpis
+from planner.plan import Plan, plan, plan_reach_curve, policy_cost, required_sales, selection_kpis
 from planner.policy.audit import audit
 from planner.policy.eligibility import (
     allowed_matrix,
@@ -66,6 +68,7 @@ from planner.policy.load import (
     policy_from_text,
     policy_to_toml,
 )
+from planner.policy.sites import check_sites_against_policy
 from planner.policy.table import policy_from_table, policy_to_table
 from planner.presets import preset_names
 from planner.scenarios import (
@@ -88,6 +91,7 @@ from planner.value.concession import (
     terms_to_dict,
 )
 from planner.value.rates import RateCard, load_rate_card, price_assets
+from planner.value.reach import ReachParams, build_catchments, campaign_reach, reach_frequency
 from planner.value.valuation import (
     ValuationAssumptions,
     assumptions_table,
@@ -120,6 +124,7 @@ __all__ = [
     "ConcessionTerms",
     "CoverResult",
     "DataValidationError",
+    "DatabaseSource",
     "InfeasibleError",
     "Plan",
     "PlanSettings",
@@ -129,6 +134,7 @@ __all__ = [
     "PricingError",
     "Problem",
     "RateCard",
+    "ReachParams",
     "Scenario",
     "SiteSelection",
     "SolverSettings",
@@ -138,9 +144,12 @@ __all__ = [
     "asset_map",
     "assumptions_table",
     "audit",
+    "build_catchments",
     "build_instance",
     "calibrate",
+    "campaign_reach",
     "check_currency",
+    "check_sites_against_policy",
     "compare_scenarios",
     "council_income",
     "coverage_from_frames",
@@ -167,6 +176,7 @@ __all__ = [
     "load_scenario",
     "load_sites",
     "load_terms",
+    "load_traffic_counts",
     "load_zones",
     "map_html",
     "max_cover",
@@ -175,6 +185,7 @@ __all__ = [
     "parse_cycles",
     "parse_policy",
     "plan",
+    "plan_reach_curve",
     "policy_cost",
     "policy_from_table",
     "policy_from_text",
@@ -184,7 +195,9 @@ __all__ = [
     "portfolio_summary",
     "preset_names",
     "price_assets",
+    "reach_frequency",
     "read_campaigns_table",
+    "read_database_table",
     "refusals",
     "required_sales",
     "save_map",
@@ -198,6 +211,7 @@ __all__ = [
     "to_metric",
     "validate_file",
     "value_assets",
+    "write_database",
     "write_layers",
     "write_table",
 ]

@@ -2,4 +2,5 @@
 
 from planner.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # worker processes (Dask, multiprocessing) re-import this module
+    raise SystemExit(main())

@@ -156,7 +156,9 @@ def run_demo(
     out
         Output folder, created when missing. It gets ``values.gpkg`` (layer ``values``),
         ``eligibility.csv`` and ``summary.txt``, and with a plan also ``plan.gpkg``
-        (``placements``, ``campaigns``, ``summary``) and ``map.html``.
+        (``placements``, ``campaigns``, ``summary``, and the ``sites`` and
+        ``exclusion_zones`` around them; every layer styled for QGIS),
+        ``placements.parquet`` (the placements as GeoParquet) and ``map.html``.
     policy
         A policy preset name, a ``.toml`` path or a `Policy`.
     objective
@@ -224,10 +226,13 @@ def run_demo(
                     "placements": result.placements,
                     "campaigns": result.campaigns,
                     "summary": result.summary(),
+                    "sites": demo.sites,
+                    "exclusion_zones": exclusion_zones(demo.sites, rules),
                 },
                 out / "plan.gpkg",
             )
         )
+        files.append(write_table(result.placements, out / "placements.parquet"))
         files.append(_write_map(out / "map.html", demo, table, rules, result, values))
     text = _summary_text(result, rules, values, terms, violations)
     with atomic_path(out / "summary.txt") as tmp:

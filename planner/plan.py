@@ -447,15 +447,17 @@ def plan(
     -------
     Plan
         Check ``plan.ok``; when False, ``plan.explanation`` says why. No plan is a result,
-        never an exception.
+        never an exception. ``plan.notes`` starts with a ``Warning:`` line per exclusion
+        rule that protects nothing and for sites nowhere near the assets.
 
     Raises
     ------
     CampaignError
         When a campaigns table has bad rows or columns (every one named).
     DataValidationError
-        When eligibility must be computed and a table lacks a column or a CRS, or the
-        policy has exclusion rules but no ``sites``.
+        When eligibility must be computed and a table lacks a column or a CRS, the
+        policy has exclusion rules but no ``sites``, or a site's kind is not one the
+        policy knows (checked before anything is solved, values and counts listed).
     PlannerError
         When the objective is not understood, the revenue target cannot be reached under
         the terms, a price is missing, or a locked placement is not possible.

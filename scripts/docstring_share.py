@@ -22,9 +22,10 @@ def docstring_share(package: Path) -> tuple[int, int]:
         total += len(text.splitlines())
         tree = ast.parse(text)
         for node in ast.walk(tree):
-            if isinstance(
-                node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef
-            ) and ast.get_docstring(node, clean=False) is not None:
+            if (
+                isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+                and ast.get_docstring(node, clean=False) is not None
+            ):
                 first = node.body[0]
                 doc += (first.end_lineno or first.lineno) - first.lineno + 1
     return doc, total

@@ -32,6 +32,7 @@ STAGES = {
     "planner.scenarios": 6,
     "planner.demo": 6,
     "planner.maps": 6,
+    "planner.scale": 6,
     "planner.cli": 7,
     "planner.__main__": 7,
 }

@@ -386,7 +386,10 @@ def app(tmp_path_factory):
 
 #: File endings each uploader accepts (the browser refuses others before the app sees them);
 #: kept in step with the app's uploaders by `test_uploader_types_match_the_app`.
-FILE_TYPES = ["gpkg", "geojson", "json", "zip", "fgb", "parquet", "geoparquet", "csv", "txt", "tsv"]
+FILE_TYPES = [
+    *("gpkg", "geojson", "json", "zip", "fgb", "parquet", "geoparquet", "csv", "txt", "tsv"),
+    *("xlsx", "xlsm", "ods"),
+]
 OSM_TYPES = ["pbf", "osm", "gz", "bz2", "o5m"]
 
 

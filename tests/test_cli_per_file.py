@@ -2,15 +2,22 @@
 
 ``--assets-column``, ``--sites-column``, ``--sites-default``, ``--sites-crs``,
 ``--sites-encoding``, ``--sites-sheet``, ``--kind-map``...; a shared ``--column`` or
-``--default`` goes to the file whose contract has the column, never to another file.
+``--default`` goes to the file whose contract has the column, never to another file. The
+app's upload form has the same controls per file.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
+import streamlit
+from streamlit.testing.v1 import AppTest
 
 from planner.cli import main
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
 
 POLICY = """name = "Schools 400 m"
 [[rules]]
@@ -206,3 +213,35 @@ def test_a_rule_that_protects_nothing_is_printed_before_the_table(files, capsys)
 
     assert code == 0
     assert err.startswith("warning: exclusion rule(s) parks protect nothing: no site is a park")
+
+
+# --- the app's upload form has the same per-file controls -----------------------------------
+
+
+def test_app_upload_form_takes_the_files_mapping_default_and_kind_map(tmp_path, monkeypatch):
+    class Upload:
+        name = "gias.csv"
+
+        def getvalue(self) -> bytes:
+            return GIAS.encode()
+
+    uploads = {"file_sites": Upload()}
+    monkeypatch.setattr(streamlit, "file_uploader", lambda *a, key=None, **k: uploads.get(key))
+    monkeypatch.setenv("PLANNER_SCENARIOS_DIR", str(tmp_path / "scenarios"))
+    monkeypatch.setenv("PLANNER_MAP_TILES", "none")
+    from pathlib import Path
+
+    app = AppTest.from_file(
+        str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=180
+    )
+    app.run()
+    app.text_area(key="columns_sites").input("unique_reference_number = site_id\ntype = kind")
+    app.text_area(key="kinds_sites").input(
+        "Local authority maintained schools = school\nSpecial schools = school"
+    )
+    next(b for b in app.button if b.label == "Load sites").click()
+    app.run()
+
+    assert not app.exception
+    assert [e.value for e in app.error] == []
+    assert next(m.value for m in app.metric if m.label == "Sensitive sites") == "2"

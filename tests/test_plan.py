@@ -323,3 +323,45 @@ def test_selection_kpis_measure_any_selection_as_a_plan_does() -> None:
     }  # fmt: skip
     empty = {"placements": 0, "sales": 0.0, "impacts": 0, "catchment": 0}
     assert selection_kpis(inst, []) == empty
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".xlsx"])
+def test_plan_files_and_summary_carry_modelled_reach_and_frequency(tmp_path, suffix, capsys):
+    import geopandas as gpd
+
+    from planner.cli.plan import _report_plan
+
+    assets = make_assets(ROW, price=10, impacts=[1000, 2000, 3000], faces=2)
+    zones = make_zones(ROW, population=[100.0, 200.0, 400.0])
+    result = plan(assets, [_campaign("C1", min_faces=2)], OPEN, zones=zones, solver=FAST)
+    out = tmp_path / f"plan{suffix}"
+    assert _report_plan(result, str(out)) == 0
+    printed = capsys.readouterr().out
+    assert f"of {result.universe:,} people" in printed and "GRPs" in printed
+    assert "C1: reach" in printed
+    if suffix == ".gpkg":
+        delivery = gpd.read_file(out, layer="campaigns")
+        summary = gpd.read_file(out, layer="summary")
+    else:
+        delivery = pd.read_excel(out, sheet_name="campaigns")
+        summary = pd.read_excel(out, sheet_name="summary")
+    for column in ("universe", "reach", "cover_pct", "avg_frequency", "grps", "reach_3plus"):
+        assert column in delivery.columns
+    assert set(delivery["reach_estimate"]) == {"modelled"}
+    assert summary.loc[0, "reach"] == result.reach
+    assert summary.loc[0, "reach_estimate"] == "modelled"
+
+
+def test_reach_curve_of_a_plan_rises_with_faces() -> None:
+    from planner.plan import plan_reach_curve
+
+    assets = make_assets(4, price=10, impacts=[1000, 2000, 3000, 4000])
+    zones = make_zones([(0, 0), (300, 0)], population=[500.0, 800.0])
+    camps = [_campaign("C1", min_faces=4, cycles=(1, 2))]
+    result = plan(assets, camps, OPEN, zones=zones, solver=FAST)
+    curve = plan_reach_curve(result, assets, zones, campaign_id="C1", campaigns=camps)
+    assert curve["faces"].tolist() == [1, 2, 3, 4]
+    assert curve["reach"].is_monotonic_increasing
+    assert curve["reach"].iloc[-1] == pytest.approx(result.campaigns["reach"].iloc[0])
+    with pytest.raises(PlannerError, match="C9"):
+        plan_reach_curve(result, assets, zones, campaign_id="C9")

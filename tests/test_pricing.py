@@ -161,3 +161,39 @@ def test_card_without_rates_is_rejected(tmp_path):
     text = 'currency = "GBP"\nagency_commission = 0.1\n'
     with pytest.raises(PricingError, match=r"no \[\[rate\]\] entries"):
         load_rate_card(write(tmp_path, text))
+
+
+def test_cpt_pricing_follows_impacts_above_the_rate(tmp_path):
+    text = CARD.replace(
+        "[ward_tiers]", 'pricing = "cpt"\n\n[cpt]\nclassic = 4.0\nd48 = 20.0\n\n[ward_tiers]'
+    )
+    card = load_rate_card(write(tmp_path, text))
+    assert (card.pricing, card.cpt) == ("cpt", {"classic": 4.0, "d48": 20.0})
+    frame = assets(format=["6-sheet", "6-sheet", "d48"], digital=[False, False, True])
+    weekly = pd.Series([10_000.0, 20_000.0, 30_000.0])
+    prices = price_assets(frame, weekly, card)
+    # 4 per 1,000 x 20,000 impacts a cycle = 80 < 100 (the floor); 160 > 100; d48 by format.
+    assert prices["price_per_cycle"].tolist() == pytest.approx([100.0, 160.0, 1200.0])
+    assert prices["price_source"].tolist() == ["rate card", "cpt", "cpt"]
+    flat = price_assets(frame, weekly, card, pricing="rate card")
+    assert flat["price_per_cycle"].tolist() == [100.0, 100.0, 1000.0]
+
+
+@pytest.mark.parametrize(
+    ("addition", "message"),
+    [
+        ('pricing = "auction"\n', "'pricing' must be"),
+        ('pricing = "cpt"\n', r"needs a \[cpt\] table"),
+        ('pricing = "cpt"\n[cpt]\nclassic = -1\n', r"\[cpt\] key 'classic' must be a positive"),
+    ],
+)
+def test_invalid_cpt_settings_name_the_key(tmp_path, addition, message):
+    text = CARD.replace("[ward_tiers]", addition + "\n[ward_tiers]")
+    with pytest.raises(PricingError, match=message):
+        load_rate_card(write(tmp_path, text))
+
+
+def test_uk_default_prices_by_audience_with_cited_cpts():
+    uk = load_rate_card("uk-default")
+    assert uk.pricing == "cpt"
+    assert uk.cpt == {"classic": 4.5, "digital": 15.0}

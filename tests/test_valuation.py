@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from conftest import make_assets
 
-from planner.errors import PricingError
+from planner.errors import PlannerError, PricingError
 from planner.policy.load import BanRule, ExclusionRule, Policy
 from planner.value.concession import ConcessionTerms, council_income, load_terms
 from planner.value.rates import load_rate_card
@@ -100,6 +100,7 @@ def test_guarantee_is_apportioned_by_expected_sales():
 
 def test_portfolio_income_uses_bands_on_total_sales():
     assets = asset_rows([("d1", "d48", 1, True, 6, 1000.0), ("d2", "d48", 1, True, 6, 1000.0)])
+    assets = assets.assign(asset_type="billboard")  # council-owned: not a shelter screen
     values = value_assets(assets)  # uk-default terms: 60/70/75% bands
     summary = portfolio_summary(values, "uk-default")
     total_sales = 2 * 156_000 * 0.6 * 0.85
@@ -365,3 +366,60 @@ def test_check_currency_loads_both_and_names_both_when_they_differ():
         f"'{load_terms('demo').name}' are in EUR; choose a rate card and terms in the "
         "same currency (for these terms: rate_card='demo')"
     )
+
+
+def test_digital_shelter_screens_are_operator_funded_by_default():
+    assets = asset_rows(
+        [
+            ("screen", "d6", 2, True, 6, np.nan),
+            ("poster", "6-sheet", 2, False, 6, np.nan),
+            ("sign", "banner", 1, False, 6, np.nan),
+        ]
+    ).assign(weekly_impacts=1_000.0)
+    assets["concession"] = ["", "", "fixed-fee"]
+    values = value_assets(assets, pricing="rate card").set_index("asset_id")
+    assert values["concession"].to_dict() == {
+        "screen": "operator-funded",
+        "poster": "council-owned",
+        "sign": "fixed-fee",
+    }
+    # Operator-funded: max(£1,000 guarantee per asset, 20% of net sales).
+    screen_sales = 2 * 6 * 60 * 26 * 0.6 * 0.8 * 0.85  # 0.8: d6 sell-through scale
+    assert values.loc["screen", "expected_sales_central"] == pytest.approx(screen_sales)
+    assert values.loc["screen", "council_income_central"] == pytest.approx(
+        max(1000, 0.2 * screen_sales)
+    )
+    # Council-owned: the £25k guarantee of uk-default binds for one poster.
+    assert values.loc["poster", "council_income_central"] == pytest.approx(25_000)
+    # Fixed fee: £850 a site whatever is sold.
+    assert values.loc["sign", "council_income_central"] == pytest.approx(850)
+    summary = portfolio_summary(values.reset_index(), "uk-default")
+    assert summary["council_income_central"] == pytest.approx(
+        values["council_income_central"].sum()
+    )
+    with pytest.raises(PlannerError, match="concession"):
+        value_assets(assets.assign(concession="leased"))
+
+
+def test_share_of_time_comes_from_loop_and_spot_length():
+    assets = asset_rows([("d", "d48", 1, True, 6, 1000.0)]).assign(asset_type="billboard")
+    assets = assets.assign(loop_seconds=60, spot_seconds=15)
+    row = value_assets(assets, terms=FLAT).iloc[0]
+    assert row["slots"] == 4
+    assert row["annual_value_full"] == pytest.approx(4 * 1000 * 26)
+
+
+def test_policy_income_out_of_reach_is_per_contract():
+    assets = asset_rows(
+        [("screen", "d6", 2, True, 6, 300.0), ("poster", "6-sheet", 2, False, 6, 300.0)]
+    )
+    values = value_assets(assets)
+    table = eligibility([("screen", "hfss", False, "r1"), ("poster", "hfss", False, "r1")])
+    risk = policy_value_at_risk(values, table, terms="uk-default")
+    total = risk[risk["level"] == "total"].iloc[0]
+    # The operator-funded screen's £1,000 guarantee binds after the loss, the poster's £25k
+    # guarantee binds before it: the council loses only the screen's share above £1,000.
+    screen = values.set_index("asset_id").loc["screen"]
+    sales = screen["expected_sales_central"]
+    expected = 0.2 * sales - max(1000, 0.2 * sales * 0.9)
+    assert total["council_income_out_of_reach_central"] == pytest.approx(max(expected, 0.0))

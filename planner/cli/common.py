@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
-from typing import TypedDict
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, TypedDict
 
 from planner.errors import PlannerError
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = [
+    "DATABASE_INPUT",
+    "DATABASE_OUTPUT",
     "EXIT_BAD_INPUT",
     "EXIT_FOUND",
     "EXIT_OK",
@@ -28,11 +33,15 @@ __all__ = [
     "policy_inputs",
     "progress_bar",
     "warn",
+    "write_output",
 ]
 
 EXIT_OK = 0
 EXIT_FOUND = 1
 EXIT_BAD_INPUT = 2
+#: Help text of the input and output options that also take a PostGIS database.
+DATABASE_INPUT = 'or a PostGIS table: "postgresql://USER@HOST/DB?table=NAME"'
+DATABASE_OUTPUT = "or postgresql://USER@HOST/DB[?schema=S&mode=append] (one table a layer)"
 
 
 def example(text: str) -> str:
@@ -293,6 +302,41 @@ def load_input(args: argparse.Namespace, role: str):
     if not path:
         return None
     return getattr(readers, f"load_{role}")(path, **load_options(args, role))
+
+
+def write_output(layers: Mapping[str, pd.DataFrame], out: str) -> tuple[str, bool]:
+    """Write a command's tables to ``--out``: a file, or tables of a PostGIS database.
+
+    Parameters
+    ----------
+    layers
+        ``{layer or table name: table}``, in the order to write them.
+    out
+        A file (its ending chooses the format, `planner.io.readers.write_layers`) or a
+        ``postgresql://`` URL, optionally with ``?schema=`` and ``?mode=append``
+        (`planner.io.database.write_database`: one table per layer, in one transaction).
+
+    Returns
+    -------
+    tuple
+        ``(written, every_layer)``: what to print after "Wrote" (the file, or the tables
+        and the URL without its password) and whether every layer was kept (GeoPackage,
+        Excel or a database; single-table formats keep the first only).
+
+    Raises
+    ------
+    PlannerError
+        When the file type is not supported, or the database cannot be reached or
+        refuses a table (nothing is then written).
+    """
+    from planner.io.database import is_database_url, mask_url, write_database
+    from planner.io.readers import write_layers
+
+    if is_database_url(out):
+        tables = write_database(layers, out)
+        return f"tables {', '.join(tables)} to {mask_url(out)}", True
+    path = write_layers(layers, out)
+    return str(path), path.suffix.lower() in {".gpkg", ".xlsx"}
 
 
 def warn(lines: Sequence[str]) -> None:

@@ -8,6 +8,8 @@ import sys
 from typing import TYPE_CHECKING
 
 from planner.cli.common import (
+    DATABASE_INPUT,
+    DATABASE_OUTPUT,
     EXIT_FOUND,
     EXIT_OK,
     add_input_options,
@@ -16,7 +18,9 @@ from planner.cli.common import (
     policy_inputs,
     progress_bar,
     warn,
+    write_output,
 )
+from planner.cli.scale import add_scale_options, cluster_settings
 from planner.errors import PlannerError
 
 if TYPE_CHECKING:
@@ -56,14 +60,17 @@ def add_value(sub: argparse._SubParsersAction) -> None:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--assets", required=True, help="asset file")
-    p.add_argument("--sites", help="sensitive-sites file (for --policy exclusion rules)")
+    p.add_argument("--assets", required=True, help="asset file, " + DATABASE_INPUT)
+    p.add_argument("--sites", help="sensitive-sites file or table (for --policy exclusion rules)")
     p.add_argument("--policy", help="policy preset name or .toml file")
     p.add_argument("--zones", help="demand zones with population (e.g. LSOA polygons)")
     p.add_argument("--rates", default="uk-default", help="rate card name or .toml file")
     p.add_argument("--terms", default="uk-default", help="concession terms name or .toml file")
-    p.add_argument("--out", required=True, help="output table: .gpkg, .csv, .xlsx, ...")
+    p.add_argument(
+        "--out", required=True, help="output table: .gpkg, .csv, .xlsx, ... " + DATABASE_OUTPUT
+    )
     add_input_options(p)
+    add_scale_options(p)
     p.set_defaults(handler=_run_value)
 
 
@@ -104,12 +111,11 @@ def _run_value(args: argparse.Namespace) -> int:
         When the rate card or terms are missing or invalid, their currencies differ, or no
         rate matches an asset.
     """
-    from planner.io.readers import write_layers
+    from planner.scale import connect, partitioned_eligibility, partitioned_value_assets
     from planner.value.valuation import (
         assumptions_table,
         policy_value_at_risk,
         portfolio_summary,
-        value_assets,
     )
 
     if args.sites and not args.policy:
@@ -117,31 +123,38 @@ def _run_value(args: argparse.Namespace) -> int:
     assets = load_input(args, "assets")
     zones = load_input(args, "zones")
     elig = policy = None
-    if args.policy:
-        from planner.policy.eligibility import eligibility
-        from planner.policy.load import load_policy
+    # Without --scheduler, `connect` gives no client and both steps run in this process.
+    cluster = cluster_settings(args)
+    scale = {"cluster": cluster, "cell_m": args.cell_km * 1000}
+    with connect(cluster) as client:
+        if args.policy:
+            from planner.policy.load import load_policy
 
-        policy = load_policy(args.policy)
-        sites = load_input(args, "sites")
-        elig = eligibility(assets, sites, policy)
-        warn(elig.attrs.get("warnings", []))
-    values = value_assets(
-        assets, zones=zones, rate_card=args.rates, terms=args.terms, eligibility=elig
-    )
+            policy = load_policy(args.policy)
+            sites = load_input(args, "sites")
+            elig = partitioned_eligibility(assets, sites, policy, client=client, **scale)
+            warn(elig.attrs.get("warnings", []))
+        values = partitioned_value_assets(
+            assets,
+            zones=zones,
+            rate_card=args.rates,
+            terms=args.terms,
+            eligibility=elig,
+            client=client,
+            **scale,
+        )
     layers = {
         "values": values,
         "assumptions": assumptions_table(rate_card=args.rates, terms=args.terms),
     }
     if elig is not None:
         layers["policy_cost"] = policy_value_at_risk(values, elig, policy, terms=args.terms)
-    path = write_layers(layers, args.out)
+    written, every_layer = write_output(layers, args.out)
     _print_totals(portfolio_summary(values, args.terms), layers.get("policy_cost"))
     for message in values.attrs.get("warnings", []):
         print(f"Warning: {message}", file=sys.stderr)
-    note = (
-        "" if path.suffix in {".gpkg", ".xlsx"} else " (values only: .gpkg/.xlsx add assumptions)"
-    )
-    print(f"Wrote {path}{note}")
+    note = "" if every_layer else " (values only: .gpkg/.xlsx add assumptions)"
+    print(f"Wrote {written}{note}")
     return EXIT_OK
 
 
@@ -221,8 +234,8 @@ def add_plan(sub: argparse._SubParsersAction) -> None:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--assets", required=True, help="asset file")
-    p.add_argument("--sites", help="sensitive-sites file (needed by exclusion rules)")
+    p.add_argument("--assets", required=True, help="asset file, " + DATABASE_INPUT)
+    p.add_argument("--sites", help="sensitive-sites file or table (needed by exclusion rules)")
     p.add_argument("--zones", help="demand zones with population (audience and reach)")
     p.add_argument("--policy", required=True, help="policy preset name or .toml file")
     p.add_argument("--campaigns", required=True, help="campaigns CSV (see the README)")
@@ -262,8 +275,11 @@ def add_plan(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="leave out campaigns that cannot be placed at all, with a note",
     )
-    p.add_argument("--out", required=True, help="plan file: .gpkg (layers), .xlsx or .csv")
+    p.add_argument(
+        "--out", required=True, help="plan file: .gpkg (layers), .xlsx or .csv, " + DATABASE_OUTPUT
+    )
     add_input_options(p)
+    add_scale_options(p, plan=True)
     p.set_defaults(handler=_run_plan)
 
 
@@ -313,7 +329,6 @@ def _run_plan(args: argparse.Namespace) -> int:
         args.campaigns, categories=policy.categories, encoding=args.encoding or "utf-8"
     )
     zones = load_input(args, "zones")
-    values = value_assets(assets, zones=zones, rate_card=args.rates, terms=args.terms)
     terms = load_terms(args.terms)
     settings = PlanSettings(
         revenue_target=args.revenue_target, skip_unplaceable=args.skip_unplaceable
@@ -326,6 +341,12 @@ def _run_plan(args: argparse.Namespace) -> int:
         candidates_per_face=args.candidates_per_face,
     )
     locked = load_placements(args.locked) if args.locked else None
+    if args.scheduler:
+        if locked is not None:
+            raise PlannerError("--locked is not supported with --scheduler; plan in one process")
+        national = _plan_national(args, policy, assets, sites, zones, campaigns, settings, solver)
+        return _report_plan(national.plan, args.out)
+    values = value_assets(assets, zones=zones, rate_card=args.rates, terms=args.terms)
     bar, update = progress_bar("planning")
     try:
         result = plan(
@@ -348,6 +369,59 @@ def _run_plan(args: argparse.Namespace) -> int:
     return _report_plan(result, args.out)
 
 
+def _plan_national(args, policy, assets, sites, zones, campaigns, settings, solver):
+    """Value, check and plan on the Dask cluster ``--scheduler`` names, region by region.
+
+    Eligibility and valuation are partitioned (`planner.scale.partitioned_eligibility`,
+    `planner.scale.partitioned_value_assets`); the plan is decomposed into regional solves
+    (`planner.scale.national.plan_national`). Prints the regional sub-problems, what the
+    border pass did and the audit.
+
+    Returns
+    -------
+    NationalPlan
+        The national plan (its ``plan`` is reported like a one-process plan).
+    """
+    from planner.scale import (
+        connect,
+        partitioned_eligibility,
+        partitioned_value_assets,
+        plan_national,
+    )
+    from planner.value.concession import load_terms
+
+    cluster = cluster_settings(args)
+    scale = {"cluster": cluster, "cell_m": args.cell_km * 1000}
+    with connect(cluster) as client:
+        elig = partitioned_eligibility(assets, sites, policy, client=client, **scale)
+        values = partitioned_value_assets(
+            assets, zones=zones, rate_card=args.rates, terms=args.terms, client=client, **scale
+        )
+        national = plan_national(
+            assets,
+            campaigns,
+            policy,
+            values=values,
+            sites=sites,
+            eligibility=elig,
+            regions=args.regions,
+            region_km=args.region_km,
+            objective=args.objective,
+            settings=settings,
+            solver=solver,
+            terms=load_terms(args.terms),
+            rate_card=args.rates,
+            client=client,
+            cluster=cluster,
+        )
+    print(national.regions.to_string(index=False))
+    print(
+        f"Border pass: {national.border}; audit: {len(national.violations)} violation(s); "
+        f"campaign rules broken: {len(national.breaches)}"
+    )
+    return national
+
+
 def _report_plan(result, out: str) -> int:
     """Print the plan in words and, when there is one, write it.
 
@@ -368,8 +442,6 @@ def _report_plan(result, out: str) -> int:
     int
         0 when written, 1 when ``result.ok`` is False (nothing written).
     """
-    from planner.io.readers import write_layers
-
     print(_plan_text(result))
     if not result.ok:
         return EXIT_FOUND
@@ -378,8 +450,8 @@ def _report_plan(result, out: str) -> int:
         "campaigns": result.campaigns,
         "summary": result.summary(),
     }
-    write_layers(layers, out)
-    print(f"Wrote {out}")
+    written, _ = write_output(layers, out)
+    print(f"Wrote {written}")
     return EXIT_OK
 
 
@@ -467,7 +539,8 @@ def add_demo(sub: argparse._SubParsersAction) -> None:
         description=(
             "Load the bundled demo (Helsinki centre, OpenStreetMap), check eligibility under "
             "a policy, value the assets, plan the demo campaigns, audit the plan and write "
-            "plan.gpkg, values.gpkg, eligibility.csv, map.html and summary.txt to DIR."
+            "plan.gpkg (styled for QGIS), placements.parquet (GeoParquet), values.gpkg, "
+            "eligibility.csv, map.html and summary.txt to DIR."
         ),
         epilog=example("python -m planner demo --out demo-output"),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -484,8 +557,9 @@ def _run_demo(args: argparse.Namespace) -> int:
 
     Reads the bundled Helsinki demo (OpenStreetMap data, © OpenStreetMap contributors,
     ODbL) and the policy. Writes to ``DIR`` (created when needed): ``values.gpkg``,
-    ``eligibility.csv`` and ``summary.txt``, and with a plan also ``plan.gpkg`` and
-    ``map.html``. Prints the summary text; shows a progress bar on a terminal.
+    ``eligibility.csv`` and ``summary.txt``, and with a plan also ``plan.gpkg``,
+    ``placements.parquet`` and ``map.html``. Prints the summary text; shows a progress bar
+    on a terminal.
 
     Parameters
     ----------

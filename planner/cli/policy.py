@@ -6,6 +6,8 @@ import argparse
 from typing import cast
 
 from planner.cli.common import (
+    DATABASE_INPUT,
+    DATABASE_OUTPUT,
     EXIT_FOUND,
     EXIT_OK,
     add_input_options,
@@ -13,7 +15,9 @@ from planner.cli.common import (
     load_input,
     policy_inputs,
     warn,
+    write_output,
 )
+from planner.cli.scale import add_scale_options, cluster_settings
 from planner.errors import PlannerError
 
 __all__ = ["add_audit", "add_eligibility", "add_map"]
@@ -47,11 +51,14 @@ def add_eligibility(sub: argparse._SubParsersAction) -> None:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--assets", required=True, help="asset file")
-    p.add_argument("--sites", help="sensitive-sites file (needed for exclusion rules)")
+    p.add_argument("--assets", required=True, help="asset file, " + DATABASE_INPUT)
+    p.add_argument("--sites", help="sensitive-sites file or table (needed for exclusion rules)")
     p.add_argument("--policy", required=True, help="policy preset name or .toml file")
-    p.add_argument("--out", required=True, help="output table: .csv, .gpkg, .xlsx, ...")
+    p.add_argument(
+        "--out", required=True, help="output table: .csv, .gpkg, .xlsx, ... " + DATABASE_OUTPUT
+    )
     add_input_options(p)
+    add_scale_options(p)
     p.set_defaults(handler=_run_eligibility)
 
 
@@ -85,12 +92,9 @@ def _run_eligibility(args: argparse.Namespace) -> int:
     PolicyError
         When the policy is unknown or invalid.
     """
-    from planner.io.readers import write_table
-    from planner.policy.eligibility import eligibility
-
     policy, assets, sites = policy_inputs(args)
-    table = eligibility(assets, sites, policy)
-    path = write_table(table, args.out, layer="eligibility")
+    table = _eligibility_table(args, assets, sites, policy)
+    written, _ = write_output({"eligibility": table}, args.out)
     print(f"Policy: {policy.name} ({len(policy.rules)} rules); {len(assets)} assets.")
     print(f"{'category':<16}{'allowed':>10}{'refused':>10}  refused by")
     refused = table[~table["allowed"]]
@@ -103,8 +107,23 @@ def _run_eligibility(args: argparse.Namespace) -> int:
     for category, allowed in table.groupby("category", observed=True)["allowed"]:
         rules = ", ".join(f"{r} {n:,}" for r, n in counts.get(str(category), {}).items())
         print(f"{category:<16}{int(allowed.sum()):>10,}{int((~allowed).sum()):>10,}  {rules}")
-    print(f"Wrote {path}")
+    print(f"Wrote {written}")
     return EXIT_OK
+
+
+def _eligibility_table(args: argparse.Namespace, assets, sites, policy):
+    """Eligibility in one process, or partitioned on the Dask cluster ``--scheduler`` names."""
+    if not args.scheduler:
+        from planner.policy.eligibility import eligibility
+
+        return eligibility(assets, sites, policy)
+    from planner.scale import connect, partitioned_eligibility
+
+    cluster = cluster_settings(args)
+    with connect(cluster) as client:
+        return partitioned_eligibility(
+            assets, sites, policy, client=client, cluster=cluster, cell_m=args.cell_km * 1000
+        )
 
 
 # --- audit ----------------------------------------------------------------------------------

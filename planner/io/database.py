@@ -7,8 +7,9 @@ the validation, column mapping and options of a file. `write_database` writes th
 planner's tables back, replacing or appending, all in one transaction.
 
 The work is done by the field's libraries: SQLAlchemy builds every statement (names are
-quoted by it, never pasted into SQL), psycopg 3 talks to the server, GeoAlchemy2 gives
-PostGIS its types and geopandas' ``read_postgis``/``to_postgis`` convert the geometry.
+quoted by it, never pasted into SQL), psycopg 3 talks to the server, geopandas'
+``read_postgis`` reads the geometry and pandas' ``to_sql`` writes it with GeoAlchemy2's
+PostGIS column types.
 Credentials come from the URL or from libpq's own ``PGUSER``/``PGPASSWORD``/``PGHOST``/
 ``PGPORT``/``PGDATABASE`` variables and ``~/.pgpass``; the password is never printed,
 logged or put in a message (every message shows the URL as ``user:***@host``).
@@ -21,22 +22,27 @@ import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geoalchemy2  # noqa: F401  (registers PostGIS types with SQLAlchemy for to_postgis)
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
-import sqlalchemy as sa
 from pyproj import CRS
-from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.pool import NullPool
 
 from planner.errors import PlannerError, Problem
 from planner.io.geofiles import convertible, file_error, parse_crs
 from planner.io.tables import apply_mapping
 
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from sqlalchemy.engine import URL, Connection
+
+# SQLAlchemy and GeoAlchemy2 are imported inside the functions that use them, so that
+# importing the planner stays fast for those who never touch a database.
+
 __all__ = [
+    "ROW_KEY",
     "WRITE_MODES",
     "DatabaseSource",
     "database_source",
@@ -68,6 +74,12 @@ _DTYPES = {
     "bpchar": ("str", "str"),
 }
 _CONNECT_SECONDS = 10
+#: Column numbering the rows of every table `write_database` writes (1, 2, ... in the order
+#: given), its primary key: rows have no order of their own in PostgreSQL, and QGIS needs a
+#: key. `read_database_table` reads such a table in this order and leaves the column out.
+ROW_KEY = "fid"
+#: Longest table or column name PostgreSQL keeps (NAMEDATALEN - 1); longer ones are cut.
+_MAX_NAME_BYTES = 63
 
 
 def is_database_url(value: object) -> bool:
@@ -306,8 +318,9 @@ def read_database(
         if value not in (None, "")
     ]
     given = parse_crs(crs, name)
-    frame = read_database_table(source, max_rows=max_rows, spatial=True)
-    frame, mapped = apply_mapping(frame, columns, name)
+    table = read_database_table(source, max_rows=max_rows, spatial=True)
+    assert isinstance(table, gpd.GeoDataFrame)  # spatial=True refuses a table without geometry
+    frame, mapped = apply_mapping(table, columns, name)
     problems += mapped
     if frame.crs is None:
         if given is None:
@@ -372,7 +385,7 @@ def read_database_table(
     source = DatabaseSource.of(source)
     name = source.name
     with _connection(source.url, name, read_only=True) as conn:
-        statement = _statement(conn, source)
+        statement, key = _statement(conn, source)
         types, geometry = _describe(conn, statement, source)
         if geometry is None and spatial:
             raise file_error(
@@ -384,6 +397,9 @@ def read_database_table(
             )
         limited = statement if max_rows is None else statement.limit(max_rows + 1)
         frame = _run(conn, limited, geometry, source)
+    if key == [ROW_KEY]:
+        frame = frame.drop(columns=ROW_KEY)  # the row order the planner wrote, not data
+        types = {k: v for k, v in types.items() if k != ROW_KEY}
     if max_rows is not None and len(frame) > max_rows:
         raise file_error(
             name,
@@ -402,9 +418,11 @@ def write_database(
 ) -> list[str]:
     """Write tables to PostgreSQL/PostGIS in one transaction: all of them, or none.
 
-    Tables with geometry become PostGIS tables (`geopandas.GeoDataFrame.to_postgis`, a
-    spatial index included); the others plain tables (`pandas.DataFrame.to_sql`). Each
-    keeps its column types (text, bigint, double precision, boolean, timestamp). If any
+    Every table goes in through `pandas.DataFrame.to_sql`; one with geometry gets a typed
+    PostGIS column (GeoAlchemy2's ``Geometry``, e.g. ``geometry(POINT, 4326)``) and a
+    spatial index. Each keeps its column types (text, bigint, double precision, boolean,
+    timestamp; a categorical column becomes text) and its values (``""`` stays ``""``,
+    missing stays NULL). If any
     table fails, the transaction is rolled back and the previous tables are left exactly
     as they were.
 
@@ -449,6 +467,8 @@ def write_database(
     name = mask_url(url)
     if mode not in WRITE_MODES:
         raise PlannerError(f"mode='{mode}' is not understood; use 'replace' or 'append'")
+    import sqlalchemy as sa
+
     written = []
     with _connection(url, name, read_only=False) as conn:
         current = ""
@@ -473,18 +493,98 @@ def write_database(
 
 
 def _write_one(conn: Connection, table: str, frame: pd.DataFrame, *, schema, mode) -> None:
-    """Write one table on ``conn`` (inside the caller's transaction)."""
-    frame = frame.copy()
-    frame.attrs = {}  # a loader's report is not a column
-    for column in frame.columns:
-        if frame[column].dtype == object and not (
-            isinstance(frame, gpd.GeoDataFrame) and column == frame.geometry.name
-        ):
-            frame[column] = frame[column].map(_cell)
+    """Write one table on ``conn`` (inside the caller's transaction).
+
+    Raises
+    ------
+    ValueError
+        When a name is longer than PostgreSQL keeps (`_MAX_NAME_BYTES`): the server would
+        cut it silently, and the table read back would not have the column written.
+    """
+    too_long = [n for n in (table, *map(str, frame.columns)) if len(n.encode()) > _MAX_NAME_BYTES]
+    if too_long:
+        raise ValueError(
+            f"PostgreSQL keeps names of up to {_MAX_NAME_BYTES} bytes; rename "
+            + ", ".join(f"'{n}'" for n in too_long)
+        )
+    rows = pd.DataFrame(frame).copy()
+    rows.attrs = {}  # a loader's report is not a column
+    first, new = _first_row_key(conn, table, schema, mode)
+    if first is not None:
+        if ROW_KEY in rows.columns:
+            raise ValueError(f"'{ROW_KEY}' is the name of the key the planner writes; rename it")
+        rows.insert(0, ROW_KEY, np.arange(first, first + len(rows), dtype="int64"))
+    types = {}
     if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns:
-        frame.to_postgis(table, conn, schema=schema, if_exists=mode, index=False)
-    else:
-        pd.DataFrame(frame).to_sql(table, conn, schema=schema, if_exists=mode, index=False)
+        name = frame.geometry.name
+        rows[name], types[name] = _ewkb(frame.geometry)
+    for column in rows.columns:
+        if rows[column].dtype == object and column not in types:
+            rows[column] = rows[column].map(_cell)
+    rows.to_sql(table, conn, schema=schema, if_exists=mode, index=False, dtype=types)
+    if new:
+        _add_primary_key(conn, table, schema)
+
+
+def _first_row_key(conn: Connection, table: str, schema, mode) -> tuple[int | None, bool]:
+    """Return the `ROW_KEY` of the first row to write, and whether the table is new.
+
+    1 for a new (or replaced) table; after the last one when appending to a table the
+    planner wrote; None when appending to a table without the key.
+    """
+    import sqlalchemy as sa
+
+    inspector = sa.inspect(conn)
+    if mode == "replace" or not inspector.has_table(table, schema=schema):
+        return 1, True
+    if ROW_KEY not in {c["name"] for c in inspector.get_columns(table, schema=schema)}:
+        return None, False
+    last: sa.Select = sa.select(sa.func.max(sa.column(ROW_KEY)))
+    last = last.select_from(sa.table(table, schema=schema))
+    return int(conn.execute(last).scalar() or 0) + 1, False
+
+
+def _add_primary_key(conn: Connection, table: str, schema) -> None:
+    """Make `ROW_KEY` the table's primary key (QGIS needs one to show and edit features)."""
+    import sqlalchemy as sa
+
+    key = sa.Column(ROW_KEY, sa.BigInteger)
+    sa.Table(table, sa.MetaData(), key, schema=schema)
+    conn.execute(sa.schema.AddConstraint(sa.PrimaryKeyConstraint(key)))
+
+
+def _ewkb(geometry: gpd.GeoSeries) -> tuple[np.ndarray, Any]:
+    """Return the geometries as hex EWKB and the PostGIS column type that holds them.
+
+    The rows go in through pandas' ``to_sql`` with GeoAlchemy2's ``Geometry`` type (which
+    also makes the spatial index) rather than geopandas' ``to_postgis``, whose CSV COPY
+    stores empty text as NULL (geopandas issue 2588): here ``""`` stays ``""``.
+    """
+    from geoalchemy2 import Geometry
+
+    srid = (geometry.crs.to_epsg() or 0) if geometry.crs is not None else 0
+    values = geometry.to_numpy()
+    present = values[~shapely.is_missing(values)]
+    kinds = {_GEOMETRY_TYPES[t] for t in shapely.get_type_id(present).tolist()}
+    kind = kinds.pop() if len(kinds) == 1 else "GEOMETRY"
+    dimension = 3 if shapely.has_z(present).any() else 2
+    z = "Z" if dimension == 3 else ""
+    column = Geometry(geometry_type=kind + z, srid=srid, dimension=dimension)
+    ewkb = shapely.to_wkb(shapely.set_srid(values, srid), hex=True, include_srid=True)
+    return ewkb, column
+
+
+#: PostGIS geometry type names by shapely type id (a linear ring is stored as a line).
+_GEOMETRY_TYPES = {
+    0: "POINT",
+    1: "LINESTRING",
+    2: "LINESTRING",
+    3: "POLYGON",
+    4: "MULTIPOINT",
+    5: "MULTILINESTRING",
+    6: "MULTIPOLYGON",
+    7: "GEOMETRYCOLLECTION",
+}
 
 
 def _cell(value: Any) -> Any:
@@ -499,8 +599,10 @@ def _cell(value: Any) -> Any:
 
 def _parse(url: str | URL) -> URL:
     """Parse a connection string with SQLAlchemy, for the psycopg 3 driver."""
+    import sqlalchemy as sa
+
     try:
-        parsed = make_url(url.strip() if isinstance(url, str) else url)
+        parsed = sa.engine.make_url(url.strip() if isinstance(url, str) else url)
     except (sa.exc.ArgumentError, ValueError):
         raise PlannerError(
             "The database connection string could not be read; write it as "
@@ -519,9 +621,11 @@ def _one(value: str | tuple[str, ...] | None) -> str | None:
 @contextmanager
 def _connection(url: str, name: str, *, read_only: bool) -> Iterator[Connection]:
     """Open one connection (no pool); a refused login or unknown host is a plain error."""
+    import sqlalchemy as sa
+
     engine = sa.create_engine(
         _parse(url).difference_update_query(_OPTIONS),
-        poolclass=NullPool,
+        poolclass=sa.pool.NullPool,
         hide_parameters=True,  # row values never appear in an error message
         connect_args={"connect_timeout": _CONNECT_SECONDS, "application_name": "ooh-planner"},
     )
@@ -562,9 +666,11 @@ _NOISE = ("[SQL", "LINE ", "(Background on this error")
 
 def _scrub(text: str, url: str) -> str:
     """Replace the URL's password, and PGPASSWORD's, with ``***`` wherever they appear."""
+    import sqlalchemy as sa
+
     secrets = []
     try:
-        secrets.append(make_url(url.strip()).password)
+        secrets.append(sa.engine.make_url(url.strip()).password)
     except (sa.exc.ArgumentError, ValueError):
         secrets.append(None)
     secrets.append(os.environ.get("PGPASSWORD"))
@@ -576,18 +682,23 @@ def _scrub(text: str, url: str) -> str:
 # --- reading ---------------------------------------------------------------------------
 
 
-def _statement(conn: Connection, source: DatabaseSource) -> sa.Select:
+def _statement(conn: Connection, source: DatabaseSource) -> tuple[sa.Select, list[str]]:
     """Build ``SELECT * FROM <table>`` or ``SELECT * FROM (<query>) AS q`` with SQLAlchemy.
 
-    A table name is quoted by SQLAlchemy, never pasted into SQL; a query is the user's own
-    and runs in a read-only transaction.
+    A table is read in the order of its primary key, if it has one (rows have no order of
+    their own in PostgreSQL). A table name is quoted by SQLAlchemy, never pasted into SQL;
+    a query is the user's own (its ``ORDER BY`` decides) and runs in a read-only
+    transaction. Returns the statement and the primary key's columns (none for a query).
     """
+    import sqlalchemy as sa
+
     if source.sql is not None:
         query = sa.text(source.sql.strip().rstrip(";")).columns().subquery("q")
-        return sa.select(sa.literal_column("*")).select_from(query)
+        return sa.select(sa.literal_column("*")).select_from(query), []
     assert source.table is not None  # DatabaseSource.of requires table or sql
-    if not sa.inspect(conn).has_table(source.table, schema=source.schema):
-        tables = set(sa.inspect(conn).get_table_names(schema=source.schema)) - {"spatial_ref_sys"}
+    inspector = sa.inspect(conn)
+    if not inspector.has_table(source.table, schema=source.schema):
+        tables = set(inspector.get_table_names(schema=source.schema)) - {"spatial_ref_sys"}
         where = f"schema '{source.schema}'" if source.schema else "the database"
         raise file_error(
             source.name,
@@ -595,17 +706,23 @@ def _statement(conn: Connection, source: DatabaseSource) -> sa.Select:
             + (f" (tables: {', '.join(sorted(tables)[:20])})" if tables else " (no tables)"),
             "Check the table name, and give its schema with ?schema= when it is not public",
         )
+    primary = inspector.get_pk_constraint(source.table, schema=source.schema)
+    key = list(primary["constrained_columns"])
     table = sa.table(source.table, schema=source.schema)
-    return sa.select(sa.literal_column("*")).select_from(table)
+    statement: sa.Select = sa.select(sa.literal_column("*")).select_from(table)
+    return statement.order_by(*[sa.column(name) for name in key]), key
 
 
 def _describe(
     conn: Connection, statement: sa.Select, source: DatabaseSource
 ) -> tuple[dict[str, str], str | None]:
     """Return each column's PostgreSQL type name and the geometry column (None if none)."""
+    import sqlalchemy as sa
+
     try:
-        geometry_oids = {oid for oid in conn.execute(_GEOMETRY_OIDS).one() if oid is not None}
-        description = conn.execute(statement.limit(0)).cursor.description  # type: ignore[attr-defined]
+        oids = conn.execute(sa.text(_GEOMETRY_OIDS)).one()
+        geometry_oids = {oid for oid in oids if oid is not None}
+        description = conn.execute(statement.limit(0)).cursor.description
     except sa.exc.SQLAlchemyError as exc:
         raise file_error(
             source.name,
@@ -615,11 +732,12 @@ def _describe(
     adapters = conn.connection.driver_connection.adapters  # type: ignore[union-attr]
     types = {}
     found = []
-    for column in description:
-        info = adapters.types.get(column.type_code)
-        types[column.name] = info.name if info is not None else ""
-        if column.type_code in geometry_oids:
-            found.append(column.name)
+    for column in description:  # PEP 249: each column is (name, type_code, ...)
+        column_name, type_code = str(column[0]), column[1]
+        info = adapters.types.get(type_code)
+        types[column_name] = info.name if info is not None else ""
+        if type_code in geometry_oids:
+            found.append(column_name)
     if source.geometry is not None and source.geometry not in found:
         raise file_error(
             source.name,
@@ -631,16 +749,19 @@ def _describe(
 
 
 #: The type ids of PostGIS geometry and geography in this database (NULL without PostGIS).
-_GEOMETRY_OIDS = sa.text("SELECT to_regtype('geometry')::oid, to_regtype('geography')::oid")
+_GEOMETRY_OIDS = "SELECT to_regtype('geometry')::oid, to_regtype('geography')::oid"
 
 
 def _run(conn: Connection, statement: sa.Select, geometry: str | None, source: DatabaseSource):
     """Run the statement: a GeoDataFrame through ``read_postgis``, else a DataFrame."""
+    import sqlalchemy as sa
+
     name = source.name
     try:
         if geometry is None:
             return pd.read_sql(statement, conn)
-        frame = gpd.read_postgis(statement, conn, geom_col=geometry)
+        # geopandas passes an SQLAlchemy statement on to pandas.read_sql; its stubs say str
+        frame = gpd.read_postgis(statement, conn, geom_col=geometry)  # type: ignore[call-overload]
     except sa.exc.SQLAlchemyError as exc:
         reason = _reason(exc, source.url)
         raise file_error(
@@ -665,5 +786,5 @@ def _restore_types(frame: pd.DataFrame, types: Mapping[str, str]) -> pd.DataFram
         values = frame[column]
         dtype = with_missing if values.isna().any() else plain
         if str(values.dtype) != dtype:
-            frame[column] = values.astype(dtype)
+            frame[column] = values.astype(pd.api.types.pandas_dtype(dtype))
     return frame

@@ -21,6 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import shapely
 
 from planner.schema import SITE_KINDS
 from planner.styles import (
@@ -191,7 +192,7 @@ def style_table(styles: list[LayerStyle]) -> pd.DataFrame:
         ``styleSLD``, ``useAsDefault`` (True), ``description``, ``owner``, ``ui`` and
         ``update_time`` (UTC, now).
     """
-    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    now = pd.Timestamp(datetime.now(UTC))  # written as the GeoPackage's 2024-05-01T09:30:00.123Z
     return pd.DataFrame(
         {
             "f_table_catalog": "",
@@ -205,7 +206,7 @@ def style_table(styles: list[LayerStyle]) -> pd.DataFrame:
             "description": s.description,
             "owner": "",
             "ui": "",
-            "update_time": pd.Timestamp(now),
+            "update_time": now,
         }
         for s in styles
     )
@@ -253,10 +254,14 @@ def _symbol_types(geometry: gpd.GeoSeries) -> list[str]:
 
     A layer mixing points and polygons (sites drawn as grounds where mapped) needs two.
     """
-    kinds = geometry.dropna().geom_type.str.replace("Multi", "", regex=False)
-    kinds = kinds.map({"Point": "marker", "LineString": "line", "Polygon": "fill"}).dropna()
+    type_ids = shapely.get_type_id(np.asarray(geometry.dropna(), dtype=object))
+    kinds = pd.Series(type_ids).map(_SYMBOL_OF_TYPE).dropna()
     counts = kinds.value_counts(sort=False).sort_values(ascending=False, kind="stable")
     return [str(k) for k in counts.index] or ["marker"]
+
+
+#: Symbol type by shapely geometry type id (points, lines and rings, polygons; multi too).
+_SYMBOL_OF_TYPE = {0: "marker", 4: "marker", 1: "line", 2: "line", 5: "line", 3: "fill", 6: "fill"}
 
 
 def _design(frame: gpd.GeoDataFrame, symbol: str) -> _Design:

@@ -508,9 +508,7 @@ def read_table(
         )
     given = parse_crs(crs, source)
     if suffix in {".csv", ".txt", ".tsv"}:
-        frame, problems = read_geo_csv(
-            path, given, encoding, max_rows=MAX_ROWS, columns=columns
-        )
+        frame, problems = read_geo_csv(path, given, encoding, max_rows=MAX_ROWS, columns=columns)
         assert frame.crs is not None  # read_geo_csv refuses coordinates without a CRS
         return frame, frame.crs, 2, problems
     problems = _unused_encoding(source, suffix, encoding)

@@ -168,7 +168,8 @@ def normalise_columns(
         The renamed table and the problems found: an error per ``columns`` key not in the
         file, a warning per column an alias did not claim, and one warning naming the
         dropped personal columns. ``frame.attrs["unclaimed"]`` maps each contract column
-        left missing that way to the sentence saying why.
+        left missing that way to the sentence saying why; ``frame.attrs["claimed"]`` maps
+        each contract column an alias filled to the file column it took.
 
     Examples
     --------
@@ -214,6 +215,7 @@ def normalise_columns(
         )
     frame = frame.rename(columns=renames)
     frame.attrs["unclaimed"] = notes
+    frame.attrs["claimed"] = {target: found for found, target in renames.items()}
     personal = [
         c for c in frame.columns if _key(re.sub(r"\(.*?\)", "", str(c))) in schema.PERSONAL_COLUMNS
     ]
@@ -446,8 +448,15 @@ def validate_frame(
     frame = _finish(frame, kind)
     report.rows_valid = len(frame)
     report.problems = col.problems
+    for key in _READ_NOTES:  # what the readers told validation; the report now says it
+        frame.attrs.pop(key, None)
     frame.attrs["report"] = report
     return frame, report
+
+
+#: Keys the readers leave in ``frame.attrs`` for validation (encoding used, decimal commas,
+#: columns an alias did not claim, sheet read).
+_READ_NOTES = ("encoding", "decimal_comma", "unclaimed", "sheet")
 
 
 def _no_sites(
@@ -615,9 +624,7 @@ def check_layers_overlap(
     for name, b in boxes.items():
         if name == reference:
             continue
-        apart = (
-            b[0] > ref[2] + dx or b[2] < ref[0] - dx or b[1] > ref[3] + dy or b[3] < ref[1] - dy
-        )
+        apart = b[0] > ref[2] + dx or b[2] < ref[0] - dx or b[1] > ref[3] + dy or b[3] < ref[1] - dy
         if apart:
             out.append(
                 f"the {name} (bounding box {_box(b)}) do not overlap the {reference} "

@@ -268,8 +268,8 @@ def _grid_rows(rows: _Rows, grid: np.ndarray, pairs: np.ndarray) -> None:
     shared = np.flatnonzero((grid >= 0).sum(axis=1) >= 2)
     if len(shared):
         sub = grid[shared]
-        r, j = np.nonzero(sub >= 0)
-        rows.block(r, sub[r, j], 1.0, np.full(len(shared), -np.inf), np.ones(len(shared)))
+        r, col = np.nonzero(sub >= 0)
+        rows.block(r, sub[r, col], 1.0, np.full(len(shared), -np.inf), np.ones(len(shared)))
     if not len(pairs):
         return
     left, right = grid[pairs[:, 0]], grid[pairs[:, 1]]

@@ -234,9 +234,9 @@ class _Bookings:
     def blockers(self, k: int, reason: str) -> list[int]:
         """Return the booked placements whose unbooking could cure ``reason`` for ``k``.
 
-        Empty when nothing can: the candidate is already booked, its campaign is at its
-        maximum, or its own faces are too close (unbooking one of them to book ``k``
-        gains nothing).
+        Empty when nothing can: the candidate is already booked or its campaign is at
+        its maximum. For spacing, the campaign's own faces too close to ``k``: unbooking
+        one to book ``k`` gains no face, but moves the campaign to where more may fit.
         """
         a, c, t, key = self.asset[k], self.camp[k], self.cyc[k], self.ac[k]
         n_cycles = self.n_cycles
@@ -251,6 +251,8 @@ class _Bookings:
             return out
         if reason == "rivals":
             return self._rival_hits(k)
+        if reason == "spacing":
+            return self._spacing_hits(k)
         if reason.startswith("density:"):
             most, near, around = self.density[int(reason.split(":")[1])]
             centre = a
@@ -281,6 +283,22 @@ class _Bookings:
         ks = self.by_campaign_cycle.get(c * self.n_cycles + t, ())
         return [j for j in ks if self.chosen[j]]
 
+    def asset_index(self, key: int) -> dict[int, int]:
+        """Return asset -> candidate of campaign-cycle ``key`` (computed once)."""
+        found = self._asset_index.get(key)
+        if found is None:
+            found = {self.asset[k]: k for k in self.by_campaign_cycle.get(key, ())}
+            self._asset_index[key] = found
+        return found
+
+    def rank_in(self, key: int, score: np.ndarray) -> dict[int, int]:
+        """Return candidate -> position in campaign-cycle ``key``'s minimum order."""
+        found = self._rank.get(key)
+        if found is None:
+            found = {k: i for i, k in enumerate(_candidate_order(self, key, score))}
+            self._rank[key] = found
+        return found
+
     def cheapest(self, key: int, n: int) -> int:
         """Return the cost of the ``n`` cheapest candidates of campaign-cycle ``key`` (pence)."""
         prefix = self.price_prefix.get(key)
@@ -309,6 +327,8 @@ class _Bookings:
         inst = self.inst
         self.by_campaign_cycle = _by_campaign_cycle(self)
         self.orders: dict[int, list[int]] = {}
+        self._asset_index: dict[int, dict[int, int]] = {}
+        self._rank: dict[int, dict[int, int]] = {}
         self.cand_cyc = np.asarray(self.cyc, dtype=np.int64)
         mins = np.array(self.min_faces, dtype=np.int64)
         self.has_minimum = mins[inst.cand_campaign] > 0
@@ -344,7 +364,7 @@ def _adjacency(pairs: np.ndarray) -> dict[int, list[int]]:
 
 
 def construct_plan(
-    inst: Instance, objective: str = "revenue", *, max_moves: int | None = None
+    inst: Instance, objective: str = "revenue", *, seed: int = 0, max_moves: int | None = None
 ) -> np.ndarray:
     """Build a plan that keeps every rule: minimums first, repaired, then filled by value.
 
@@ -355,6 +375,8 @@ def construct_plan(
     objective
         ``revenue``, ``impacts`` or ``reach``: what the value fill books first (reach by
         marginal population, lazily). Reach without demand zones fills by revenue.
+    seed
+        Seed of the repair's tie-breaking; the same instance and seed give the same plan.
     max_moves
         Most ejection moves while repairing minimums; by default 50 per face missing
         after the first pass, plus 1,000.
@@ -384,7 +406,7 @@ def construct_plan(
     missing = sum(book.deficit(key // book.n_cycles, key % book.n_cycles) for key in order)
     if missing:
         budget = max_moves if max_moves is not None else 50 * missing + 1_000
-        _repair(book, order, score, budget)
+        _repair(book, order, score, budget, seed)
     _fill(book, score, objective)
     if book.sales < inst.required_sales_pence:
         _fill_ranked(book, np.lexsort((np.arange(inst.n_candidates), -inst.cand_price)).tolist())
@@ -500,13 +522,12 @@ def _meet_minimum(book: _Bookings, key: int, score: np.ndarray) -> None:
 
 
 def _candidate_order(book: _Bookings, key: int, score: np.ndarray) -> list[int]:
-    """Order a campaign-cycle's candidates for its minimum: least blocking, then best value.
+    """Order a campaign-cycle's candidates for its minimum: least blocking, then cheapest.
 
     Blocking (`_blocking`) counts in powers of two, so that among candidates that block
-    about as much the better value per penny comes first, then the higher value (for
-    revenue, the dearer face: the same spend in fewer faces). When the campaign's budget
-    barely covers its minimums (their cheapest cost is over 70% of it), cheapest first.
-    Ties go to the lower candidate index. Computed once per campaign-cycle.
+    about as much the cheaper comes first (leaving budget for the other minimums), then
+    the better value per penny and the higher value. Ties go to the lower candidate
+    index. Computed once per campaign-cycle.
     """
     cached = book.orders.get(key)
     if cached is not None:
@@ -519,10 +540,7 @@ def _candidate_order(book: _Bookings, key: int, score: np.ndarray) -> list[int]:
     blocking = np.floor(np.log2(1.0 + _blocking(book, key, arr)))
     value = score[arr]
     per_penny = -np.round(value / np.maximum(price, 1.0), 6)
-    if book.tight[key // book.n_cycles]:
-        order = np.lexsort((arr, -value, blocking, price))
-    else:
-        order = np.lexsort((arr, -value, per_penny, blocking))
+    order = np.lexsort((arr, -value, per_penny, price, blocking))
     book.orders[key] = arr[order].tolist()
     return book.orders[key]
 
@@ -549,75 +567,172 @@ def _make_room(book: _Bookings, t: int, score: np.ndarray) -> bool:
     return booked
 
 
-def _repair(book: _Bookings, order: list[int], score: np.ndarray, budget: int) -> None:
+class _Tabu:
+    """Move counter and tabu list of the repair: a placement moved recently stays put.
+
+    ``tenure`` moves for a campaign-cycle with many candidates, fewer for a small one
+    (at most a quarter of its candidates), so that a small instance is not frozen.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.moves = 0
+        self.moved: dict[int, int] = {}
+        self.tenure = _TENURE
+        self.rng = np.random.default_rng(seed)
+
+    def tabu(self, k: int) -> bool:
+        """Tell whether placement or candidate ``k`` moved within the tenure."""
+        return self.moves - self.moved.get(k, -(10**9)) <= self.tenure
+
+    def mark(self, ks: Iterable[int]) -> None:
+        """Record that ``ks`` moved in this move."""
+        for k in ks:
+            self.moved[k] = self.moves
+
+
+def _repair(book: _Bookings, order: list[int], score: np.ndarray, budget: int, seed: int) -> None:
     """Meet the minimums still unmet by ejection chains, within ``budget`` moves.
 
-    Each move books one candidate of a deficient campaign-cycle (the most constrained
-    first), unbooking the placements that block it; the candidate is the one whose
-    unbookings break the fewest other minimums, then cost the least value. A campaign
-    taken below its minimum joins the queue. Moved placements are tabu for `_TENURE`
-    moves.
+    Each move works on the most constrained deficient campaign-cycle: first any of its
+    candidates that now fit are booked; then a (1, 2)-swap among its own faces
+    (`_one_for_two`); else one candidate is booked after unbooking the placements that
+    block it (`_best_ejection`), breaking as few other minimums as possible (ties broken
+    at random from ``seed``). A campaign taken below its minimum joins the queue.
     """
     rank = {key: i for i, key in enumerate(order)}
     queue = [(rank[key], key) for key in order if book.deficit(*divmod(key, book.n_cycles))]
     heapq.heapify(queue)
-    moved: dict[int, int] = {}
+    tabu = _Tabu(seed)
     worth = score / max(float(score.max(initial=0.0)), 1.0)
-    moves = 0
-    while queue and moves < budget:
+    while queue and tabu.moves < budget:
         _, key = queue[0]
         c, t = divmod(key, book.n_cycles)
-        if not book.deficit(c, t):
-            heapq.heappop(queue)
-            continue
         _meet_minimum(book, key, score)
         if not book.deficit(c, t):
             heapq.heappop(queue)
             continue
-        move = _best_ejection(book, key, score, worth, moved, moves)
-        moves += 1
+        tabu.moves += 1
+        tabu.tenure = max(1, min(_TENURE, len(book.by_campaign_cycle.get(key, ())) // 4))
+        if _one_for_two(book, key, score, tabu) or _cheapen(book, key, score, tabu):
+            continue
+        move, waiting = _best_ejection(book, key, score, worth, tabu)
         if move is None:
-            heapq.heappop(queue)  # nothing can be done for it now
+            if not waiting:
+                heapq.heappop(queue)  # nothing can be done for it
             continue
         k, out = move
         for j in out:
             book.remove(j)
-            moved[j] = moves
         book.add(k)
-        moved[k] = moves
+        tabu.mark([*out, k])
         for j in out:
             other = book.cc[j]
             if book.deficit(*divmod(other, book.n_cycles)):
                 heapq.heappush(queue, (rank.get(other, len(rank)), other))
 
 
-def _best_ejection(book, key, score, worth, moved, moves):
+def _one_for_two(book: _Bookings, key: int, score: np.ndarray, tabu: _Tabu) -> bool:
+    """Unbook one face of a campaign-cycle to book two or more of its candidates near it.
+
+    The (1, 2)-swap of local search for independent sets (Andrade, Resende & Werneck
+    2012): only candidates within the campaign's spacing of the face unbooked can
+    newly fit. Returns whether a swap was made.
+    """
+    c, t = divmod(key, book.n_cycles)
+    near = book.spacing.get(c)
+    if not near:
+        return False
+    at = book.asset_index(key)
+    rank = book.rank_in(key, score)
+    for j in book._faces_of(c, t):
+        if tabu.tabu(j) or not book.can_remove(j):
+            continue
+        options = sorted(
+            (at[b] for b in near.get(book.asset[j], ()) if b in at), key=lambda k: rank[k]
+        )
+        if len(options) < 2:
+            continue
+        book.remove(j)
+        added = []
+        for k in options:
+            if book.fits(k):
+                book.add(k)
+                added.append(k)
+        if len(added) >= 2:
+            tabu.mark([j, *added])
+            return True
+        for k in reversed(added):
+            book.remove(k)
+        book.add(j)
+    return False
+
+
+def _cheapen(book: _Bookings, key: int, score: np.ndarray, tabu: _Tabu) -> bool:
+    """Swap one of the campaign's faces for a cheaper one in the same cycle, when budget binds.
+
+    Only when the budget is what refuses the campaign-cycle's first candidate that
+    nothing else refuses; the face swapped is the dearest that has a cheaper
+    replacement. Returns whether a swap was made.
+    """
+    c, t = divmod(key, book.n_cycles)
+    if not any(book.failure(k) == "budget" for k in _candidate_order(book, key, score)[:_SCAN]):
+        return False
+    faces = [
+        j
+        for u in range(book.n_cycles)
+        for j in book._faces_of(c, u)
+        if not tabu.tabu(j) and book.can_remove(j)
+    ]
+    for j in sorted(faces, key=lambda j: (-book.price[j], j)):
+        book.remove(j)
+        for k in _candidate_order(book, book.cc[j], score):
+            if k != j and book.price[k] < book.price[j] and not tabu.tabu(k) and book.fits(k):
+                book.add(k)
+                tabu.mark([j, k])
+                return True
+        book.add(j)
+    return False
+
+
+def _best_ejection(book, key, score, worth, tabu: _Tabu):
     """Find the cheapest ejection that lets one candidate of ``key`` be booked.
 
     Tries up to `_SCAN` candidates in `_candidate_order`; for each, unbooks blockers one
-    at a time (the cheapest first) until it fits, then undoes it. Returns ``(candidate,
-    placements to unbook)`` or None when no candidate can be made to fit.
+    at a time (the cheapest first) until it fits, then undoes it. The cost is
+    `_BREAKS_MINIMUM` per minimum broken plus the value unbooked and a random amount
+    below 1, so that equal moves are taken in turn.
+
+    Returns
+    -------
+    tuple
+        ``((candidate, placements to unbook) or None, waiting)``: ``waiting`` is True
+        when some candidate was skipped only because it is tabu.
     """
     best: tuple[float, int, list[int]] | None = None
     tried = 0
+    waiting = False
     for k in _candidate_order(book, key, score):
-        if book.chosen[k] or moves - moved.get(k, -_TENURE - 1) <= _TENURE:
+        if book.chosen[k]:
+            continue
+        if tabu.tabu(k):
+            waiting = True
             continue
         tried += 1
         if tried > _SCAN:
             break
-        found = _eject_for(book, k, worth, moved, moves)
+        found = _eject_for(book, k, worth, tabu)
         if found is None:
             continue
         cost, out = found
+        cost += float(tabu.rng.random())
         if best is None or cost < best[0]:
             best = (cost, k, out)
         if cost < _BREAKS_MINIMUM:
             break
-    return None if best is None else (best[1], best[2])
+    return (None if best is None else (best[1], best[2])), waiting
 
 
-def _eject_for(book, k, worth, moved, moves) -> tuple[float, list[int]] | None:
+def _eject_for(book, k, worth, tabu: _Tabu) -> tuple[float, list[int]] | None:
     """Unbook blockers of ``k`` one by one until it fits; undo, and return their cost.
 
     Returns ``(cost, placements)`` or None when a blocker cannot be unbooked (locked,
@@ -631,11 +746,7 @@ def _eject_for(book, k, worth, moved, moves) -> tuple[float, list[int]] | None:
         if reason is None:
             found = (cost, list(out))
             break
-        options = [
-            j
-            for j in book.blockers(k, reason)
-            if moves - moved.get(j, -_TENURE - 1) > _TENURE and book.can_remove(j)
-        ]
+        options = [j for j in book.blockers(k, reason) if not tabu.tabu(j) and book.can_remove(j)]
         if not options or len(out) >= _MAX_EJECT:
             break
         j = min(options, key=lambda j: (_penalty(book, j, worth), j))

@@ -72,14 +72,17 @@ def eligibility(
         rows), assets in input order and categories in policy order within each asset:
         ``asset_id`` (str), ``category`` (categorical), ``allowed`` (bool), ``reasons``
         (``rule id: reason`` texts ``'; '``-joined in rule order, empty when allowed) and
-        ``rule_ids`` (``';'``-joined).
+        ``rule_ids`` (``';'``-joined). ``.attrs["warnings"]`` lists, one sentence each,
+        exclusion rules that protect nothing (no site has their kinds) and sites nowhere
+        near the assets (`planner.policy.sites.check_sites_against_policy`).
 
     Raises
     ------
     DataValidationError
         When a table lacks a needed column, a geometry, a CRS or a location in a row;
-        asset ids repeat; ``digital`` is not boolean; or ``sites`` is None while the
-        policy has exclusion rules.
+        asset ids repeat; ``digital`` is not boolean; ``sites`` is None while the
+        policy has exclusion rules; or a site's kind is not one the policy knows (every
+        such value and its count listed, with the ``kinds=`` map that fixes them).
 
     Examples
     --------

@@ -99,7 +99,9 @@ def _distributed() -> Any:
     try:
         import distributed
     except ImportError as exc:
-        raise PlannerError(f"Dask is not installed, so no cluster can be used; {INSTALL_HINT}") from exc
+        raise PlannerError(
+            f"Dask is not installed, so no cluster can be used; {INSTALL_HINT}"
+        ) from exc
     return distributed
 
 
@@ -140,7 +142,7 @@ def connect(settings: ClusterSettings) -> Iterator[Client | None]:
             threads_per_worker=settings.threads_per_worker,
             memory_limit=settings.memory_limit,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # any free port: never "8787 in use" on a shared host
         )
         client = distributed.Client(cluster)
     else:
@@ -171,14 +173,15 @@ def run_tasks(
     client: Client,
     function: Callable[..., Any],
     payloads: Sequence[tuple],
-    settings: ClusterSettings,
+    cluster: ClusterSettings,
+    /,
     **common: Any,
 ) -> list[Any]:
     """Run ``function(*payload, **common)`` for every payload on the cluster; gather in order.
 
     Each payload travels inside its task (not scattered), so a task whose worker dies is
     rerun elsewhere by the scheduler from its own data; a task that raises is retried
-    ``settings.retries`` times, then its error is raised here as the original exception.
+    ``cluster.retries`` times, then its error is raised here as the original exception.
 
     Parameters
     ----------
@@ -188,7 +191,7 @@ def run_tasks(
         A module-level function (picklable), run on the workers.
     payloads
         One argument tuple per task, shape (n_tasks,).
-    settings
+    cluster
         Retries and whether to show Dask's progress bar.
     **common
         Keyword arguments shared by every task (sent once per task).
@@ -210,10 +213,10 @@ def run_tasks(
         # Dask's advice to scatter large graphs instead does not apply.
         warnings.filterwarnings("ignore", message=".*[Ll]arge graph.*", category=UserWarning)
         futures = [
-            client.submit(function, *payload, retries=settings.retries, pure=False, **common)
+            client.submit(function, *payload, retries=cluster.retries, pure=False, **common)
             for payload in payloads
         ]
-    if settings.progress:
+    if cluster.progress:
         distributed.progress(futures, notebook=False)
     return client.gather(futures)
 

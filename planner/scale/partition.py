@@ -21,10 +21,22 @@ from pyproj import CRS
 
 from planner.geo import metric_crs
 
-__all__ = ["DEFAULT_CELL_M", "Partition", "grid_cells", "halo_members", "partition_crs"]
+__all__ = [
+    "DEFAULT_CELL_M",
+    "TASK_ASSETS",
+    "Partition",
+    "Task",
+    "grid_cells",
+    "halo_members",
+    "pack_cells",
+    "partition_crs",
+]
 
 #: Default side of a grid cell, in metres: a town centre, some thousands of street assets.
 DEFAULT_CELL_M = 10_000.0
+#: Fewest and most assets in one task: a task costs a fixed ~0.5 s of pandas work and
+#: pickling, so tiny cells are packed together; the most bounds a worker's memory.
+TASK_ASSETS = (2_000, 50_000)
 #: Metres added to every halo against rounding in the bounding-box test (never harmful:
 #: a neighbour too many changes no result, one too few would).
 _HALO_MARGIN_M = 1.0
@@ -101,6 +113,81 @@ def grid_cells(bounds: np.ndarray, cell_m: float = DEFAULT_CELL_M) -> list[Parti
         )
         cells.append(Partition((int(key_x[lo]), int(key_y[lo])), positions, extent))
     return cells
+
+
+@dataclass(frozen=True)
+class Task:
+    """Grid cells sent to a worker together, with their assets' positions.
+
+    Attributes
+    ----------
+    cells
+        The cells (each keeps its own bounds, so each gets its own halo).
+    positions
+        Positions of all their assets in the whole asset table, ascending.
+    """
+
+    cells: tuple[Partition, ...]
+    positions: np.ndarray
+
+    def halo(self, others: np.ndarray, halo_m: float) -> np.ndarray:
+        """Positions of the neighbours within ``halo_m`` of any of its cells (`halo_members`).
+
+        Parameters
+        ----------
+        others
+            Bounding boxes of the neighbours, shape (n_others, 4), metres.
+        halo_m
+            Halo, metres.
+
+        Returns
+        -------
+        numpy.ndarray
+            Positions into ``others``, ascending and unique.
+        """
+        found = [halo_members(c.bounds, others, halo_m) for c in self.cells]
+        return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.intp)
+
+
+def pack_cells(cells: list[Partition], n_workers: int) -> list[Task]:
+    """Pack grid cells, in row order, into about four tasks per worker.
+
+    Each task gets at least ``TASK_ASSETS[0]`` and, unless one cell is larger, at most
+    ``TASK_ASSETS[1]`` assets, so a small estate is not cut into tasks that cost more to
+    send than to compute, and a large one still spreads over every worker.
+
+    Parameters
+    ----------
+    cells
+        The grid cells (`grid_cells`).
+    n_workers
+        Workers of the cluster (>= 1).
+
+    Returns
+    -------
+    list of Task
+        Tasks covering every cell once.
+    """
+    total = sum(len(c.positions) for c in cells)
+    low, high = TASK_ASSETS
+    target = min(max(total / (4 * max(n_workers, 1)), low), high)
+    tasks: list[Task] = []
+    group: list[Partition] = []
+    size = 0
+    for cell in cells:
+        group.append(cell)
+        size += len(cell.positions)
+        if size >= target:
+            tasks.append(_task(group))
+            group, size = [], 0
+    if group:
+        tasks.append(_task(group))
+    return tasks
+
+
+def _task(group: list[Partition]) -> Task:
+    """A task of these cells."""
+    return Task(tuple(group), np.sort(np.concatenate([c.positions for c in group])))
 
 
 def halo_members(

@@ -15,6 +15,7 @@ functions themselves.
 from __future__ import annotations
 
 import os
+from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -43,14 +44,14 @@ from planner.value.rates import RateCard
 # are not a user's verbs).
 from planner.value.valuation import (
     DEFAULT_CATEGORY_SHARE,
-    SCENARIOS,
     ValuationAssumptions,
-    _apportion,
+    _council_income,
     _location_warnings,
     _status,
-    _uniform_audience,
     _unavailable_warning,
+    _uniform_audience,
     check_currency,
+    terms_by_kind,
     value_assets,
 )
 
@@ -260,7 +261,7 @@ def partitioned_value_assets(
 
 def _value_task(
     assets: gpd.GeoDataFrame,
-    neighbours: dict[str, gpd.GeoDataFrame],
+    neighbours: dict[str, Any],  # zones, transit and pois GeoDataFrames, by keyword
     eligibility: pd.DataFrame | None,
     **options: Any,
 ) -> gpd.GeoDataFrame:
@@ -270,7 +271,7 @@ def _value_task(
 
 def _portfolio_level(
     values: gpd.GeoDataFrame,
-    attrs: dict[str, Any],
+    attrs: dict[Hashable, Any],
     assets: gpd.GeoDataFrame,
     card: RateCard,
     deal: ConcessionTerms,
@@ -278,11 +279,10 @@ def _portfolio_level(
 ) -> gpd.GeoDataFrame:
     """Redo what depends on the whole portfolio: council income and the warnings."""
     assumptions: ValuationAssumptions = options["assumptions"]
-    for s in SCENARIOS:
-        sales = values[f"expected_sales_{s}"].to_numpy()
-        values[f"council_income_{s}"] = _apportion(sales, deal, assumptions.contract_year)
-    warnings = _location_warnings(assets, card)
     _, unavailable = _status(assets)
+    deals = terms_by_kind(deal, currency=card.currency)
+    _council_income(values, deals, ~unavailable, assumptions.contract_year)
+    warnings = _location_warnings(assets, card)
     warnings += _unavailable_warning(values["asset_id"], unavailable)
     _, uniform = _uniform_audience(
         values, options["zones"], options["transit"], options["pois"], options["params"]
@@ -292,7 +292,7 @@ def _portfolio_level(
 
 
 def _partitionable(assets: gpd.GeoDataFrame, *others: gpd.GeoDataFrame | None) -> bool:
-    """True when the frames can be cut into cells: rows, CRSs and every asset located.
+    """Tell whether the frames can be cut into cells: rows, CRSs and every asset located.
 
     Otherwise the one-process function runs, and names the problem if there is one.
     """
@@ -306,7 +306,7 @@ def _partitionable(assets: gpd.GeoDataFrame, *others: gpd.GeoDataFrame | None) -
 
 
 def _calibrates(assets: pd.DataFrame, params: AudienceParams) -> bool:
-    """True when `estimate_impacts` will scale the model to the measured audiences."""
+    """Tell whether `estimate_impacts` will scale the model to the measured audiences."""
     if "weekly_impacts" not in assets.columns:
         return False
     measured = pd.to_numeric(assets["weekly_impacts"], errors="coerce")
@@ -324,7 +324,7 @@ def _same_crs(
     crs: CRS,
     neighbours: list[tuple[gpd.GeoDataFrame, list]],
 ) -> bool:
-    """True when every cell, with its halo, gets ``crs`` from `planner.geo.metric_crs`.
+    """Tell whether every cell, with its halo, gets ``crs`` from `planner.geo.metric_crs`.
 
     Always so in Great Britain (any part of British data is British); elsewhere a cell
     may fall in another UTM zone than the centre of the whole.
@@ -372,9 +372,7 @@ def _split_eligibility(
     owner = np.where(pos >= 0, cell_of[pos], -1)
     order = np.argsort(owner, kind="stable")
     starts = np.searchsorted(owner[order], np.arange(len(cells) + 1))
-    return [
-        table.iloc[order[starts[i] : starts[i + 1]]] for i in range(len(cells))
-    ]
+    return [table.iloc[order[starts[i] : starts[i + 1]]] for i in range(len(cells))]
 
 
 def _assets_order(cells: list[Partition]) -> np.ndarray:

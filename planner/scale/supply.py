@@ -115,8 +115,9 @@ class Supply:
                 f"{int(np.isnan(price).sum())} asset(s) have no price ({missing}...); value "
                 "the assets first (planner.value_assets)"
             )
-        weekly = pd.to_numeric(by_id.get("weekly_impacts"), errors="coerce")
-        weekly = np.nan_to_num(np.asarray(weekly, dtype=float), nan=0.0)
+        raw = by_id.get("weekly_impacts")
+        numeric = np.nan if raw is None else pd.to_numeric(raw, errors="coerce")
+        weekly = np.nan_to_num(np.asarray(numeric, dtype=float), nan=0.0)
         allowed = allowed_matrix(eligibility).reindex(ids).fillna(False).astype(bool)
         supply = cls(
             asset_ids=ids,
@@ -157,6 +158,7 @@ def _targeting(assets: pd.DataFrame, camp: Campaign, xy: np.ndarray, crs) -> np.
         wards = {w.lower() for w in camp.area.wards}
         mask &= assets["ward"].astype(str).str.lower().isin(wards).to_numpy()
     if camp.area.radius_m is not None:
+        assert camp.area.lon is not None and camp.area.lat is not None  # a radius has a centre
         centre = gpd.GeoSeries(shapely.points([[camp.area.lon, camp.area.lat]]), crs=4326)
         cx, cy = shapely.get_coordinates(centre.to_crs(crs).to_numpy())[0]
         mask &= np.hypot(xy[:, 0] - cx, xy[:, 1] - cy) <= camp.area.radius_m

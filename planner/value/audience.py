@@ -63,6 +63,8 @@ _NON_NEGATIVE = (
     "poi_radius_m",
     "poi_weekly_visitors",
     "default_transit_passers",
+    "traffic_radius_m",
+    "vehicle_occupancy",
 )
 
 
@@ -112,7 +114,9 @@ class AudienceParams:
               * sum(population_z * exp(-d_z / distance_decay_m), d_z <= walking_radius_m)
           + sum(transit_weekly_passers[kind_s] * exp(-d_s / transit_decay_m),
                 d_s <= transit_radius_m)
-          + sum(poi_weekly_visitors * exp(-d_p / poi_decay_m), d_p <= poi_radius_m))
+          + sum(poi_weekly_visitors * exp(-d_p / poi_decay_m), d_p <= poi_radius_m)
+          + aadf_nearest * 7 * vehicle_occupancy * facing_share   (roadside formats, with
+                                                                   traffic counts))
 
     Without zones the residential sum is replaced by ``no_zone_weekly_passers``. Each
     field's ``metadata["doc"]`` gives its meaning and source (see ``docs/valuation.md``,
@@ -162,6 +166,19 @@ class AudienceParams:
         Advertisers per digital loop when ``slots`` is missing (6).
     min_measured_for_calibration
         Measured assets needed before `estimate_impacts` calibrates the model (10).
+    roadside_formats
+        Formats seen from the road, which get a vehicle audience from traffic counts
+        (48-sheet, 96-sheet, d48, d96).
+    traffic_radius_m
+        A roadside face takes the flow of the nearest count point within this distance,
+        in metres (300, assumption: DfT count points stand one per road link, often
+        several hundred metres long).
+    vehicle_occupancy
+        People per vehicle (1.5: about the National Travel Survey's average car
+        occupancy, ~1.5-1.6 people per car trip).
+    facing_share
+        Share of the two-way flow that faces a panel (0.5: a face is seen from one
+        direction of travel; AADF counts both).
 
     Raises
     ------
@@ -238,6 +255,22 @@ class AudienceParams:
     min_measured_for_calibration: int = _param(
         10, "Measured assets needed before the model is calibrated to them", "assets"
     )
+    roadside_formats: tuple[str, ...] = _param(
+        ("48-sheet", "96-sheet", "d48", "d96"),
+        "Formats seen from the road: they get a vehicle audience from traffic counts",
+    )
+    traffic_radius_m: float = _param(
+        300.0,
+        "A roadside face takes the flow of the nearest traffic count point within this "
+        "distance (assumption: DfT count points stand one per road link)",
+        "m",
+    )
+    vehicle_occupancy: float = _param(
+        1.5, "People per vehicle (about the NTS average car occupancy, 1.5-1.6)", "people"
+    )
+    facing_share: float = _param(
+        0.5, "Share of the two-way daily flow facing a panel (one direction of travel)"
+    )
 
     def __post_init__(self) -> None:
         """Check every parameter's range; raise `ValueError` naming the bad ones."""
@@ -245,6 +278,8 @@ class AudienceParams:
         bad += [n for n in _NON_NEGATIVE if not getattr(self, n) >= 0]
         if not 0 <= self.pass_probability <= 1:
             bad.append("pass_probability")
+        if not 0 <= self.facing_share <= 1:
+            bad.append("facing_share")
         if not all(0 < v <= 1 for v in [*self.visibility.values(), self.default_visibility]):
             bad.append("visibility")
         if bad:
@@ -302,6 +337,7 @@ def estimate_impacts(
     transit: gpd.GeoDataFrame | None = None,
     pois: gpd.GeoDataFrame | None = None,
     params: AudienceParams = AudienceParams(),
+    traffic: gpd.GeoDataFrame | None = None,
 ) -> pd.DataFrame:
     """Estimate weekly impacts per face and per advertiser for every asset, labelled by source.
 
@@ -328,6 +364,11 @@ def estimate_impacts(
         Points of interest, optionally with ``weekly_visitors`` (people a week).
     params
         Model parameters.
+    traffic
+        Road traffic count points with ``aadf`` (vehicles a day, both directions), e.g.
+        `planner.io.traffic.load_traffic_counts` of a DfT file: roadside formats
+        (``params.roadside_formats``) add ``aadf x 7 x vehicle_occupancy x facing_share``
+        people a week from the nearest point within ``params.traffic_radius_m``.
 
     Returns
     -------
@@ -354,7 +395,7 @@ def estimate_impacts(
     >>> impacts = estimate_impacts(assets, zones, transit=stops)
     >>> impacts["weekly_impacts"].median()
     """
-    modelled, resident_share = _modelled(assets, zones, transit, pois, params)
+    modelled, resident_share = _modelled(assets, zones, transit, pois, params, traffic)
     measured = _measured(assets)
     has_measured = ~np.isnan(measured)
     calibration = None
@@ -384,6 +425,7 @@ def calibrate(
     params: AudienceParams = AudienceParams(),
     holdout: float = 0.3,
     seed: int = 0,
+    traffic: gpd.GeoDataFrame | None = None,
 ) -> Calibration:
     """Fit the scale of the model to the assets' measured ``weekly_impacts``.
 
@@ -395,7 +437,7 @@ def calibrate(
 
     Parameters
     ----------
-    assets, zones, transit, pois, params
+    assets, zones, transit, pois, params, traffic
         As for `estimate_impacts`; ``assets`` needs ``weekly_impacts`` for some rows.
     holdout
         Share of the measured assets held out to estimate the error, in [0, 1); at least
@@ -422,7 +464,7 @@ def calibrate(
     """
     if not 0 <= holdout < 1:
         raise PlannerError(f"holdout must be in [0, 1); got {holdout}")
-    modelled, _ = _modelled(assets, zones, transit, pois, params)
+    modelled, _ = _modelled(assets, zones, transit, pois, params, traffic)
     return _fit_scale(modelled, _measured(assets), holdout=holdout, seed=seed)
 
 
@@ -486,6 +528,7 @@ def _modelled(
     transit: gpd.GeoDataFrame | None,
     pois: gpd.GeoDataFrame | None,
     params: AudienceParams,
+    traffic: gpd.GeoDataFrame | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Compute uncalibrated modelled impacts per face and per advertiser, shape (n_assets,).
 
@@ -501,6 +544,7 @@ def _modelled(
         When a given frame has no CRS, or ``zones`` has no ``population`` column.
     """
     frames = {"assets": assets, "zones": zones, "transit": transit, "pois": pois}
+    frames["traffic"] = traffic
     for name, frame in frames.items():
         if frame is not None and frame.crs is None:
             raise PlannerError(
@@ -529,9 +573,43 @@ def _modelled(
         passers += _decayed_sum(
             here, _points(pois_m), visitors, radius=params.poi_radius_m, decay=params.poi_decay_m
         )
+    if traffic is not None and len(traffic):
+        passers += _vehicle_passers(here, assets, traffic.to_crs(crs), params)
     impacts = passers * _visibility(assets, params) / _share_of_time_slots(assets, params)
     resident_share = np.divide(residents, passers, out=np.zeros(len(here)), where=passers > 0)
     return impacts, resident_share
+
+
+def _vehicle_passers(
+    here: np.ndarray, assets: pd.DataFrame, traffic: gpd.GeoDataFrame, params: AudienceParams
+) -> np.ndarray:
+    """Return people a week passing each roadside face in vehicles, shape (n_assets,).
+
+    ``aadf * 7 * vehicle_occupancy * facing_share`` of the nearest count point within
+    ``traffic_radius_m`` (`shapely.STRtree.query_nearest`), for the formats of
+    ``params.roadside_formats``; 0 elsewhere. ``traffic`` is in the metric CRS of
+    ``here`` and has ``aadf`` (vehicles a day, both directions), as
+    `planner.io.traffic.load_traffic_counts` returns it.
+
+    Raises
+    ------
+    PlannerError
+        When ``traffic`` has no ``aadf`` column.
+    """
+    if "aadf" not in traffic.columns:
+        raise PlannerError(
+            "'traffic' has no 'aadf' column (vehicles a day); load a DfT AADF file with "
+            "planner.io.traffic.load_traffic_counts(...)"
+        )
+    flow = _column(traffic, "aadf", 0.0)
+    roadside = _text(assets, "format", "other").isin(params.roadside_formats).to_numpy()
+    near, point = shapely.STRtree(_points(traffic)).query_nearest(
+        here, max_distance=params.traffic_radius_m, all_matches=False
+    )
+    daily = np.zeros(len(here))
+    daily[near] = flow[point]
+    weekly = daily * 7 * params.vehicle_occupancy * params.facing_share
+    return np.where(roadside, weekly, 0.0)
 
 
 def _residential(
@@ -673,13 +751,19 @@ def is_digital(assets: pd.DataFrame) -> np.ndarray:
 
 
 def slots_of(assets: pd.DataFrame, default: int = 6) -> np.ndarray:
-    """Count the advertisers per loop of each asset: the ``slots`` column, else ``default``.
+    """Count the advertisers per loop of each asset: its share of time is ``1 / slots``.
+
+    Digital screens are sold by share of time: a loop of ``loop_seconds`` shows spots of
+    ``spot_seconds`` in turn (Route reports screens playing 10-second spots in a
+    60-second loop: 6 slots). Where both columns are given, slots are
+    ``floor(loop_seconds / spot_seconds)``; else the ``slots`` column; else ``default``.
 
     Parameters
     ----------
     assets
-        Assets, optionally with ``slots``; a value below 1, missing or not a number gives
-        ``default``, and fractions are rounded down.
+        Assets, optionally with ``loop_seconds`` and ``spot_seconds`` (seconds, > 0) or
+        ``slots``; a value below 1, missing or not a number gives ``default``, and
+        fractions are rounded down.
     default
         Slots when not given (`AudienceParams.default_slots` is 6).
 
@@ -693,8 +777,15 @@ def slots_of(assets: pd.DataFrame, default: int = 6) -> np.ndarray:
     --------
     >>> slots_of(pd.DataFrame({"slots": [4, None, 0.5]})).tolist()
     [4.0, 6.0, 6.0]
+    >>> slots_of(pd.DataFrame({"loop_seconds": [60, 60], "spot_seconds": [10, 15]})).tolist()
+    [6.0, 4.0]
     """
     slots = _column(assets, "slots", float(default))
+    if {"loop_seconds", "spot_seconds"} <= set(assets.columns):
+        loop = _column(assets, "loop_seconds", np.nan)
+        spot = _column(assets, "spot_seconds", np.nan)
+        per_loop = np.divide(loop, spot, out=np.full(len(loop), np.nan), where=spot > 0)
+        slots = np.where(np.isfinite(per_loop) & (per_loop >= 1), per_loop, slots)
     return np.where(slots >= 1, np.floor(slots), float(default))
 
 

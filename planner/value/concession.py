@@ -4,13 +4,23 @@ For year ``y`` (1 = first contract year) and annual net sales ``S``::
 
     index(y)  = (1 + indexation) ** (y - 1)
     share(S)  = sum over bands b of  share_b * clip(S - from_b, 0, from_{b+1} - from_b)
-    income    = max(minimum_annual_guarantee * index(y), share(S)) + fixed_annual_fee * index(y)
+    G(n)      = (minimum_annual_guarantee + guarantee_per_asset * n) * index(y)
+    F(n)      = (fixed_annual_fee + fee_per_asset * n) * index(y)
+    income    = max(G(n), share(S)) + F(n)                 for a contract of n assets
 
 Bands are marginal, like income-tax bands: 60% of sales up to the first threshold, 70% of
 the sales between the thresholds, and so on. A flat share is a single band from 0.
 Guarantee-plus-share is the usual structure (TfL's bus-shelter contract, FOI-2293-1819;
 Essex County Council 2024); the bundled terms and their sources are in
 ``docs/valuation.md``, section 3.
+
+Councils sign three kinds of concession (``kind``): **council-owned** furniture whose
+advertising the media owner sells for a revenue share (``uk-default``); **operator-funded**
+furniture that the media owner builds and maintains, paying a lower share and a guarantee
+(``uk-operator-funded``, the default for digital screens on bus shelters); and sites let
+for a **fixed fee** (``uk-fixed-fee``). A terms file's ``[by_kind]`` table names the terms
+of the other kinds, so that `planner.value.valuation.value_assets` values each asset under
+its own kind's terms.
 """
 
 from __future__ import annotations
@@ -18,7 +28,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -30,6 +40,7 @@ from planner.errors import PricingError
 from planner.value.rates import load_toml
 
 __all__ = [
+    "KINDS",
     "ConcessionTerms",
     "council_income",
     "income_breakdown",
@@ -48,7 +59,13 @@ _KEYS = {
     "sales_basis",
     "notes",
     "sources",
+    "kind",
+    "guarantee_per_asset",
+    "fee_per_asset",
+    "by_kind",
 }
+#: The kinds of concession councils sign (see the module docstring).
+KINDS = ("council-owned", "operator-funded", "fixed-fee")
 
 
 @dataclass(frozen=True)
@@ -76,6 +93,14 @@ class ConcessionTerms:
         Path of the file read (empty for `flat` terms and terms from a dict).
     notes, sources
         The file's own ``notes`` and ``sources`` (citations), as written.
+    kind
+        ``"council-owned"``, ``"operator-funded"`` or ``"fixed-fee"`` (`KINDS`).
+    guarantee_per_asset, fee_per_asset
+        Guarantee and fee per advertising asset in the contract, in currency a year,
+        added to ``minimum_annual_guarantee`` and ``fixed_annual_fee`` (indexed alike).
+    by_kind
+        ``{kind: terms name or path}`` for assets of the other kinds (the ``[by_kind]``
+        table); empty when these terms apply to every asset.
     """
 
     name: str
@@ -87,6 +112,10 @@ class ConcessionTerms:
     source: str = ""
     notes: str = ""
     sources: tuple[str, ...] = ()
+    kind: str = "council-owned"
+    guarantee_per_asset: float = 0.0
+    fee_per_asset: float = 0.0
+    by_kind: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def flat(
@@ -228,7 +257,29 @@ def terms_from_dict(data: Mapping[str, Any], *, source: str = "") -> ConcessionT
         source=source,
         notes=str(data.get("notes", "")).strip(),
         sources=tuple(str(s) for s in data.get("sources", ())),
+        kind=_kind(data.get("kind", KINDS[0]), where),
+        guarantee_per_asset=_amount(data, "guarantee_per_asset", where),
+        fee_per_asset=_amount(data, "fee_per_asset", where),
+        by_kind=_by_kind(data.get("by_kind", {}), where),
     )
+
+
+def _kind(value: Any, where: str) -> str:
+    """Check ``kind``: one of `KINDS`."""
+    kind = str(value).strip().lower()
+    if kind not in KINDS:
+        raise PricingError(f"{where}: key 'kind' must be one of {', '.join(KINDS)}; got {value!r}")
+    return kind
+
+
+def _by_kind(value: Any, where: str) -> dict[str, str]:
+    """Check ``[by_kind]``: a kind of `KINDS` -> the name or path of its terms."""
+    if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
+        raise PricingError(
+            f"{where}: [by_kind] must map a kind to terms, e.g. operator-funded = "
+            '"uk-operator-funded"'
+        )
+    return {_kind(k, where): v for k, v in value.items()}
 
 
 def terms_to_dict(terms: ConcessionTerms) -> dict[str, Any]:
@@ -261,11 +312,15 @@ def terms_to_dict(terms: ConcessionTerms) -> dict[str, Any]:
         "indexation": terms.indexation,
         "notes": terms.notes,
         "sources": list(terms.sources),
+        "kind": terms.kind,
+        "guarantee_per_asset": terms.guarantee_per_asset,
+        "fee_per_asset": terms.fee_per_asset,
+        "by_kind": dict(terms.by_kind),
     }
 
 
 def council_income(
-    annual_sales: float | npt.ArrayLike, terms: ConcessionTerms, *, year: int = 1
+    annual_sales: float | npt.ArrayLike, terms: ConcessionTerms, *, year: int = 1, assets: int = 0
 ) -> Any:
     """Compute the council's income for a year of the media owner's net sales (module formula).
 
@@ -278,6 +333,9 @@ def council_income(
         The concession terms.
     year
         Contract year, 1 for the first (indexation applies from year 2).
+    assets
+        Advertising assets in the contract, for ``guarantee_per_asset`` and
+        ``fee_per_asset``.
 
     Returns
     -------
@@ -295,18 +353,18 @@ def council_income(
     >>> council_income(150_000, terms), council_income(300_000, terms)
     (100000.0, 150000.0)
     """
-    parts = income_breakdown(annual_sales, terms, year=year)
+    parts = income_breakdown(annual_sales, terms, year=year, assets=assets)
     return parts["income"]
 
 
 def income_breakdown(
-    annual_sales: float | npt.ArrayLike, terms: ConcessionTerms, *, year: int = 1
+    annual_sales: float | npt.ArrayLike, terms: ConcessionTerms, *, year: int = 1, assets: int = 0
 ) -> dict[str, Any]:
     """Split `council_income` into revenue share, guarantee, fee, and whether it binds.
 
     Parameters
     ----------
-    annual_sales, terms, year
+    annual_sales, terms, year, assets
         As for `council_income`.
 
     Returns
@@ -337,8 +395,8 @@ def income_breakdown(
     in_band = np.clip(sales[..., None] - starts, 0.0, widths)
     share = (in_band * shares).sum(axis=-1)
     index = (1 + terms.indexation) ** (year - 1)
-    guarantee = terms.minimum_annual_guarantee * index
-    fee = terms.fixed_annual_fee * index
+    guarantee = (terms.minimum_annual_guarantee + terms.guarantee_per_asset * assets) * index
+    fee = (terms.fixed_annual_fee + terms.fee_per_asset * assets) * index
     parts = {
         "revenue_share": share,
         "guarantee": np.full(sales.shape, guarantee),

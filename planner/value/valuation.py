@@ -21,7 +21,13 @@ import pandas as pd
 from planner.errors import PlannerError, PricingError
 from planner.presets import preset_names
 from planner.value.audience import AudienceParams, estimate_impacts, is_digital, slots_of
-from planner.value.concession import ConcessionTerms, income_breakdown, load_terms
+from planner.value.concession import (
+    KINDS,
+    ConcessionTerms,
+    income_breakdown,
+    load_terms,
+    terms_to_dict,
+)
 from planner.value.rates import (
     RateCard,
     card_for_location,
@@ -29,6 +35,7 @@ from planner.value.rates import (
     outside_card_area,
     price_assets,
 )
+from planner.value.reach import ReachParams
 
 __all__ = [
     "CATEGORY_SHARE_SOURCES",
@@ -103,12 +110,18 @@ class ValuationAssumptions:
         prices and measured audiences do not move.
     contract_year
         Contract year for the terms' indexation (1 = first year).
+    sell_through_by_format
+        Scale of the sell-through by format, in (0, 1]; formats not listed sell as
+        above. Default d6 and digital_screen 0.8 (assumption, no public occupancy figure:
+        a small digital face has six slots to sell every cycle, so it sells less of its
+        time than a classic face; d48 and d96 are scarce and sell as classic).
 
     Raises
     ------
     ValueError
         From ``__post_init__`` unless ``0 <= low <= central <= high <= 1``,
-        ``cycles_per_year >= 1`` and ``0 <= audience_uncertainty < 1``.
+        ``cycles_per_year >= 1``, ``0 <= audience_uncertainty < 1`` and every format
+        scale is in (0, 1].
 
     Examples
     --------
@@ -132,9 +145,22 @@ class ValuationAssumptions:
         "are valued x(1 - u) low and x(1 + u) high",
     )
     contract_year: int = _a(1, "Contract year for the terms' indexation (1 = first year)")
+    sell_through_by_format: dict[str, float] = field(
+        default_factory=lambda: {"d6": 0.8, "digital_screen": 0.8},
+        metadata={
+            "doc": "Sell-through scale by format (assumption: small digital faces have six "
+            "slots to sell every cycle)",
+            "unit": "",
+        },
+    )
 
     def __post_init__(self) -> None:
         """Check the ranges; raise `ValueError` saying which condition fails."""
+        if not all(0 < v <= 1 for v in self.sell_through_by_format.values()):
+            raise ValueError(
+                "sell_through_by_format scales must be in (0, 1]; got "
+                f"{self.sell_through_by_format}"
+            )
         rates = (self.sell_through_low, self.sell_through_central, self.sell_through_high)
         if not 0 <= rates[0] <= rates[1] <= rates[2] <= 1:
             raise ValueError(
@@ -177,6 +203,7 @@ def value_assets(
     assumptions: ValuationAssumptions = ValuationAssumptions(),
     category_share: dict[str, float] = DEFAULT_CATEGORY_SHARE,
     pricing: str | None = None,
+    traffic: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Value every asset a year: audience, price, gross media value, sales, council income.
 
@@ -221,6 +248,9 @@ def value_assets(
         so that sites rank by worth; ``"rate card"``: every face of a format at its rate
         (flat); None: the card's own choice (``uk-default``: ``"cpt"``). See
         `planner.value.rates.price_assets`.
+    traffic
+        Road traffic count points with ``aadf`` (`planner.io.traffic.load_traffic_counts`):
+        the vehicle audience of roadside formats (48/96-sheet, d48, d96).
 
     Returns
     -------
@@ -259,8 +289,11 @@ def value_assets(
     >>> values[["asset_id", "annual_value_central", "council_income_central"]].head()
     """
     card, deal = check_currency(rate_card, terms)
+    deals = terms_by_kind(deal, currency=card.currency)
     warnings = _location_warnings(assets, card)
-    impacts = estimate_impacts(assets, zones, transit=transit, pois=pois, params=params)
+    impacts = estimate_impacts(
+        assets, zones, transit=transit, pois=pois, params=params, traffic=traffic
+    )
     prices = price_assets(assets, impacts, card, pricing=pricing)
     out = _asset_columns(assets, params)
     audience = ["weekly_impacts", "impacts_source", "modelled_impacts", "resident_share"]
@@ -278,12 +311,13 @@ def value_assets(
     uncertain = by_audience & (out["impacts_source"] == "modelled")
     for s, swing in zip(SCENARIOS, (-1, 0, 1), strict=True):
         factor = 1 + swing * assumptions.audience_uncertainty * uncertain.to_numpy()
-        out[f"annual_value_{s}"] = out["annual_value_full"] * assumptions.sell_through(s) * factor
+        sold = assumptions.sell_through(s) * _format_scale(out, assumptions)
+        out[f"annual_value_{s}"] = out["annual_value_full"] * sold * factor
     for s in SCENARIOS:
         out[f"expected_sales_{s}"] = out[f"annual_value_{s}"] * (1 - card.agency_commission)
-    for s in SCENARIOS:
-        sales = out[f"expected_sales_{s}"].to_numpy()
-        out[f"council_income_{s}"] = _apportion(sales, deal, assumptions.contract_year)
+    out["concession"] = concession_kinds(assets, deal, deals)
+    out["terms"] = out["concession"].map(lambda k: deals[k].name)
+    _council_income(out, deals, ~unavailable, assumptions.contract_year)
     if eligibility is not None:
         share = _blocked_share(out["asset_id"], eligibility, category_share)
         out["demand_share_out_of_reach"] = share
@@ -297,11 +331,118 @@ def value_assets(
         calibration=impacts.attrs.get("calibration"),
         rate_card=card.name,
         terms=deal.name,
+        terms_by_kind={k: terms_to_dict(v) for k, v in deals.items()},
         agency_commission=card.agency_commission,
         contract_year=assumptions.contract_year,
         warnings=warnings,
     )
     return values
+
+
+#: Asset types whose digital screens are operator-funded by default (shelters).
+SHELTER_TYPES = frozenset({"bus_shelter", "bus_stop", "shelter", "tram_stop"})
+
+
+def terms_by_kind(
+    terms: ConcessionTerms | str | os.PathLike[str] | Mapping[str, Any],
+    *,
+    currency: str | None = None,
+) -> dict[str, ConcessionTerms]:
+    """Load the terms of every kind of concession: these terms and their ``[by_kind]`` ones.
+
+    Parameters
+    ----------
+    terms
+        `ConcessionTerms`, a bundled name, a path or a dict (`planner.load_terms`).
+    currency
+        When given, every terms must be in it.
+
+    Returns
+    -------
+    dict
+        ``{kind: ConcessionTerms}``: the terms' own kind, and each kind of ``by_kind``
+        (``uk-default``: council-owned, operator-funded and fixed-fee).
+
+    Raises
+    ------
+    PricingError
+        When a terms file cannot be read or is in another currency.
+
+    Examples
+    --------
+    >>> sorted(terms_by_kind("uk-default"))
+    ['council-owned', 'fixed-fee', 'operator-funded']
+    """
+    deal = load_terms(terms)
+    deals = {deal.kind: deal}
+    for kind, other in deal.by_kind.items():
+        deals.setdefault(kind, load_terms(other))
+    for kind, found in deals.items():
+        if currency is not None and found.currency != currency:
+            raise PricingError(
+                f"The {kind} terms '{found.name}' are in {found.currency} but the rate card "
+                f"is in {currency}; choose terms in the same currency"
+            )
+    return deals
+
+
+def concession_kinds(
+    assets: pd.DataFrame, deal: ConcessionTerms, deals: Mapping[str, ConcessionTerms]
+) -> pd.Series:
+    """Tell the kind of concession of every asset.
+
+    From the asset file's ``concession`` column (``council-owned``, ``operator-funded``
+    or ``fixed-fee``); else a digital screen on a shelter (``asset_type`` in
+    `SHELTER_TYPES`) is operator-funded when the terms have that kind, and anything else
+    takes the terms' own kind.
+
+    Parameters
+    ----------
+    assets
+        Contract assets, shape (n_assets,).
+    deal
+        The terms given (their ``kind`` is the default).
+    deals
+        Terms of every kind available (`terms_by_kind`).
+
+    Returns
+    -------
+    pandas.Series
+        Kind of each asset, indexed like ``assets``; a kind with no terms in ``deals``
+        falls back to ``deal.kind``.
+
+    Raises
+    ------
+    PlannerError
+        When the ``concession`` column holds a value that is not a kind, naming the rows.
+
+    Examples
+    --------
+    >>> concession_kinds(assets, load_terms("uk-default"), terms_by_kind("uk-default"))
+    """
+    kinds = pd.Series(deal.kind, index=assets.index, dtype=object)
+    types = assets.get("asset_type", pd.Series("", index=assets.index)).astype(str).str.lower()
+    shelter_screen = is_digital(assets) & types.isin(SHELTER_TYPES).to_numpy()
+    if "operator-funded" in deals:
+        kinds[shelter_screen] = "operator-funded"
+    if "concession" in assets.columns:
+        given = assets["concession"].astype(object).where(assets["concession"].notna(), "")
+        given = given.astype(str).str.strip().str.lower()
+        bad = ~given.isin(["", *KINDS])
+        if bad.any():
+            rows = ", ".join(str(i) for i in given.index[bad][:5])
+            raise PlannerError(
+                f"column 'concession' of the assets has {int(bad.sum())} value(s) that are not "
+                f"a kind of concession (rows {rows}); write one of {', '.join(KINDS)}"
+            )
+        kinds = kinds.where(given == "", given)
+    return kinds.where(kinds.isin(list(deals)), deal.kind)
+
+
+def _format_scale(out: pd.DataFrame, assumptions: ValuationAssumptions) -> np.ndarray:
+    """Return each asset's sell-through scale by format (1 for formats not listed)."""
+    formats = out.get("format", pd.Series("", index=out.index)).astype(str).str.lower()
+    return formats.map(assumptions.sell_through_by_format).fillna(1.0).to_numpy(float)
 
 
 def _location_warnings(assets: gpd.GeoDataFrame, card: RateCard) -> list[str]:
@@ -487,6 +628,13 @@ def portfolio_summary(
     >>> summary["council_income_central"]
     """
     deal = load_terms(terms)
+    deals = terms_by_kind(deal)
+    kinds = (
+        values["concession"].where(values["concession"].isin(list(deals)), deal.kind)
+        if "concession" in values.columns
+        else pd.Series(deal.kind, index=values.index)
+    )
+    available = values.get("status", pd.Series("available", index=values.index)) != "unavailable"
     units = values["faces"] * np.where(values["digital"].astype(bool), values["slots"], 1)
     currencies = sorted(set(values["currency"].dropna())) if len(values) else [deal.currency]
     summary: dict[str, Any] = {
@@ -500,12 +648,20 @@ def portfolio_summary(
     }
     for s in SCENARIOS:
         sales = float(values[f"expected_sales_{s}"].sum())
-        parts = income_breakdown(sales, deal, year=year)
+        income, binding = 0.0, False
+        # One contract per kind present (the terms' own kind for an empty portfolio).
+        for kind in sorted(set(kinds)) or [deal.kind]:
+            mine = (kinds == kind).to_numpy()
+            part = float(values.loc[mine, f"expected_sales_{s}"].sum())
+            n = int(available[mine].sum())
+            parts = income_breakdown(part, deals[kind], year=year, assets=n)
+            income += parts["income"]
+            binding = binding or (bool(parts["guarantee_binding"]) and bool(mine.any()))
         summary[f"annual_value_{s}"] = float(values[f"annual_value_{s}"].sum())
         summary[f"expected_sales_{s}"] = sales
-        summary[f"council_income_{s}"] = parts["income"]
-        summary[f"guarantee_binding_{s}"] = parts["guarantee_binding"]
-    summary["terms"] = deal.name
+        summary[f"council_income_{s}"] = income
+        summary[f"guarantee_binding_{s}"] = binding
+    summary["terms"] = "; ".join(sorted({deals[k].name for k in set(kinds)} or {deal.name}))
     summary["note"] = ESTIMATE_NOTE
     return summary
 
@@ -524,7 +680,7 @@ def policy_value_at_risk(
     asset's annual value out of reach (advertisers of that category cannot buy it). This is
     the loss if nobody else buys the space; TfL saw no loss after its 2019 HFSS policy because
     brands advertised compliant products instead, so read it as an upper bound
-    (``docs/valuation.md``, section 5: TfL's advertising revenue rose by £2.3m by March
+    (``docs/valuation.md``, section 6: TfL's advertising revenue rose by £2.3m by March
     2020 against up to £13.3m a year it had estimated at risk).
 
     Parameters
@@ -569,12 +725,20 @@ def policy_value_at_risk(
     >>> risk = policy_value_at_risk(values, eligibility, policy, terms="uk-default")
     >>> risk[risk.level == "category"][["category", "value_out_of_reach_central"]]
     """
-    blocked = _blocked_pairs(values, eligibility, category_share)
-    deal = load_terms(terms) if terms is not None else None
+    deals = terms_by_kind(terms) if terms is not None else None
+    kinds = _kinds_of(values, deals)
+    blocked = _blocked_pairs(values.assign(concession=kinds), eligibility, category_share)
     year = int(values.attrs.get("contract_year", 1))
-    totals = {s: float(values[f"expected_sales_{s}"].sum()) for s in SCENARIOS}
+    available = values.get("status", pd.Series("available", index=values.index)) != "unavailable"
+    contracts = {
+        kind: (
+            {s: float(values.loc[mine, f"expected_sales_{s}"].sum()) for s in SCENARIOS},
+            int(available[mine].sum()),
+        )
+        for kind, mine in ((k, (kinds == k).to_numpy()) for k in set(kinds))
+    }
     portfolio_value = float(values["annual_value_central"].sum())
-    money = _MoneyOutOfReach(deal, totals, year)
+    money = _MoneyOutOfReach(deals, contracts, year)
     rows = [
         {"level": "category", "category": c, "demand_share": category_share.get(str(c), 0.0)}
         | money(group)
@@ -617,6 +781,7 @@ def assumptions_table(
     rate_card: RateCard | str | os.PathLike[str] | None = None,
     terms: ConcessionTerms | str | os.PathLike[str] | None = None,
     category_share: dict[str, float] = DEFAULT_CATEGORY_SHARE,
+    reach: ReachParams = ReachParams(),
 ) -> pd.DataFrame:
     """List every assumption behind the figures, one row each, for exports and the UI.
 
@@ -636,12 +801,15 @@ def assumptions_table(
     category_share
         Share of OOH spend by advertiser category (group ``demand share``), described by
         `CATEGORY_SHARE_SOURCES`.
+    reach
+        Reach-and-frequency model parameters (group ``reach``).
 
     Returns
     -------
     pandas.DataFrame
         Columns ``group``, ``name``, ``value``, ``unit`` and ``description`` (meaning and
-        source).
+        source). With ``rate_card``, its pricing and CPTs; with ``terms``, those of every
+        kind of concession they name (group ``terms: <kind>``).
 
     Raises
     ------
@@ -653,6 +821,7 @@ def assumptions_table(
     >>> assumptions_table(rate_card="uk-default", terms="uk-default").head()
     """
     rows = _dataclass_rows("valuation", assumptions) + _dataclass_rows("audience", params)
+    rows += _dataclass_rows("reach", reach)
     rows += [
         ("demand share", k, v, "share of OOH spend", CATEGORY_SHARE_SOURCES.get(k, ""))
         for k, v in category_share.items()
@@ -679,25 +848,36 @@ def assumptions_table(
             )
             for e in card.entries
         ]
+        pricing = "price = max(rate, CPT x impacts per cycle / 1000)"
+        rows.append(("rate card", "pricing", card.pricing, "", pricing))
+        rows += [
+            ("rate card", f"cpt[{k}]", v, f"{card.currency}/1000 impacts", pricing)
+            for k, v in card.cpt.items()
+        ]
     if terms is not None:
-        deal = load_terms(terms)
-        formula = f"{deal.name}: income = max(guarantee, share of net sales) + fixed fee"
-        rows += [
-            ("terms", f"revenue_share from {start:,.0f}", share, "share", formula)
-            for start, share in deal.bands
-        ]
-        rows += [
-            (
-                "terms",
-                "minimum_annual_guarantee",
-                deal.minimum_annual_guarantee,
-                deal.currency,
-                formula,
-            ),
-            ("terms", "fixed_annual_fee", deal.fixed_annual_fee, deal.currency, formula),
-            ("terms", "indexation", deal.indexation, "per year", formula),
-        ]
+        for deal in terms_by_kind(terms).values():
+            rows += _terms_rows(deal)
     return pd.DataFrame(rows, columns=["group", "name", "value", "unit", "description"])
+
+
+def _terms_rows(deal: ConcessionTerms) -> list[tuple[str, str, Any, str, str]]:
+    """Return the assumption rows of one kind's terms: bands, guarantees, fees, indexation."""
+    group = f"terms: {deal.kind}"
+    formula = f"{deal.name}: income = max(guarantee, share of net sales) + fixed fee"
+    rows: list[tuple[str, str, Any, str, str]] = [
+        (group, f"revenue_share from {start:,.0f}", share, "share", formula)
+        for start, share in deal.bands
+    ]
+    rows += [
+        (group, "guarantee_per_asset", deal.guarantee_per_asset, deal.currency, formula),
+        (group, "fee_per_asset", deal.fee_per_asset, deal.currency, formula),
+    ]
+    rows += [
+        (group, "minimum_annual_guarantee", deal.minimum_annual_guarantee, deal.currency, formula),
+        (group, "fixed_annual_fee", deal.fixed_annual_fee, deal.currency, formula),
+        (group, "indexation", deal.indexation, "per year", formula),
+    ]
+    return rows
 
 
 def _dataclass_rows(group: str, obj: Any) -> list[tuple[str, str, Any, str, str]]:
@@ -713,14 +893,36 @@ def _dataclass_rows(group: str, obj: Any) -> list[tuple[str, str, Any, str, str]
     return rows
 
 
-def _apportion(sales: np.ndarray, deal: ConcessionTerms, year: int) -> np.ndarray:
-    """Share the portfolio's council income among assets in proportion to their sales.
+def _council_income(
+    out: pd.DataFrame, deals: dict[str, ConcessionTerms], in_contract: np.ndarray, year: int
+) -> None:
+    """Set ``council_income_*`` of every asset: each kind of concession's income, apportioned.
 
-    Income is ``council_income(sum(sales))``; with no sales at all (the guarantee and fee
-    still paid) it is split equally. ``sales`` has shape (n_assets,); so has the result.
+    Portfolio-level (guarantees and bands apply to a whole contract), so `planner.scale`
+    calls it once on a table valued in partitions. ``out`` needs ``concession`` and
+    ``expected_sales_*``; ``in_contract`` (bool, shape (n_assets,)) marks the assets that
+    count for per-asset guarantees and fees. Changes ``out`` in place.
+    """
+    for s in SCENARIOS:
+        income = np.zeros(len(out))
+        for kind, rows in out.groupby("concession").indices.items():
+            sales = out[f"expected_sales_{s}"].to_numpy()[rows]
+            n = int(in_contract[rows].sum())
+            income[rows] = _apportion(sales, deals[str(kind)], year, n)
+        out[f"council_income_{s}"] = income
+
+
+def _apportion(sales: np.ndarray, deal: ConcessionTerms, year: int, assets: int) -> np.ndarray:
+    """Share a contract's council income among its assets in proportion to their sales.
+
+    Income is ``council_income(sum(sales), assets=assets)`` (``assets`` counts for the
+    per-asset guarantee and fee); with no sales at all (the guarantee and fee still paid)
+    it is split equally. ``sales`` has shape (n_assets,); so has the result.
     """
     total = float(sales.sum())
-    income = income_breakdown(total, deal, year=year)["income"] if len(sales) else 0.0
+    income = (
+        income_breakdown(total, deal, year=year, assets=assets)["income"] if len(sales) else 0.0
+    )
     if total <= 0:
         return np.full(len(sales), income / max(len(sales), 1))
     return income * sales / total
@@ -783,6 +985,8 @@ def _blocked_pairs(
         for s in SCENARIOS
     ]
     frame = pd.DataFrame(values[columns]).assign(asset_id=values["asset_id"].astype(str))
+    if "concession" in values.columns:
+        frame["concession"] = values["concession"].to_numpy()
     blocked = blocked.merge(frame, on="asset_id", how="inner")
     # astype(float): with nothing refused, mapping the empty text column gives text, and
     # text times money raises a TypeError.
@@ -794,21 +998,28 @@ def _blocked_pairs(
 
 @dataclass(frozen=True)
 class _MoneyOutOfReach:
-    """Sums the blocked pairs of a group; council income at portfolio level when terms given.
+    """Sums the blocked pairs of a group; council income per contract when terms are given.
 
     Attributes
     ----------
-    deal
-        The concession terms, or None to sum the apportioned ``council_income_*``.
-    totals
-        The portfolio's expected sales per scenario (currency a year).
+    deals
+        The terms of each kind of concession (`terms_by_kind`), or None to sum the
+        apportioned ``council_income_*``.
+    contracts
+        Per kind: the contract's expected sales per scenario (currency a year) and its
+        assets (for per-asset guarantees and fees).
     year
         Contract year for the terms' indexation.
     """
 
-    deal: ConcessionTerms | None
-    totals: dict[str, float]
+    deals: dict[str, ConcessionTerms] | None
+    contracts: dict[str, tuple[dict[str, float], int]]
     year: int
+
+    @property
+    def totals(self) -> dict[str, float]:
+        """The portfolio's expected sales per scenario, over every contract."""
+        return {s: sum(c[0][s] for c in self.contracts.values()) for s in SCENARIOS}
 
     def __call__(self, group: pd.DataFrame) -> dict[str, Any]:
         """Return ``assets`` and the value, sales and council income out of reach per scenario.
@@ -825,12 +1036,30 @@ class _MoneyOutOfReach:
         return row
 
     def _income(self, group: pd.DataFrame, s: str, sales: float) -> float:
-        """Return ``income(total) - income(total - sales)``: 0 if the guarantee binds at total."""
-        if self.deal is None:
+        """Return ``income(total) - income(total - sales)`` summed over the group's contracts.
+
+        0 where a contract's guarantee (or fixed fee) binds at its total.
+        """
+        if self.deals is None:
             return float(group[f"council_income_{s}"].sum())
-        before = income_breakdown(self.totals[s], self.deal, year=self.year)["income"]
-        after = income_breakdown(self.totals[s] - sales, self.deal, year=self.year)["income"]
-        return before - after
+        lost = 0.0
+        for kind, part in group.groupby("concession"):
+            totals, n = self.contracts[str(kind)]
+            deal = self.deals[str(kind)]
+            out = min(float(part[f"expected_sales_{s}"].sum()), totals[s])
+            before = income_breakdown(totals[s], deal, year=self.year, assets=n)["income"]
+            after = income_breakdown(totals[s] - out, deal, year=self.year, assets=n)["income"]
+            lost += before - after
+        return lost
+
+
+def _kinds_of(values: pd.DataFrame, deals: Mapping[str, ConcessionTerms] | None) -> pd.Series:
+    """Return each valued asset's kind of concession, one the terms know (or the first)."""
+    default = next(iter(deals)) if deals else "council-owned"
+    if "concession" not in values.columns:
+        return pd.Series(default, index=values.index, dtype=object)
+    kinds = values["concession"].astype(object)
+    return kinds.where(kinds.isin(list(deals)) if deals else kinds.notna(), default)
 
 
 def _rule_labels(policy: Any) -> dict[str, str]:
