@@ -36,4 +36,6 @@ with st.sidebar:  # after the page, so that it shows what the page just did
     st.caption(ui.plain(f"Data: {state.inputs().sources.get('assets', '')}"))
     st.caption(ui.plain(f"Policy: {state.policy().name}"))
     result = st.session_state.get("result")
-    st.caption(ui.plain(f"Plan: {result.plan.status.lower() if result else 'not solved yet'}"))
+    status = result.plan.status if result else ""
+    words = {"OPTIMAL": "the best possible", "FEASIBLE": "solved", "INFEASIBLE": "impossible"}
+    st.caption(ui.plain(f"Plan: {words.get(status, status.lower()) or 'not solved yet'}"))

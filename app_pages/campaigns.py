@@ -34,11 +34,20 @@ def upload_form() -> None:
     if submitted and file is None:
         st.warning("Choose a campaigns CSV first.")
     elif submitted:
+        # Checked before it replaces anything: a bad file never costs the good table.
         with ui.guard(f"reading {file.name}") as outcome:
             table = read_campaigns_csv(file.name, file.getvalue())
+            planner.parse_campaigns(table, categories=state.policy().categories, source=file.name)
         if outcome.ok:
             st.session_state["campaigns"] = table
             bump(f"Loaded {len(table)} campaign row(s) from {file.name}.")
+        else:
+            kept = len(st.session_state["campaigns"])
+            st.info(
+                f"Nothing was replaced: the {kept} campaign(s) below are still the ones in use. "
+                "Fix the file and load it again.",
+                icon=":material/info:",
+            )
 
 
 def editor() -> None:
@@ -63,9 +72,11 @@ def editor() -> None:
         camps = state.campaigns()
     if outcome.ok:
         budget = sum(c.budget for c in camps)
+        with ui.guard("reading the rate card") as priced:
+            currency = state.rate_card().currency
+        total = ui.money(budget, currency) if priced.ok else f"{budget:,.0f}"
         st.success(
-            f"{len(camps)} campaigns ready to plan, {budget:,.0f} of budget in all "
-            "(in the rate card's currency).",
+            f"{len(camps)} campaigns ready to plan, {total} of budget in all.",
             icon=":material/check_circle:",
         )
     ui.download("Download the campaigns (CSV)", table.to_csv(index=False), "campaigns.csv")

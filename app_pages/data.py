@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pandas as pd
 import streamlit as st
 
 import planner
@@ -29,14 +30,83 @@ LABELS = {
     "assets": "Street assets (bus shelters, lamp columns, ...)",
     "sites": "Sensitive sites (schools, playgrounds, ...)",
     "zones": "Demand zones (with a population column)",
+    "transit": "Transit stops (bus, tram and rail stops: more footfall nearby)",
+    "pois": "Points of interest (shops, cafés, ...: more footfall nearby)",
+}
+#: What each contract column holds, as the column selectors' help.
+MEANINGS = {
+    "asset_id": "a unique id per asset (e.g. a stop code)",
+    "asset_type": "bus_shelter, bus_stop, billboard, lamp_column, kiosk, ...",
+    "format": "6-sheet, 48-sheet, d6, ...",
+    "faces": "advertising faces per asset (default 1)",
+    "digital": "yes/no (default no)",
+    "slots": "ads in a digital loop (default 6)",
+    "weekly_impacts": "measured impacts a week, if known (else modelled)",
+    "price_per_cycle": "price of a 2-week cycle, if known (else from the rate card)",
+    "name": "a name people recognise",
+    "ward": "the ward or area",
+    "status": "available or unavailable",
+    "site_id": "a unique id per site (e.g. a URN)",
+    "kind": "school, nursery, playground, ... (map other words below)",
+    "zone_id": "a unique id per zone (e.g. an LSOA code)",
+    "population": "residents of the zone",
+    "x": "longitude, or easting",
+    "y": "latitude, or northing",
+}
+AUTO = "(not in the file)"
+#: The controls' labels, as `planner.for_form` names them in messages.
+CONTROLS = {
+    "crs": "CRS",
+    "columns": "Columns of this file",
+    "defaults": "Values for missing columns",
+    "kinds": "Site kinds",
+    "encoding": "Text encoding",
+    "sheet": "Sheet",
+    "drop_invalid": "Drop invalid rows",
 }
 
 
 def flash() -> None:
-    """Show the message left by the last upload (the page reran to show the new data)."""
+    """Show the messages left by the last upload (the page reran to show the new data)."""
     message = st.session_state.pop("data_flash", None)
     if message:
         st.success(ui.plain(message), icon=":material/check_circle:")
+    for note in st.session_state.pop("data_notes", []):
+        st.info(ui.plain(note), icon=":material/info:")
+
+
+def layers_panel(inp: state.Inputs) -> None:
+    """Which layer is the user's, which the demo's, which missing; mixed and far layers flagged."""
+    words = {"yours": "your data", "demo": "demo data", "none": "not loaded"}
+    rows = [
+        {
+            "layer": state.LAYER_NAMES[k],
+            "in use": words[inp.origin(k)],
+            "rows": len(inp.get(k)) if inp.get(k) is not None else 0,
+            "from": inp.sources.get(k, "") if inp.get(k) is not None else "",
+        }
+        for k in state.LAYERS
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    demo, yours = inp.demo_layers(), inp.user_layers()
+    if demo and yours:
+        names = ", ".join(state.LAYER_NAMES[k].lower() for k in demo)
+        st.warning(
+            ui.plain(
+                f"Your data is used with the Helsinki demo's {names}. Remove them unless they "
+                "belong with your data."
+            ),
+            icon=":material/warning:",
+        )
+        if inp.origin("assets") == "yours" and st.button(
+            "Remove the demo layers", icon=":material/layers_clear:"
+        ):
+            gone = state.remove_demo_layers()
+            names = ", ".join(state.LAYER_NAMES[k].lower() for k in gone)
+            st.session_state["data_flash"] = f"The demo's {names} are no longer used."
+            st.rerun()
+    for warning in planner.check_layers_overlap(dict(inp.frames)):
+        st.warning(ui.plain(warning.capitalize()), icon=":material/wrong_location:")
 
 
 def summary(inp: state.Inputs) -> None:
@@ -48,61 +118,138 @@ def summary(inp: state.Inputs) -> None:
     columns[3].metric("Demand zones", f"{counts['zones']:,}")
     columns[4].metric("Transit stops", f"{counts['transit']:,}")
     columns[5].metric("Points of interest", f"{counts['pois']:,}")
-    lines = [
-        f"{layer}: {inp.sources.get(layer, 'none')}"
-        for layer in state.LAYERS
-        if inp.get(layer) is not None
-    ]
-    st.caption(ui.plain("Sources — " + "; ".join(lines)))
 
 
+def file_options(kind: str, file) -> tuple[str, str]:
+    """The encoding and sheet boxes (they change how the preview reads the file)."""
+    left, right = st.columns(2)
+    encoding = left.text_input(
+        "Text encoding (empty: detected), e.g. cp1252", key=f"encoding_{kind}"
+    )
+    sheet = right.text_input(
+        "Sheet of an XLSX/ODS workbook (empty: the first)", key=f"sheet_{kind}"
+    )
+    return encoding, sheet
+
+
+def column_selectors(kind: str, table: pd.DataFrame) -> dict[str, str]:
+    """One selector per contract column, pre-set to the column the loader would take.
+
+    Returns the user's changes as ``{file column: contract column}``.
+    """
+    suggested = planner.suggest_columns(table, kind)
+    options = [AUTO, *map(str, table.columns)]
+    chosen: dict[str, str] = {}
+    targets = planner.mapping_targets(kind)
+    st.markdown("**Columns of this file**: which column holds each field")
+    for row in range(0, len(targets), 4):
+        for column, target in zip(st.columns(4), targets[row : row + 4], strict=False):
+            default = suggested.get(target, AUTO)
+            picked = column.selectbox(
+                target,
+                options,
+                index=options.index(default) if default in options else 0,
+                key=f"map_{kind}_{target}",
+                help=MEANINGS.get(target),
+            )
+            if picked != AUTO and picked != suggested.get(target):
+                chosen[picked] = target
+    return chosen
+
+
+def kind_map(table: pd.DataFrame, mapping: dict[str, str]) -> dict[str, str]:
+    """The site kind of each value of the file's kind column (empty: as written)."""
+    suggested = planner.suggest_columns(table, "sites")
+    column = next((c for c, t in mapping.items() if t == "kind"), suggested.get("kind"))
+    if column is None or column not in table.columns:
+        return {}
+    counts = table[column].astype(str).str.strip().value_counts().head(40)
+    kinds = sorted(state.policy().kinds)
+    known = [v.strip().lower().replace(" ", "_") for v in counts.index]
+    editor = pd.DataFrame(
+        {
+            "value in the file": counts.index,
+            "rows (first 2,000)": counts.to_numpy(),
+            "site kind": [k if k in kinds else None for k in known],
+        }
+    )
+    st.markdown(ui.plain(f"**Site kinds**: what each value of '{column}' is"))
+    edited = st.data_editor(
+        editor,
+        hide_index=True,
+        key=f"kinds_sites_{column}",
+        disabled=["value in the file", "rows (first 2,000)"],
+        column_config={
+            "site kind": st.column_config.SelectboxColumn("site kind", options=kinds),
+        },
+        width="stretch",
+    )
+    return {
+        str(v): str(k)
+        for v, k in zip(edited["value in the file"], edited["site kind"], strict=True)
+        if isinstance(k, str) and k and k != str(v)
+    }
+
+
+@st.fragment
 def upload_form(kind: str) -> None:
-    with st.form(f"upload_{kind}"):
-        file = st.file_uploader(LABELS[kind], type=FILE_TYPES, key=f"file_{kind}")
-        crs = st.text_input(
-            "CRS, only if the file does not say (e.g. EPSG:27700)",
-            key=f"crs_{kind}",
-        )
-        drop = st.checkbox("Drop invalid rows (each is still reported)", key=f"drop_{kind}")
-        with st.expander("Columns, values, encoding and sheet of this file"):
-            columns = st.text_area(
-                "Column mapping, one per line: file column = contract column",
-                placeholder="URN = site_id" if kind == "sites" else "Stop_Code = asset_id",
-                key=f"columns_{kind}",
-            )
-            defaults = st.text_area(
-                "Values for columns the file lacks, one per line: column = value",
-                placeholder="kind = school" if kind == "sites" else "asset_type = bus_stop",
-                key=f"defaults_{kind}",
-            )
-            kinds = ""
+    """Choose a file, see its first rows, map its columns, then load it (or see why not)."""
+    file = st.file_uploader(LABELS[kind], type=FILE_TYPES, key=f"file_{kind}")
+    mapping: dict[str, str] = {}
+    kinds: dict[str, str] = {}
+    contract = kind in state.UPLOAD_KINDS
+    encoding, sheet = file_options(kind, file) if contract else ("", "")
+    if file is not None:
+        with ui.guard(f"reading {file.name}") as read:
+            table = state.preview(file.name, file.getvalue(), encoding, sheet)
+        if read.ok:
+            st.caption(ui.plain(f"The first rows of {file.name} ({len(table.columns)} columns):"))
+            st.dataframe(table.head(5), hide_index=True, width="stretch")
+            if contract:
+                mapping = column_selectors(kind, table)
             if kind == "sites":
-                kinds = st.text_area(
-                    "Kind map, one per line: the file's value = site kind",
-                    placeholder="Special schools = school",
-                    key="kinds_sites",
-                )
-            encoding = st.text_input(
-                "Text encoding (empty: detected), e.g. cp1252", key=f"encoding_{kind}"
-            )
-            sheet = st.text_input(
-                "Sheet of an XLSX/ODS workbook (empty: the first)", key=f"sheet_{kind}"
-            )
-        submitted = st.form_submit_button(f"Load {kind}", icon=":material/upload:")
-    if not submitted:
+                kinds = kind_map(table, mapping)
+    left, middle = st.columns(2)
+    crs = left.text_input(
+        "CRS, only if the file does not say (e.g. EPSG:27700 for British eastings/northings)",
+        key=f"crs_{kind}",
+    )
+    defaults = ""
+    if contract:
+        defaults = middle.text_area(
+            "Values for missing columns, one per line: column = value",
+            placeholder="kind = school" if kind == "sites" else "asset_type = bus_stop",
+            key=f"defaults_{kind}",
+            height=68,
+        )
+    drop = contract and st.checkbox(
+        "Drop invalid rows (each is still reported)", key=f"drop_{kind}"
+    )
+    if not st.button(f"Load {kind}", icon=":material/upload:", key=f"load_{kind}"):
         return
     if file is None:
-        st.warning(f"Choose a {kind} file first.")
+        st.warning(f"Choose a {state.LAYER_NAMES[kind].lower()} file first.")
         return
-    with ui.guard(f"loading {file.name}") as outcome:
+    with ui.guard(f"loading {file.name}", controls=CONTROLS) as outcome:
         data = file.getvalue()
-        options = state.upload_options(columns, defaults, kinds, encoding, sheet)
-        frame = state.load_upload(kind, file.name, data, crs, drop, **options)
-    if outcome.ok:
-        token = state.upload_token(file.name, data, kind, crs, drop, sorted(options.items()))
-        state.replace_layers({kind: frame}, f"upload {file.name}", token)
-        st.session_state["data_flash"] = f"Loaded {len(frame):,} {kind} from {file.name}."
-        st.rerun()
+        options = state.upload_options(mapping, defaults, kinds, encoding, sheet)
+        with st.spinner(f"Loading {file.name}…"):
+            frame = state.load_upload(kind, file.name, data, crs, bool(drop), **options)
+    if not outcome.ok:
+        if not drop and contract and outcome.rows_only:
+            st.info(
+                "Every problem is in a row of its own: tick 'Drop invalid rows' to load the "
+                "other rows (each dropped row is still reported).",
+                icon=":material/lightbulb:",
+            )
+        return
+    token = state.upload_token(file.name, data, kind, crs, drop, sorted(options.items()))
+    notes = state.replace_layers({kind: frame}, f"upload {file.name}", token)
+    st.session_state["data_flash"] = (
+        f"Loaded {len(frame):,} {state.LAYER_NAMES[kind].lower()} from {file.name}."
+    )
+    st.session_state["data_notes"] = notes
+    st.rerun()
 
 
 def osm_form() -> None:
@@ -122,7 +269,10 @@ def osm_form() -> None:
     if file is None:
         st.warning("Choose an OpenStreetMap extract first.")
         return
-    with ui.guard(f"importing {file.name}") as outcome:
+    with (
+        ui.guard(f"importing {file.name}") as outcome,
+        st.spinner(f"Importing {file.name}: reading the extract and tagging its features…"),
+    ):
         data = file.getvalue()
         layers, notes = state.import_extract(file.name, data)
         if not len(layers["assets"]):
@@ -131,13 +281,14 @@ def osm_form() -> None:
                 "lamps); choose an extract of a built-up area"
             )
     if outcome.ok:
-        state.replace_layers(
+        more = state.replace_layers(
             {**layers, "zones": None},
             f"OpenStreetMap {file.name}",
             state.upload_token(file.name, data, "osm"),
         )
         counts = ", ".join(f"{len(f):,} {k}" for k, f in layers.items())
         st.session_state["data_flash"] = " ".join([f"Imported {counts} from {file.name}.", *notes])
+        st.session_state["data_notes"] = more
         st.rerun()
 
 
@@ -174,8 +325,9 @@ def database_form() -> None:
     if outcome.ok:
         # The token names the source without its password; a new read is always new data.
         token = state.upload_token(source.name, sql, kind, crs, drop, time.time_ns())
-        state.replace_layers({kind: frame}, source.name, token)
+        notes = state.replace_layers({kind: frame}, source.name, token)
         st.session_state["data_flash"] = f"Loaded {len(frame):,} {kind} from {source.name}."
+        st.session_state["data_notes"] = notes
         st.rerun()
 
 
@@ -199,6 +351,7 @@ st.caption(
 flash()
 inp = state.inputs()
 summary(inp)
+layers_panel(inp)
 
 with st.expander("Use your own data", icon=":material/upload_file:"):
     files_tab, osm_tab, database_tab = st.tabs(
@@ -206,12 +359,15 @@ with st.expander("Use your own data", icon=":material/upload_file:"):
     )
     with files_tab:
         st.caption(
-            "GeoPackage, GeoJSON, zipped Shapefile, FlatGeobuf, GeoParquet or CSV (lon/lat or "
-            "easting/northing columns). Each file is checked against the data contract; "
-            "problems are listed under the file."
+            "GeoPackage, GeoJSON, zipped Shapefile, FlatGeobuf, GeoParquet, CSV, XLSX or ODS "
+            "(lon/lat or easting/northing columns). Choose a file to see its first rows and "
+            "which column holds each field; each file is checked against the data contract "
+            "and its problems are listed under it."
         )
-        for column, kind in zip(st.columns(3), ("assets", "sites", "zones"), strict=True):
-            with column:
+        for tab, kind in zip(
+            st.tabs([state.LAYER_NAMES[k] for k in state.LAYERS]), state.LAYERS, strict=True
+        ):
+            with tab:
                 upload_form(kind)
     with osm_tab:
         osm_form()
@@ -219,6 +375,7 @@ with st.expander("Use your own data", icon=":material/upload_file:"):
         database_form()
 if st.button("Go back to the demo data", icon=":material/restart_alt:"):
     st.session_state.pop("inputs")
+    st.session_state["pricing"] = dict(state.DEMO_PRICING)
     state.ensure_defaults()
     st.session_state["data_flash"] = "The Helsinki demo data is loaded again."
     st.rerun()
@@ -227,7 +384,7 @@ st.subheader("Validation reports")
 reports(inp)
 
 st.subheader("Map")
-with ui.guard("drawing the map"):
+with ui.guard("drawing the map"), st.spinner(f"Drawing {len(inp.assets):,} assets…"):
     ui.show_map(
         planner.asset_map(inp.assets, sites=inp.get("sites"), zones=inp.get("zones")),
         key="data_map",

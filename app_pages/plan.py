@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
+import altair as alt
 import streamlit as st
 
 import planner
@@ -30,7 +33,7 @@ def run_with_progress(task: Callable, bar, expected_s: float) -> planner.Plan:
     latest = {"fraction": 0.0, "message": "preparing the plan"}
 
     def report(fraction: float, message: str) -> None:
-        latest.update(fraction=float(fraction), message=str(message))
+        latest.update(fraction=float(fraction), message=ui.progress_words(str(message)))
 
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="planner-solve")
     future = pool.submit(task, report)
@@ -118,58 +121,80 @@ def solve_form() -> None:
 
 def gap_text(plan: planner.Plan) -> str:
     if plan.status == "OPTIMAL":
-        return "0% (optimal)"
+        return "optimal"
     if plan.method.startswith("greedy") or plan.gap is None or math.isnan(plan.gap):
         return "not proven"
-    return f"{plan.gap:.1%}"
+    return ui.percent(plan.gap)
+
+
+def how_found(plan: planner.Plan) -> str:
+    """How the plan was found, in words (no solver or objective names)."""
+    if plan.method.startswith("greedy"):
+        how = "by the quick heuristic (the optimiser found no plan in the time allowed)"
+    elif plan.status == "OPTIMAL":
+        how = "by the optimiser, proven the best possible"
+    else:
+        how = "by the optimiser: the best plan found in the time allowed"
+    goal = OBJECTIVES.get(plan.objective_name, plan.objective_name).lower()
+    return f"Maximising {goal}; found {how}, in {plan.seconds:.1f} s."
 
 
 def kpis(result: state.Result) -> None:
     plan = result.plan
-    cols = st.columns(5)
-    cols[0].metric(
+    cur = plan.currency
+    top = st.columns(4)
+    top[0].metric(
         "Council revenue",
-        ui.money(plan.council_revenue, plan.currency),
-        help="The council's revenue share of the net sales this plan books "
-        "(before any guarantee or fixed fee)",
+        ui.money(plan.council_revenue, cur, short=True),
+        help=f"{ui.money(plan.council_revenue, cur)}: the council's revenue share of the net "
+        "sales this plan books (before any guarantee or fixed fee)",
     )
-    cols[1].metric(
+    top[1].metric(
+        "Gross sales",
+        ui.money(plan.sales, cur, short=True),
+        help=f"{ui.money(plan.sales, cur)}: what the advertisers pay for these bookings",
+    )
+    top[2].metric(
         "Fill rate",
-        "n/a" if math.isnan(plan.fill_rate) else f"{plan.fill_rate:.1%}",
+        ui.percent(plan.fill_rate),
         help="Booked face-cycles over the face-cycles on offer in the campaigns' "
         "cycles (slots for digital faces)",
     )
-    cols[2].metric(
-        "Impacts",
-        f"{plan.impacts:,}",
-        help="Modelled estimate of adult impressions over the plan's cycles",
-    )
-    cols[3].metric(
-        "Reach (modelled)",
-        f"{plan.reach:,}" if plan.universe else "n/a",
-        help="People who see at least one of the plan's ads, counted once however many "
-        "faces and campaigns they see (modelled: catchments and a negative binomial "
-        "exposure model); needs demand zones",
-    )
-    cols[4].metric(
-        "Gap to bound",
+    top[3].metric(
+        "Gap to best",
         gap_text(plan),
-        help="How far the plan may be from the best possible, as proven",
+        help="How far the plan may be from the best possible, as proven by the optimiser",
     )
-    st.caption(
-        ui.plain(
-            f"Status {plan.status.lower()} by {plan.method} in {plan.seconds:.1f} s; "
-            f"objective {plan.objective_name}; {len(plan.placements):,} placements; gross sales "
-            f"{ui.money(plan.sales, plan.currency)}."
-        )
+    bottom = st.columns(4)
+    bottom[0].metric(
+        "Placements",
+        f"{len(plan.placements):,}",
+        help="Booked faces, one per face (or digital slot) and cycle",
     )
+    bottom[1].metric(
+        "Impacts",
+        f"{plan.impacts / 1e6:,.1f}M" if plan.impacts >= 1e6 else f"{plan.impacts:,}",
+        help=f"{plan.impacts:,} adult impressions over the plan's cycles (modelled estimate)",
+    )
+    bottom[2].metric(
+        "People reached",
+        f"{plan.reach:,}" if plan.universe else "n/a",
+        help="Residents who see at least one of the plan's ads, each counted once however "
+        "many faces and campaigns they see (modelled); needs demand zones",
+    )
+    bottom[3].metric(
+        "Cover",
+        ui.percent(plan.cover_pct / 100) if plan.universe else "n/a",
+        help=f"People reached as a share of the {plan.universe:,} residents of the demand "
+        "zones (modelled)",
+    )
+    st.caption(ui.plain(how_found(plan)))
     if plan.universe:
         st.caption(
             ui.plain(
-                f"Modelled reach {plan.reach:,} of {plan.universe:,} residents "
-                f"({plan.cover_pct:.1f}% cover), average frequency {plan.avg_frequency:.1f}, "
-                f"{plan.grps:,.0f} GRPs. Each campaign's reach, cover, frequency, GRPs and "
-                "1+/2+/3+ reach are in the delivery table."
+                f"Modelled: {plan.reach:,} of {plan.universe:,} residents reached, each "
+                f"{plan.avg_frequency:.1f} times on average ({plan.grps:,.0f} GRPs). Each "
+                "campaign's reach, cover, frequency and GRPs are in the delivery table."
             )
         )
 
@@ -212,27 +237,142 @@ def audit_box(result: state.Result) -> None:
         st.dataframe(result.audit, hide_index=True, width="stretch")
 
 
-def plan_map(result: state.Result):
-    inp = state.inputs()
-    placements = result.plan.placements.assign(campaign_name=result.plan.placements["advertiser"])
-    return planner.asset_map(
-        inp.assets,
-        sites=inp.get("sites"),
-        zones=inp.get("zones"),
-        placements=placements,
-        values=state.values(),
-        color_by="campaign",
+ALL = "all"
+
+
+def map_filters(plan: planner.Plan) -> tuple[str, str]:
+    """The campaign and cycle the map shows (``ALL`` for every one)."""
+    placed = plan.placements
+    labels = (placed["campaign_id"].astype(str) + " " + placed["advertiser"].astype(str)).unique()
+    cycles = sorted({int(c) for c in placed["cycle"]})
+    left, right = st.columns(2)
+    campaign = left.selectbox("Campaign on the map", [ALL, *sorted(labels)], key="map_campaign")
+    cycle = right.selectbox(
+        "Cycle on the map",
+        [ALL, *map(str, cycles)],
+        format_func=lambda c: c if c == ALL else cycle_label(int(c)),
+        key="map_cycle",
     )
+    return campaign, cycle
 
 
-def downloads(result: state.Result, m) -> None:
+def cycle_label(cycle: int) -> str:
+    """``cycle 3 (1 Feb – 14 Feb 2027)``."""
+    first, last = planner.cycle_dates(cycle)
+    return f"cycle {cycle} ({first:%-d %b} – {last:%-d %b %Y})"
+
+
+def map_arguments(result: state.Result, campaign: str, cycle: str) -> dict:
+    """What the plan map draws: every asset, the placements of the chosen campaign and cycle."""
+    inp = state.inputs()
+    placed = result.plan.placements
+    if campaign != ALL:
+        placed = placed[
+            (placed["campaign_id"].astype(str) + " " + placed["advertiser"]) == campaign
+        ]
+    if cycle != ALL:
+        placed = placed[placed["cycle"].astype(int) == int(cycle)]
+    return {
+        "assets": inp.assets,
+        "sites": inp.get("sites"),
+        "zones": inp.get("zones"),
+        "placements": placed.assign(campaign_name=placed["advertiser"]),
+        "values": state.values(),
+        "color_by": "campaign",
+    }
+
+
+def charts(plan: planner.Plan) -> None:
+    """Gross sales, faces and impacts by cycle; spend, faces and reach by campaign."""
+    cur = plan.currency
+    cycles = planner.plan_by_cycle(plan)
+    cycles["cycle_name"] = [cycle_label(c) for c in cycles["cycle"]]
+    campaigns = planner.plan_by_campaign(plan)
+    by_cycle, by_campaign = st.tabs(["By cycle", "By campaign"])
+    order = list(dict.fromkeys(cycles["cycle_name"]))
+    colour = alt.Color("campaign:N", title="campaign", legend=alt.Legend(orient="bottom"))
+    with by_cycle:
+        left, right = st.columns(2)
+        for column, measure, title in (
+            (left, "sales", f"gross sales ({cur})"),
+            (right, "faces", "faces booked"),
+        ):
+            chart = (
+                alt.Chart(cycles)
+                .mark_bar()
+                .encode(
+                    x=alt.X("cycle_name:N", sort=order, title=None),
+                    y=alt.Y(f"{measure}:Q", title=title, axis=alt.Axis(format=",")),
+                    color=colour,
+                    tooltip=[
+                        alt.Tooltip("cycle_name:N", title="cycle"),
+                        alt.Tooltip("campaign:N"),
+                        alt.Tooltip(f"{measure}:Q", title=title, format=",.0f"),
+                    ],
+                )
+                .properties(height=320, title=f"{title.capitalize()} by cycle")
+            )
+            column.altair_chart(chart, width="stretch")
+        st.caption(
+            "Each bar is one 2-week cycle, split by campaign. Sales are what advertisers pay "
+            f"({cur}); the council's share is in the Council revenue figure above."
+        )
+    with by_campaign:
+        measures = [("spend", f"spend ({cur})"), ("faces_booked", "face-cycles booked")]
+        if campaigns["reach"].notna().any():
+            measures.append(("reach", "people reached (modelled)"))
+        for column, (measure, title) in zip(st.columns(len(measures)), measures, strict=True):
+            chart = (
+                alt.Chart(campaigns)
+                .mark_bar()
+                .encode(
+                    x=alt.X(f"{measure}:Q", title=title, axis=alt.Axis(format=",")),
+                    y=alt.Y("campaign:N", sort="-x", title=None),
+                    color=alt.Color("campaign:N", legend=None),
+                    tooltip=[
+                        alt.Tooltip("campaign:N"),
+                        alt.Tooltip(f"{measure}:Q", title=title, format=",.0f"),
+                    ],
+                )
+                .properties(height=max(160, 28 * len(campaigns)), title=title.capitalize())
+            )
+            column.altair_chart(chart, width="stretch")
+
+
+def booking_bytes(plan: planner.Plan, assets, suffix: str) -> bytes:
+    """The booking sheet (`planner.booking_sheet`) as an Excel or CSV file's bytes."""
+    sheet = planner.booking_sheet(plan, assets)
+    with tempfile.TemporaryDirectory(prefix="planner-booking-") as tmp:
+        return planner.write_booking_sheet(sheet, Path(tmp) / f"booking-sheet{suffix}").read_bytes()
+
+
+def downloads(result: state.Result, arguments: dict) -> None:
     plan = result.plan
+    assets = arguments["assets"]
+    st.markdown(
+        "**Booking sheet** (asset, name, type, format, ward, face, campaign, cycle "
+        "dates, price and impacts: one row per face and cycle)"
+    )
+    left, right, _ = st.columns([1, 1, 2])
+    with left:
+        ui.download(
+            "Booking sheet (Excel)",
+            lambda: booking_bytes(plan, assets, ".xlsx"),
+            "booking-sheet.xlsx",
+        )
+    with right:
+        ui.download(
+            "Booking sheet (CSV)", lambda: booking_bytes(plan, assets, ".csv"), "booking-sheet.csv"
+        )
     layers = {"placements": plan.placements, "delivery": plan.campaigns, "summary": plan.summary()}
     st.caption("Placements (GeoPackage and Excel also hold delivery per campaign and the summary)")
     ui.table_downloads(layers, "placements", key="placements")
     left, right = st.columns(2)
     with left:
-        ui.download("Map (HTML)", lambda: ui.map_bytes(m), "plan-map.html")
+        # Drawn again for the file: the map on the page belongs to the component.
+        ui.download(
+            "Map (HTML)", lambda: ui.map_bytes(planner.asset_map(**arguments)), "plan-map.html"
+        )
     with right:
         log = plan.audit_log(state.policy(), result.audit)
         ui.download("Audit log (CSV)", log.to_csv(index=False), "audit-log.csv")
@@ -252,20 +392,45 @@ def show(result: state.Result) -> None:
     kpis(result)
     explain(result.plan)
     audit_box(result)
+    st.subheader("Charts")
+    with ui.guard("drawing the charts"):
+        charts(result.plan)
     st.subheader("Map")
-    with ui.guard("drawing the plan map") as drawn:
-        m = plan_map(result)
-        ui.show_map(m, key="plan_map", height=560)
+    campaign, cycle = map_filters(result.plan)
+    with ui.guard("drawing the plan map") as drawn, st.spinner("Drawing the plan map…"):
+        arguments = map_arguments(result, campaign, cycle)
+        ui.show_map(planner.asset_map(**arguments), key="plan_map", height=600)
+    cur = result.plan.currency
     st.subheader("Placements")
-    st.dataframe(ui.without_geometry(result.plan.placements), hide_index=True, width="stretch")
+    st.dataframe(
+        ui.without_geometry(result.plan.placements),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "price": st.column_config.NumberColumn("price", format=ui.money_format(cur))
+        },
+    )
     st.subheader("Delivery per campaign")
     st.caption(
         "Reach, cover, frequency and GRPs are modelled estimates over each campaign's "
         "universe (the residents of its area, or of every zone)."
     )
-    st.dataframe(result.plan.campaigns, hide_index=True, width="stretch")
+    money = {
+        c: st.column_config.NumberColumn(c, format=ui.money_format(cur))
+        for c in ("spend", "budget")
+    }
+    st.dataframe(
+        result.plan.campaigns,
+        hide_index=True,
+        width="stretch",
+        column_config=money
+        | {
+            "budget_used": st.column_config.NumberColumn("budget_used", format="percent"),
+            "cover_pct": st.column_config.NumberColumn("cover_pct", format="%.1f%%"),
+        },
+    )
     if drawn.ok:
-        downloads(result, m)
+        downloads(result, arguments)
 
 
 st.title("Plan")

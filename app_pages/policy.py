@@ -123,6 +123,13 @@ inp = state.inputs()
 with ui.guard("checking eligibility") as checked:
     elig = state.eligibility()
     zones = state.exclusion_zones()
+if not checked.ok and inp.get("sites") is None:
+    st.page_link(
+        "app_pages/data.py",
+        label="Upload the sensitive sites on the Data page, or choose a preset without "
+        "exclusion rules above",
+        icon=":material/upload_file:",
+    )
 if checked.ok:
     st.subheader("Eligibility by category")
     summary = planner.eligibility_summary(elig)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -127,7 +128,9 @@ def saved_list(folder: str) -> list[str]:
         return []
     numbers = table.select_dtypes("number").columns
     config = {c: st.column_config.NumberColumn(c, format="localized") for c in numbers}
-    shown = table.dropna(axis=1, how="all")
+    if "fill_rate" in table:
+        config["fill_rate"] = st.column_config.NumberColumn("fill_rate", format="percent")
+    shown = table.dropna(axis=1, how="all").assign(saved_at=table["saved_at"].map(ui.when))
     st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
     return table["name"].astype(str).tolist()
 
@@ -136,16 +139,17 @@ def reload_or_delete(folder: str, names: list[str]) -> None:
     left, middle, right = st.columns([3, 1, 1], vertical_alignment="bottom")
     name = left.selectbox("Scenario", names, key="scenario_pick")
     if middle.button("Load", icon=":material/upload:"):
-        with ui.guard(f"loading the scenario '{name}'") as outcome:
+        with (
+            ui.guard(f"loading the scenario '{name}'") as outcome,
+            st.spinner(f"Loading '{name}'…"),
+        ):
             restore(planner.load_scenario(folder, name), folder)
         if outcome.ok:
-            st.success(
-                ui.plain(
-                    f"Loaded '{name}': its data, policy, campaigns and plan are in "
-                    "use on every page."
-                ),
-                icon=":material/check_circle:",
+            # Rerun, so that everything above (the save box too) shows the loaded scenario.
+            st.session_state["scenarios_flash"] = (
+                f"Loaded '{name}': its data, policy, campaigns and plan are in use on every page."
             )
+            st.rerun()
     if right.button("Delete", icon=":material/delete:"):
         with ui.guard(f"deleting the scenario '{name}'") as outcome:
             planner.delete_scenario(folder, name)
@@ -163,20 +167,58 @@ def shown_value(value: object) -> str:
 
 
 def compare(folder: str, names: list[str]) -> None:
+    ss = st.session_state
+    if ss.get("compare_names") != names:
+        # Newest as B and the one before as A ("what changed since the last scenario"),
+        # chosen again whenever the list changes, so that A and B start different.
+        ss["compare_names"] = names
+        ss["compare_a"], ss["compare_b"] = names[min(1, len(names) - 1)], names[0]
     left, right = st.columns(2)
-    # Newest as B and the one before as A: "what changed since the last scenario".
-    name_a = left.selectbox("Scenario A", names, index=min(1, len(names) - 1), key="compare_a")
+    name_a = left.selectbox("Scenario A", names, key="compare_a")
     name_b = right.selectbox("Scenario B", names, key="compare_b")
+    if name_a == name_b:
+        st.caption("A and B are the same scenario: choose another for one of them.")
     with ui.guard("comparing the scenarios") as outcome:
         a, b = planner.load_scenario(folder, name_a), planner.load_scenario(folder, name_b)
         table = planner.compare_scenarios(a, b)
     if not outcome.ok:
         return
+    comparison_chart(a, b)
     shown = table.map(shown_value).rename(columns={"a": f"A: {a.name}", "b": f"B: {b.name}"})
     st.dataframe(shown, hide_index=True, width="stretch")
     for column, sc, key in zip(st.columns(2), (a, b), ("map_a", "map_b"), strict=True):
         with column:
             side(sc, key)
+
+
+def comparison_chart(a: planner.Scenario, b: planner.Scenario) -> None:
+    """Council revenue, gross sales and placements of A and B side by side."""
+    rows = [
+        {"scenario": f"{side}: {sc.name}", "measure": label, "value": sc.summary.get(key)}
+        for side, sc in (("A", a), ("B", b))
+        for key, label in (
+            ("council_revenue", f"council revenue ({sc.summary.get('currency', '')})"),
+            ("sales", f"gross sales ({sc.summary.get('currency', '')})"),
+            ("placements", "placements"),
+        )
+    ]
+    data = pd.DataFrame(rows).dropna(subset=["value"])
+    if data.empty:
+        return
+    chart = (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("value:Q", title=None, axis=alt.Axis(format=",")),
+            y=alt.Y("scenario:N", title=None),
+            color=alt.Color("scenario:N", legend=None),
+            row=alt.Row("measure:N", title=None),
+            tooltip=["scenario", "measure", alt.Tooltip("value:Q", format=",.0f")],
+        )
+        .properties(height=60)
+        .resolve_scale(x="independent")
+    )
+    st.altair_chart(chart)
 
 
 def side(sc: planner.Scenario, key: str) -> None:
@@ -200,6 +242,9 @@ st.caption(
     "Keep a plan with everything it was made from (data, policy, campaigns, targets, "
     "settings), reload it later, and compare two side by side. Saves are all-or-nothing."
 )
+message = st.session_state.pop("scenarios_flash", None)
+if message:
+    st.success(ui.plain(message), icon=":material/check_circle:")
 store = folder_form()
 st.subheader("Save the current scenario")
 save_form(store)

@@ -30,6 +30,15 @@ UPLOAD_KINDS = {
     "sites": planner.load_sites,
     "zones": planner.load_zones,
 }
+#: Layers read as they are (no contract): any columns, a geometry and a CRS.
+PLAIN_LAYERS = ("transit", "pois")
+LAYER_NAMES = {
+    "assets": "Street assets",
+    "sites": "Sensitive sites",
+    "zones": "Demand zones",
+    "transit": "Transit stops",
+    "pois": "Points of interest",
+}
 DEMO_POLICY = "uk-cap-code"
 DEMO_PRICING = {"rate_card": "demo", "terms": "demo"}
 LOCKED_COLUMNS = ("asset_id", "campaign_id", "cycle")
@@ -49,6 +58,19 @@ class Inputs:
 
     def get(self, layer: str) -> gpd.GeoDataFrame | None:
         return self.frames.get(layer)
+
+    def origin(self, layer: str) -> str:
+        """``"demo"``, ``"yours"`` or ``"none"`` (not loaded) for one layer."""
+        if self.frames.get(layer) is None:
+            return "none"
+        source = self.sources.get(layer, "")
+        return "demo" if source.startswith("demo") or "(demo:" in source else "yours"
+
+    def demo_layers(self) -> list[str]:
+        return [k for k in LAYERS if self.origin(k) == "demo"]
+
+    def user_layers(self) -> list[str]:
+        return [k for k in LAYERS if self.origin(k) == "yours"]
 
 
 @dataclass
@@ -89,14 +111,29 @@ def demo_campaigns() -> pd.DataFrame:
 def load_upload(
     kind: str, name: str, data: bytes, crs: str, drop_invalid: bool, **options: Any
 ) -> gpd.GeoDataFrame:
-    """An uploaded assets, sites or zones file, validated by the planner's loader.
+    """An uploaded layer: assets, sites or zones validated by the planner's loader; transit
+    stops and points of interest read as they are.
 
     ``options`` are the form's per-file loader options (`upload_options`).
     """
+    if kind in PLAIN_LAYERS:
+        return planner.load_layer(data, filename=name, crs=crs.strip() or None)
     load = UPLOAD_KINDS[kind]
     if kind != "sites":
         options.pop("kinds", None)
     return load(data, filename=name, crs=crs.strip() or None, drop_invalid=drop_invalid, **options)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def preview(name: str, data: bytes, encoding: str, sheet: str) -> pd.DataFrame:
+    """The first 2,000 rows of an uploaded file as it is (for the preview and suggestions)."""
+    return planner.preview_file(
+        data,
+        filename=name,
+        rows=2000,
+        encoding=encoding.strip() or None,
+        sheet=sheet.strip() or None,
+    )
 
 
 def _pairs_of(text: str, what: str) -> dict[str, str]:
@@ -115,19 +152,23 @@ def _pairs_of(text: str, what: str) -> dict[str, str]:
 
 
 def upload_options(
-    columns: str, defaults: str, kinds: str, encoding: str, sheet: str
+    columns: dict[str, str], defaults: str, kinds: dict[str, str], encoding: str, sheet: str
 ) -> dict[str, Any]:
     """The upload form's per-file options as loader keywords (empty ones left out).
+
+    ``columns`` is ``{file column: contract column}`` from the column selectors, ``kinds``
+    ``{file value: site kind}`` from the kind map; ``defaults`` is the text box's
+    ``column = value`` lines.
 
     Raises
     ------
     PlannerError
-        When a mapping line is not ``name = value``.
+        When a line of the defaults box is not ``column = value``.
     """
     options: dict[str, Any] = {
-        "columns": _pairs_of(columns, "Column mapping"),
-        "defaults": _pairs_of(defaults, "Values for columns"),
-        "kinds": _pairs_of(kinds, "Kind map"),
+        "columns": dict(columns),
+        "defaults": _pairs_of(defaults, "Values for missing columns"),
+        "kinds": {k: v for k, v in kinds.items() if v},
         "encoding": encoding.strip() or None,
         "sheet": sheet.strip() or None,
     }
@@ -182,12 +223,62 @@ def policy_key() -> str:
     return planner.policy_to_toml(policy())
 
 
-def replace_layers(new: dict[str, gpd.GeoDataFrame | None], source: str, token: str) -> None:
-    """Swap some input layers; other layers stay, the cache key changes."""
+def replace_layers(new: dict[str, gpd.GeoDataFrame | None], source: str, token: str) -> list[str]:
+    """Swap some input layers; other layers stay, the cache key changes.
+
+    New assets drop the demo layers that lie nowhere near them (a Helsinki school protects
+    no London stop), and while the prices are still the demo's, the prices follow the
+    assets (`match_pricing`). Returns what else changed, in words, for the user.
+    """
     old = inputs()
     frames = {**old.frames, **new}
     sources = {**old.sources, **dict.fromkeys(new, source)}
+    notes = []
+    assets = new.get("assets")
+    if assets is not None:
+        demo = [k for k in LAYERS if k not in new and old.origin(k) == "demo"]
+        far = [k for k in demo if planner.check_layers_overlap({"assets": assets, k: frames[k]})]
+        for layer in far:
+            frames[layer], sources[layer] = None, "none (the demo's layer was removed)"
+        if far:
+            names = ", ".join(LAYER_NAMES[k].lower() for k in far)
+            notes.append(
+                f"The demo's {names} lie nowhere near your assets, so they are no longer "
+                "used; upload your own below if you have them."
+            )
+        notes += match_pricing(assets)
     st.session_state["inputs"] = Inputs(frames, sources, _digest(old.version, token, *new))
+    return notes
+
+
+def remove_demo_layers() -> list[str]:
+    """Stop using the demo's layers beside the user's assets; returns the layers removed."""
+    old = inputs()
+    gone = [k for k in old.demo_layers() if k != "assets"]
+    frames = {**old.frames, **dict.fromkeys(gone)}
+    sources = {**old.sources, **dict.fromkeys(gone, "none (the demo's layer was removed)")}
+    st.session_state["inputs"] = Inputs(frames, sources, _digest(old.version, "no demo", *gone))
+    return gone
+
+
+def match_pricing(assets: gpd.GeoDataFrame) -> list[str]:
+    """While the demo's prices are in use, use the bundled rate card whose area holds the
+    assets, with terms in its currency; returns what changed, in words."""
+    if st.session_state.get("pricing") != DEMO_PRICING:
+        return []  # the user chose prices: keep them
+    cards = [c for c in planner.card_for_location(assets) if c != DEMO_PRICING["rate_card"]]
+    if not cards:
+        return []
+    card = planner.load_rate_card(cards[0])
+    deals = [d for d in builtin_names("terms") if planner.load_terms(d).currency == card.currency]
+    if not deals:
+        return []
+    deal = cards[0] if cards[0] in deals else deals[0]
+    st.session_state["pricing"] = {"rate_card": cards[0], "terms": deal}
+    return [
+        f"Prices now come from the rate card '{cards[0]}' ({card.currency}), whose area holds "
+        f"your assets, with the concession terms '{deal}'; change them on the Value page."
+    ]
 
 
 def upload_token(name: str, data: bytes, *options: object) -> str:
@@ -249,9 +340,17 @@ def _values(version: str, policy_toml: str, pricing: str, _inp: Inputs, _elig, _
 
 
 def values() -> gpd.GeoDataFrame:
-    """Every asset's modelled audience, price and annual value (cached)."""
+    """Every asset's modelled audience, price and annual value (cached).
+
+    Valued without eligibility when the policy cannot be checked yet (e.g. exclusion
+    rules but no sensitive sites): the policy's cost then shows why, not the values.
+    """
     pricing = st.session_state["pricing"]
-    return _values(inputs().version, policy_key(), pricing_key(), inputs(), eligibility(), pricing)
+    try:
+        elig = eligibility()
+    except planner.PlannerError:
+        elig = None
+    return _values(inputs().version, policy_key(), pricing_key(), inputs(), elig, pricing)
 
 
 def campaigns() -> list[planner.Campaign]:

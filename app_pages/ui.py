@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 import math
 import re
@@ -44,29 +45,36 @@ def plain(text: object) -> str:
 
 @dataclass
 class Outcome:
-    """Whether a guarded block finished without an error."""
+    """Whether a guarded block finished without an error, and whether every error was in a
+    row of its own (so dropping invalid rows would load the rest)."""
 
     ok: bool = True
+    rows_only: bool = False
 
 
 @contextlib.contextmanager
-def guard(action: str) -> Iterator[Outcome]:
+def guard(action: str, *, controls: dict[str, str] | None = None) -> Iterator[Outcome]:
     """Show a planner error where it happened, never a traceback.
 
     A `planner.PlannerError` is shown as its plain message (with the problem table of a
-    `DataValidationError`); anything else gets a friendly message and goes to the log.
-    Streamlit's own control flow (reruns, stops) passes through.
+    `DataValidationError`); with ``controls`` (``{loader keyword: control label}``) its
+    hints name the form's controls instead of Python keywords (`planner.for_form`).
+    Anything else gets a friendly message and goes to the log. Streamlit's own control
+    flow (reruns, stops) passes through.
     """
     outcome = Outcome()
+    words = (lambda text: planner.for_form(text, controls)) if controls else str
     try:
         yield outcome
     except planner.DataValidationError as exc:
         outcome.ok = False
-        st.error(plain(f"{action.capitalize()} failed: {exc}"), icon=":material/error:")
-        problems_table(exc.problems)
+        errors = [p for p in exc.problems if p.severity == "error"]
+        outcome.rows_only = bool(errors) and all(p.where for p in errors)
+        st.error(plain(f"{action.capitalize()} failed: {words(str(exc))}"), icon=":material/error:")
+        problems_table(exc.problems, words)
     except planner.PlannerError as exc:
         outcome.ok = False
-        st.error(plain(f"{action.capitalize()} failed: {exc}"), icon=":material/error:")
+        st.error(plain(f"{action.capitalize()} failed: {words(str(exc))}"), icon=":material/error:")
     except Exception:
         outcome.ok = False
         LOG.exception("unexpected error while %s", action)
@@ -77,8 +85,11 @@ def guard(action: str) -> Iterator[Outcome]:
         )
 
 
-def problems_table(problems: list[planner.Problem]) -> None:
-    """Every validation problem as a table: where, what was found, how to fix it."""
+def problems_table(problems: list[planner.Problem], words: Callable[[str], str] = str) -> None:
+    """Every validation problem as a full-width table: where, what was found, how to fix it.
+
+    ``words`` rewrites each text for the page (e.g. naming the form's controls).
+    """
     if not problems:
         return
     rows = [
@@ -86,12 +97,20 @@ def problems_table(problems: list[planner.Problem]) -> None:
             "severity": p.severity,
             "where": p.where or "whole file",
             "column": p.column,
-            "found": p.found,
-            "how to fix": p.fix,
+            "found": words(p.found),
+            "how to fix": words(p.fix),
         }
         for p in problems
     ]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "found": st.column_config.TextColumn("found", width="large"),
+            "how to fix": st.column_config.TextColumn("how to fix", width="large"),
+        },
+    )
 
 
 def report_box(report: planner.ValidationReport | None, source: str) -> None:
@@ -112,15 +131,66 @@ def report_box(report: planner.ValidationReport | None, source: str) -> None:
 
 
 def show_map(m: folium.Map, *, key: str, height: int = 520) -> None:
-    """A Folium map whose panning and zooming never rerun the page (nothing is returned)."""
-    st_folium(m, key=key, height=height, use_container_width=True, returned_objects=[])
+    """A Folium map whose panning and zooming never rerun the page (nothing is returned).
+
+    streamlit-folium renames the map's elements as it draws them, so it draws a copy:
+    ``m`` can still be exported (`map_bytes`) with one legend and one layer control.
+    """
+    st_folium(
+        copy.deepcopy(m), key=key, height=height, use_container_width=True, returned_objects=[]
+    )
 
 
-def money(value: float, currency: str) -> str:
-    """``EUR 12,345`` (or ``n/a`` when the value is missing)."""
+#: Currency symbols shown before amounts; other currencies show their ISO code.
+SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$"}
+
+
+def money(value: float | None, currency: str, *, short: bool = False) -> str:
+    """``€12,345`` or ``CHF 12,345`` (``€1.2M`` with ``short``); ``n/a`` when missing.
+
+    Examples
+    --------
+    >>> money(14_881_991.4, "EUR", short=True)
+    '€14.9M'
+    """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
-    return f"{currency} {value:,.0f}"
+    sign, amount = ("-" if value < 0 else ""), abs(float(value))
+    number = f"{amount / 1e6:,.1f}M" if short and amount >= 1e6 else f"{amount:,.0f}"
+    symbol = SYMBOLS.get(currency)
+    return f"{sign}{symbol}{number}" if symbol else f"{sign}{currency} {number}"
+
+
+def money_format(currency: str) -> str:
+    """A `st.column_config.NumberColumn` format for amounts: ``€%,.0f`` style (printf)."""
+    symbol = SYMBOLS.get(currency)
+    return f"{symbol}%,.0f" if symbol else f"%,.0f {currency}"
+
+
+def progress_words(message: str) -> str:
+    """A solver's progress line in words: its objective is in minor units, not money.
+
+    Examples
+    --------
+    >>> progress_words("solution 1,234,500 (bound 1,300,000)")
+    'found a plan, looking for a better one'
+    """
+    if message.startswith("solution"):
+        return "found a plan, looking for a better one"
+    return message
+
+
+def percent(fraction: float | None, digits: int = 1) -> str:
+    """``75.0%`` from 0.75; ``n/a`` when missing."""
+    if fraction is None or (isinstance(fraction, float) and math.isnan(fraction)):
+        return "n/a"
+    return f"{100 * fraction:.{digits}f}%"
+
+
+def when(iso: str) -> str:
+    """An ISO timestamp (UTC) as a date and time people read: ``30 Nov 2026, 06:15 UTC``."""
+    stamp = pd.to_datetime(iso, errors="coerce", utc=True)
+    return iso if pd.isna(stamp) else stamp.strftime("%d %b %Y, %H:%M UTC")
 
 
 def layer_bytes(layers: dict[str, pd.DataFrame], suffix: str) -> bytes:

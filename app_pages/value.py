@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -66,19 +67,50 @@ def portfolio(values: pd.DataFrame) -> dict:
     cols[0].metric("Assets / faces", f"{summary['assets']:,} / {summary['faces']:,}")
     for col, s in zip(cols[1:], ("low", "central", "high"), strict=True):
         col.metric(
-            f"Council income a year, {s}",
-            ui.money(summary[f"council_income_{s}"], cur),
-            help=f"Annual media value {ui.money(summary[f'annual_value_{s}'], cur)}; "
+            f"Council income a year ({s})",
+            ui.money(summary[f"council_income_{s}"], cur, short=True),
+            help=f"{ui.money(summary[f'council_income_{s}'], cur)} a year to the council "
+            f"({s} estimate); annual media value {ui.money(summary[f'annual_value_{s}'], cur)}; "
             f"expected net sales {ui.money(summary[f'expected_sales_{s}'], cur)}",
         )
+    note = str(summary["note"]).replace("(assumptions_table)", "(listed below the table)")
     st.caption(
         ui.plain(
             f"Modelled estimates ({summary['impacts_modelled']:,} audiences modelled, "
-            f"{summary['impacts_measured']:,} measured): {summary['note']}. "
-            f"Terms: {summary['terms']}."
+            f"{summary['impacts_measured']:,} measured): {note}. "
+            f"Prices in {cur}; terms: {summary['terms']}."
         )
     )
     return summary
+
+
+def value_charts(values: pd.DataFrame) -> None:
+    """The value map (assets coloured by annual value) and the spread of values."""
+    cur = str(values["currency"].iloc[0]) if "currency" in values and len(values) else ""
+    left, right = st.columns([3, 2])
+    with left, ui.guard("drawing the value map"), st.spinner("Drawing the value map…"):
+        m = planner.asset_map(values, values=values, color_by="value")
+        ui.show_map(m, key="value_map", height=460)
+    bands = planner.value_bands(values)
+    chart = (
+        alt.Chart(bands)
+        .mark_bar(color="#fd8d3c")
+        .encode(
+            x=alt.X("band:N", sort=None, title=f"annual media value per asset ({cur} a year)"),
+            y=alt.Y("assets:Q", title="assets"),
+            tooltip=[
+                alt.Tooltip("band:N", title=f"value ({cur} a year)"),
+                alt.Tooltip("assets:Q", title="assets", format=","),
+                alt.Tooltip("value:Q", title=f"their value ({cur} a year)", format=",.0f"),
+            ],
+        )
+        .properties(height=420, title="How the assets' annual value is spread (central)")
+    )
+    right.altair_chart(chart, width="stretch")
+    right.caption(
+        "Each bar counts the assets whose central annual media value falls in the band; the "
+        "map colours the same values in five classes of equal size."
+    )
 
 
 def valuation_table(values: pd.DataFrame) -> None:
@@ -88,7 +120,12 @@ def valuation_table(values: pd.DataFrame) -> None:
         for c in shown.columns
         if c.startswith(("annual_", "council_", "value_", "price_", "weekly_"))
     ]
+    cur = str(values["currency"].iloc[0]) if "currency" in values and len(values) else ""
+    money_columns = [c for c in numbers if not c.startswith("weekly_")]
     config = {c: st.column_config.NumberColumn(c, format="localized") for c in numbers}
+    config |= {
+        c: st.column_config.NumberColumn(c, format=ui.money_format(cur)) for c in money_columns
+    }
     st.dataframe(shown.round(0), hide_index=True, width="stretch", column_config=config)
     p = st.session_state["pricing"]
     assumptions = planner.assumptions_table(rate_card=p["rate_card"], terms=p["terms"])
@@ -117,8 +154,17 @@ def terms_from(
     )
 
 
+SIM_KEYS = ("sim_bands", "sim_guarantee", "sim_fee", "sim_index", "sim_year", "sim_sales", "sim")
+
+
 def simulator(sales_default: float) -> None:
     base = state.terms()
+    # Other terms chosen (or other prices, so other sales): start again from them.
+    started = state.pricing_key() + f"{sales_default:.0f}"
+    if st.session_state.get("sim_base") != started:
+        for key in SIM_KEYS:
+            st.session_state.pop(key, None)
+        st.session_state["sim_base"] = started
     with st.form("terms_form"):
         st.caption(ui.plain(f"Starting from: {base.name}. Bands are marginal, like tax bands."))
         bands = st.data_editor(
@@ -180,6 +226,11 @@ def simulator(sales_default: float) -> None:
 def simulation(terms: planner.ConcessionTerms, sales: float, year: int) -> None:
     parts = planner.income_breakdown(sales, terms, year=year)
     cur = terms.currency
+    st.caption(
+        ui.plain(
+            f"{terms.name}, contract year {year}, at {ui.money(sales, cur)} of annual net sales:"
+        )
+    )
     cols = st.columns(4)
     cols[0].metric("Revenue share", ui.money(parts["revenue_share"], cur))
     cols[1].metric(
@@ -190,10 +241,17 @@ def simulation(terms: planner.ConcessionTerms, sales: float, year: int) -> None:
     cols[2].metric("Fixed fee", ui.money(parts["fixed_fee"], cur))
     cols[3].metric("Council income", ui.money(parts["income"], cur))
     grid = np.linspace(0.0, max(2 * sales, 1.0), 60)
-    curve = pd.DataFrame(
-        {"annual net sales": grid, "council income": planner.council_income(grid, terms, year=year)}
+    curve = pd.DataFrame({"sales": grid, "income": planner.council_income(grid, terms, year=year)})
+    chart = (
+        alt.Chart(curve)
+        .mark_line()
+        .encode(
+            x=alt.X("sales:Q", title=f"annual net sales ({cur} a year)", axis=alt.Axis(format=",")),
+            y=alt.Y("income:Q", title=f"council income ({cur} a year)", axis=alt.Axis(format=",")),
+        )
+        .properties(height=280)
     )
-    st.line_chart(curve, x="annual net sales", y="council income")
+    st.altair_chart(chart, width="stretch")
     if st.button("Use these terms for planning and valuation", icon=":material/check:"):
         st.session_state["pricing"] = {**st.session_state["pricing"], "terms": terms}
         st.rerun()
@@ -203,17 +261,62 @@ def rule_costs(values: pd.DataFrame) -> None:
     risk = planner.policy_value_at_risk(
         values, state.eligibility(), state.policy(), terms=state.terms()
     )
-    by_rule = risk[risk["level"] == "rule"].set_index("rule_id")
-    if by_rule.empty:
-        st.info("The policy refuses no asset, so no value is out of reach.")
-    else:
-        st.bar_chart(
-            by_rule["value_out_of_reach_central"],
-            horizontal=True,
-            y_label="annual value out of reach (central)",
+    cur = str(values["currency"].iloc[0]) if "currency" in values and len(values) else ""
+    total = risk.loc[risk["level"] == "total", "value_out_of_reach_central"].sum()
+    by_rule = risk[risk["level"] == "rule"]
+    if by_rule.empty or not total > 0:
+        st.info(
+            "The policy refuses no asset here, so it puts no value out of reach.",
+            icon=":material/info:",
         )
-    st.caption(ui.plain(risk.attrs.get("note", "")))
-    st.dataframe(risk, hide_index=True, width="stretch")
+    else:
+        bars = by_rule.assign(label=by_rule["rule_id"].astype(str))
+        chart = (
+            alt.Chart(bars)
+            .mark_bar(color="#d73027")
+            .encode(
+                x=alt.X(
+                    "value_out_of_reach_central:Q",
+                    title=f"annual media value out of reach ({cur} a year, central)",
+                    axis=alt.Axis(format=","),
+                ),
+                y=alt.Y("label:N", sort="-x", title="rule"),
+                tooltip=[
+                    alt.Tooltip("label:N", title="rule"),
+                    alt.Tooltip("rule:N", title="what it says"),
+                    alt.Tooltip("assets:Q", title="assets refused", format=","),
+                    alt.Tooltip(
+                        "value_out_of_reach_central:Q", title=f"{cur} a year", format=",.0f"
+                    ),
+                    alt.Tooltip(
+                        "council_income_out_of_reach_central:Q",
+                        title=f"council income, {cur} a year",
+                        format=",.0f",
+                    ),
+                ],
+            )
+            .properties(height=max(80, 40 * len(bars)))
+        )
+        st.altair_chart(chart, width="stretch")
+        st.caption(
+            ui.plain(
+                f"Each bar is the media value a year ({cur}, central estimate) that advertisers "
+                "of the refused categories could no longer buy because of that rule, if nobody "
+                f"else bought the space; {ui.money(total, cur)} a year for the whole policy. "
+                "Rules can overlap, so the bars need not add up to the total."
+            )
+        )
+    note = str(risk.attrs.get("note", "")).replace("(assumptions_table)", "(listed above)")
+    st.caption(ui.plain(note))
+    config = {
+        c: st.column_config.NumberColumn(c, format=ui.money_format(cur))
+        for c in risk.columns
+        if "_out_of_reach_" in c
+    }
+    config["share_of_portfolio_value"] = st.column_config.NumberColumn(
+        "share_of_portfolio_value", format="percent"
+    )
+    st.dataframe(risk, hide_index=True, width="stretch", column_config=config)
 
 
 def replan_costs() -> None:
@@ -222,7 +325,14 @@ def replan_costs() -> None:
         "Seconds per plan", min_value=1.0, max_value=60.0, value=2.0, key="cost_time_limit"
     )
     if right.button("Re-plan without each rule", icon=":material/replay:"):
-        with ui.guard("re-planning without each rule") as outcome, st.spinner("Re-planning…"):
+        rules = len(state.policy().rules)
+        with (
+            ui.guard("re-planning without each rule") as outcome,
+            st.spinner(
+                f"Re-planning {rules + 1} times (the whole policy, then without each rule), "
+                f"up to about {(rules + 1) * limit:.0f} s…"
+            ),
+        ):
             kwargs = state.plan_inputs()
             kwargs.pop("eligibility")  # each rule changes eligibility: recomputed per plan
             cost = planner.policy_cost(
@@ -237,12 +347,30 @@ def replan_costs() -> None:
     saved = st.session_state.get("rule_cost")
     if saved and saved[0] == state.inputs_key():
         cost = saved[1]
-        st.bar_chart(
-            cost.set_index("rule_id")["cost"],
-            horizontal=True,
-            y_label="council revenue gained without the rule",
+        cur = str(cost["currency"].iloc[0]) if len(cost) else ""
+        chart = (
+            alt.Chart(cost)
+            .mark_bar(color="#d73027")
+            .encode(
+                x=alt.X(
+                    "cost:Q",
+                    title=f"council revenue gained without the rule ({cur}, the plan's cycles)",
+                    axis=alt.Axis(format=","),
+                ),
+                y=alt.Y("rule_id:N", sort="-x", title="rule"),
+                tooltip=["rule_id", "rule_type", alt.Tooltip("cost:Q", format=",.0f")],
+            )
+            .properties(height=max(80, 40 * len(cost)))
         )
-        st.dataframe(cost, hide_index=True, width="stretch")
+        st.altair_chart(chart, width="stretch")
+        st.caption(
+            "Each bar is how much more council revenue the optimiser books for the same "
+            "campaigns when that one rule is dropped: what the rule really costs this plan."
+        )
+        money = ("council_revenue_with", "council_revenue_without", "cost")
+        money += ("sales_with", "sales_without")
+        config = {c: st.column_config.NumberColumn(c, format=ui.money_format(cur)) for c in money}
+        st.dataframe(cost, hide_index=True, width="stretch", column_config=config)
 
 
 st.title("Value")
@@ -257,7 +385,9 @@ with ui.guard("valuing the assets") as valued:
     summary = portfolio(values)
 if valued.ok:
     for message in values.attrs.get("warnings", []):
-        st.warning(ui.plain(message), icon=":material/warning:")
+        st.warning(ui.plain(planner.for_form(message)), icon=":material/warning:")
+    st.subheader("Value map")
+    value_charts(values)
     st.subheader("Asset values")
     valuation_table(values)
     st.subheader("Concession terms simulator")

@@ -208,8 +208,11 @@ def main() -> None:
         dask = _run("dask", folder)
         for name, r in (("one process", single), ("dask 2 workers", dask)):
             worker = f"{r['worker_peak_mb']:>10,.0f}" if "worker_peak_mb" in r else f"{'-':>10}"
-            print(f"{n_assets:>8,} {n_sites:>7,} {name:<16} {r['wall']:>8.1f} {r['cpu']:>8.1f} "
-                  f"{r['peak_mb']:>9,.0f} {worker} {str(r['digest'] == single['digest']):>5}")  # fmt: skip
+            same = r["digest"] == single["digest"]
+            print(
+                f"{n_assets:>8,} {n_sites:>7,} {name:<16} {r['wall']:>8.1f} {r['cpu']:>8.1f} "
+                f"{r['peak_mb']:>9,.0f} {worker} {same!s:>5}"
+            )
         print(f"{'':>8} {'':>7} dask/one wall {dask['wall'] / single['wall']:.2f}x "
               f"(cluster start {dask['boot']:.1f} s not counted)")  # fmt: skip
     plan_sizes = [int(s) for s in args.plan_sizes.split(",") if s]

@@ -195,6 +195,10 @@ def _geo(frame: pd.DataFrame) -> gpd.GeoDataFrame:
     return out
 
 
+#: Price of a face (a slot for d6) a cycle on the uk-default rate card, GBP; "" is any format.
+PRICE = {"6-sheet": 92.0, "d6": 60.0, "48-sheet": 300.0, "": 92.0}
+
+
 def make_campaigns(n_assets: int, rng: np.random.Generator, n: int = 200) -> pd.DataFrame:
     """200 campaigns: 150 national, 50 regional (a 15 km circle around a town)."""
     to_lonlat = Transformer.from_crs(27700, 4326, always_xy=True)
@@ -221,7 +225,7 @@ def make_campaigns(n_assets: int, rng: np.random.Generator, n: int = 200) -> pd.
                 "campaign_id": f"{'NAT' if national else 'REG'}{i:03d}",
                 "advertiser": f"Advertiser {i % 120}",
                 "category": category,
-                "budget": round(max_faces * length * float(rng.uniform(120, 260)), 2),
+                "budget": round(max_faces * length * PRICE[fmt] * float(rng.uniform(0.7, 1.1)), 2),
                 "cycles": f"{start}-{start + length - 1}" if length > 1 else str(start),
                 "min_faces": max(1, round(max_faces * 0.5)),
                 "max_faces": max_faces,

@@ -30,6 +30,7 @@ from planner.errors import (
 )
 from planner.geo import metric_crs, to_metric
 from planner.io.database import DatabaseSource, read_database_table, write_database
+from planner.io.form import for_form, mapping_targets, preview_file, suggest_columns
 from planner.io.osm import import_osm, import_osm_layers
 from planner.io.readers import (
     load_assets,
@@ -44,7 +45,8 @@ from planner.io.readers import (
     write_table,
 )
 from planner.io.traffic import load_traffic_counts
-from planner.io.validation import ValidationReport
+from planner.io.validation import ValidationReport, check_layers_overlap
+from planner.io.writers import write_booking_sheet
 from planner.optimise.covering import CoverResult, coverage_from_frames, coverage_matrix, max_cover
 from planner.optimise.greedy import greedy_plan
 from planner.optimise.instance import build_instance
@@ -71,6 +73,7 @@ from planner.policy.load import (
 from planner.policy.sites import check_sites_against_policy
 from planner.policy.table import policy_from_table, policy_to_table
 from planner.presets import preset_names
+from planner.report import booking_sheet, plan_by_campaign, plan_by_cycle, value_bands
 from planner.scenarios import (
     Scenario,
     compare_scenarios,
@@ -90,7 +93,7 @@ from planner.value.concession import (
     terms_from_dict,
     terms_to_dict,
 )
-from planner.value.rates import RateCard, load_rate_card, price_assets
+from planner.value.rates import RateCard, card_for_location, load_rate_card, price_assets
 from planner.value.reach import ReachParams, build_catchments, campaign_reach, reach_frequency
 from planner.value.valuation import (
     ValuationAssumptions,
@@ -144,11 +147,14 @@ __all__ = [
     "asset_map",
     "assumptions_table",
     "audit",
+    "booking_sheet",
     "build_catchments",
     "build_instance",
     "calibrate",
     "campaign_reach",
+    "card_for_location",
     "check_currency",
+    "check_layers_overlap",
     "check_sites_against_policy",
     "compare_scenarios",
     "council_income",
@@ -160,6 +166,7 @@ __all__ = [
     "eligibility_summary",
     "estimate_impacts",
     "exclusion_zones",
+    "for_form",
     "greedy_plan",
     "import_osm",
     "import_osm_layers",
@@ -179,12 +186,15 @@ __all__ = [
     "load_traffic_counts",
     "load_zones",
     "map_html",
+    "mapping_targets",
     "max_cover",
     "metric_crs",
     "parse_campaigns",
     "parse_cycles",
     "parse_policy",
     "plan",
+    "plan_by_campaign",
+    "plan_by_cycle",
     "plan_reach_curve",
     "policy_cost",
     "policy_from_table",
@@ -194,6 +204,7 @@ __all__ = [
     "policy_value_at_risk",
     "portfolio_summary",
     "preset_names",
+    "preview_file",
     "price_assets",
     "reach_frequency",
     "read_campaigns_table",
@@ -206,11 +217,14 @@ __all__ = [
     "selection_kpis",
     "solve_instance",
     "store_path",
+    "suggest_columns",
     "terms_from_dict",
     "terms_to_dict",
     "to_metric",
     "validate_file",
     "value_assets",
+    "value_bands",
+    "write_booking_sheet",
     "write_database",
     "write_layers",
     "write_table",

@@ -349,7 +349,7 @@ def save_scenario(
 
 
 def list_scenarios(directory: str | os.PathLike[str]) -> pd.DataFrame:
-    """List the saved scenarios, newest first: name, saved_at, note and the plan's summary.
+    """List the saved scenarios, newest first: name, saved_at, note, policy and the plan's summary.
 
     Parameters
     ----------
@@ -359,8 +359,9 @@ def list_scenarios(directory: str | os.PathLike[str]) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``name``, ``saved_at``, ``note``, then the measures of `SUMMARY_ORDER`, then any
-        other ``kpis``; no rows when nothing is saved yet (the store is not created).
+        ``name``, ``saved_at``, ``note``, ``policy`` (the policy's name), then the measures
+        of `SUMMARY_ORDER`, then any other ``kpis``; no rows when nothing is saved yet (the
+        store is not created).
 
     Raises
     ------
@@ -372,18 +373,20 @@ def list_scenarios(directory: str | os.PathLike[str]) -> pd.DataFrame:
     >>> list_scenarios("scenarios")[["name", "saved_at", "council_revenue"]]
     """
     path = store_path(directory)
-    columns = ["name", "saved_at", "note", *SUMMARY_ORDER]
+    columns = ["name", "saved_at", "note", "policy", *SUMMARY_ORDER]
     if not path.is_file():
         return pd.DataFrame(columns=columns)
     with _connect(path, create=False) as conn:
         if not _has_tables(conn):
             return pd.DataFrame(columns=columns)
         rows = conn.execute(
-            "SELECT name, saved_at, note, summary FROM scenario ORDER BY saved_at DESC, name"
+            "SELECT name, saved_at, note, policy_toml, summary FROM scenario "
+            "ORDER BY saved_at DESC, name"
         ).fetchall()
     records = [
-        {"name": n, "saved_at": t, "note": note} | json.loads(summary)
-        for n, t, note, summary in rows
+        {"name": n, "saved_at": t, "note": note, "policy": _policy_outline(policy)[0]}
+        | json.loads(summary)
+        for n, t, note, policy, summary in rows
     ]
     frame = pd.DataFrame(records)
     extra = [c for c in frame.columns if c not in columns]

@@ -181,8 +181,10 @@ def test_uploaded_assets_replace_the_demo(app, uploads):
     click(app, "Load assets")
     clean(app)
     assert metric(app, "Assets") == "2"
-    assert "Loaded 2 assets from my assets.csv." in text(app)
-    assert "assets: upload my assets.csv; sites: demo: data/sites.gpkg" in text(app)
+    assert "Loaded 2 street assets from my assets.csv." in text(app)
+    layers = table(app, "layer", "in use").set_index("layer")
+    assert layers.loc["Street assets", "in use"] == "your data"
+    assert layers.loc["Sensitive sites", "in use"] == "demo data"
 
 
 def test_invalid_upload_is_explained_and_the_demo_kept(app, uploads):
@@ -321,11 +323,12 @@ def test_plan_page_solves_the_demo(app):
     clean(app)
     result = app.session_state["result"]
     assert result.plan.ok and len(result.plan.placements) > 0
-    assert metric(app, "Council revenue").startswith("EUR ")
+    assert metric(app, "Council revenue").startswith("€")
     assert 0 < result.plan.fill_rate < 1
     assert "Audit passed" in text(app)
     labels = {d.proto.label for d in app.get("download_button")}
     assert {"GeoPackage", "GeoJSON", "CSV", "Excel", "Map (HTML)", "Audit log (CSV)"} <= labels
+    assert {"Booking sheet (Excel)", "Booking sheet (CSV)"} <= labels
 
 
 def test_infeasible_plan_is_explained(app):
@@ -355,12 +358,12 @@ def test_value_page_shows_modelled_values_and_simulates_terms(app):
     open_page(app, "value")
     clean(app)
     assert "modelled estimate" in text(app)
-    assert metric(app, "Council income a year, central").startswith("EUR ")
+    assert metric(app, "Council income a year (central)").startswith("€")
     app.number_input(key="sim_sales").set_value(100_000.0)
     click(app, "Simulate")
     clean(app)
     # demo terms: 50% of 100k = 50k > 20k guarantee, plus the 5k fee
-    assert metric(app, "Council income") == "EUR 55,000"
+    assert metric(app, "Council income") == "€55,000"
     click(app, "Use these terms for planning and valuation")
     clean(app)
     # The simulated terms are now the ones used: 20k guarantee + 5k fee at no sales.
@@ -456,3 +459,230 @@ def test_scenario_folder_that_is_a_file_and_bad_names(app, tmp_path):
     app.text_input(key="scenario_name").set_value("   ")
     click(app, "Save scenario")
     assert not app.exception and "is not allowed" in errors(app)[0]
+
+
+# --- Issue 16: what stopped a council officer and an agency planner ---------------------------
+
+#: TfL's bus-stops.csv as published (columns and British National Grid eastings/northings),
+#: a few Greenwich stops and one of its five stops at 0/0.
+TFL_STOPS = b"""Stop_Code_LBSL,Bus_Stop_Code,Naptan_Atco,Stop_Name,Location_Easting,\
+Location_Northing,Heading,Stop_Area,Virtual_Bus_Stop
+G101,53301,490007226S,GREENWICH CHURCH STREET,538320,177680,200,G001,0
+G102,53302,490007227N,CUTTY SARK,538360,177780,20,G001,0
+G103,53303,490007228E,GREENWICH PARK,538900,177400,90,G002,0
+G104,53304,490007229W,MAZE HILL,539520,177620,270,G003,0
+BP6163,,,NULL ISLAND STOP,0,0,0,,0
+"""
+#: GIAS (Get Information about Schools) columns: URN, name, type, eastings/northings, and a
+#: personal column the loader drops.
+GIAS_SCHOOLS = b"""URN,EstablishmentName,TypeOfEstablishment (name),Easting,Northing,HeadLastName
+100001,St Alfege with St Peter's,Voluntary aided school,538350,177700,Smith
+100002,James Wolfe Primary,Community school,538850,177450,Jones
+"""
+
+
+def without_python(message: str) -> bool:
+    """True when a message names no Python keyword or CLI option."""
+    return not re.search(r"\b(crs|columns|defaults|kinds|encoding|sheet)=|--[a-z]", message)
+
+
+def test_policy_cost_when_the_policy_refuses_nothing(app):
+    # Defect 1: the Value page's policy cost failed whenever no asset was refused.
+    open_page(app, "policy")
+    toml = app.text_area[0].value.replace("within_m = 100", "within_m = 1")
+    app.text_area[0].set_value(toml)
+    click(app, "Apply the TOML")
+    open_page(app, "value")
+    clean(app)
+    assert "The policy refuses no asset here, so it puts no value out of reach." in text(app)
+    risk = table(app, "level", "value_out_of_reach_central")
+    assert risk["value_out_of_reach_central"].sum() == 0
+
+
+def test_far_assets_drop_the_demo_layers_and_price_in_their_currency(app, uploads):
+    # Defect 2: London stops were valued with Helsinki zones, mapped with Helsinki sites,
+    # priced in EUR.
+    uploads["file_assets"] = FakeUpload("stops.csv", TFL_STOPS)
+    app.run()
+    app.text_input(key="crs_assets").set_value("EPSG:27700")
+    app.selectbox(key="map_assets_asset_id").select("Stop_Code_LBSL")
+    app.checkbox(key="drop_assets").check()
+    click(app, "Load assets")
+    clean(app)
+    inputs = app.session_state["inputs"]
+    assert len(inputs.assets) == 4
+    assert [inputs.get(k) for k in ("sites", "zones", "transit", "pois")] == [None] * 4
+    assert "lie nowhere near your assets, so they are no longer used" in text(app)
+    layers = table(app, "layer", "in use").set_index("layer")["in use"]
+    assert layers.to_dict() == {
+        "Street assets": "your data",
+        "Sensitive sites": "not loaded",
+        "Demand zones": "not loaded",
+        "Transit stops": "not loaded",
+        "Points of interest": "not loaded",
+    }
+    assert app.session_state["pricing"] == {"rate_card": "uk-default", "terms": "uk-default"}
+    open_page(app, "value")
+    assert metric(app, "Council income a year (central)").startswith("£")
+
+
+def test_nearby_assets_keep_the_demo_layers_but_say_so(app, uploads):
+    uploads["file_assets"] = FakeUpload(
+        "my assets.csv",
+        b"asset_id,lon,lat,asset_type\nA1,24.94,60.17,bus_shelter\nA2,24.95,60.17,bus_stop\n",
+    )
+    click(app, "Load assets")
+    assert "Your data is used with the Helsinki demo's sensitive sites" in text(app)
+    click(app, "Remove the demo layers")
+    clean(app)
+    inputs = app.session_state["inputs"]
+    assert inputs.demo_layers() == [] and inputs.get("sites") is None
+    assert "Your data is used with" not in text(app)
+
+
+def test_transit_stops_and_points_of_interest_are_uploadable(app, uploads):
+    uploads["file_transit"] = FakeUpload("stops.csv", b"stop,lon,lat\nT1,24.94,60.17\n")
+    uploads["file_pois"] = FakeUpload("pois.csv", b"poi,lon,lat\nP1,24.94,60.17\nP2,24.95,60.16\n")
+    click(app, "Load transit")
+    click(app, "Load pois")
+    clean(app)
+    assert metric(app, "Transit stops") == "1" and metric(app, "Points of interest") == "2"
+    inputs = app.session_state["inputs"]
+    assert inputs.origin("transit") == inputs.origin("pois") == "yours"
+
+
+def test_upload_errors_name_the_controls_not_python(app, uploads):
+    # Defect 3: messages in Python syntax, a third-width column, a cut-off table.
+    uploads["file_assets"] = FakeUpload("stops.csv", TFL_STOPS)
+    app.run()
+    assert table(app, "Stop_Code_LBSL", "Stop_Name").shape == (5, 9)  # the file's first rows
+    assert app.selectbox(key="map_assets_name").value == "Stop_Name"  # from the aliases
+    assert app.selectbox(key="map_assets_x").value == "Location_Easting"
+    click(app, "Load assets")
+    message = errors(app)[0]
+    assert "Enter EPSG:27700 in the box 'CRS'" in message and without_python(message)
+
+    app.text_input(key="crs_assets").set_value("EPSG:27700")
+    click(app, "Load assets")
+    message = errors(app)[0]
+    assert "under 'Columns of this file'" in message and without_python(message)
+    problems = table(app, "where", "found", "how to fix")
+    assert all(without_python(t) for t in problems["how to fix"])
+
+    app.selectbox(key="map_assets_asset_id").select("Stop_Code_LBSL")
+    click(app, "Load assets")
+    assert "row 6 (id BP6163)" in errors(app)[0]  # null island
+    assert "tick 'Drop invalid rows' to load the other rows" in text(app)
+    assert metric(app, "Assets") == "710"
+
+
+def test_gias_schools_load_with_a_kind_for_every_row(app, uploads):
+    uploads["file_sites"] = FakeUpload("gias.csv", GIAS_SCHOOLS)
+    app.run()
+    assert app.selectbox(key="map_sites_site_id").value == "URN"
+    click(app, "Load sites")
+    assert "'kind = school' in 'Values for missing columns'" in errors(app)[0]
+    app.text_input(key="crs_sites").set_value("EPSG:27700")
+    app.text_area(key="defaults_sites").set_value("kind = school")
+    click(app, "Load sites")
+    clean(app)
+    sites = app.session_state["inputs"].get("sites")
+    assert sorted(sites["site_id"]) == ["100001", "100002"] and set(sites["kind"]) == {"school"}
+    assert "HeadLastName" not in sites.columns
+
+
+def test_simulator_starts_again_from_newly_chosen_terms(app):
+    # Defect 4: the simulator kept the old guarantee, fee and sales after a terms switch.
+    open_page(app, "value")
+    app.number_input(key="sim_guarantee").set_value(30_000.0)
+    click(app, "Simulate")
+    assert metric(app, "Guarantee") == "€30,000"
+    app.selectbox(key="rate_card_choice").select("uk-default")
+    app.selectbox(key="terms_choice").select("uk-default")
+    click(app, "Use these prices and terms")
+    clean(app)
+    uk = planner.load_terms("uk-default")
+    assert app.number_input(key="sim_guarantee").value == uk.minimum_annual_guarantee
+    assert app.number_input(key="sim_fee").value == uk.fixed_annual_fee
+    assert "Guarantee" not in [m.label for m in app.metric]  # no stale result
+    click(app, "Simulate")
+    assert metric(app, "Guarantee").startswith("£")
+
+
+def test_a_bad_campaigns_upload_keeps_the_good_table(app, uploads):
+    # Defect 5: a bad file replaced the 10 demo campaigns, "Loaded" beside the errors.
+    open_page(app, "campaigns")
+    good = app.session_state["campaigns"].copy()
+    bad = good.copy()
+    bad.loc[0, "budget"] = "lots"
+    uploads["file_campaigns"] = FakeUpload("bad.csv", bad.to_csv(index=False).encode())
+    click(app, "Load campaigns")
+    assert "row 2" in errors(app)[0] and "budget" in errors(app)[0]
+    assert "Loaded" not in text(app)
+    assert "Nothing was replaced: the 10 campaign(s) below are still the ones in use" in text(app)
+    pd.testing.assert_frame_equal(app.session_state["campaigns"], good)
+
+
+def test_plan_figures_have_units_and_fit(app):
+    # Defect 6: sums labelled as people, minor units, cut-off values, fractions, names.
+    solve(app)
+    clean(app)
+    plan = app.session_state["result"].plan
+    shown = {m.label: m.value for m in app.metric}
+    assert shown["Council revenue"].startswith("€") and shown["Gross sales"].startswith("€")
+    assert shown["Fill rate"].endswith("%") and shown["Cover"].endswith("%")
+    assert shown["People reached"] == f"{plan.reach:,}" <= f"{plan.universe:,}"
+    assert plan.reach < plan.campaigns["reach"].sum()  # people once, not a campaign sum
+    assert all(len(v) <= 12 for v in shown.values()), shown
+    words = text(app)
+    assert "cp-sat" not in words and f"objective {plan.objective_name}" not in words
+    assert "Maximising council revenue" in words
+
+
+def test_solver_progress_is_said_in_words():
+    from app_pages import ui
+
+    assert ui.progress_words("solution 1,234,500 (bound 1,300,000)") == (
+        "found a plan, looking for a better one"
+    )
+    assert ui.progress_words("greedy warm start ready") == "greedy warm start ready"
+    assert ui.money(14_881_991.4, "EUR", short=True) == "€14.9M"
+    assert ui.money(-1200, "GBP") == "-£1,200" and ui.money(5, "CHF") == "CHF 5"
+    assert ui.percent(0.7501) == "75.0%"
+    assert ui.when("2026-11-30T06:15:00+00:00") == "30 Nov 2026, 06:15 UTC"
+
+
+def test_a_map_shown_in_the_app_still_exports_one_legend(monkeypatch):
+    # Defect 7: streamlit-folium renames the elements of the map it draws, so the plan
+    # map exported afterwards had two legends, two layer controls and two notices.
+    monkeypatch.setenv("PLANNER_MAP_TILES", "none")
+    from app_pages import ui
+
+    demo = planner.load_demo()
+    m = planner.asset_map(demo.assets, sites=demo.sites, zones=demo.zones)
+    ui.show_map(m, key="exported")
+    page = planner.map_html(m)
+    assert page.count("PlannerMap.legend(") == 1
+    assert page.count("L.control.layers") == 1
+    assert page.count("PlannerMap.tileNote(") == 1
+
+
+def test_scenarios_compare_two_different_ones_and_list_the_policy(app):
+    # Defect 8: A and B defaulted to one scenario; a stale "no plan" box; no policy column.
+    solve(app)
+    open_page(app, "scenarios")
+    for name in ("First", "Second"):
+        app.text_input(key="scenario_name").set_value(name)
+        click(app, "Save scenario")
+    listed = table(app, "saved_at", "policy")
+    assert set(listed["policy"]) == {app.session_state["policy"].name}
+    assert app.selectbox(key="compare_a").value != app.selectbox(key="compare_b").value
+
+    app.session_state["targets"] = {**app.session_state["targets"], "revenue_target": 1.0}
+    open_page(app, "scenarios")
+    assert "No plan for the current inputs" in text(app)
+    app.selectbox(key="scenario_pick").select("First")
+    click(app, "Load")
+    clean(app)
+    assert "Loaded 'First'" in text(app)
+    assert "No plan for the current inputs" not in text(app)

@@ -29,6 +29,7 @@ STAGES = {
     "planner.value": 3,
     "planner.optimise": 4,
     "planner.plan": 5,
+    "planner.report": 5,
     "planner.scenarios": 6,
     "planner.demo": 6,
     "planner.maps": 6,

@@ -425,7 +425,8 @@ def test_write_table_round_trip_geodata(tmp_path, assets_4326, suffix):
     frame = assets_4326.assign(price=[1.5, np.nan], digital=[True, False])
 
     path = write_table(frame, tmp_path / f"out{suffix}")
-    back = gpd.read_parquet(path) if suffix == ".parquet" else pyogrio.read_dataframe(path)
+    # layer 0: a GeoPackage also holds its QGIS layer_styles table
+    back = gpd.read_parquet(path) if suffix == ".parquet" else pyogrio.read_dataframe(path, layer=0)
     back = back.sort_values("asset_id", ignore_index=True)  # FlatGeobuf reorders features
 
     assert path == tmp_path / f"out{suffix}"
@@ -456,7 +457,7 @@ def test_write_layers_geopackage_and_excel(tmp_path, assets_4326):
     gpkg = write_layers(layers, tmp_path / "plan.gpkg")
     xlsx = write_layers(layers, tmp_path / "plan.xlsx")
 
-    assert [name for name, _ in pyogrio.list_layers(gpkg)] == ["assets", "values"]
+    assert [name for name, _ in pyogrio.list_layers(gpkg)] == ["assets", "values", "layer_styles"]
     assert pyogrio.read_dataframe(gpkg, layer="values")["value"].tolist() == [10.0, 20.0]
     sheets = pd.read_excel(xlsx, sheet_name=None)
     assert list(sheets) == ["assets", "values"]
@@ -483,7 +484,7 @@ def test_write_table_replaces_an_existing_file(tmp_path, assets_4326):
 
     write_table(assets_4326.iloc[:1], path)
 
-    assert len(pyogrio.read_dataframe(path)) == 1
+    assert len(pyogrio.read_dataframe(path, layer="out")) == 1
 
 
 def _boom_after_partial_write(*args, **kwargs):

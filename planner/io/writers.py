@@ -20,7 +20,7 @@ import pyogrio
 from planner.errors import PlannerError
 from planner.io.layer_styles import write_layer_styles
 
-__all__ = ["atomic_path", "write_layers", "write_table"]
+__all__ = ["atomic_path", "write_booking_sheet", "write_layers", "write_table"]
 
 
 @contextlib.contextmanager
@@ -158,6 +158,98 @@ def write_layers(layers: Mapping[str, pd.DataFrame], path: str | os.PathLike[str
                 driver = "FlatGeobuf" if suffix == ".fgb" else "GeoJSON"
                 pyogrio.write_dataframe(_plain(frame, keep_geometry=True), tmp, driver=driver)
     return path
+
+
+def write_booking_sheet(sheet: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write a booking sheet atomically as Excel (ready to send) or CSV.
+
+    In Excel the header row is bold, frozen and filtered; each column is as wide as its
+    longest value (at most 45 characters); ``price`` has thousands separators, two
+    decimals and the currency code, ``impacts`` and ``face``/``cycle`` are whole numbers
+    and ``cycle_start``/``cycle_end`` are dates (``yyyy-mm-dd``). In CSV dates are ISO
+    text. In both, text starting with ``=``, ``+``, ``-`` or ``@`` is kept as text, never a
+    formula (a spreadsheet injection guard).
+
+    Parameters
+    ----------
+    sheet
+        A booking sheet (`planner.report.booking_sheet`); ``attrs["currency"]`` or a
+        ``currency`` column names the price's currency.
+    path
+        Output ``.xlsx`` or ``.csv`` file.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    PlannerError
+        When the file type is neither ``.xlsx`` nor ``.csv``.
+
+    Examples
+    --------
+    >>> write_booking_sheet(booking_sheet(result, assets), "booking-sheet.xlsx")
+    PosixPath('booking-sheet.xlsx')
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in {".xlsx", ".csv"}:
+        raise PlannerError(f"Cannot write the booking sheet '{path.name}': use .xlsx or .csv")
+    with atomic_path(path) as tmp:
+        if suffix == ".csv":
+            _text_safe(sheet).to_csv(tmp, index=False)
+        else:
+            with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+                sheet.to_excel(writer, sheet_name="booking sheet", index=False)
+                _format_booking(writer.sheets["booking sheet"], sheet)
+    return path
+
+
+#: Excel number formats of the booking sheet's columns (price gets its currency added).
+_BOOKING_FORMATS = {
+    "price": '#,##0.00 "{currency}"',
+    "impacts": "#,##0",
+    "face": "0",
+    "cycle": "0",
+    "cycle_start": "yyyy-mm-dd",
+    "cycle_end": "yyyy-mm-dd",
+}
+
+
+def _format_booking(ws, sheet: pd.DataFrame) -> None:
+    """Bold, frozen, filtered header; column widths; number and date formats."""
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    currency = sheet.attrs.get("currency") or (
+        str(sheet["currency"].iloc[0]) if "currency" in sheet and len(sheet) else ""
+    )
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = ws.dimensions
+    for j, name in enumerate(sheet.columns, start=1):
+        letter = get_column_letter(j)
+        ws.cell(row=1, column=j).font = Font(bold=True)
+        shown = sheet[name].map(lambda v: f"{v:,.2f}" if isinstance(v, float) else str(v))
+        longest = max([len(str(name)), *shown.str.len().tolist()])
+        ws.column_dimensions[letter].width = min(longest + 2, 45)
+        number_format = _BOOKING_FORMATS.get(str(name), "").replace("{currency}", currency)
+        if number_format:
+            for row in range(2, len(sheet) + 2):
+                ws.cell(row=row, column=j).number_format = number_format
+    _formulas_as_text(ws, sheet)
+
+
+def _text_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text that a spreadsheet would run as a formula with ``'`` (CSV has no types)."""
+    out = frame.copy()
+    for name in out.columns:
+        if out[name].dtype == object or pd.api.types.is_string_dtype(out[name]):
+            out[name] = out[name].map(
+                lambda v: f"'{v}" if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v
+            )
+    return out
 
 
 def _plain(frame: pd.DataFrame, *, keep_geometry: bool) -> pd.DataFrame:

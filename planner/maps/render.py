@@ -257,8 +257,8 @@ def _add_sites(m: folium.Map, sites: gpd.GeoDataFrame) -> dict:
     }
 
 
-_DRAW_ORDER = ("none", "other", "campaign", "eligible", "available", "unavailable", "restricted",
-               "booked")  # fmt: skip
+_DRAW_ORDER = ("none", "other", "campaign", "value", "eligible", "available", "unavailable",
+               "restricted", "booked")  # fmt: skip
 
 
 def _add_assets(m: folium.Map, view: AssetView, *, color_by: str) -> dict:
@@ -282,8 +282,15 @@ def _add_assets(m: folium.Map, view: AssetView, *, color_by: str) -> dict:
     names = ", ".join(layers[k].get_name() for k in order)
     m.add_child(_Script(f"[{names}].forEach(l => l.addTo({m.get_name()}));"))
     items = [{"label": c.label, "colour": c.colour, "count": c.count} for c in view.classes]
-    title = "Assets by status" if color_by == "status" else "Assets by campaign"
-    return {"title": title, "items": items}
+    return {"title": _TITLES[color_by], "items": items}
+
+
+#: The asset legend's title for each ``color_by``.
+_TITLES = {
+    "status": "Assets by status",
+    "campaign": "Assets by campaign",
+    "value": "Assets by annual value (central estimate, a year)",
+}
 
 
 def _layer_control_last(m: folium.Map) -> None:
@@ -340,7 +347,8 @@ def asset_map(
     reach
         ``campaign_id, zone_id`` pairs: a hidden layer per campaign of the zones it reaches.
     color_by
-        ``"status"`` (booked, eligible, restricted, unavailable) or ``"campaign"``.
+        ``"status"`` (booked, eligible, restricted, unavailable), ``"campaign"`` or
+        ``"value"`` (five quantile classes of ``values["annual_value_central"]``).
     category
         Colour eligibility for this advertiser category; None: restricted when any
         category is refused.

@@ -15,6 +15,7 @@ from planner.maps.layers import (
     CAMPAIGN_PALETTE,
     STATUS_COLOURS,
     Category,
+    choropleth,
     format_cycles,
     text_column,
 )
@@ -206,6 +207,34 @@ def _campaign_classes(
     return members, classes
 
 
+def _value_classes(
+    ids: pd.Series, values: pd.DataFrame | None
+) -> tuple[list[list[int]], list[Category]]:
+    """Return five quantile classes of the assets' central annual value, low to high.
+
+    Assets without a value go to "no data" (drawn first); colours run along YlOrRd.
+
+    Raises
+    ------
+    PlannerError
+        When ``values`` is None or lacks ``annual_value_central``.
+    """
+    table = _aligned_values(ids, values)
+    if table is None or "annual_value_central" not in table:
+        raise PlannerError(
+            "color_by='value' needs values with 'annual_value_central' (from "
+            "planner.value_assets); pass values="
+        )
+    index, bands = choropleth(table["annual_value_central"], n_classes=5)
+    members = [np.flatnonzero(index == i).tolist() for i in range(len(bands))]
+    classes = [
+        Category("none" if c.key == "nodata" else "value", c.label, c.colour, c.count)
+        for c in bands
+    ]
+    keep = [i for i, c in enumerate(classes) if c.count]
+    return [members[i] for i in keep], [classes[i] for i in keep]
+
+
 def _column(frame: pd.DataFrame, name: str) -> pd.Series | None:
     """Return the column, or None when it is absent or entirely missing (not worth a row)."""
     if name not in frame.columns or frame[name].isna().all():
@@ -380,7 +409,8 @@ def asset_view(
     eligibility, placements, values, category
         As for `planner.maps.render.asset_map`.
     color_by
-        ``"status"`` or ``"campaign"``.
+        ``"status"``, ``"campaign"`` or ``"value"`` (five quantile classes of
+        ``values["annual_value_central"]``).
 
     Returns
     -------
@@ -391,8 +421,8 @@ def asset_view(
     ------
     PlannerError
         When ``color_by`` is not valid, ``assets`` lacks ``asset_id``, or as for
-        `asset_status` and (colouring by campaign) when ``placements`` lacks
-        ``campaign_id``.
+        `asset_status`; colouring by campaign when ``placements`` lacks ``campaign_id``,
+        by value when ``values`` lacks ``annual_value_central``.
 
     Examples
     --------
@@ -400,8 +430,10 @@ def asset_view(
     >>> [c.label for c in view.classes]
     ['Spring sale', 'not booked']
     """
-    if color_by not in ("status", "campaign"):
-        raise PlannerError(f"color_by={color_by!r} is not valid. Use 'status' or 'campaign'.")
+    if color_by not in ("status", "campaign", "value"):
+        raise PlannerError(
+            f"color_by={color_by!r} is not valid. Use 'status', 'campaign' or 'value'."
+        )
     _need(assets, "assets", ("asset_id",))
     ids = assets["asset_id"].astype(str)
     points = assets.geometry
@@ -410,6 +442,8 @@ def asset_view(
     status = asset_status(assets, eligibility=eligibility, placements=placements, category=category)
     if color_by == "status":
         members, classes = _status_classes(status)
+    elif color_by == "value":
+        members, classes = _value_classes(ids, values)
     else:
         members, classes = _campaign_classes(ids, placements)
     data = {

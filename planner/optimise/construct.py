@@ -243,8 +243,9 @@ class _Bookings:
         if reason == "capacity":
             return list(self.on[key].values())
         if reason == "budget":
-            # The campaign's own faces in other cycles where it is above its minimum.
-            out = []
+            # The campaign's dearer faces in this cycle (a swap for a cheaper one), and its
+            # faces in other cycles where it is above its minimum.
+            out = [j for j in self._faces_of(c, t) if self.price[j] > self.price[k]]
             for other in range(n_cycles):
                 if other != t and self.count[c * n_cycles + other] > self.min_faces[c]:
                     out.extend(self._faces_of(c, other))
@@ -674,7 +675,7 @@ def _cheapen(book: _Bookings, key: int, score: np.ndarray, tabu: _Tabu) -> bool:
     nothing else refuses; the face swapped is the dearest that has a cheaper
     replacement. Returns whether a swap was made.
     """
-    c, t = divmod(key, book.n_cycles)
+    c = key // book.n_cycles
     if not any(book.failure(k) == "budget" for k in _candidate_order(book, key, score)[:_SCAN]):
         return False
     faces = [
@@ -735,22 +736,31 @@ def _best_ejection(book, key, score, worth, tabu: _Tabu):
 def _eject_for(book, k, worth, tabu: _Tabu) -> tuple[float, list[int]] | None:
     """Unbook blockers of ``k`` one by one until it fits; undo, and return their cost.
 
-    Returns ``(cost, placements)`` or None when a blocker cannot be unbooked (locked,
-    tabu, or it would break a share rule) or more than `_MAX_EJECT` would be needed.
+    The cost is `_BREAKS_MINIMUM` for each other campaign-cycle taken below its minimum
+    and for each face of ``k``'s own campaign-cycle unbooked beyond the one ``k``
+    replaces, plus the value unbooked. Returns ``(cost, placements)`` or None when a
+    blocker cannot be unbooked (locked, tabu, or it would break a share rule) or more
+    than `_MAX_EJECT` would be needed.
     """
     out: list[int] = []
-    cost = 0.0
     found: tuple[float, list[int]] | None = None
+    mine = book.cc[k]
     while True:
         reason = book.failure(k)
         if reason is None:
+            own = sum(1 for j in out if book.cc[j] == mine)
+            cost = _BREAKS_MINIMUM * max(own - 1, 0) + sum(float(worth[j]) for j in out)
+            cost += sum(
+                _BREAKS_MINIMUM
+                for j in out
+                if book.cc[j] != mine and book.deficit(book.camp[j], book.cyc[j])
+            )
             found = (cost, list(out))
             break
         options = [j for j in book.blockers(k, reason) if not tabu.tabu(j) and book.can_remove(j)]
         if not options or len(out) >= _MAX_EJECT:
             break
-        j = min(options, key=lambda j: (_penalty(book, j, worth), j))
-        cost += _penalty(book, j, worth)
+        j = min(options, key=lambda j: (_penalty(book, j, worth, mine), j))
         book.remove(j)
         out.append(j)
     for j in reversed(out):
@@ -758,10 +768,14 @@ def _eject_for(book, k, worth, tabu: _Tabu) -> tuple[float, list[int]] | None:
     return found
 
 
-def _penalty(book: _Bookings, j: int, worth: np.ndarray) -> float:
-    """Return the cost of unbooking ``j``: a broken minimum, else its share of value."""
+def _penalty(book: _Bookings, j: int, worth: np.ndarray, mine: int) -> float:
+    """Return the cost of unbooking ``j`` to book a candidate of campaign-cycle ``mine``.
+
+    A minimum broken costs `_BREAKS_MINIMUM` (none for a face of ``mine`` itself, which
+    the candidate replaces); otherwise the face's share of value.
+    """
     c, t = book.camp[j], book.cyc[j]
-    below = book.count[c * book.n_cycles + t] - 1 < book.min_faces[c]
+    below = book.cc[j] != mine and book.count[c * book.n_cycles + t] - 1 < book.min_faces[c]
     return (_BREAKS_MINIMUM if below else 0.0) + float(worth[j])
 
 

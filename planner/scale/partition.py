@@ -186,7 +186,7 @@ def pack_cells(cells: list[Partition], n_workers: int) -> list[Task]:
 
 
 def _task(group: list[Partition]) -> Task:
-    """A task of these cells."""
+    """Make the task of these cells."""
     return Task(tuple(group), np.sort(np.concatenate([c.positions for c in group])))
 
 

@@ -1,6 +1,6 @@
 """Eligibility and valuation partitioned over a Dask cluster, with one process's answers.
 
-Each grid cell of assets (`planner.scale.partition`) is a task that runs the project's own
+Each task (grid cells of assets packed together, `planner.scale.partition`) runs the project's own
 `planner.policy.eligibility.eligibility` or `planner.value.valuation.value_assets` on its
 assets and on the neighbours within a halo: the policy's largest exclusion distance for
 sensitive sites; the audience model's reach (walking radius, transit and point-of-interest
@@ -30,9 +30,9 @@ from planner.policy.sites import check_sites_against_policy
 from planner.scale.cluster import ClusterSettings, run_tasks
 from planner.scale.partition import (
     DEFAULT_CELL_M,
-    Partition,
+    Task,
     grid_cells,
-    halo_members,
+    pack_cells,
     partition_crs,
 )
 from planner.value.audience import AudienceParams
@@ -120,12 +120,12 @@ def partitioned_eligibility(
     warnings = check_sites_against_policy(sites, policy, assets=assets)
     use_sites = sites if policy.exclusions else None
     crs = metric_crs(assets, *([use_sites] if use_sites is not None else []))
-    cells = grid_cells(_bounds(assets, crs), cell_m)
+    cells = _tasks(assets, crs, cell_m, client)
     halo_m = max((r.within_m for r in policy.exclusions), default=0.0)
     site_pos: list[np.ndarray | None] = [None] * len(cells)
     if use_sites is not None:
         s_bounds = _bounds(use_sites, crs)
-        site_pos = [halo_members(c.bounds, s_bounds, halo_m) for c in cells]
+        site_pos = [c.halo(s_bounds, halo_m) for c in cells]
         if not _same_crs(cells, assets, crs, [(use_sites, site_pos)]):
             return eligibility(assets, sites, policy)
     payloads = [
@@ -228,7 +228,7 @@ def partitioned_value_assets(
         return value_assets(assets, **options)
     card, deal = check_currency(rate_card, terms)
     crs = metric_crs(assets)
-    cells = grid_cells(_bounds(assets, crs), cell_m)
+    cells = _tasks(assets, crs, cell_m, client)
     if not _same_crs(cells, assets, crs, []):
         return value_assets(assets, **options)
     reach = {
@@ -313,13 +313,19 @@ def _calibrates(assets: pd.DataFrame, params: AudienceParams) -> bool:
     return int((measured >= 0).sum()) >= params.min_measured_for_calibration
 
 
+def _tasks(assets: gpd.GeoDataFrame, crs: CRS, cell_m: float, client: Client) -> list[Task]:
+    """Grid cells of ``cell_m`` packed into about four tasks per worker of ``client``."""
+    workers = len(client.scheduler_info().get("workers", {})) or 1
+    return pack_cells(grid_cells(_bounds(assets, crs), cell_m), workers)
+
+
 def _bounds(frame: gpd.GeoDataFrame, crs: CRS) -> np.ndarray:
     """Bounding box of each feature in ``crs``, shape (n, 4), metres."""
     return frame.geometry.to_crs(crs).bounds.to_numpy()
 
 
 def _same_crs(
-    cells: list[Partition],
+    cells: list[Task],
     assets: gpd.GeoDataFrame,
     crs: CRS,
     neighbours: list[tuple[gpd.GeoDataFrame, list]],
@@ -341,7 +347,7 @@ def _same_crs(
 
 
 def _halo_positions(
-    cells: list[Partition], frame: gpd.GeoDataFrame, crs: CRS, halo_m: float, *, keep_one: bool
+    cells: list[Task], frame: gpd.GeoDataFrame, crs: CRS, halo_m: float, *, keep_one: bool
 ) -> list[np.ndarray]:
     """Positions of ``frame``'s features within ``halo_m`` of each cell's assets.
 
@@ -351,7 +357,7 @@ def _halo_positions(
     bounds = _bounds(frame, crs)
     out = []
     for cell in cells:
-        pos = halo_members(cell.bounds, bounds, halo_m)
+        pos = cell.halo(bounds, halo_m)
         if keep_one and not len(pos) and len(frame):
             pos = np.array([0])
         out.append(pos)
@@ -359,7 +365,7 @@ def _halo_positions(
 
 
 def _split_eligibility(
-    table: pd.DataFrame | None, assets: pd.DataFrame, cells: list[Partition]
+    table: pd.DataFrame | None, assets: pd.DataFrame, cells: list[Task]
 ) -> list[pd.DataFrame | None]:
     """Cut an eligibility table into the rows of each cell's assets, in the table's order."""
     if table is None:
@@ -375,6 +381,6 @@ def _split_eligibility(
     return [table.iloc[order[starts[i] : starts[i + 1]]] for i in range(len(cells))]
 
 
-def _assets_order(cells: list[Partition]) -> np.ndarray:
+def _assets_order(cells: list[Task]) -> np.ndarray:
     """Positions, in the gathered (cell by cell) table, of the assets in their input order."""
     return np.argsort(np.concatenate([c.positions for c in cells]), kind="stable")
