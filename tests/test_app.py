@@ -580,9 +580,9 @@ def test_gias_schools_load_with_a_kind_for_every_row(app, uploads):
     uploads["file_sites"] = FakeUpload("gias.csv", GIAS_SCHOOLS)
     app.run()
     assert app.selectbox(key="map_sites_site_id").value == "URN"
+    app.text_input(key="crs_sites").set_value("EPSG:27700")
     click(app, "Load sites")
     assert "'kind = school' in 'Values for missing columns'" in errors(app)[0]
-    app.text_input(key="crs_sites").set_value("EPSG:27700")
     app.text_area(key="defaults_sites").set_value("kind = school")
     click(app, "Load sites")
     clean(app)

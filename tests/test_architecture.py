@@ -20,6 +20,7 @@ STAGES = {
     "planner": 0,
     "planner.errors": 0,
     "planner.schema": 0,
+    "planner.styles": 0,
     "planner.geo": 0,
     "planner.calendar": 0,
     "planner.campaigns": 0,

@@ -299,6 +299,20 @@ def test_layers_legend_and_bounds():
     assert (west, east) == pytest.approx((lon[0], lon[1]), abs=1e-7)
 
 
+def test_value_map_colours_assets_by_annual_value():
+    assets = make_assets(6)
+    values = pd.DataFrame(
+        {"asset_id": assets["asset_id"], "annual_value_central": [10, 20, 30, 40, 500, np.nan]}
+    )
+    view = asset_view(assets, values=values, color_by="value")
+    assert [c.key for c in view.classes] == ["value"] * 5 + ["none"]
+    assert view.data["members"][-1] == [5] and view.data["members"][-2] == [4]
+    html = map_html(asset_map(assets, values=values, color_by="value", tiles="none"))
+    assert "Assets by annual value (central estimate, a year)" in html
+    with pytest.raises(PlannerError, match="color_by='value' needs values"):
+        asset_view(assets, color_by="value")
+
+
 def test_adding_to_an_existing_map_keeps_its_layer_control_last():
     m = folium.Map(tiles=None)
     folium.LayerControl().add_to(m)

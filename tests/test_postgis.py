@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import shutil
 import subprocess
 import tempfile
@@ -512,3 +513,46 @@ def test_a_url_without_table_or_sql_is_explained():
     with pytest.raises(PlannerError) as caught:
         planner.load_assets("postgresql://planner:secret@db.example/assets?table=a&sql=SELECT+1")
     assert "secret" not in str(caught.value)
+
+
+# --- the app's data page ------------------------------------------------------------------------
+
+
+def test_the_app_reads_assets_from_the_database_and_never_shows_the_password(
+    loaded, inputs, monkeypatch
+):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("PLANNER_MAP_TILES", "none")
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=180)
+    at.run()
+    lon, lat = inputs.centre
+    sql = (
+        "SELECT * FROM street_assets WHERE ST_DWithin(geometry::geography, "
+        f"ST_SetSRID(ST_MakePoint({lon}, {lat}), 4326)::geography, {inputs.radius_m})"
+    )
+    wrong = loaded.url.replace(urllib.parse.quote(PASSWORD), "Wr0ng-Pa55")
+
+    for url, expected in ((wrong, None), (loaded.url, len(planner.load_assets(loaded.query(sql))))):
+        at.text_input(key="database_url").set_value(url)
+        at.text_area(key="database_sql").set_value(sql)
+        next(b for b in at.button if b.label == "Read from the database").click()
+        at.run()
+        shown = re.sub(  # the page's text, markdown escapes removed
+            r"\\(.)",
+            r"\1",
+            "\n".join(
+                str(e.value)
+                for kind in ("markdown", "caption", "error", "success")
+                for e in getattr(at, kind)
+            ),
+        )
+        assert not at.exception
+        assert PASSWORD not in shown and "Wr0ng-Pa55" not in shown
+        assets = next(m.value for m in at.metric if m.label == "Assets")
+        if expected is None:
+            assert "password authentication failed" in "\n".join(e.value for e in at.error)
+            assert assets == f"{len(load_demo().assets):,}"
+        else:
+            assert assets == f"{expected:,}"
+            assert f"Loaded {expected} assets from {mask_url(loaded.url)} (query)." in shown

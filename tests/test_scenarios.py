@@ -115,6 +115,7 @@ def test_list_newest_first_and_delete(tmp_path):
     assert listed["name"].tolist() == ["B", "A"]
     assert listed["council_revenue"].tolist() == [200.0, 100.0]
     assert listed["fill_rate"].tolist() == [0.25, 0.25]
+    assert listed["policy"].tolist() == ["Test", "Test"]  # the saved policy's name
 
     delete_scenario(tmp_path, "A")
     assert list_scenarios(tmp_path)["name"].tolist() == ["B"]

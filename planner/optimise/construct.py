@@ -44,6 +44,10 @@ _TENURE = 12
 _SCAN = 400
 #: Most placements unbooked to make room for one candidate.
 _MAX_EJECT = 8
+#: A repair round stops after this many moves without fewer faces missing.
+_STALL = 200
+#: Most repair rounds (the first, then shaken restarts of the cycles in deficit).
+_RESTARTS = 40
 
 
 class _Bookings:
@@ -404,10 +408,10 @@ def construct_plan(
     order = _minimum_order(inst, book)
     for key in order:
         _meet_minimum(book, key, score)
-    missing = sum(book.deficit(key // book.n_cycles, key % book.n_cycles) for key in order)
+    missing = _missing(book, order)
     if missing:
         budget = max_moves if max_moves is not None else 50 * missing + 1_000
-        _repair(book, order, score, budget, seed)
+        _restarts(book, order, score, budget, seed)
     _fill(book, score, objective)
     if book.sales < inst.required_sales_pence:
         _fill_ranked(book, np.lexsort((np.arange(inst.n_candidates), -inst.cand_price)).tolist())
@@ -490,13 +494,15 @@ def _near_sum(load: np.ndarray, pairs: np.ndarray) -> np.ndarray:
     return out
 
 
-def _meet_minimum(book: _Bookings, key: int, score: np.ndarray) -> None:
+def _meet_minimum(
+    book: _Bookings, key: int, score: np.ndarray, rng: np.random.Generator | None = None
+) -> None:
     """Book faces of one campaign-cycle up to its minimum: least blocking (or cheapest) first.
 
     A face is booked only if the budget left still covers the cheapest faces of every
     minimum the campaign has yet to meet (a second pass drops that reserve). When a
     share rule refuses a face, the best faces of other categories in the cycle are
-    booked first to make room.
+    booked first to make room. With ``rng``, the order is shaken (`_shaken`).
     """
     c, t = divmod(key, book.n_cycles)
     if not book.deficit(c, t):
@@ -505,8 +511,11 @@ def _meet_minimum(book: _Bookings, key: int, score: np.ndarray) -> None:
     reserve = sum(
         book.cheapest(other, book.deficit(*divmod(other, book.n_cycles))) for other in others
     )
+    ranked = _candidate_order(book, key, score)
+    if rng is not None:
+        ranked = _shaken(ranked, rng)
     for keep_reserve in (True, False):
-        for k in _candidate_order(book, key, score):
+        for k in ranked:
             need = book.deficit(c, t)
             if not need:
                 return
@@ -568,6 +577,61 @@ def _make_room(book: _Bookings, t: int, score: np.ndarray) -> bool:
     return booked
 
 
+def _missing(book: _Bookings, order: list[int]) -> int:
+    """Return the faces missing from the minimums of the campaign-cycles in ``order``."""
+    return sum(book.deficit(*divmod(key, book.n_cycles)) for key in order)
+
+
+def _shaken(ranked: list[int], rng: np.random.Generator) -> list[int]:
+    """Return ``ranked`` partly shuffled: each moves by up to half the list's length."""
+    noise = np.arange(len(ranked)) + rng.random(len(ranked)) * max(len(ranked), 2) / 2
+    return [ranked[i] for i in np.argsort(noise, kind="stable")]
+
+
+def _restarts(book: _Bookings, order: list[int], score: np.ndarray, budget: int, seed: int) -> None:
+    """Repair the minimums; when the repair stalls, rebook the cycles in deficit and retry.
+
+    Each round runs `_repair`; if minimums are still unmet, every unlocked placement in
+    the cycles in deficit (and every placement of the campaigns in deficit) is unbooked
+    and those minimums are booked again in a shaken order (`_shake`). At most
+    `_RESTARTS` rounds and ``budget`` moves in all; the best state found (fewest faces
+    missing) is kept.
+    """
+    rng = np.random.default_rng(seed)
+    best = (_missing(book, order), np.flatnonzero(book.chosen))
+    for _ in range(_RESTARTS):
+        budget -= _repair(book, order, score, budget, rng)
+        missing = _missing(book, order)
+        if missing < best[0]:
+            best = (missing, np.flatnonzero(book.chosen))
+        if not missing or budget <= 0:
+            break
+        _shake(book, order, score, rng)
+    if best[0] < _missing(book, order):
+        for k in np.flatnonzero(book.chosen).tolist():
+            book.remove(k)
+        for k in best[1].tolist():
+            book.add(k)
+
+
+def _shake(book: _Bookings, order: list[int], score: np.ndarray, rng: np.random.Generator) -> None:
+    """Unbook the cycles and campaigns in deficit and book their minimums again, shaken.
+
+    Placements whose unbooking would break a share rule, and locked ones, stay.
+    """
+    short = [key for key in order if book.deficit(*divmod(key, book.n_cycles))]
+    cycles = {key % book.n_cycles for key in short}
+    camps = {key // book.n_cycles for key in short}
+    for k in np.flatnonzero(book.chosen).tolist():
+        if (book.cyc[k] in cycles or book.camp[k] in camps) and book.can_remove(k):
+            book.remove(k)
+    again = [key for key in order if key % book.n_cycles in cycles or key // book.n_cycles in camps]
+    flags = {key: bool(book.share_rules[key // book.n_cycles]) for key in again}
+    noise = rng.random(len(again))
+    for _, _, key in sorted(zip([flags[k] for k in again], noise.tolist(), again, strict=True)):
+        _meet_minimum(book, key, score, rng)
+
+
 class _Tabu:
     """Move counter and tabu list of the repair: a placement moved recently stays put.
 
@@ -575,11 +639,11 @@ class _Tabu:
     (at most a quarter of its candidates), so that a small instance is not frozen.
     """
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, rng: np.random.Generator) -> None:
         self.moves = 0
         self.moved: dict[int, int] = {}
         self.tenure = _TENURE
-        self.rng = np.random.default_rng(seed)
+        self.rng = rng
 
     def tabu(self, k: int) -> bool:
         """Tell whether placement or candidate ``k`` moved within the tenure."""
@@ -591,21 +655,29 @@ class _Tabu:
             self.moved[k] = self.moves
 
 
-def _repair(book: _Bookings, order: list[int], score: np.ndarray, budget: int, seed: int) -> None:
-    """Meet the minimums still unmet by ejection chains, within ``budget`` moves.
+def _repair(
+    book: _Bookings, order: list[int], score: np.ndarray, budget: int, rng: np.random.Generator
+) -> int:
+    """Meet the minimums still unmet by ejection chains; return the moves made.
+
+    Stops after ``budget`` moves, or `_STALL` moves without fewer faces missing.
 
     Each move works on the most constrained deficient campaign-cycle: first any of its
     candidates that now fit are booked; then a (1, 2)-swap among its own faces
     (`_one_for_two`); else one candidate is booked after unbooking the placements that
     block it (`_best_ejection`), breaking as few other minimums as possible (ties broken
-    at random from ``seed``). A campaign taken below its minimum joins the queue.
+    at random from ``rng``). A campaign taken below its minimum joins the queue.
     """
     rank = {key: i for i, key in enumerate(order)}
     queue = [(rank[key], key) for key in order if book.deficit(*divmod(key, book.n_cycles))]
     heapq.heapify(queue)
-    tabu = _Tabu(seed)
+    tabu = _Tabu(rng)
     worth = score / max(float(score.max(initial=0.0)), 1.0)
-    while queue and tabu.moves < budget:
+    fewest, since = _missing(book, order), 0
+    while queue and tabu.moves < budget and tabu.moves - since < _STALL:
+        missing = _missing(book, order)
+        if missing < fewest:
+            fewest, since = missing, tabu.moves
         _, key = queue[0]
         c, t = divmod(key, book.n_cycles)
         _meet_minimum(book, key, score)
@@ -630,6 +702,7 @@ def _repair(book: _Bookings, order: list[int], score: np.ndarray, budget: int, s
             other = book.cc[j]
             if book.deficit(*divmod(other, book.n_cycles)):
                 heapq.heappush(queue, (rank.get(other, len(rank)), other))
+    return tabu.moves
 
 
 def _one_for_two(book: _Bookings, key: int, score: np.ndarray, tabu: _Tabu) -> bool:
