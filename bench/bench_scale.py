@@ -202,8 +202,8 @@ def main() -> None:
           f"{'peak MB':>9} {'worker MB':>10} {'same':>5}")  # fmt: skip
     for size in [int(s) for s in args.sizes.split(",") if s]:
         folder = _data(size, args.data)
-        n_assets = len(gpd.read_parquet(folder / "assets.parquet", columns=["asset_id"]))
-        n_sites = len(gpd.read_parquet(folder / "sites.parquet", columns=["site_id"]))
+        n_assets = len(pd.read_parquet(folder / "assets.parquet", columns=["asset_id"]))
+        n_sites = len(pd.read_parquet(folder / "sites.parquet", columns=["site_id"]))
         single = _run("single", folder)
         dask = _run("dask", folder)
         for name, r in (("one process", single), ("dask 2 workers", dask)):

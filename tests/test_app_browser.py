@@ -109,3 +109,162 @@ def test_data_then_plan_then_map_offline(browser, server):
     assert box["height"] > 100 and facts["height"] > 100
     assert page.get_by_text("Council revenue").first.is_visible()
     page.close()
+
+
+# --- Journeys of issue 16: a council officer's own files, an agency planner's plan -----------
+
+TFL_STOPS = "london_tfl_bus_stops/bus-stops.csv"
+GIAS_SCHOOLS = "london_schools_gias/london_nurseries_edubase_2019.csv"
+#: Greenwich, roughly, in British National Grid metres (west, south, east, north).
+GREENWICH = (537_000, 172_000, 547_000, 180_500)
+
+
+def raw_subset(source: Path, out: Path, keep) -> Path:
+    """Rows of a raw CSV chosen by ``keep(frame)``, every cell written back as it was."""
+    import pandas as pd
+
+    frame = pd.read_csv(source, dtype=str, keep_default_na=False)
+    frame[keep(frame)].to_csv(out, index=False)
+    return out
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick ``option`` in the visible select box labelled ``label``."""
+    box = page.locator('[data-testid="stSelectbox"]:visible').filter(
+        has=page.get_by_text(label, exact=True)
+    )
+    box.click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def type_into(page, label: str, text: str) -> None:
+    """Type into the visible text box or area whose label starts with ``label``."""
+    field = page.locator(
+        f'input[aria-label^="{label}"]:visible, textarea[aria-label^="{label}"]:visible'
+    )
+    field.fill(text)
+    field.press("Tab")
+
+
+def upload_layer(page, tab: str, uploader: str, path: Path) -> None:
+    """Open a layer's tab and choose its file; waits for the preview of its first rows."""
+    page.get_by_role("tab", name=tab, exact=True).click()
+    box = page.locator('[data-testid="stFileUploader"]').filter(has_text=uploader)
+    box.locator('input[type="file"]').set_input_files(str(path))
+    page.get_by_text(f"The first rows of {path.name}").wait_for(timeout=60_000)
+
+
+@pytest.mark.shared_data
+def test_council_officer_maps_raw_tfl_stops_and_gias_schools(
+    browser, server, shared_data, tmp_path
+):
+    def greenwich(f):
+        east = f["Location_Easting"].astype(float)
+        north = f["Location_Northing"].astype(float)
+        w, s, e, n = GREENWICH
+        return east.between(w, e) & north.between(s, n)
+
+    stops = raw_subset(shared_data / TFL_STOPS, tmp_path / "greenwich-bus-stops.csv", greenwich)
+    schools = raw_subset(
+        shared_data / GIAS_SCHOOLS,
+        tmp_path / "greenwich-schools.csv",
+        lambda f: f["LA (name)"] == "Greenwich",
+    )
+    page, seen = open_offline(browser, server)
+    page.get_by_text("Use your own data").click()
+    upload_layer(page, "Street assets", "Street assets (bus shelters", stops)
+    choose(page, "asset_id", "Stop_Code_LBSL")  # TfL's own stop code
+    type_into(page, "CRS, only if", "EPSG:27700")
+    page.get_by_role("button", name="Load assets").click()
+    page.get_by_text("street assets from greenwich-bus-stops.csv").wait_for(timeout=120_000)
+    assert page.get_by_text("lie nowhere near your assets").is_visible()
+
+    upload_layer(page, "Sensitive sites", "Sensitive sites (schools", schools)
+    type_into(page, "CRS, only if", "EPSG:27700")
+    type_into(page, "Values for missing columns", "kind = school")
+    page.get_by_role("button", name="Load sites").click()
+    page.get_by_text("sensitive sites from greenwich-schools.csv").wait_for(timeout=120_000)
+    assert page_trouble(page) == []
+
+    page.get_by_role("link", name="Value").click()
+    page.get_by_text("How the assets' annual value is spread").wait_for(timeout=180_000)
+    page.get_by_text("Each bar is the media value a year (GBP").wait_for(timeout=60_000)
+    ready_map(page)
+    page.wait_for_timeout(500)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.get_by_text("Value map", exact=True).scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "app_value_map.png"))
+    assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 2
+    assert "£" in page.inner_text("body")
+
+    page.get_by_role("link", name="Scenarios").click()
+    type_into(page, "Scenario name", "Greenwich stops")
+    page.get_by_role("button", name="Save scenario").click()
+    page.get_by_text("Saved 'Greenwich stops'").wait_for(timeout=60_000)
+    assert page_trouble(page) == [] and seen["errors"] == []
+    page.close()
+
+
+def test_agency_planner_solves_charts_and_books(browser, server, tmp_path):
+    import openpyxl
+
+    page, seen = open_offline(browser, f"{server}/plan")
+    page.get_by_role("button", name="Solve").wait_for(timeout=120_000)
+    type_into(page, "Time limit (s)", "1")
+    page.get_by_text("Reproducible").click()
+    page.get_by_role("button", name="Solve").click()
+    page.get_by_text("Audit passed").wait_for(timeout=240_000)
+    page.get_by_text("Gross sales by cycle").wait_for(timeout=60_000)
+    assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 2
+    ready_map(page)
+    page.get_by_text("Charts", exact=True).scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "app_plan_charts.png"))
+
+    with page.expect_download(timeout=120_000) as booked:
+        page.get_by_role("button", name="Booking sheet (Excel)").click()
+    sheet = openpyxl.load_workbook(booked.value.path()).active
+    header = [c.value for c in sheet[1]]
+    assert header[:6] == ["asset_id", "name", "asset_type", "format", "ward", "face"]
+    assert {"advertiser", "cycle_start", "cycle_end", "price", "impacts"} <= set(header)
+    assert sheet.freeze_panes == "A2" and sheet.max_row > 100
+
+    with page.expect_download(timeout=120_000) as exported:
+        page.get_by_role("button", name="Map (HTML)").click()
+    html = Path(exported.value.path()).read_text(encoding="utf-8")
+    assert html.count("PlannerMap.legend(") == 1 and html.count("L.control.layers(") == 1
+    assert page_trouble(page) == [] and seen["errors"] == []
+    page.close()
+
+
+def test_sessions_on_one_server_never_see_each_others_data(browser, server):
+    # Several people at once: each uploads their own assets; none sees another's.
+    import tempfile
+
+    users = []
+    for n in range(1, 5):
+        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        context.route(
+            "**/*",
+            lambda r: (
+                r.continue_() if urlparse(r.request.url).hostname in LOCAL_HOSTS else r.abort()
+            ),
+        )
+        page = context.new_page()
+        page.goto(server, timeout=60_000)
+        page.get_by_text("Use your own data").click(timeout=120_000)
+        rows = "".join(f"U{n}-{i},24.9{i},60.17,bus_stop\n" for i in range(n))
+        folder = Path(tempfile.mkdtemp(prefix="planner-user-"))
+        path = folder / f"user{n}.csv"
+        path.write_text("asset_id,lon,lat,asset_type\n" + rows, encoding="utf-8")
+        upload_layer(page, "Street assets", "Street assets (bus shelters", path)
+        users.append((n, context, page))
+    for _, _, page in users:  # everyone presses Load at about the same time
+        page.get_by_role("button", name="Load assets").click()
+    for n, context, page in users:
+        page.get_by_text(f"Loaded {n:,} street assets from user{n}.csv").wait_for(timeout=120_000)
+        assets = page.locator('[data-testid="stMetricValue"]').first.inner_text()
+        assert assets == str(n), (n, assets)
+        assert page_trouble(page) == []
+        context.close()

@@ -454,6 +454,10 @@ def test_credentials_never_appear_in_messages(loaded, capsys):
         "wrong password": (planner.load_assets, wrong + "?table=street_assets"),
         "no such table": (planner.load_assets, loaded.table("nowhere")),
         "bad SQL": (planner.load_sites, loaded.query("SELEC nothing")),
+        "fails while reading": (
+            planner.load_assets,
+            loaded.query("SELECT asset_id, geometry, 1 / (faces - faces) AS x FROM street_assets"),
+        ),
         "no server": (
             planner.load_zones,
             loaded.url.replace(f":{loaded.port}/", f":{free_port()}/") + "?table=zones",

@@ -9,10 +9,10 @@ planner's tables back, replacing or appending, all in one transaction.
 The work is done by the field's libraries: SQLAlchemy builds every statement (names are
 quoted by it, never pasted into SQL), psycopg 3 talks to the server, geopandas'
 ``read_postgis`` reads the geometry and pandas' ``to_sql`` writes it with GeoAlchemy2's
-PostGIS column types.
-Credentials come from the URL or from libpq's own ``PGUSER``/``PGPASSWORD``/``PGHOST``/
-``PGPORT``/``PGDATABASE`` variables and ``~/.pgpass``; the password is never printed,
-logged or put in a message (every message shows the URL as ``user:***@host``).
+PostGIS column types. Credentials come from the URL or from libpq's own ``PGUSER``,
+``PGPASSWORD``, ``PGHOST``, ``PGPORT`` and ``PGDATABASE`` variables and ``~/.pgpass``; the
+password is never printed, logged or put in a message (every message shows the URL as
+``user:***@host``).
 """
 
 from __future__ import annotations
@@ -73,6 +73,7 @@ _DTYPES = {
     "varchar": ("str", "str"),
     "bpchar": ("str", "str"),
 }
+#: Seconds to wait for the server before saying it cannot be reached.
 _CONNECT_SECONDS = 10
 #: Column numbering the rows of every table `write_database` writes (1, 2, ... in the order
 #: given), its primary key: rows have no order of their own in PostgreSQL, and QGIS needs a
@@ -420,11 +421,11 @@ def write_database(
 
     Every table goes in through `pandas.DataFrame.to_sql`; one with geometry gets a typed
     PostGIS column (GeoAlchemy2's ``Geometry``, e.g. ``geometry(POINT, 4326)``) and a
-    spatial index. Each keeps its column types (text, bigint, double precision, boolean,
+    spatial index, and every one a bigint primary key `ROW_KEY` numbering its rows in the
+    order given. Each keeps its column types (text, bigint, double precision, boolean,
     timestamp; a categorical column becomes text) and its values (``""`` stays ``""``,
-    missing stays NULL). If any
-    table fails, the transaction is rolled back and the previous tables are left exactly
-    as they were.
+    missing stays NULL). If any table fails, the transaction is rolled back and the
+    previous tables are left exactly as they were.
 
     Parameters
     ----------
@@ -461,14 +462,14 @@ def write_database(
     ...                "postgresql://planner@db/plans?schema=ooh")  # doctest: +SKIP
     ['ooh.placements', 'ooh.campaigns']
     """
+    import sqlalchemy as sa
+
     query = _parse(url).query
     mode = mode or _one(query.get("mode")) or "replace"
     schema = schema or _one(query.get("schema"))
     name = mask_url(url)
     if mode not in WRITE_MODES:
         raise PlannerError(f"mode='{mode}' is not understood; use 'replace' or 'append'")
-    import sqlalchemy as sa
-
     written = []
     with _connection(url, name, read_only=False) as conn:
         current = ""
@@ -762,7 +763,7 @@ def _run(conn: Connection, statement: sa.Select, geometry: str | None, source: D
             return pd.read_sql(statement, conn)
         # geopandas passes an SQLAlchemy statement on to pandas.read_sql; its stubs say str
         frame = gpd.read_postgis(statement, conn, geom_col=geometry)  # type: ignore[call-overload]
-    except sa.exc.SQLAlchemyError as exc:
+    except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as exc:
         reason = _reason(exc, source.url)
         raise file_error(
             name, f"the query failed: {reason}", "Check the SQL runs in psql"

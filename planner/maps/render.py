@@ -65,7 +65,7 @@ _CSS = """
 .pm-refused { color: #a50f15; }
 .pm-legend { background: rgba(255,255,255,0.93); padding: 6px 9px; border-radius: 4px;
   box-shadow: 0 1px 5px rgba(0,0,0,0.35); font: 12px/1.45 system-ui, sans-serif;
-  max-height: 45vh; max-width: 45vw; overflow-y: auto; }
+  max-height: 75vh; max-width: 45vw; overflow-y: auto; }
 .pm-legend .pm-head:first-child { margin-top: 0; }
 .pm-row { display: flex; align-items: center; gap: 6px; }
 .pm-swatch { display: inline-block; width: 12px; height: 12px; border: 2px solid;

@@ -47,7 +47,7 @@ _MAX_EJECT = 8
 #: A repair round stops after this many moves without fewer faces missing.
 _STALL = 200
 #: Most repair rounds (the first, then shaken restarts of the cycles in deficit).
-_RESTARTS = 40
+_RESTARTS = 200
 
 
 class _Bookings:
@@ -327,7 +327,7 @@ class _Bookings:
         ``by_campaign_cycle`` (campaign-cycle key -> candidates), ``demand`` (campaigns
         with a minimum that could use each asset-cycle), ``tight`` (campaigns whose
         cheapest minimums cost over 70% of their budget) and ``fillers`` (per cycle
-        position, candidates of campaigns under no share rule, best value last).
+        position, candidates of campaigns under no share rule, best value first).
         """
         inst = self.inst
         self.by_campaign_cycle = _by_campaign_cycle(self)
@@ -351,12 +351,14 @@ class _Bookings:
         for c in range(len(inst.campaigns)):
             self.tight[c] = self.spend_floor[c] > 0.7 * self.budget[c]
         self.fillers: dict[int, list[int]] = {}
+        self.filler_pos: dict[int, int] = {}
         if self.share_limit:
             free = ~np.array([bool(r) for r in self.share_rules])[inst.cand_campaign]
             for t in range(self.n_cycles):
                 in_cycle = np.flatnonzero(free & (self.cand_cyc == t))
-                order = np.lexsort((-in_cycle, score[in_cycle]))
+                order = np.lexsort((in_cycle, -score[in_cycle]))
                 self.fillers[t] = in_cycle[order].tolist()
+        self.best_fillers = dict(self.fillers)
 
 
 def _adjacency(pairs: np.ndarray) -> dict[int, list[int]]:
@@ -558,23 +560,51 @@ def _candidate_order(book: _Bookings, key: int, score: np.ndarray) -> list[int]:
 def _make_room(book: _Bookings, t: int, score: np.ndarray) -> bool:
     """Book the best faces in cycle position ``t`` of campaigns under no share rule, to make room.
 
-    Books until every share rule has room for one more face or none of those faces
-    fits; returns whether anything was booked.
+    Books from ``book.fillers[t]`` (best first), from where the last call stopped, until
+    every share rule has room for one more face or the list ends; returns whether
+    anything was booked.
     """
-    pending = book.fillers.get(t, [])
+    ranked = book.fillers.get(t, [])
+    pos = book.filler_pos.get(t, 0)
     booked = False
-    while pending:
-        k = pending[-1]
-        if all(
-            (book.taken[r][t] + 1) * 1000 <= book.share_limit[r] * (book.total[t] + 1)
-            for r in range(len(book.share_limit))
-        ):
-            break
-        pending.pop()
+    while pos < len(ranked) and not all(
+        (book.taken[r][t] + 1) * 1000 <= book.share_limit[r] * (book.total[t] + 1)
+        for r in range(len(book.share_limit))
+    ):
+        k = ranked[pos]
+        pos += 1
         if book.fits(k):
             book.add(k)
             booked = True
+    book.filler_pos[t] = pos
     return booked
+
+
+def _grow(book: _Bookings, key: int, score: np.ndarray, tabu: _Tabu) -> bool:
+    """Book one more face in a cycle whose share rule refuses campaign-cycle ``key``.
+
+    When the share rule is what refuses ``key``'s candidates: the faces of campaigns
+    under no share rule that did not fit before are tried again (`_make_room`), then a
+    (1, 2)-swap (`_one_for_two`) in such a campaign below its maximum. Returns whether
+    a face was booked.
+    """
+    c, t = divmod(key, book.n_cycles)
+    ranked = _candidate_order(book, key, score)[:_SCAN]
+    if not any((book.failure(k) or "").startswith("share:") for k in ranked):
+        return False
+    book.filler_pos[t] = 0
+    if _make_room(book, t, score):
+        return True
+    for d in range(len(book.min_faces)):
+        other = d * book.n_cycles + t
+        if (
+            d != c
+            and not book.share_rules[d]
+            and book.count[other] < book.max_faces[d]
+            and _one_for_two(book, other, score, tabu)
+        ):
+            return True
+    return False
 
 
 def _missing(book: _Bookings, order: list[int]) -> int:
@@ -625,6 +655,9 @@ def _shake(book: _Bookings, order: list[int], score: np.ndarray, rng: np.random.
     for k in np.flatnonzero(book.chosen).tolist():
         if (book.cyc[k] in cycles or book.camp[k] in camps) and book.can_remove(k):
             book.remove(k)
+    for t in cycles:
+        book.fillers[t] = _shaken(book.best_fillers.get(t, []), rng)
+        book.filler_pos[t] = 0
     again = [key for key in order if key % book.n_cycles in cycles or key // book.n_cycles in camps]
     flags = {key: bool(book.share_rules[key // book.n_cycles]) for key in again}
     noise = rng.random(len(again))
@@ -660,7 +693,8 @@ def _repair(
 ) -> int:
     """Meet the minimums still unmet by ejection chains; return the moves made.
 
-    Stops after ``budget`` moves, or `_STALL` moves without fewer faces missing.
+    Stops after ``budget`` moves, or `_STALL` moves without fewer faces missing (half
+    the number of candidates, at least 20, when that is fewer).
 
     Each move works on the most constrained deficient campaign-cycle: first any of its
     candidates that now fit are booked; then a (1, 2)-swap among its own faces
@@ -674,7 +708,8 @@ def _repair(
     tabu = _Tabu(rng)
     worth = score / max(float(score.max(initial=0.0)), 1.0)
     fewest, since = _missing(book, order), 0
-    while queue and tabu.moves < budget and tabu.moves - since < _STALL:
+    stall = min(_STALL, max(20, book.inst.n_candidates // 2))
+    while queue and tabu.moves < budget and tabu.moves - since < stall:
         missing = _missing(book, order)
         if missing < fewest:
             fewest, since = missing, tabu.moves
@@ -686,7 +721,11 @@ def _repair(
             continue
         tabu.moves += 1
         tabu.tenure = max(1, min(_TENURE, len(book.by_campaign_cycle.get(key, ())) // 4))
-        if _one_for_two(book, key, score, tabu) or _cheapen(book, key, score, tabu):
+        if (
+            _one_for_two(book, key, score, tabu)
+            or _cheapen(book, key, score, tabu)
+            or _grow(book, key, score, tabu)
+        ):
             continue
         move, waiting = _best_ejection(book, key, score, worth, tabu)
         if move is None:

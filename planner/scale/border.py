@@ -34,14 +34,12 @@ from planner.optimise.money import to_major, to_minor
 from planner.policy.load import DensityRule, Policy, ShareRule
 from planner.scale.supply import Supply, period_blocked
 
-__all__ = ["BorderReport", "campaign_breaches", "drop_conflicts", "refill"]
+__all__ = ["campaign_breaches", "drop_conflicts", "drop_policy_violations", "refill"]
 
 #: Rounds of drop-and-audit before giving up (each round removes at least one placement).
 MAX_ROUNDS = 50
-
-
-class BorderReport(dict):
-    """What the second pass did: ``spacing``, ``competitors``, ``policy``, ``refilled`` counts."""
+#: Candidates tried, best first, for one campaign's shortfall in one cycle.
+MAX_TRIES = 5_000
 
 
 def _book(placements: pd.DataFrame, supply: Supply) -> pd.DataFrame:
@@ -215,7 +213,7 @@ def refill(
             if need <= 0 or period_blocked(policy, camp.category, cycle, start):
                 continue
             order = np.flatnonzero(supply.masks[ci])
-            order = order[np.argsort(-value[order], kind="stable")]
+            order = order[np.argsort(-value[order], kind="stable")][:MAX_TRIES]
             for a in order.tolist():
                 if need <= 0:
                     break

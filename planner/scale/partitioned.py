@@ -370,6 +370,8 @@ def _split_eligibility(
     """Cut an eligibility table into the rows of each cell's assets, in the table's order."""
     if table is None:
         return [None] * len(cells)
+    # value_assets reads only these columns of it (the reasons would be sent for nothing).
+    table = table[[c for c in ("asset_id", "category", "allowed") if c in table.columns]]
     cell_of = np.full(len(assets), -1, dtype=np.int64)
     for i, cell in enumerate(cells):
         cell_of[cell.positions] = i
