@@ -353,7 +353,9 @@ inp = state.inputs()
 summary(inp)
 layers_panel(inp)
 
-with st.expander("Use your own data", icon=":material/upload_file:"):
+with st.expander(
+    "Use your own data", icon=":material/upload_file:", expanded=bool(inp.user_layers())
+):
     files_tab, osm_tab, database_tab = st.tabs(
         ["Upload files", "Import an OpenStreetMap extract", "Read from a database (PostGIS)"]
     )

@@ -128,13 +128,36 @@ def raw_subset(source: Path, out: Path, keep) -> Path:
     return out
 
 
+def shoot(page, name: str, top: str, *, height: int = 1000) -> None:
+    """Save a screenshot of the page from the heading or text ``top`` down, ``height`` px.
+
+    The viewport grows to hold it: Streamlit scrolls its own container, not the page.
+    """
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": 4000})
+    page.wait_for_timeout(1500)  # charts and maps draw at the new size
+    box = page.get_by_text(top, exact=True).first.bounding_box()
+    ARTIFACTS.mkdir(exist_ok=True)
+    clip = {"x": 0, "y": max(box["y"] - 20, 0), "width": size["width"], "height": height}
+    page.screenshot(path=str(ARTIFACTS / name), clip=clip)
+    page.set_viewport_size(size)
+
+
 def choose(page, label: str, option: str) -> None:
     """Pick ``option`` in the visible select box labelled ``label``."""
     box = page.locator('[data-testid="stSelectbox"]:visible').filter(
         has=page.get_by_text(label, exact=True)
     )
-    box.click()
-    page.get_by_role("option", name=option, exact=True).click()
+    for attempt in range(4):  # a rerun still drawing the form may close the list at once
+        page.wait_for_timeout(500 * attempt)
+        box.get_by_role("button", name="Open").click()
+        choice = page.get_by_role("option", name=option, exact=True)
+        try:
+            choice.click(timeout=5_000)
+            return
+        except Exception:  # Playwright's timeout: open the list again
+            page.keyboard.press("Escape")
+    raise AssertionError(f"could not choose {option!r} in {label!r}")
 
 
 def type_into(page, label: str, text: str) -> None:
@@ -148,6 +171,8 @@ def type_into(page, label: str, text: str) -> None:
 
 def upload_layer(page, tab: str, uploader: str, path: Path) -> None:
     """Open a layer's tab and choose its file; waits for the preview of its first rows."""
+    if not page.get_by_role("tab", name=tab, exact=True).is_visible():
+        page.get_by_text("Use your own data").click()
     page.get_by_role("tab", name=tab, exact=True).click()
     box = page.locator('[data-testid="stFileUploader"]').filter(has_text=uploader)
     box.locator('input[type="file"]').set_input_files(str(path))
@@ -187,14 +212,13 @@ def test_council_officer_maps_raw_tfl_stops_and_gias_schools(
     assert page_trouble(page) == []
 
     page.get_by_role("link", name="Value").click()
-    page.get_by_text("How the assets' annual value is spread").wait_for(timeout=180_000)
+    page.get_by_text("Each bar counts the assets").wait_for(timeout=180_000)
     page.get_by_text("Each bar is the media value a year (GBP").wait_for(timeout=60_000)
     ready_map(page)
-    page.wait_for_timeout(500)
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.get_by_text("Value map", exact=True).scroll_into_view_if_needed()
-    page.screenshot(path=str(ARTIFACTS / "app_value_map.png"))
-    assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 2
+    shoot(page, "app_council_value.png", "Value map")
+    charts = page.locator('[data-testid="stVegaLiteChart"]')
+    charts.first.wait_for(timeout=60_000)
+    assert charts.count() >= 2
     assert "£" in page.inner_text("body")
 
     page.get_by_role("link", name="Scenarios").click()
@@ -214,17 +238,18 @@ def test_agency_planner_solves_charts_and_books(browser, server, tmp_path):
     page.get_by_text("Reproducible").click()
     page.get_by_role("button", name="Solve").click()
     page.get_by_text("Audit passed").wait_for(timeout=240_000)
-    page.get_by_text("Gross sales by cycle").wait_for(timeout=60_000)
-    assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 2
+    page.get_by_text("Each bar is one 2-week cycle").wait_for(timeout=60_000)
+    charts = page.locator('[data-testid="stVegaLiteChart"]')
+    charts.first.wait_for(timeout=60_000)
+    assert charts.count() >= 2
     ready_map(page)
-    page.get_by_text("Charts", exact=True).scroll_into_view_if_needed()
-    page.wait_for_timeout(500)
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "app_plan_charts.png"))
+    shoot(page, "app_plan_charts.png", "Council revenue", height=1500)
 
     with page.expect_download(timeout=120_000) as booked:
         page.get_by_role("button", name="Booking sheet (Excel)").click()
-    sheet = openpyxl.load_workbook(booked.value.path()).active
+    assert booked.value.suggested_filename == "booking-sheet.xlsx"
+    booked.value.save_as(tmp_path / "booking-sheet.xlsx")
+    sheet = openpyxl.load_workbook(tmp_path / "booking-sheet.xlsx").active
     header = [c.value for c in sheet[1]]
     assert header[:6] == ["asset_id", "name", "asset_type", "format", "ward", "face"]
     assert {"advertiser", "cycle_start", "cycle_end", "price", "impacts"} <= set(header)
@@ -234,6 +259,11 @@ def test_agency_planner_solves_charts_and_books(browser, server, tmp_path):
         page.get_by_role("button", name="Map (HTML)").click()
     html = Path(exported.value.path()).read_text(encoding="utf-8")
     assert html.count("PlannerMap.legend(") == 1 and html.count("L.control.layers(") == 1
+
+    page.get_by_role("link", name="Value").click()
+    page.get_by_text("Each bar counts the assets").wait_for(timeout=180_000)
+    ready_map(page)
+    shoot(page, "app_value_map.png", "Value map", height=900)
     assert page_trouble(page) == [] and seen["errors"] == []
     page.close()
 

@@ -123,7 +123,10 @@ def test_geopackage_layer_is_chosen_by_name(tmp_path, make_geo):
     pyogrio.write_dataframe(first, path, layer="a")
     pyogrio.write_dataframe(second, path, layer="b", append=True)
 
-    assert load_assets(path)["asset_id"].tolist() == ["first"]
+    # Both layers have rows: the first is never read silently (issue 13, breaker r02).
+    with pytest.raises(DataValidationError, match=r"2 layers with rows \('a' 1 row, 'b' 2 rows"):
+        load_assets(path)
+    assert load_assets(path, layer="a")["asset_id"].tolist() == ["first"]
     assert load_assets(path, layer="b")["asset_id"].tolist() == ["x", "y"]
 
 

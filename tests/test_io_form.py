@@ -106,6 +106,10 @@ def test_suggestions_are_what_the_loader_would_take():
             "Choose uk-default in the box 'Rate card' (bundled)",
         ),
         ("no option here (a note)", "no option here (a note)"),
+        (
+            "12,000 residents a week (AudienceParams.no_zone_weekly_passers): give zones",
+            "12,000 residents a week: give zones",
+        ),
     ],
 )
 def test_hints_are_said_in_the_forms_words(hint, words):

@@ -33,6 +33,7 @@ __all__ = [
     "policy_inputs",
     "progress_bar",
     "warn",
+    "warn_report",
     "write_output",
 ]
 
@@ -78,10 +79,10 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
     (repeatable; each goes to the one file whose contract has that column, e.g.
     ``kind`` to the sites, or to the only input file). Options of one file, which win over
     the shared ones: ``--assets-column``, ``--assets-default``, ``--assets-crs``,
-    ``--assets-encoding``, ``--assets-sheet`` and the same for ``--sites-...`` and
-    ``--zones-...``; ``--kind-map VALUE=KIND`` (repeatable) maps the sites file's kind
-    values. `load_options` turns them into the keywords of the `planner.io.readers`
-    loaders.
+    ``--assets-encoding``, ``--assets-sheet``, ``--assets-layer`` and the same for
+    ``--sites-...`` and ``--zones-...``; ``--kind-map VALUE=KIND`` (repeatable) maps the
+    sites file's kind values. `load_options` turns them into the keywords of the
+    `planner.io.readers` loaders.
 
     Parameters
     ----------
@@ -115,6 +116,9 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
         "--encoding", help="text encoding of CSV, Shapefile and GeoJSON files (default: detected)"
     )
     parser.add_argument("--sheet", help="sheet of an XLSX/ODS file when one file is read")
+    parser.add_argument(
+        "--layer", help="layer of a GeoPackage (multi-layer file) when one file is read"
+    )
     for role in ROLES:
         one = role[:-1]
         group = parser.add_argument_group(f"options of the {role} file only")
@@ -140,6 +144,11 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
         )
         group.add_argument(
             f"--{role}-sheet", metavar="SHEET", help=f"sheet of an XLSX/ODS {role} file"
+        )
+        group.add_argument(
+            f"--{role}-layer",
+            metavar="LAYER",
+            help=f"layer of a GeoPackage (multi-layer) {role} file",
         )
         if role == "sites":
             group.add_argument(
@@ -182,6 +191,7 @@ class LoadOptions(TypedDict, total=False):
     drop_invalid: bool
     encoding: str | None
     sheet: str | None
+    layer: str | None
     kinds: dict[str, str]
 
 
@@ -211,6 +221,27 @@ def _owner(target: str, option: str, item: str, given: list[str]) -> str:
     )
 
 
+def _one_file_option(args: argparse.Namespace, name: str, role: str, given: list[str]):
+    """Return ``--ROLE-NAME`` (e.g. ``--sites-layer``), else the shared ``--NAME`` of one file.
+
+    Raises
+    ------
+    PlannerError
+        When the shared option is given to a command reading several files.
+    """
+    own = getattr(args, f"{role}_{name}", None)
+    shared = getattr(args, name, None)
+    if own is not None or not shared:
+        return own
+    if len(given) > 1:
+        raise PlannerError(
+            f"--{name} is for a command reading one file; give "
+            + ", ".join(f"--{r}-{name}" for r in given[:-1])
+            + f" or --{given[-1]}-{name}"
+        )
+    return shared
+
+
 def load_options(args: argparse.Namespace, role: str = "assets") -> LoadOptions:
     """Turn the input options into keyword arguments of one `planner.io.readers` loader.
 
@@ -226,8 +257,9 @@ def load_options(args: argparse.Namespace, role: str = "assets") -> LoadOptions:
     LoadOptions
         ``crs`` and ``encoding`` (the file's own option, else the shared one), ``columns``
         and ``defaults`` (the shared ``--column``/``--default`` that belong to this file,
-        then the file's own, which win), ``drop_invalid``, ``sheet`` and, for sites,
-        ``kinds`` from ``--kind-map``.
+        then the file's own, which win), ``drop_invalid``, ``sheet`` and ``layer`` (the
+        file's own, else the shared one when one file is read) and, for sites, ``kinds``
+        from ``--kind-map``.
 
     Raises
     ------
@@ -252,14 +284,7 @@ def load_options(args: argparse.Namespace, role: str = "assets") -> LoadOptions:
             defaults[name] = value
     columns |= _pairs(getattr(args, f"{role}_column", []), f"--{role}-column")
     defaults |= _pairs(getattr(args, f"{role}_default", []), f"--{role}-default")
-    sheet = getattr(args, f"{role}_sheet", None)
-    if getattr(args, "sheet", None) and sheet is None:
-        if len(given) > 1:
-            raise PlannerError(
-                "--sheet is for a command reading one file; give --assets-sheet, "
-                "--sites-sheet or --zones-sheet"
-            )
-        sheet = args.sheet
+    sheet, layer = (_one_file_option(args, name, role, given) for name in ("sheet", "layer"))
     options: LoadOptions = {
         "crs": getattr(args, f"{role}_crs", None) or args.crs,
         "columns": columns,
@@ -267,6 +292,7 @@ def load_options(args: argparse.Namespace, role: str = "assets") -> LoadOptions:
         "drop_invalid": args.drop_invalid,
         "encoding": getattr(args, f"{role}_encoding", None) or args.encoding,
         "sheet": sheet,
+        "layer": layer,
     }
     kinds = _pairs(getattr(args, "kind_map", []), "--kind-map")
     if role == "sites":
@@ -278,6 +304,11 @@ def load_options(args: argparse.Namespace, role: str = "assets") -> LoadOptions:
 
 def load_input(args: argparse.Namespace, role: str):
     """Load the file given for ``role`` with its options; None when it was not given.
+
+    Every warning of the file's validation report (an empty sites file, coarse grid
+    references, piled rows, repaired shapes, the rows ``--drop-invalid`` dropped, ...) is
+    printed to stderr (`warn_report`), so every command that loads files says what
+    ``validate`` says about them.
 
     Parameters
     ----------
@@ -301,7 +332,27 @@ def load_input(args: argparse.Namespace, role: str):
     path = getattr(args, role, None)
     if not path:
         return None
-    return getattr(readers, f"load_{role}")(path, **load_options(args, role))
+    frame = getattr(readers, f"load_{role}")(path, **load_options(args, role))
+    warn_report(frame.attrs.get("report"))
+    return frame
+
+
+def warn_report(report) -> None:
+    """Print a loader's report to stderr: its warnings, and the rows dropped as invalid.
+
+    Parameters
+    ----------
+    report
+        The `planner.io.validation.ValidationReport` a loader left in
+        ``frame.attrs["report"]``, or None (nothing is printed).
+    """
+    if report is None:
+        return
+    if report.errors:
+        rows = len({p.where for p in report.errors})
+        warn([f"{report.source}: --drop-invalid dropped {rows} row(s), each listed here:"])
+        warn([f"dropped {p}" for p in report.errors])
+    warn([str(p) for p in report.warnings])
 
 
 def write_output(layers: Mapping[str, pd.DataFrame], out: str) -> tuple[str, bool]:

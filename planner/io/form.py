@@ -225,6 +225,7 @@ def suggest_columns(
     return found
 
 
+_CODE_NAME = re.compile(r"\s*\((?:[A-Z]\w*\.)+\w+\)")
 _OPTION_HINT = re.compile(r"\s*\((\w+)=\.\.\., --[a-z][\w-]*\)")
 _CLI_HINT = re.compile(r"\s*\([^()]*--[a-z][^()]*\)")
 _CLI_OR = re.compile(r"\s+or\s+--[a-z][\w-]*(?:\s+'[^']*'|\s+\S+)?")
@@ -242,8 +243,8 @@ def for_form(text: str, labels: Mapping[str, str] = FORM_LABELS) -> str:
     ``columns={'your_column': 'asset_id'}`` becomes ``your column chosen for 'asset_id'
     under 'Columns of this file'``; ``defaults={'kind': 'school'}`` becomes ``'kind =
     school' in 'Values for missing columns'``; ``drop_invalid=True`` becomes ``tick 'Drop
-    invalid rows'``; CLI options in parentheses are dropped. Options without a label are
-    left as they are.
+    invalid rows'``; CLI options and names of code (``(AudienceParams.x)``) in parentheses
+    are dropped. Options without a label are left as they are.
 
     Parameters
     ----------
@@ -262,6 +263,7 @@ def for_form(text: str, labels: Mapping[str, str] = FORM_LABELS) -> str:
     >>> for_form("Pass crs='EPSG:27700' for British National Grid (--crs EPSG:27700)")
     "Enter EPSG:27700 in the box 'CRS' for British National Grid"
     """
+    text = _CODE_NAME.sub("", text)
     text = _OPTION_HINT.sub(lambda m: _hint_in_words(m, labels), text)
     text = _CLI_HINT.sub("", text)
     text = _CLI_OR.sub("", text)

@@ -26,7 +26,7 @@ from planner.errors import DataValidationError, PlannerError, Problem
 from planner.io.encodings import TextEncoding, detect_encoding
 from planner.io.source import FileSource
 
-__all__ = ["convertible", "file_error", "parse_crs", "read_geo"]
+__all__ = ["choose_layer", "convertible", "file_error", "parse_crs", "read_geo"]
 
 
 def file_error(source: str, found: str, fix: str, column: str = "") -> DataValidationError:
@@ -164,7 +164,9 @@ def read_geo(
         Its lower-case ending (``".gpkg"``, ``".geojson"``, ``".json"``, ``".shp"``,
         ``".zip"``, ``".fgb"``, ``".parquet"``, ``".geoparquet"``), as checked by the caller.
     layer
-        Layer name of a multi-layer file; None for the first.
+        Layer name (or 0-based position) of a multi-layer file; None chooses it with
+        `choose_layer` (the only layer, or the only one with rows; several with rows are
+        refused).
     max_rows
         Most features accepted, checked from the file's header (GDAL feature count or
         Parquet metadata) before the data are read.
@@ -179,13 +181,15 @@ def read_geo(
     geopandas.GeoDataFrame
         The features in the file's own CRS (None when the file states none);
         ``.attrs["encoding"]`` is the `TextEncoding` a Shapefile or GeoJSON was read with
-        when it was given or detected.
+        when it was given or detected, and ``.attrs["layer_note"]`` says which layer was
+        read when the file has others.
 
     Raises
     ------
     DataValidationError
-        When the file has too many rows, is an unsafe or unusable zip, or cannot be read
-        as its format (damaged, truncated, or not what its ending says).
+        When the file has too many rows, is an unsafe or unusable zip, cannot be read
+        as its format (damaged, truncated, or not what its ending says), has no layer
+        ``layer``, or has several layers with rows and none was named.
 
     Examples
     --------
@@ -202,14 +206,12 @@ def read_geo(
             _check_rows(source, pq.ParquetFile(path.readable).metadata.num_rows, max_rows)
             # geopandas reads file objects too; types-geopandas only allows paths
             return gpd.read_parquet(path.readable)  # type: ignore[arg-type]
-        # layer 0 rather than None: same first layer, without pyogrio's warning about
-        # multi-layer files (warnings are errors under pytest and noise in the app).
-        which: int | str = 0 if layer is None else layer
         used = _text_encoding(path, suffix, encoding, max_unzipped_bytes)
         geojson = suffix in {".geojson", ".json"}
         with warnings.catch_warnings():
             # GDAL calls a GeoPackage read from memory "non conformant": it has no ending.
             warnings.filterwarnings("ignore", _GPKG_IN_MEMORY, RuntimeWarning)
+            which, note = choose_layer(target, source, layer)
             info = pyogrio.read_info(target, layer=which)
             _check_rows(source, info["features"], max_rows)
             _check_driver(path, suffix, info["driver"])
@@ -229,6 +231,8 @@ def read_geo(
             frame = _feature_ids(frame)
         if used is not None:
             frame.attrs["encoding"] = used
+        if note:
+            frame.attrs["layer_note"] = note
         return frame
     except PlannerError:
         raise
@@ -240,6 +244,82 @@ def read_geo(
             f"the file could not be read as {_FORMAT_NAMES.get(suffix, suffix)} ({first})",
             "Check that the file is complete and not damaged; export it again from your GIS",
         ) from None
+
+
+#: Tables a GIS writes beside the data that are never the data: QGIS's layer styles.
+_STYLE_TABLES = frozenset({"layer_styles"})
+
+
+def choose_layer(
+    target: str | bytes, source: str, layer: str | int | None
+) -> tuple[str | int, str]:
+    """Choose the layer of a GIS file to read: the one named, else the only one with rows.
+
+    A GeoPackage may hold several layers (this year's schools, last year's, an empty
+    template). Reading the first would silently take the wrong one, so without ``layer``
+    the file's layers with geometry are counted: with one, or with exactly one that has
+    rows, that one is read (and, when there are others, the note says which); with several
+    that have rows the file is refused, naming each with its row count. Tables without
+    geometry (QGIS's ``layer_styles``) are never the data and are not counted.
+
+    Parameters
+    ----------
+    target
+        What GDAL opens: a path, a ``/vsizip/`` path or the file's bytes.
+    source
+        File name for messages.
+    layer
+        The layer the caller named (or its 0-based position), None or ``""`` for unset.
+
+    Returns
+    -------
+    tuple
+        ``(layer, note)``: the layer name or position to read, and a sentence for the
+        report when the file had other layers (empty otherwise).
+
+    Raises
+    ------
+    DataValidationError
+        When the named layer is not in the file, or no layer is named and several have
+        rows.
+
+    Examples
+    --------
+    >>> choose_layer("sites.gpkg", "sites.gpkg", None)
+    ('schools', "the file has 2 layers with geometry ('template' 0 rows, 'schools' 3 rows); ...")
+    """
+    layers = [(str(name), kind) for name, kind in pyogrio.list_layers(target)]
+    names = [name for name, _ in layers]
+    if layer is not None and layer != "":
+        if str(layer) in names:
+            return str(layer), ""
+        if isinstance(layer, int) and not isinstance(layer, bool) and 0 <= layer < len(names):
+            return names[layer], ""
+        raise file_error(
+            source,
+            f"the file has no layer '{layer}' (layers: {', '.join(names) or 'none'})",
+            "Give one of those names with layer= (--layer NAME)",
+        )
+    spatial = [name for name, kind in layers if kind is not None and name not in _STYLE_TABLES]
+    if len(spatial) <= 1:
+        return (spatial[0] if spatial else 0), ""
+    rows = {name: int(pyogrio.read_info(target, layer=name)["features"]) for name in spatial}
+    listing = ", ".join(f"'{name}' {n:,} row{'s' if n != 1 else ''}" for name, n in rows.items())
+    filled = [name for name in spatial if rows[name] != 0]
+    if len(filled) > 1:
+        raise file_error(
+            source,
+            f"the file has {len(filled)} layers with rows ({listing}) and no layer was chosen: "
+            "reading only the first could leave the others' rows out of every rule",
+            f"Choose the layer to read with layer='{filled[0]}' (--layer {filled[0]}), or "
+            "another of those names",
+        )
+    chosen = filled[0] if filled else spatial[0]
+    why = "the only one with rows" if filled else "every layer is empty"
+    return chosen, (
+        f"the file has {len(spatial)} layers with geometry ({listing}); layer '{chosen}' "
+        f"was read ({why})"
+    )
 
 
 def _text_encoding(

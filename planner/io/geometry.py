@@ -164,35 +164,97 @@ def _check_extent(
 ) -> None:
     """Flag usable rows whose coordinates cannot be right for ``source_crs``.
 
-    Geographic CRS: outside ±180/±90 (with a hint when longitude and latitude look
-    swapped), then `_check_swapped`. Projected CRS: `_check_degrees`, then outside the
-    CRS's area of use by more than 1 degree. Flagged rows are marked unusable in place.
+    The checks of `_extent_failures`, each row under the first it fails. When every usable
+    row fails the same check the file, not its rows, is wrong (a CRS that is not the
+    coordinates', or columns swapped throughout): one file-level error names the CRS the
+    numbers look like and how to read the file in it (`_wrong_crs`), so dropping rows is
+    never the advice. Flagged rows are marked unusable in place.
     """
     bounds = shapely.bounds(frame.geometry.values)
-    if source_crs.is_geographic:
-        lon_bad = (np.abs(bounds[:, [0, 2]]) > 180).any(axis=1)
-        lat_bad = (np.abs(bounds[:, [1, 3]]) > 90).any(axis=1)
-        for i in np.flatnonzero(usable & (lon_bad | lat_bad)):
-            x, y = bounds[i, 0], bounds[i, 1]
-            hint = (
-                " — it looks like longitude and latitude are swapped"
-                if abs(x) <= 90 < abs(y) <= 180
-                else ""
-            )
-            col.row(
-                int(i),
-                "geometry",
-                f"coordinates ({x:g}, {y:g}) are outside the valid longitude/latitude range{hint}",
-                "Check the coordinate columns and the CRS (longitude is x, latitude is y)",
-            )
-            usable[i] = False
-        _check_swapped(bounds, usable, col)
+    failures = _extent_failures(frame.geometry.values, bounds, usable, source_crs)
+    failing = [name for name, mask in failures.items() if mask.any()]
+    if len(failing) == 1 and failures[failing[0]].sum() == usable.sum():
+        _wrong_crs(failing[0], bounds[usable], source_crs, col)
+        col.bad.update(int(i) for i in np.flatnonzero(usable))
+        usable[:] = False
         return
-    _check_degrees(bounds, usable, source_crs, col)
     area = source_crs.area_of_use
-    if area is None:
-        return
-    wgs = gpd.GeoSeries(frame.geometry.values[usable], crs=source_crs).to_crs("EPSG:4326")
+    for name, mask in failures.items():
+        for i in np.flatnonzero(mask):
+            x, y = bounds[i, 0], bounds[i, 1]
+            if name == "range":
+                hint = (
+                    " — it looks like longitude and latitude are swapped"
+                    if abs(x) <= 90 < abs(y) <= 180
+                    else ""
+                )
+                found = f"coordinates ({x:g}, {y:g}) are outside the valid longitude/latitude range"
+                col.row(
+                    int(i),
+                    "geometry",
+                    found + hint,
+                    "Check the coordinate columns and the CRS (longitude is x, latitude is y)",
+                )
+            elif name == "degrees":
+                col.row(
+                    int(i),
+                    "geometry",
+                    f"coordinates ({x:g}, {y:g}) look like longitude/latitude degrees, not "
+                    f"{source_crs.name} coordinates",
+                    "Pass crs='EPSG:4326' (--crs EPSG:4326) if the file holds longitude and "
+                    "latitude",
+                )
+            else:
+                col.row(
+                    int(i),
+                    "geometry",
+                    f"coordinates ({x:g}, {y:g}) are outside the area {source_crs.name} covers "
+                    f"({area.name if area is not None else 'its area of use'})",
+                    "Check the coordinates and that the CRS is right",
+                )
+        usable[mask] = False
+
+
+#: Great Britain and Ireland with longitude and latitude swapped (x 49.8-61, y -11-2): open
+#: sea in the Indian Ocean, where no UK asset register can be.
+_SWAPPED_GB = (49.8, -11.0, 61.0, 2.0)
+
+
+def _extent_failures(
+    geoms: np.ndarray, bounds: np.ndarray, usable: np.ndarray, crs: CRS
+) -> dict[str, np.ndarray]:
+    """Masks of the usable rows failing each check of the coordinates against ``crs``.
+
+    Geographic CRS: ``range`` (beyond ±180/±90), then ``swapped`` (every other row lies
+    where Great Britain is with longitude and latitude exchanged). Projected CRS:
+    ``degrees`` (within 180 x 90 units of the CRS's origin: open sea for British National
+    Grid and outside every UTM zone, so degrees given the wrong CRS), then ``area`` (more
+    than 1 degree outside the CRS's area of use). A row is in the mask of the first check
+    it fails only.
+    """
+    left = usable.copy()
+    out: dict[str, np.ndarray] = {}
+    if crs.is_geographic:
+        out["range"] = left & (
+            (np.abs(bounds[:, [0, 2]]) > 180).any(axis=1)
+            | (np.abs(bounds[:, [1, 3]]) > 90).any(axis=1)
+        )
+        left &= ~out["range"]
+        x0, y0, x1, y1 = _SWAPPED_GB
+        inside = (bounds[:, 0] >= x0) & (bounds[:, 2] <= x1) & (bounds[:, 1] >= y0)
+        inside &= bounds[:, 3] <= y1
+        out["swapped"] = left & inside if left.any() and inside[left].all() else left & False
+        return out
+    degrees = (np.abs(bounds[:, [0, 2]]) <= 180).all(axis=1) & (
+        np.abs(bounds[:, [1, 3]]) <= 90
+    ).all(axis=1)
+    out["degrees"] = left & degrees
+    left &= ~degrees
+    out["area"] = left & False
+    area = crs.area_of_use
+    if area is None or not left.any():
+        return out
+    wgs = gpd.GeoSeries(geoms[left], crs=crs).to_crs("EPSG:4326")
     b = wgs.bounds.to_numpy()
     margin = 1.0
     outside = (
@@ -202,59 +264,109 @@ def _check_extent(
         | (b[:, 1] < area.south - margin)
         | (b[:, 3] > area.north + margin)
     )
-    for j, i in enumerate(np.flatnonzero(usable)):
-        if outside[j]:
-            x, y = bounds[i, 0], bounds[i, 1]
-            col.row(
-                int(i),
-                "geometry",
-                f"coordinates ({x:g}, {y:g}) are outside the area "
-                f"{source_crs.name} covers ({area.name})",
-                "Check the coordinates and that the CRS is right",
-            )
-            usable[i] = False
+    out["area"][np.flatnonzero(left)[outside]] = True
+    return out
 
 
-#: Great Britain and Ireland with longitude and latitude swapped (x 49.8-61, y -11-2): open
-#: sea in the Indian Ocean, where no UK asset register can be.
-_SWAPPED_GB = (49.8, -11.0, 61.0, 2.0)
+def coordinates_fit(geoms: np.ndarray, crs: CRS) -> bool:
+    """Tell whether every usable location passes the extent checks of ``crs``.
+
+    The checks `check_geometry` makes (`_extent_failures`): inside the longitude/latitude
+    range for a geographic CRS (and not Great Britain with x and y exchanged), not
+    degrees and inside the CRS's area of use for a projected one. Used to decide whether
+    a CRS the caller gave fits a file better than the one the file states.
+
+    Parameters
+    ----------
+    geoms
+        Shapely geometries, shape (n,), as read (None and empty shapes are skipped).
+    crs
+        The CRS to read them in.
+
+    Returns
+    -------
+    bool
+        True when no usable row fails (also when there is no usable row).
+
+    Examples
+    --------
+    >>> coordinates_fit(np.array([shapely.Point(530040, 180040)]), CRS.from_epsg(4326))
+    False
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    usable = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if usable.any():
+        coords, index = shapely.get_coordinates(geoms[usable], return_index=True)
+        finite = np.ones(int(usable.sum()), dtype=bool)
+        finite[index[~np.isfinite(coords).all(axis=1)]] = False
+        usable[np.flatnonzero(usable)[~finite]] = False
+    bounds = shapely.bounds(geoms)
+    return not any(m.any() for m in _extent_failures(geoms, bounds, usable, crs).values())
 
 
-def _check_swapped(bounds: np.ndarray, usable: np.ndarray, col: Collector) -> None:
-    """Flag a file whose every location is where Great Britain is with lon/lat swapped."""
-    x0, y0, x1, y1 = _SWAPPED_GB
-    inside = (bounds[:, 0] >= x0) & (bounds[:, 2] <= x1) & (bounds[:, 1] >= y0)
-    inside &= bounds[:, 3] <= y1
-    if not usable.any() or not inside[usable].all():
+#: What coordinates look like, by range: (test on x and y bounds, description, EPSG code).
+_LOOKS_LIKE: tuple[tuple[tuple[float, float, float, float], str, str], ...] = (
+    ((-180, -90, 180, 90), "longitude/latitude degrees", "EPSG:4326"),
+    (
+        (0, 0, 700_000, 1_300_000),
+        "British National Grid eastings/northings in metres",
+        "EPSG:27700",
+    ),
+    ((-1_000_000, 6_400_000, 250_000, 8_700_000), "Web Mercator metres (web maps)", "EPSG:3857"),
+)
+
+
+def _wrong_crs(check: str, bounds: np.ndarray, crs: CRS, col: Collector) -> None:
+    """Record the one file-level error of a file whose every row fails extent check ``check``."""
+    x, y = bounds[0, 0], bounds[0, 1]
+    n = len(bounds)
+    rows, have, are = (
+        ("the file's only row", "has", "is") if n == 1 else (f"all {n} rows", "have", "are")
+    )
+    if check == "swapped":
+        col.file(
+            "geometry",
+            f"{rows} {are} in the Indian Ocean (e.g. ({x:g}, {y:g})), where Great Britain "
+            "would be with x and y exchanged: longitude and latitude look swapped in the "
+            "whole file",
+            "Swap the columns: longitude (east-west, about -8 to 2 in the UK) is x, latitude "
+            "(about 50 to 61) is y",
+        )
         return
-    for i in np.flatnonzero(usable):
-        col.row(
-            int(i),
-            "geometry",
-            f"coordinates ({bounds[i, 0]:g}, {bounds[i, 1]:g}) are in the Indian Ocean, where "
-            "Great Britain would be with x and y exchanged: longitude and latitude look swapped",
-            "Swap the columns: longitude (east-west, about -8 to 2 in the UK) is x, "
-            "latitude (about 50 to 61) is y",
-        )
-        usable[i] = False
-
-
-def _check_degrees(bounds: np.ndarray, usable: np.ndarray, source_crs: CRS, col: Collector) -> None:
-    """Flag longitude/latitude values read with a projected CRS (e.g. crs='EPSG:27700')."""
-    # Within 180 x 90 units of a projected CRS's origin is open sea for British National
-    # Grid and outside every UTM zone: such values are degrees given the wrong CRS.
-    degrees = (np.abs(bounds[:, [0, 2]]) <= 180).all(axis=1) & (
-        np.abs(bounds[:, [1, 3]]) <= 90
-    ).all(axis=1)
-    for i in np.flatnonzero(usable & degrees):
-        col.row(
-            int(i),
-            "geometry",
-            f"coordinates ({bounds[i, 0]:g}, {bounds[i, 1]:g}) look like longitude/latitude "
-            f"degrees, not {source_crs.name} coordinates",
-            "Pass crs='EPSG:4326' (--crs EPSG:4326) if the file holds longitude and latitude",
-        )
-        usable[i] = False
+    lo = bounds[:, :2].min(axis=0)
+    hi = bounds[:, 2:].max(axis=0)
+    guess = next(
+        (
+            (what, code)
+            for (x0, y0, x1, y1), what, code in _LOOKS_LIKE
+            if x0 <= lo[0]
+            and hi[0] <= x1
+            and y0 <= lo[1]
+            and hi[1] <= y1
+            and CRS.from_user_input(code) != crs
+        ),
+        None,
+    )
+    fails = {
+        "range": "outside the valid longitude/latitude range",
+        "degrees": f"the size of longitude/latitude degrees, not {crs.name} coordinates",
+        "area": f"outside the area {crs.name} covers",
+    }[check]
+    found = (
+        f"{rows} {have} coordinates {fails} (e.g. ({x:g}, {y:g})), so the CRS, not the "
+        "rows, is wrong"
+    )
+    if guess is not None:
+        found += f": the numbers look like {guess[0]} ({guess[1]})"
+    code = guess[1] if guess is not None else "EPSG:<code>"
+    col.file(
+        "geometry",
+        found,
+        f"Read the file in its real CRS: pass crs='{code}' (--crs {code}), which is used when the "
+        "file states no CRS (a CSV, or a GeoJSON file without a 'crs' member) and overrides "
+        "a CRS the file states when the coordinates fit the one given and not the file's; "
+        "or export the file again with its CRS set right in your GIS",
+    )
 
 
 def _check_part_ids(

@@ -10,11 +10,15 @@ no other module touches the user's files.
 from __future__ import annotations
 
 import codecs
+import json
 import os
+import re
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 from pyproj import CRS
@@ -22,6 +26,7 @@ from pyproj import CRS
 from planner.errors import DataValidationError, PlannerError, Problem
 from planner.io.database import DatabaseSource, database_source, read_database
 from planner.io.geofiles import convertible, file_error, parse_crs, read_geo
+from planner.io.geometry import coordinates_fit
 from planner.io.source import FileSource, Source
 from planner.io.tables import apply_mapping, read_geo_csv, read_plain_csv, read_sheet
 from planner.io.validation import ValidationReport, normalise_columns, validate_frame
@@ -107,7 +112,10 @@ def load_assets(
     drop_invalid
         Drop invalid rows (each still listed in the report) instead of raising.
     layer
-        Layer of a multi-layer file (GeoPackage); the first by default.
+        Layer of a multi-layer file (GeoPackage), by name; without it the file's only
+        layer with geometry, or its only one with rows, is read (the report says which),
+        and a file with several layers that have rows is refused, naming each with its
+        row count.
     encoding
         Text encoding of a CSV, Shapefile or GeoJSON file, e.g. ``"cp1252"`` for a
         Windows/Excel export. None detects it (UTF-8, else Windows-1252/ISO-8859-1/-15 by
@@ -192,7 +200,7 @@ def load_sites(
     drop_invalid
         Drop invalid rows (each still listed in the report) instead of raising.
     layer
-        Layer of a multi-layer file; the first by default.
+        Layer of a multi-layer file; chosen as for `load_assets` when None.
     encoding
         As for `load_assets` (detected when None).
     defaults
@@ -270,7 +278,7 @@ def load_zones(
     drop_invalid
         Drop invalid rows (each still listed in the report) instead of raising.
     layer
-        Layer of a multi-layer file; the first by default.
+        Layer of a multi-layer file; chosen as for `load_assets` when None.
     encoding
         As for `load_assets` (detected when None).
     sheet
@@ -321,6 +329,7 @@ def validate_file(
     defaults: Mapping[str, object] | None = None,
     sheet: str | int | None = None,
     kinds: Mapping[str, str] | None = None,
+    layer: str | None = None,
 ) -> ValidationReport:
     """Validate a file without raising: the report says what is wrong.
 
@@ -330,14 +339,13 @@ def validate_file(
     Parameters
     ----------
     source
-        The file to check, in any format and source `load_assets` reads (first layer of a
-        GeoPackage).
+        The file to check, in any format and source `load_assets` reads.
     filename
         The file's name when ``source`` is bytes or a file object: its ending gives the
         format and messages name it (never used as a path). Ignored for a path.
     kind
         ``"assets"``, ``"sites"`` or ``"zones"``: the contract to check against.
-    crs, columns, drop_invalid, encoding, defaults, sheet
+    crs, columns, drop_invalid, encoding, defaults, sheet, layer
         As for `load_assets`.
     kinds
         As for `load_sites` (sites only).
@@ -361,7 +369,7 @@ def validate_file(
             crs=crs,
             columns=columns,
             drop_invalid=drop_invalid,
-            layer=None,
+            layer=layer,
             encoding=encoding,
             defaults=defaults,
             sheet=sheet,
@@ -400,6 +408,70 @@ def _load(
     error (one with no row) stops here, before validation; row problems found while
     reading travel on to `validate_frame`, which decides with ``drop_invalid``.
     """
+    try:
+        frame = _read_and_validate(
+            path,
+            kind,
+            crs=crs,
+            columns=columns,
+            drop_invalid=drop_invalid,
+            layer=layer,
+            encoding=encoding,
+            defaults=defaults,
+            sheet=sheet,
+            kinds=kinds,
+        )
+    except DataValidationError as exc:
+        raise _own_options(exc, kind) from None
+    report = frame.attrs.get("report")
+    if report is not None:
+        report.problems = _own_option_hints(report.problems, kind)
+    return frame
+
+
+#: Command-line options a hint names that each input file has its own copy of.
+_FILE_OPTIONS = re.compile(r"(?<![\w-])--(crs|encoding|sheet|layer)\b(?!-)")
+
+
+def _own_option_hints(problems: list[Problem], kind: str) -> list[Problem]:
+    """Name the file's own command-line options in hints: ``--sites-crs``, not ``--crs``.
+
+    A hint for one file must not break another: ``--crs EPSG:4326`` given for a lon/lat
+    assets file would apply to the sites file too, ``--assets-crs EPSG:4326`` does not.
+    """
+    if kind not in {"assets", "sites", "zones"}:
+        return problems
+    own = rf"--{kind}-\1"
+    return [
+        replace(p, found=_FILE_OPTIONS.sub(own, p.found), fix=_FILE_OPTIONS.sub(own, p.fix))
+        for p in problems
+    ]
+
+
+def _own_options(exc: DataValidationError, kind: str) -> DataValidationError:
+    """Return the same error with hints naming the file's own options (`_own_option_hints`)."""
+    out = DataValidationError(exc.source, _own_option_hints(exc.problems, kind))
+    report = getattr(exc, "report", None)
+    if report is not None:
+        report.problems = out.problems
+        out.report = report
+    return out
+
+
+def _read_and_validate(
+    path: FileSource | DatabaseSource,
+    kind,
+    *,
+    crs,
+    columns,
+    drop_invalid,
+    layer,
+    encoding,
+    defaults,
+    sheet,
+    kinds,
+) -> gpd.GeoDataFrame:
+    """Read one table, rename its columns and validate it: the body of `_load`."""
     source = path.name
     if kinds and kind != "sites":
         raise file_error(source, "kinds= maps site kinds; this is not a sites file", "Drop kinds=")
@@ -452,7 +524,7 @@ def read_table(
         CRS to assume when the file states none (EPSG code, ``"EPSG:27700"`` or any
         pyproj input). A GIS file that states a different CRS is refused, not reprojected.
     layer
-        Layer of a multi-layer file; the first by default.
+        Layer of a multi-layer file; chosen as for `load_assets` when None.
     encoding
         Text encoding of a CSV, Shapefile or GeoJSON file; None detects it.
     sheet
@@ -474,8 +546,10 @@ def read_table(
     DataValidationError
         When the file is missing, a folder, empty, of an unsupported type, unreadable,
         over `MAX_ROWS` rows (or a zip over `MAX_UNZIPPED_BYTES` unpacked), or has no CRS
-        and none is given, or a CRS other than the one given, or one that cannot be
-        converted to longitude/latitude.
+        and none is given, or a CRS other than the one given that its coordinates fit
+        (a given CRS is used instead of a GeoJSON file's implied WGS84 when the file has no
+        ``crs`` member, and of a stated CRS the coordinates do not fit while they fit the
+        given one, with a warning), or one that cannot be converted to longitude/latitude.
     """
     if isinstance(path, DatabaseSource):
         return read_database(
@@ -524,6 +598,18 @@ def read_table(
         max_unzipped_bytes=MAX_UNZIPPED_BYTES,
         encoding=encoding,
     )
+    note = frame.attrs.pop("layer_note", "")
+    if note:
+        problems.append(
+            Problem(
+                source,
+                "",
+                "",
+                note,
+                "If another layer holds the data, name it with layer= (--layer NAME)",
+                "warning",
+            )
+        )
     read_info = dict(frame.attrs)
     frame, mapped = apply_mapping(frame, columns, source)
     frame.attrs.update(read_info)
@@ -544,12 +630,58 @@ def read_table(
             )
         frame = frame.set_crs(given)
     elif given is not None and CRS.from_user_input(frame.crs) != given:
+        frame = _given_crs(path, frame, given, problems)
+    return frame, convertible(CRS.from_user_input(frame.crs), source), 1, problems
+
+
+def _given_crs(
+    path: FileSource, frame: gpd.GeoDataFrame, given: CRS, problems: list[Problem]
+) -> gpd.GeoDataFrame:
+    """Read a GIS file in the CRS the caller gave instead of the one it states, when right.
+
+    The given CRS wins, with a warning, over a GeoJSON file's implied WGS84 when the file
+    has no ``crs`` member (RFC 7946 makes WGS84 the default, and many tools write British
+    National Grid without saying so), and over a stated CRS that the coordinates do not
+    fit while they fit the given one (a ``.prj`` copied from another layer). Otherwise the
+    two disagree with the coordinates on the file's side and the file is refused.
+    """
+    stated = CRS.from_user_input(frame.crs)
+    geoms = np.asarray(frame.geometry.array, dtype=object)
+    silent = path.suffix.lower() in {".geojson", ".json"} and not _has_crs_member(path)
+    if silent:
+        why = "a GeoJSON file without a 'crs' member is longitude/latitude by its standard"
+    elif not coordinates_fit(geoms, stated) and coordinates_fit(geoms, given):
+        why = f"the file states {stated.name}, which its coordinates do not fit"
+    else:
         raise file_error(
-            source,
-            f"the file's CRS is {frame.crs.to_string()} but crs={given.to_string()} was passed",
+            path.name,
+            f"the file's CRS is {stated.to_string()} but crs={given.to_string()} was passed, "
+            "and the coordinates fit the file's own CRS",
             "Leave crs unset for this file, or fix the file's CRS",
         )
-    return frame, convertible(CRS.from_user_input(frame.crs), source), 1, problems
+    problems.append(
+        Problem(
+            path.name,
+            "",
+            "",
+            f"the coordinates were read in {given.name} ({given.to_string()}) as crs= said ({why})",
+            "Nothing to do if that is their CRS",
+            "warning",
+        )
+    )
+    return frame.set_crs(given, allow_override=True)
+
+
+def _has_crs_member(path: FileSource) -> bool:
+    """Tell whether a GeoJSON file has a top-level ``crs`` member (GeoJSON 2008)."""
+    with path.open("rb") as f:
+        data = f.read()
+    if b'"crs"' not in data:
+        return False
+    try:
+        return "crs" in json.loads(data)
+    except (ValueError, TypeError):
+        return True  # unreadable here: keep the CRS GDAL read
 
 
 #: Formats whose text is Unicode by definition: an ``encoding`` given for them is not used.
@@ -691,7 +823,7 @@ def load_layer(
     crs
         CRS of the coordinates when the file does not state one.
     layer
-        Layer of a multi-layer file; the first by default.
+        Layer of a multi-layer file; chosen as for `load_assets` when None.
 
     Returns
     -------

@@ -157,10 +157,13 @@ def read_sheet(
     max_rows: int,
     columns: Mapping[str, str] | None = None,
 ) -> tuple[gpd.GeoDataFrame, list[Problem]]:
-    """Read an XLSX or ODS register (first sheet, or ``sheet``) like a CSV.
+    """Read an XLSX or ODS register (the sheet named, or the only one with rows) like a CSV.
 
     Cells are read as text, so ids keep their digits and the same checks as a CSV apply
-    (coordinates, grid references, CRS column, decimal commas typed as text).
+    (coordinates, grid references, CRS column, decimal commas typed as text). Without
+    ``sheet`` a one-sheet workbook is read; a workbook with several sheets is read only
+    when exactly one visible sheet has rows (a warning names it), else refused naming
+    each sheet, its row count and whether it is hidden.
 
     Parameters
     ----------
@@ -169,7 +172,7 @@ def read_sheet(
     given
         CRS the caller gave, or None.
     sheet
-        Sheet name or 0-based position; None for the first.
+        Sheet name or 0-based position; None to choose as above.
     max_rows
         Most rows read; more is an error.
     columns
@@ -183,7 +186,8 @@ def read_sheet(
     Raises
     ------
     DataValidationError
-        When the workbook cannot be read, the sheet does not exist or has no coordinates.
+        When the workbook cannot be read, the sheet does not exist or has no coordinates,
+        or no sheet is named and several have rows (or the only one with rows is hidden).
 
     Examples
     --------
@@ -197,15 +201,11 @@ def read_sheet(
     try:
         with pd.ExcelFile(path.readable, engine=engine) as book:
             names = [str(n) for n in book.sheet_names]
-            chosen = _sheet(sheet, names, source)
-            frame = pd.read_excel(
-                book,
-                sheet_name=chosen,
-                dtype=str,
-                keep_default_na=False,
-                na_values=[""],
-                nrows=max_rows + 1,
-            )
+            if sheet is None or sheet == "":
+                chosen, frame, note = _choose_sheet(book, names, source, max_rows)
+            else:
+                chosen, note = _sheet(sheet, names, source), ""
+                frame = _read_cells(book, chosen, max_rows)
     except PlannerError:
         raise
     except Exception as exc:
@@ -218,18 +218,119 @@ def read_sheet(
     if len(frame) > max_rows:
         raise file_error(source, f"the sheet has more than {max_rows:,} rows", "Split it by area")
     frame.columns = [str(c).strip() for c in frame.columns]
-    blank = frame.isna().all(axis=1).to_numpy()
-    if blank.any() and blank[-1]:
-        # Formatted but empty rows at the end of a sheet are not records.
-        frame = frame.iloc[: len(blank) - int(np.argmin(blank[::-1]))]
+    frame = _without_blank_tail(frame)
     frame, mapped = apply_mapping(frame, columns, source)
     geo, more = table_geometry(frame, source, given, decimal_comma=None)
     geo.attrs["sheet"] = chosen
+    if note:
+        mapped.insert(
+            0,
+            Problem(
+                source,
+                "",
+                "",
+                note,
+                "If another sheet holds the data, name it with sheet= (--sheet NAME)",
+                "warning",
+            ),
+        )
     return geo, mapped + more
 
 
+def _read_cells(book: pd.ExcelFile, name: str, max_rows: int) -> pd.DataFrame:
+    """Read one sheet of an open workbook, every cell as text (NaN where empty)."""
+    return pd.read_excel(
+        book, sheet_name=name, dtype=str, keep_default_na=False, na_values=[""], nrows=max_rows + 1
+    )
+
+
+def _without_blank_tail(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop formatted but empty rows at the end of a sheet: they are not records."""
+    blank = frame.isna().all(axis=1).to_numpy()
+    if blank.any() and blank[-1]:
+        return frame.iloc[: len(blank) - int(np.argmin(blank[::-1]))]
+    return frame
+
+
+def _choose_sheet(
+    book: pd.ExcelFile, names: list[str], source: str, max_rows: int
+) -> tuple[str, pd.DataFrame, str]:
+    """Choose the sheet of a workbook when none was named: the only one, or the only one with rows.
+
+    A workbook may hold last year's register on a hidden first sheet, notes before the
+    data, or the data split over sheets: reading the first would silently take the wrong
+    rows. So every sheet is read; with exactly one sheet holding rows, and that one
+    visible, it is read (the note names it); otherwise the workbook is refused, naming each
+    sheet with its row count and whether it is hidden. A hidden sheet is never chosen
+    without being named.
+
+    Returns ``(sheet name, its cells, note)``; the note is empty for a one-sheet workbook.
+    """
+    if not names:
+        raise file_error(source, "the workbook has no sheets", "Export the data again")
+    if len(names) == 1:
+        return names[0], _read_cells(book, names[0], max_rows), ""
+    hidden = _hidden_sheets(book)
+    cells = {name: _read_cells(book, name, max_rows) for name in names}
+    rows = {
+        name: int((~_without_blank_tail(t).isna().all(axis=1)).sum()) for name, t in cells.items()
+    }
+    listing = ", ".join(
+        f"'{name}'{' (hidden)' if name in hidden else ''} {n:,} row{'s' if n != 1 else ''}"
+        for name, n in rows.items()
+    )
+    filled = [name for name in names if rows[name]]
+    if len(filled) == 1 and filled[0] not in hidden:
+        why = "the only one with rows"
+    elif not filled:
+        filled, why = (
+            [next((n for n in names if n not in hidden), names[0])],
+            "every sheet is empty",
+        )
+    else:
+        first = next((n for n in filled if n not in hidden), filled[0])
+        found = (
+            f"the workbook's only sheet with rows, '{first}', is hidden ({listing})"
+            if len(filled) == 1
+            else f"the workbook has {len(filled)} sheets with rows ({listing}) and no sheet was "
+            "chosen: reading only the first could leave the others' rows out of every rule"
+        )
+        raise file_error(
+            source,
+            found,
+            f"Choose the sheet to read with sheet='{first}' (--sheet {first})"
+            + (", or another of those names" if len(filled) > 1 else ""),
+        )
+    chosen = filled[0]
+    note = f"the workbook has {len(names)} sheets ({listing}); sheet '{chosen}' was read ({why})"
+    return chosen, cells[chosen], note
+
+
+def _hidden_sheets(book: pd.ExcelFile) -> set[str]:
+    """Names of a workbook's hidden sheets (XLSX ``sheet_state``, ODS ``table:display``)."""
+    workbook = book.book
+    if hasattr(workbook, "worksheets"):  # openpyxl
+        return {ws.title for ws in workbook.worksheets if ws.sheet_state != "visible"}
+    from odf.style import Style, TableProperties
+    from odf.table import Table
+
+    styles = {
+        style.getAttribute("name")
+        for style in workbook.automaticstyles.getElementsByType(Style)
+        if style.getAttribute("family") == "table"
+        and any(
+            p.getAttribute("display") == "false" for p in style.getElementsByType(TableProperties)
+        )
+    }
+    return {
+        str(t.getAttribute("name"))
+        for t in workbook.spreadsheet.getElementsByType(Table)
+        if t.getAttribute("stylename") in styles
+    }
+
+
 def _sheet(sheet: str | int | None, names: list[str], source: str) -> str:
-    """Choose the sheet to read: the first, or the one named (or numbered from 0)."""
+    """Return the sheet named (or numbered from 0); the first when none is named."""
     if not names:
         raise file_error(source, "the workbook has no sheets", "Export the data again")
     if sheet is None or sheet == "":
@@ -241,7 +342,7 @@ def _sheet(sheet: str | int | None, names: list[str], source: str) -> str:
     raise file_error(
         source,
         f"the workbook has no sheet '{sheet}' (sheets: {', '.join(names)})",
-        "Give one of those names with sheet= (--assets-sheet / --sites-sheet / --zones-sheet)",
+        "Give one of those names with sheet= (--sheet NAME)",
     )
 
 

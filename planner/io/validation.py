@@ -441,6 +441,17 @@ def validate_frame(
         report.problems = col.problems
         _raise(report, col)
     keep = np.array([i not in col.bad for i in range(len(frame))], dtype=bool)
+    if not keep.any():
+        # Every row bad: a file-level problem that dropping rows would hide (a sites file
+        # emptied this way would protect nothing, with no error).
+        col.file(
+            "",
+            f"every row has an error, so drop_invalid=True (--drop-invalid) would drop all "
+            f"{len(frame)} rows and leave {'no sites' if kind == 'sites' else 'nothing'}",
+            "Fix the errors listed: when every row fails, the cause is usually the file's "
+            "CRS, its columns or its export settings, not the rows",
+        )
+        _raise(report, col)
     frame = frame.loc[keep]
     if kind == "sites" and not len(frame):
         return _no_sites(frame, report, col, source_crs)

@@ -46,6 +46,9 @@ _SCAN = 400
 _MAX_EJECT = 8
 #: A repair round stops after this many moves without fewer faces missing.
 _STALL = 200
+#: Campaign-cycles with spacing and at most this many candidates book their minimum in
+#: minimum-degree order, recomputed after each pick.
+_DYNAMIC = 500
 #: Most repair rounds (the first, then shaken restarts of the cycles in deficit).
 _RESTARTS = 200
 
@@ -517,6 +520,8 @@ def _meet_minimum(
     if rng is not None:
         ranked = _shaken(ranked, rng)
     for keep_reserve in (True, False):
+        if book.spacing.get(c) and len(ranked) <= _DYNAMIC:
+            ranked = _fewest_conflicts_first(book, key, ranked)
         for k in ranked:
             need = book.deficit(c, t)
             if not need:
@@ -531,6 +536,38 @@ def _meet_minimum(
                 reason = book.failure(k)
             if reason is None:
                 book.add(k)
+
+
+def _fewest_conflicts_first(book: _Bookings, key: int, ranked: list[int]) -> list[int]:
+    """Reorder by the minimum-degree rule: next, the free candidate with fewest free neighbours.
+
+    Free: not booked and fits now. Neighbours: the campaign's candidates within its
+    spacing. Picking a candidate takes its neighbours out, as booking it would; ties keep
+    the order of ``ranked``. The classic greedy for large independent sets, computed on
+    the campaign-cycle's free candidates (at most `_DYNAMIC` of them) before booking.
+    """
+    c = key // book.n_cycles
+    near = book.spacing.get(c, {})
+    at = book.asset_index(key)
+    free = {k for k in ranked if book.fits(k, share=False)}
+    position = {k: i for i, k in enumerate(ranked)}
+    nbrs = {
+        k: [at[b] for b in near.get(book.asset[k], ()) if b in at and at[b] in free] for k in free
+    }
+    degree = {k: len(v) for k, v in nbrs.items()}
+    out: list[int] = []
+    while free:
+        k = min(free, key=lambda k: (degree[k], position[k]))
+        out.append(k)
+        gone = [j for j in nbrs[k] if j in free]
+        free.discard(k)
+        free.difference_update(gone)
+        for g in gone:
+            for j in nbrs[g]:
+                if j in free:
+                    degree[j] -= 1
+    picked = set(out)
+    return out + [k for k in ranked if k not in picked]
 
 
 def _candidate_order(book: _Bookings, key: int, score: np.ndarray) -> list[int]:

@@ -9,9 +9,10 @@ groups over the whole estate) is cut into one sub-problem per region:
   with the highest value per face already given (a divisor method, so the shares are
   whole numbers that add up exactly), never more faces than the region has candidate
   assets. ``min_faces`` is shared the same way, within each region's maximum. The budget
-  (in whole pence) follows each region's revenue ceiling for its share (its best
-  ``max_faces`` prices), by largest remainders, so the regional budgets add up to the
-  national one to the penny.
+  (in whole pence) first pays for each region's minimum (its cheapest ``min_faces``
+  candidates in every cycle), then the rest follows each region's revenue ceiling for its
+  share (its best ``max_faces`` prices), by largest remainders, so the regional budgets
+  add up to the national one to the penny.
 - **Regional solves.** `planner.plan.plan` per region, as Dask tasks (in this process
   without a cluster). A region that cannot meet its share of ``min_faces`` is solved
   again with no minimum; the second pass makes up the difference elsewhere.
@@ -356,11 +357,16 @@ def _split(supply: Supply) -> dict[str, np.ndarray]:
         value = np.bincount(code[cand], weights=price, minlength=n_r)
         out["max"][ci] = _divisor_split(camp.max_faces, value, count)
         out["min"][ci] = _divisor_split(camp.min_faces, value, out["max"][ci])
-        ceiling = np.zeros(n_r)
+        ceiling, floor = np.zeros(n_r), np.zeros(n_r, dtype=np.int64)
         for r in np.flatnonzero(out["max"][ci]):
-            mine = np.sort(price[code[cand] == r])[::-1]
-            ceiling[r] = mine[: out["max"][ci][r]].sum()
-        out["budget"][ci] = _largest_remainder(int(budgets.reshape(-1)[ci]), ceiling)
+            mine = np.sort(price[code[cand] == r])
+            ceiling[r] = mine[::-1][: out["max"][ci][r]].sum()
+            floor[r] = int(mine[: out["min"][ci][r]].sum()) * len(camp.cycles)
+        budget = int(budgets.reshape(-1)[ci])
+        if floor.sum() <= budget:  # each region can pay for its minimum, the rest pro rata
+            out["budget"][ci] = floor + _largest_remainder(budget - int(floor.sum()), ceiling)
+        else:
+            out["budget"][ci] = _largest_remainder(budget, ceiling)
     out["names"] = names
     return out
 
