@@ -283,41 +283,45 @@ def map_arguments(result: state.Result, campaign: str, cycle: str) -> dict:
 
 
 def charts(plan: planner.Plan) -> None:
-    """Gross sales, faces and impacts by cycle; spend, faces and reach by campaign."""
+    """Gross sales and faces by cycle and campaign; spend, faces and reach by campaign."""
     cur = plan.currency
     cycles = planner.plan_by_cycle(plan)
-    cycles["cycle_name"] = [cycle_label(c) for c in cycles["cycle"]]
+    cycles["starts"] = [
+        f"{c} ({d:%-d %b})" for c, d in zip(cycles["cycle"], cycles["cycle_start"], strict=True)
+    ]
     campaigns = planner.plan_by_campaign(plan)
-    by_cycle, by_campaign = st.tabs(["By cycle", "By campaign"])
-    order = list(dict.fromkeys(cycles["cycle_name"]))
-    colour = alt.Color("campaign:N", title="campaign", legend=alt.Legend(orient="bottom"))
-    with by_cycle:
-        left, right = st.columns(2)
-        for column, measure, title in (
-            (left, "sales", f"gross sales ({cur})"),
-            (right, "faces", "faces booked"),
-        ):
-            chart = (
-                alt.Chart(cycles)
-                .mark_bar()
-                .encode(
-                    x=alt.X("cycle_name:N", sort=order, title=None),
-                    y=alt.Y(f"{measure}:Q", title=title, axis=alt.Axis(format=",")),
-                    color=colour,
-                    tooltip=[
-                        alt.Tooltip("cycle_name:N", title="cycle"),
-                        alt.Tooltip("campaign:N"),
-                        alt.Tooltip(f"{measure}:Q", title=title, format=",.0f"),
-                    ],
-                )
-                .properties(height=320, title=f"{title.capitalize()} by cycle")
+    order = list(dict.fromkeys(cycles["starts"]))
+    colour = alt.Color("campaign:N", title="campaign", legend=alt.Legend(orient="right"))
+    sales_tab, faces_tab, campaign_tab = st.tabs(
+        ["Sales by cycle", "Faces by cycle", "By campaign"]
+    )
+    for tab, measure, title in (
+        (sales_tab, "sales", f"gross sales ({cur})"),
+        (faces_tab, "faces", "faces booked"),
+    ):
+        chart = (
+            alt.Chart(cycles)
+            .mark_bar()
+            .encode(
+                x=alt.X(
+                    "starts:N", sort=order, title="cycle (first day)", axis=alt.Axis(labelAngle=0)
+                ),
+                y=alt.Y(f"{measure}:Q", title=title, axis=alt.Axis(format=",.0f")),
+                color=colour,
+                tooltip=[
+                    alt.Tooltip("starts:N", title="cycle (first day)"),
+                    alt.Tooltip("campaign:N"),
+                    alt.Tooltip(f"{measure}:Q", title=title, format=",.0f"),
+                ],
             )
-            column.altair_chart(chart, width="stretch")
-        st.caption(
-            "Each bar is one 2-week cycle, split by campaign. Sales are what advertisers pay "
-            f"({cur}); the council's share is in the Council revenue figure above."
+            .properties(height=340, title=f"{title.capitalize()} in each 2-week cycle")
         )
-    with by_campaign:
+        tab.altair_chart(chart, width="stretch")
+        tab.caption(
+            "Each bar is one 2-week cycle, split by campaign. Sales are what advertisers pay "
+            f"({cur}); the council's share is the Council revenue figure above."
+        )
+    with campaign_tab:
         measures = [("spend", f"spend ({cur})"), ("faces_booked", "face-cycles booked")]
         if campaigns["reach"].notna().any():
             measures.append(("reach", "people reached (modelled)"))
@@ -326,7 +330,7 @@ def charts(plan: planner.Plan) -> None:
                 alt.Chart(campaigns)
                 .mark_bar()
                 .encode(
-                    x=alt.X(f"{measure}:Q", title=title, axis=alt.Axis(format=",")),
+                    x=alt.X(f"{measure}:Q", title=title, axis=alt.Axis(format="~s")),
                     y=alt.Y("campaign:N", sort="-x", title=None),
                     color=alt.Color("campaign:N", legend=None),
                     tooltip=[

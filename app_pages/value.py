@@ -96,8 +96,13 @@ def value_charts(values: pd.DataFrame) -> None:
         alt.Chart(bands)
         .mark_bar(color="#fd8d3c")
         .encode(
-            x=alt.X("band:N", sort=None, title=f"annual media value per asset ({cur} a year)"),
-            y=alt.Y("assets:Q", title="assets"),
+            x=alt.X(
+                "band:N",
+                sort=None,
+                title=f"annual media value per asset ({cur} a year)",
+                axis=alt.Axis(labelAngle=-35),
+            ),
+            y=alt.Y("assets:Q", title="assets", axis=alt.Axis(format=",.0f")),
             tooltip=[
                 alt.Tooltip("band:N", title=f"value ({cur} a year)"),
                 alt.Tooltip("assets:Q", title="assets", format=","),
@@ -108,8 +113,8 @@ def value_charts(values: pd.DataFrame) -> None:
     )
     right.altair_chart(chart, width="stretch")
     right.caption(
-        "Each bar counts the assets whose central annual media value falls in the band; the "
-        "map colours the same values in five classes of equal size."
+        "Each bar counts the assets whose central annual media value falls in the band; each "
+        "band's top is the same multiple of its bottom, as in the map's colour classes."
     )
 
 

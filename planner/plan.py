@@ -85,12 +85,17 @@ class Plan:
         ``universe``, ``universe_impacts``, ``reach``, ``cover_pct``, ``avg_frequency``,
         ``grps`` and ``reach_<j>plus``).
     status
-        ``OPTIMAL``, ``FEASIBLE``, ``INFEASIBLE`` or ``UNKNOWN``.
+        ``OPTIMAL`` (proven best), ``FEASIBLE`` (a plan, with its gap), ``INFEASIBLE``
+        (no plan exists; ``explanation`` names the rules in conflict) or ``TIME_LIMIT``
+        (the solver found no plan in the time allowed: the placements are then the
+        construction heuristic's plan when it keeps every rule, see ``fallback``, and
+        ``explanation`` says what to change).
     objective_name
         The objective as parsed, e.g. ``revenue>reach``.
     objective, best_bound, gap
-        The (last stage's) objective value, the solver's best bound and the relative gap
-        (NaN after a greedy fallback: optimality not proven).
+        The (last stage's) objective value, the smallest valid upper bound on it for the
+        whole problem (see ``bound_source``) and the relative gap; NaN when no valid
+        bound is known.
     sales, council_revenue
         Gross sales booked and the council's revenue share of the net sales (after the
         rate card's agency commission), in ``currency`` (major units).
@@ -108,13 +113,24 @@ class Plan:
         Campaigns left out with ``skip_unplaceable``, and why.
     method
         What produced the answer: ``cp-sat``, ``pre-check`` (infeasible before any
-        search) or ``greedy (solver timed out)``.
+        search) or ``greedy + repair (the solver found no plan in time)``.
     greedy
-        The greedy baseline's objective values (``revenue`` in ``currency``), for
-        comparison.
+        The construction heuristic's (greedy + repair) objective values (``revenue`` in
+        ``currency``): the solver's starting plan, for comparison.
     pruned
-        Candidates left out by ``SolverSettings.candidates_per_face`` (the bound then
-        covers only those kept).
+        Candidates left out by ``SolverSettings.candidates_per_face`` (the solver then
+        searched only those kept; the bound still covers the whole problem).
+    bound_source
+        Where ``best_bound`` comes from: ``cp-sat``, ``lp relaxation``, ``per-campaign
+        ceiling`` or ``none``.
+    fallback
+        True when the placements are the construction heuristic's plan, returned with
+        status ``TIME_LIMIT`` because the solver found none in time (it keeps every
+        rule).
+    reproducible
+        True when the same inputs and seed give this same plan on any machine, idle or
+        loaded: False with the fast search, or when the deterministic search was cut by
+        its wall-clock safety stop.
     units_on_offer
         Face-cycles on offer when the plan was made: every available asset's faces (times
         its slots when digital) in each cycle any campaign runs in; 0 when not recorded.
@@ -150,6 +166,9 @@ class Plan:
     avg_frequency: float = math.nan
     grps: float = math.nan
     frequency_distribution: dict[str, float] = field(default_factory=dict)
+    bound_source: str = "none"
+    fallback: bool = False
+    reproducible: bool = True
 
     @property
     def cover_pct(self) -> float:
@@ -233,16 +252,19 @@ class Plan:
 
     @property
     def bound_text(self) -> str:
-        """The best bound and gap in words ("not proven" for a greedy plan)."""
+        """The best bound, its source and the gap in words ("not proven" without a bound)."""
         if not math.isfinite(self.gap):
-            return "optimality not proven: the greedy plan, the solver found none in time"
-        scope = f" (for the candidates kept; {self.pruned:,} pruned)" if self.pruned else ""
-        return f"best bound {self.best_bound:,.0f}, gap {self.gap:.2%}{scope}"
+            return "optimality not proven: no valid bound"
+        return f"best bound {self.best_bound:,.0f} ({self.bound_source}), gap {self.gap:.2%}"
 
     @property
     def ok(self) -> bool:
-        """True when the plan has placements that satisfy every rule."""
-        return self.status in ("OPTIMAL", "FEASIBLE")
+        """True when the placements are a plan that satisfies every rule.
+
+        Also for a ``TIME_LIMIT`` plan that is the heuristic's ``fallback``; check
+        ``status`` to tell it from a solved plan.
+        """
+        return self.status in ("OPTIMAL", "FEASIBLE") or self.fallback
 
     def summary(self) -> pd.DataFrame:
         """Tabulate the plan's KPIs in one row (the ``summary`` layer of a plan file).
@@ -255,7 +277,8 @@ class Plan:
             ``placements`` (count), ``impacts``, ``universe``, ``reach`` (people, de-
             duplicated), ``cover_pct``, ``avg_frequency``, ``grps``, ``reach_<j>plus``,
             ``reach_estimate`` (``"modelled"``), ``seconds``, ``greedy_sales``,
-            ``explanation`` and ``note`` (which figures are modelled estimates).
+            ``bound_source``, ``reproducible``, ``explanation`` and ``note`` (which
+            figures are modelled estimates).
         """
         return pd.DataFrame(
             [
@@ -280,6 +303,8 @@ class Plan:
                     "reach_estimate": "modelled",
                     "seconds": round(self.seconds, 2),
                     "greedy_sales": round(self.greedy.get("revenue", 0.0), 2),
+                    "bound_source": self.bound_source,
+                    "reproducible": self.reproducible,
                     "explanation": " ".join(self.explanation),
                     "note": ESTIMATE_NOTE,
                 }
@@ -723,6 +748,9 @@ def _to_plan(
         method=result.method,
         greedy={k: (to_major(v) if k == "revenue" else v) for k, v in result.greedy_values.items()},
         pruned=int(getattr(result, "pruned", 0)),
+        bound_source=result.bound_source,
+        fallback=result.fallback,
+        reproducible=result.reproducible,
     )
 
 

@@ -8,6 +8,7 @@ spread of asset values. Writing the booking sheet is `planner.io.writers.write_b
 
 from __future__ import annotations
 
+import itertools
 from datetime import date
 
 import numpy as np
@@ -179,7 +180,11 @@ def _campaign_label(table: pd.DataFrame) -> pd.Series:
 
 
 def value_bands(
-    values: pd.DataFrame, *, column: str = "annual_value_central", bands: int = 10
+    values: pd.DataFrame,
+    *,
+    column: str = "annual_value_central",
+    bands: int = 10,
+    spacing: str = "ratio",
 ) -> pd.DataFrame:
     """Spread of asset values: how many assets, and how much value, in each band.
 
@@ -191,20 +196,26 @@ def value_bands(
         The value to band, e.g. ``annual_value_central`` (media value a year, in the
         values' currency) or ``council_income_central``.
     bands
-        Number of equal-width bands from 0 to the highest value.
+        Number of bands.
+    spacing
+        ``"ratio"``: each band's upper edge is a constant multiple of its lower edge, from
+        the lowest positive value to the highest (asset values run over orders of
+        magnitude; the value map's classes grow the same way); ``"equal"``: equal widths
+        from 0 to the highest value.
 
     Returns
     -------
     pandas.DataFrame
-        One row per band: ``band_from`` and ``band_to`` (currency a year; the last band
-        includes its upper end), ``band`` (the range in words, e.g. ``"1,000-2,000"``),
-        ``assets`` (count) and ``value`` (their total). ``attrs["currency"]`` is the
-        values' currency when they say it.
+        One row per band: ``band_from`` and ``band_to`` (currency a year; values on an
+        edge go to the band above it, the highest to the last band and values below the
+        first edge, zeros included, to the first), ``band`` (the range in words, e.g.
+        ``"1,000-2,000"``), ``assets`` (count) and ``value`` (their total).
+        ``attrs["currency"]`` is the values' currency when they say it.
 
     Raises
     ------
     PlannerError
-        When ``values`` has no ``column``.
+        When ``values`` has no ``column``, or ``spacing`` is neither choice.
 
     Examples
     --------
@@ -214,9 +225,16 @@ def value_bands(
         raise PlannerError(
             f"The values have no '{column}' column; pass the output of planner.value_assets"
         )
+    if spacing not in ("ratio", "equal"):
+        raise PlannerError(f"spacing={spacing!r} is not valid. Use 'ratio' or 'equal'.")
     amounts = pd.to_numeric(values[column], errors="coerce").fillna(0.0).clip(lower=0.0)
     top = float(amounts.max()) if len(amounts) else 0.0
-    edges = np.linspace(0.0, top if top > 0 else 1.0, bands + 1)
+    positive = amounts[amounts > 0]
+    low = float(positive.min()) if len(positive) else 0.0
+    if spacing == "ratio" and top > low > 0:
+        edges = np.geomspace(low, top, bands + 1)
+    else:
+        edges = np.linspace(0.0, top if top > 0 else 1.0, bands + 1)
     which = np.clip(np.searchsorted(edges, amounts.to_numpy(), side="right") - 1, 0, bands - 1)
     table = pd.DataFrame(
         {
@@ -226,7 +244,8 @@ def value_bands(
             "value": np.bincount(which, weights=amounts.to_numpy(), minlength=bands),
         }
     )
-    table.insert(2, "band", [f"{a:,.0f}-{b:,.0f}" for a, b in zip(edges[:-1], edges[1:], strict=True)])
+    words = [f"{a:,.0f}-{b:,.0f}" for a, b in itertools.pairwise(edges)]
+    table.insert(2, "band", words)
     if "currency" in values and len(values):
         table.attrs["currency"] = str(values["currency"].iloc[0])
     return table

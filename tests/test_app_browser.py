@@ -238,7 +238,7 @@ def test_agency_planner_solves_charts_and_books(browser, server, tmp_path):
     page.get_by_text("Reproducible").click()
     page.get_by_role("button", name="Solve").click()
     page.get_by_text("Audit passed").wait_for(timeout=240_000)
-    page.get_by_text("Each bar is one 2-week cycle").wait_for(timeout=60_000)
+    page.get_by_text("Each bar is one 2-week cycle").first.wait_for(timeout=60_000)
     charts = page.locator('[data-testid="stVegaLiteChart"]')
     charts.first.wait_for(timeout=60_000)
     assert charts.count() >= 2

@@ -247,7 +247,7 @@ def test_a_missing_file_and_a_folder_are_named(tmp_path, capsys):
 
 
 def test_an_unknown_layer_is_named(generated):
-    with pytest.raises(DataValidationError, match="could not be read as a GeoPackage"):
+    with pytest.raises(DataValidationError, match=r"has no layer 'no_such_layer' \(layers: bng\)"):
         planner.load_assets(generated / "assets" / "bng.gpkg", layer="no_such_layer")
 
 

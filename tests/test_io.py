@@ -347,7 +347,7 @@ def test_non_utf8_csv_suggests_the_encoding(tmp_path):
 
     text = str(caught.value)
     assert "the file is not UTF-8 text (byte 0x92" in text
-    assert "encoding='cp1252' (--encoding cp1252)" in text
+    assert "encoding='cp1252' (--sites-encoding cp1252)" in text
     assert sites["name"].tolist() == ["St Mary’s"]
 
 

@@ -305,8 +305,11 @@ def test_value_map_colours_assets_by_annual_value():
         {"asset_id": assets["asset_id"], "annual_value_central": [10, 20, 30, 40, 500, np.nan]}
     )
     view = asset_view(assets, values=values, color_by="value")
-    assert [c.key for c in view.classes] == ["value"] * 5 + ["none"]
-    assert view.data["members"][-1] == [5] and view.data["members"][-2] == [4]
+    # Classes grow by a constant ratio (10 to 500: x2.19 each, empty ones left out); the
+    # missing value first.
+    assert [c.key for c in view.classes] == ["none", "value", "value", "value"]
+    assert view.data["members"] == [[5], [0, 1], [2, 3], [4]]
+    assert [c.label for c in view.classes][1] == "10 – 22"
     html = map_html(asset_map(assets, values=values, color_by="value", tiles="none"))
     assert "Assets by annual value (central estimate, a year)" in html
     with pytest.raises(PlannerError, match="color_by='value' needs values"):

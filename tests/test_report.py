@@ -121,13 +121,19 @@ def test_plan_by_cycle_and_by_campaign_add_up_to_the_plan(planned):
 
 
 def test_value_bands_count_every_asset_once():
-    values = pd.DataFrame({"annual_value_central": [0.0, 50.0, 100.0, 1000.0], "currency": "GBP"})
-    bands = value_bands(values, bands=4)
+    values = pd.DataFrame({"annual_value_central": [0.0, 50.0, 150.0, 1000.0], "currency": "GBP"})
+    bands = value_bands(values, bands=4, spacing="equal")
     assert bands["assets"].tolist() == [3, 0, 0, 1]
-    assert bands["value"].sum() == 1150.0 and bands["band"].iloc[-1] == "750-1,000"
+    assert bands["value"].sum() == 1200.0 and bands["band"].iloc[-1] == "750-1,000"
     assert bands.attrs["currency"] == "GBP"
+    # By ratio: 50 to 1,000 in 4 bands, each x2.11; 0 goes to the first.
+    ratio = value_bands(values, bands=4)
+    assert ratio["band"].tolist() == ["50-106", "106-224", "224-473", "473-1,000"]
+    assert ratio["assets"].tolist() == [2, 1, 0, 1]
     with pytest.raises(PlannerError, match="no 'price' column"):
         value_bands(values, column="price")
+    with pytest.raises(PlannerError, match="spacing='log' is not valid"):
+        value_bands(values, spacing="log")
 
 
 def test_the_report_is_public():

@@ -18,6 +18,7 @@ from planner.errors import PlannerError
 from planner.optimise.model import objective_value
 from planner.optimise.settings import PlanSettings
 from planner.optimise.solve import (
+    FALLBACK,
     SolverSettings,
     explain_infeasible,
     parse_objective,
@@ -301,13 +302,17 @@ def test_a_tiny_time_limit_still_returns_the_warm_start_plan() -> None:
     tiny = SolverSettings(time_limit=0.001, deterministic=True)
     fixed = solve_instance(inst, "revenue>reach", solver=tiny)
     assert (fixed.status, fixed.method) == ("FEASIBLE", "cp-sat")
-    assert fixed.values == fixed.greedy_values  # the greedy hint, not improved in the time
+    assert fixed.values == fixed.greedy_values  # the heuristic's hint, not improved in time
     assert plan_violations(inst, fixed.chosen) == []
     assert fixed.explanation == []
-    # On the wall clock CP-SAT may or may not answer within 1 ms; if not, the greedy plan
-    # is returned. Either way it is a rule-abiding plan no worse than the warm start.
+    assert fixed.reproducible
+    # On the wall clock CP-SAT may or may not answer within 1 ms; if not, the heuristic's
+    # plan is returned as TIME_LIMIT. Either way a rule-abiding plan, no worse than the start.
     wall = solve_instance(inst, "revenue>reach", solver=replace(tiny, deterministic=False))
-    assert wall.status == "FEASIBLE"
+    assert wall.ok
+    assert wall.status in ("FEASIBLE", "TIME_LIMIT")
+    assert wall.fallback == (wall.status == "TIME_LIMIT")
+    assert not wall.reproducible
     assert plan_violations(inst, wall.chosen) == []
     assert wall.values["revenue"] >= wall.greedy_values["revenue"] == fixed.values["revenue"]
 
@@ -328,28 +333,42 @@ def stalled_solver(monkeypatch):
     monkeypatch.setattr(planner.optimise.solve, "_solver", stalled)
 
 
-def test_a_time_out_falls_back_on_the_greedy_plan(stalled_solver) -> None:
+def test_a_time_out_falls_back_on_the_heuristic_plan(stalled_solver) -> None:
     assets, camps, policy, zones = busy_inputs()
     inst = _plan_instance(assets, camps, policy, zones=zones)
     result = solve_instance(inst, "revenue", solver=FAST)
-    assert (result.status, result.method) == ("FEASIBLE", "greedy (solver timed out)")
+    assert (result.status, result.method) == ("TIME_LIMIT", FALLBACK)
+    assert result.ok and result.fallback
     assert plan_violations(inst, result.chosen) == []
     assert result.values == result.greedy_values
-    assert math.isnan(result.gap)
+    # Not solved, but bounded: the gap is against a valid bound on the whole problem.
+    assert result.bound_source in ("lp relaxation", "per-campaign ceiling")
+    assert result.bound >= result.objective == result.values["revenue"]
+    assert 0 <= result.gap < 1
+    assert "construction heuristic's plan" in result.explanation[0]
+    assert "allow more time than 2 s" in result.explanation[-1]
 
 
 def test_a_time_out_without_a_plan_says_what_to_change(stalled_solver, monkeypatch) -> None:
     import planner.optimise.solve
 
     monkeypatch.setattr(
-        planner.optimise.solve, "greedy_plan", lambda inst, name: np.empty(0, np.int64)
+        planner.optimise.solve, "construct_plan", lambda inst, name, seed: np.empty(0, np.int64)
     )
     assets, camps, policy, zones = busy_inputs()
-    result = solve_instance(_plan_instance(assets, camps, policy, zones=zones), solver=FAST)
-    assert result.status == "UNKNOWN"
+    inst = _plan_instance(assets, camps, policy, zones=zones)
+    result = solve_instance(inst, solver=FAST)
+    assert (result.status, result.ok, result.fallback) == ("TIME_LIMIT", False, False)
     assert result.chosen.size == 0
-    [message] = result.explanation
-    assert message.startswith("No plan was found within 2 s. Allow more time")
+    first, short, advice = result.explanation
+    assert first == "No plan was found within 2 s."
+    assert "BANK1 needs 2 faces, 200 m apart, in cycle 1 (found 0)" in short
+    assert advice.startswith("To get a plan: allow more time than 2 s; use the fast search")
+    assert "relax those minimum faces or their spacing" in advice
+    assert "workers" not in advice  # two workers are in use: never advise what is done
+    one = solve_instance(inst, solver=replace(FAST, workers=1, deterministic=False))
+    assert "use 2 or more workers (now 1)" in one.explanation[-1]
+    assert "fast search" not in one.explanation[-1]
 
 
 def test_one_worker_finds_the_same_optimum() -> None:

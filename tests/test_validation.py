@@ -281,7 +281,7 @@ def test_degrees_given_as_british_national_grid_are_caught(tmp_path):
     assert _errors(caught.value) == [
         "data.csv, row 2 (id A1), column 'geometry': coordinates (-0.1257, 51.501) look like "
         "longitude/latitude degrees, not OSGB36 / British National Grid coordinates. "
-        "Pass crs='EPSG:4326' (--crs EPSG:4326) if the file holds longitude and latitude"
+        "Pass crs='EPSG:4326' (--assets-crs EPSG:4326) if the file holds longitude and latitude"
     ]
 
 
@@ -294,11 +294,14 @@ def test_projected_coordinates_outside_the_crs_area(tmp_path):
     with pytest.raises(DataValidationError) as caught:
         load_assets(path, crs="EPSG:27700")
 
+    # The file's only row fails: a file-level CRS problem, never "drop the row".
     (error,) = _errors(caught.value)
-    assert "coordinates (9e+06, 9e+06) are outside the area OSGB36 / British National Grid" in (
-        error
+    assert (
+        "the file's only row has coordinates outside the area OSGB36 / British National Grid "
+        "covers" in error
     )
-    assert "Check the coordinates and that the CRS is right" in error
+    assert "(e.g. (9e+06, 9e+06)), so the CRS, not the rows, is wrong" in error
+    assert "Read the file in its real CRS" in error
 
 
 @pytest.mark.parametrize("loader", [load_assets, load_sites])

@@ -18,7 +18,8 @@ Subcommands, in the order of ``--help``:
 ``audit``
     Re-check a plan's placements against a policy; exit 1 when a rule is broken.
 ``plan``
-    Place campaigns on asset faces and cycles with CP-SAT; exit 1 when no plan exists.
+    Place campaigns on asset faces and cycles with CP-SAT; exit 1 when no plan exists, 3
+    when none was found in the time allowed.
 ``select-sites``
     Which assets to open: the fewest meeting a revenue target, or the N reaching the most
     residents (`planner.cli.sites`); exit 1 when no selection meets the request.

@@ -2,8 +2,8 @@
 
 Also the loader keywords of the input options, help examples and the progress bar. The exit
 codes are `EXIT_OK` (0, success), `EXIT_FOUND` (1, the subcommand found what it reports on:
-no feasible plan, or policy violations) and `EXIT_BAD_INPUT` (2, a file, option or value
-the user must fix).
+no feasible plan, or policy violations), `EXIT_BAD_INPUT` (2, a file, option or value
+the user must fix) and `EXIT_TIME_LIMIT` (3, ``plan`` found no plan in the time allowed).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ __all__ = [
     "EXIT_BAD_INPUT",
     "EXIT_FOUND",
     "EXIT_OK",
+    "EXIT_TIME_LIMIT",
     "ROLES",
     "LoadOptions",
     "add_input_options",
@@ -40,6 +41,8 @@ __all__ = [
 EXIT_OK = 0
 EXIT_FOUND = 1
 EXIT_BAD_INPUT = 2
+#: ``plan``: the solver found no plan in the time allowed (a valid fallback may be written).
+EXIT_TIME_LIMIT = 3
 #: Help text of the input and output options that also take a PostGIS database.
 DATABASE_INPUT = 'or a PostGIS table: "postgresql://USER@HOST/DB?table=NAME"'
 DATABASE_OUTPUT = "or postgresql://USER@HOST/DB[?schema=S&mode=append] (one table a layer)"

@@ -12,6 +12,7 @@ from planner.cli.common import (
     DATABASE_OUTPUT,
     EXIT_FOUND,
     EXIT_OK,
+    EXIT_TIME_LIMIT,
     add_input_options,
     example,
     load_input,
@@ -224,8 +225,12 @@ def add_plan(sub: argparse._SubParsersAction) -> None:
             "Propose which campaign goes on which asset face in which 2-week cycle, meeting "
             "budgets, faces per cycle, spacing, competitor separation, the policy and the "
             "council's revenue target. Writes layers 'placements', 'campaigns' and "
-            "'summary'. Exit 0 with a plan, 1 when no plan exists (with the reason), 2 on "
-            "bad input."
+            "'summary'. Exit 0 with a plan, 1 when no plan exists (with the rules in "
+            "conflict), 2 on bad input, 3 when no plan was found in the time allowed (the "
+            "construction heuristic's plan is written when it keeps every rule, and the "
+            "output says what to change). With the same inputs and --seed the plan is the "
+            "same on any machine unless --fast is given or the output says it is not "
+            "reproducible."
         ),
         epilog=example(
             "python -m planner plan --assets data/assets.gpkg --sites data/sites.gpkg "
@@ -258,15 +263,15 @@ def add_plan(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--fast",
         action="store_true",
-        help="plain parallel search: faster, but not reproducible run to run",
+        help="plain parallel search: not reproducible run to run (the default search is "
+        "deterministic: the same inputs and seed give the same plan)",
     )
     p.add_argument(
         "--candidates-per-face",
         type=float,
         default=0.0,
-        help="for very large instances: keep each campaign's best N x max_faces "
-        "candidates per cycle (the bound then covers only those; default 0 "
-        "keeps all)",
+        help="for very large instances: search only each campaign's best N x max_faces "
+        "candidates per cycle (the bound still covers them all; default 0 keeps all)",
     )
     p.add_argument("--workers", type=int, default=2, help="solver workers (default 2)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -301,7 +306,9 @@ def _run_plan(args: argparse.Namespace) -> int:
     -------
     int
         0 with a plan (written), 1 when no plan meets every rule (nothing written; the
-        printed explanation says why in words). Bad input raises instead (exit 2
+        printed explanation names the rules in conflict), 3 when the solver found no
+        plan in the time allowed (the heuristic's plan is written when it keeps every
+        rule; the explanation says what to change). Bad input raises instead (exit 2
         in `planner.cli.main`).
 
     Raises
@@ -440,11 +447,13 @@ def _report_plan(result, out: str) -> int:
     Returns
     -------
     int
-        0 when written, 1 when ``result.ok`` is False (nothing written).
+        `EXIT_OK` (0) when a solved plan is written; `EXIT_TIME_LIMIT` (3) when the
+        solver found no plan in time (the heuristic's fallback plan is written when
+        there is one); `EXIT_FOUND` (1) when no plan exists (nothing written).
     """
     print(_plan_text(result))
     if not result.ok:
-        return EXIT_FOUND
+        return EXIT_TIME_LIMIT if result.status == "TIME_LIMIT" else EXIT_FOUND
     layers = {
         "placements": result.placements,
         "campaigns": result.campaigns,
@@ -452,7 +461,7 @@ def _report_plan(result, out: str) -> int:
     }
     written, _ = write_output(layers, out)
     print(f"Wrote {written}")
-    return EXIT_OK
+    return EXIT_TIME_LIMIT if result.status == "TIME_LIMIT" else EXIT_OK
 
 
 def _plan_text(result) -> str:
@@ -461,9 +470,10 @@ def _plan_text(result) -> str:
     The status, method and seconds; with a plan, the placements, gross sales and council
     revenue (the terms' revenue share of net sales) in the plan's currency, impacts and
     modelled reach and frequency (the plan's de-duplicated reach, cover, frequency and
-    GRPs, then each campaign's), the objective with its best
-    bound and gap, and the greedy baseline's sales; then the explanation (why there is no
-    plan) and the notes (campaigns left out).
+    GRPs, then each campaign's), the objective with its best bound (and where it comes
+    from) and gap, the starting plan's sales and whether the plan is reproducible; then
+    the explanation (why there is no plan, or what to change) and the notes (campaigns
+    left out).
 
     Parameters
     ----------
@@ -487,7 +497,15 @@ def _plan_text(result) -> str:
             f"  objective {result.objective_name}: {result.objective:,.0f} ({result.bound_text})",
         ]
         if "revenue" in result.greedy:
-            lines.append(f"  greedy baseline sales: {result.greedy['revenue']:,.0f} {cur}")
+            lines.append(
+                f"  starting plan (greedy + repair) sales: {result.greedy['revenue']:,.0f} {cur}"
+            )
+        lines.append(
+            "  reproducible: yes (same inputs and seed, same plan)"
+            if getattr(result, "reproducible", True)
+            else "  reproducible: no (fast search, or the time limit's wall-clock safety stop "
+            "cut the deterministic search)"
+        )
     lines += [f"  {text}" for text in result.explanation + result.notes]
     return "\n".join(lines)
 

@@ -274,8 +274,8 @@ def choose_layer(
     Returns
     -------
     tuple
-        ``(layer, note)``: the layer name or position to read, and a sentence for the
-        report when the file had other layers (empty otherwise).
+        ``(layer, note)``: the layer name (when named) or 0-based position to read, and a
+        sentence for the report when the file had other layers (empty otherwise).
 
     Raises
     ------
@@ -286,7 +286,7 @@ def choose_layer(
     Examples
     --------
     >>> choose_layer("sites.gpkg", "sites.gpkg", None)
-    ('schools', "the file has 2 layers with geometry ('template' 0 rows, 'schools' 3 rows); ...")
+    (1, "the file has 2 layers with geometry ('template' 0 rows, 'schools' 3 rows); ...")
     """
     layers = [(str(name), kind) for name, kind in pyogrio.list_layers(target)]
     names = [name for name, _ in layers]
@@ -301,8 +301,10 @@ def choose_layer(
             "Give one of those names with layer= (--layer NAME)",
         )
     spatial = [name for name, kind in layers if kind is not None and name not in _STYLE_TABLES]
+    # Positions, not names: a GeoJSON read from memory is named after a temporary file
+    # that changes from one GDAL call to the next.
     if len(spatial) <= 1:
-        return (spatial[0] if spatial else 0), ""
+        return (names.index(spatial[0]) if spatial else 0), ""
     rows = {name: int(pyogrio.read_info(target, layer=name)["features"]) for name in spatial}
     listing = ", ".join(f"'{name}' {n:,} row{'s' if n != 1 else ''}" for name, n in rows.items())
     filled = [name for name in spatial if rows[name] != 0]
@@ -316,7 +318,7 @@ def choose_layer(
         )
     chosen = filled[0] if filled else spatial[0]
     why = "the only one with rows" if filled else "every layer is empty"
-    return chosen, (
+    return names.index(chosen), (
         f"the file has {len(spatial)} layers with geometry ({listing}); layer '{chosen}' "
         f"was read ({why})"
     )

@@ -335,6 +335,20 @@ def _wrong_crs(check: str, bounds: np.ndarray, crs: CRS, col: Collector) -> None
         return
     lo = bounds[:, :2].min(axis=0)
     hi = bounds[:, 2:].max(axis=0)
+    if (
+        check == "range"
+        and np.all(np.abs(bounds[:, 0]) <= 90)
+        and np.all((np.abs(bounds[:, 1]) > 90) & (np.abs(bounds[:, 1]) <= 180))
+    ):
+        col.file(
+            "geometry",
+            f"{rows} {have} coordinates outside the valid longitude/latitude range (e.g. "
+            f"({x:g}, {y:g})): it looks like longitude and latitude are swapped in the whole "
+            "file",
+            "Swap the columns: longitude (east-west, -180 to 180) is x, latitude (north-south, "
+            "-90 to 90) is y",
+        )
+        return
     guess = next(
         (
             (what, code)

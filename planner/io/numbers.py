@@ -23,6 +23,8 @@ _DECIMAL_COMMA = re.compile(r"^[+-]?(\d{1,3}([. \u00a0\u202f]\d{3})+|\d+),\d+$")
 #: 1 234 or 1 234.5: space thousands (SI style) with a decimal point or none.
 _SPACE_THOUSANDS = re.compile(r"^[+-]?\d{1,3}([ \u00a0\u202f]\d{3})+(\.\d+)?$")
 _SCIENTIFIC = re.compile(r"^[+-]?\d(\.\d+)?[eE]\+?\d+$")
+#: 1.634 or 532.040: a thousands dot, or a decimal point with three decimals.
+_DOTTED_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+$")
 
 
 @dataclass
@@ -54,7 +56,11 @@ def parse_numbers(raw: pd.Series, *, decimal_comma: bool | None = None) -> Parse
     ``1 234``); when every such value fits exactly one style the column is read in it.
     A value such as ``1,234`` fits both: ``decimal_comma`` (true when the file separates
     fields with ``;`` or tabs, as European exports that use decimal commas do) decides, and
-    without it the column is reported ``"ambiguous"`` and those values left unread.
+    without it the column is reported ``"ambiguous"`` and those values left unread. In a
+    file that writes decimal commas, a value such as ``532.040`` is 532040 with a thousands
+    dot or 532.04 with a decimal point: when no other value of the column decides (a
+    decimal comma, or a decimal point with other than three decimals), it is reported
+    ``"ambiguous"`` too.
 
     Parameters
     ----------
@@ -74,6 +80,8 @@ def parse_numbers(raw: pd.Series, *, decimal_comma: bool | None = None) -> Parse
     [24.9384, 60.1699]
     >>> parse_numbers(pd.Series(["1,634", "12,250"])).style
     'ambiguous'
+    >>> parse_numbers(pd.Series(["530040", "532.040"]), decimal_comma=True).style
+    'ambiguous'
     """
     if pd.api.types.is_numeric_dtype(raw):
         return ParsedNumbers(pd.to_numeric(raw, errors="coerce").astype("float64"))
@@ -81,6 +89,13 @@ def parse_numbers(raw: pd.Series, *, decimal_comma: bool | None = None) -> Parse
     values = pd.to_numeric(text, errors="coerce").astype("float64")
     rest = text.notna() & (text != "") & values.isna()
     if not rest.any():
+        dotted = text.str.match(_DOTTED_THOUSANDS).fillna(False)
+        decimals = text.str.contains(".", regex=False).fillna(False) & ~dotted
+        if decimal_comma and dotted.any() and not decimals.any():
+            # '532.040' in a file that writes decimal commas: 532040 with a thousands dot,
+            # or 532.04 with a decimal point? Nothing in the column says: left unread.
+            example = str(text[dotted].iloc[0])
+            return ParsedNumbers(values.where(~dotted), "ambiguous", example)
         return ParsedNumbers(values)
     odd = text[rest]
     comma = odd.str.match(_DECIMAL_COMMA).fillna(False)

@@ -348,7 +348,8 @@ def asset_map(
         ``campaign_id, zone_id`` pairs: a hidden layer per campaign of the zones it reaches.
     color_by
         ``"status"`` (booked, eligible, restricted, unavailable), ``"campaign"`` or
-        ``"value"`` (five quantile classes of ``values["annual_value_central"]``).
+        ``"value"`` (up to five classes of ``values["annual_value_central"]``, growing by
+        a constant ratio).
     category
         Colour eligibility for this advertiser category; None: restricted when any
         category is refused.

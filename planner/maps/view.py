@@ -15,11 +15,16 @@ from planner.maps.layers import (
     CAMPAIGN_PALETTE,
     STATUS_COLOURS,
     Category,
-    choropleth,
     format_cycles,
     text_column,
 )
-from planner.styles import NOT_BOOKED_COLOUR, OTHER_COLOUR, STATUS_LABELS
+from planner.styles import (
+    NO_DATA_COLOUR,
+    NOT_BOOKED_COLOUR,
+    OTHER_COLOUR,
+    STATUS_LABELS,
+    ramp_colour,
+)
 
 __all__ = ["STATUS_LABELS", "AssetView", "asset_status", "asset_view"]
 
@@ -210,9 +215,13 @@ def _campaign_classes(
 def _value_classes(
     ids: pd.Series, values: pd.DataFrame | None
 ) -> tuple[list[list[int]], list[Category]]:
-    """Return five quantile classes of the assets' central annual value, low to high.
+    """Return up to five classes of the assets' central annual value, low to high.
 
-    Assets without a value go to "no data" (drawn first); colours run along YlOrRd.
+    Class breaks grow by a constant ratio from the lowest positive value to the highest
+    (values of assets run over orders of magnitude, and many assets share one value, which
+    would merge quantile breaks); colours run from orange to dark red along YlOrRd (its
+    palest yellows vanish on a plain background). Assets without a value go to "no data",
+    drawn first.
 
     Raises
     ------
@@ -225,14 +234,27 @@ def _value_classes(
             "color_by='value' needs values with 'annual_value_central' (from "
             "planner.value_assets); pass values="
         )
-    index, bands = choropleth(table["annual_value_central"], n_classes=5)
-    members = [np.flatnonzero(index == i).tolist() for i in range(len(bands))]
-    classes = [
-        Category("none" if c.key == "nodata" else "value", c.label, c.colour, c.count)
-        for c in bands
-    ]
-    keep = [i for i, c in enumerate(classes) if c.count]
-    return [members[i] for i in keep], [classes[i] for i in keep]
+    amounts = pd.to_numeric(table["annual_value_central"], errors="coerce").to_numpy(float)
+    known = amounts[np.isfinite(amounts)]
+    positive = known[known > 0]
+    low, high = (positive.min(), positive.max()) if len(positive) else (0.0, 0.0)
+    edges = np.geomspace(low, high, 6) if high > low > 0 else np.array([low, high])
+    which = np.clip(np.searchsorted(edges, amounts, side="right") - 1, 0, len(edges) - 2)
+    n = len(edges) - 1
+    members: list[list[int]] = []
+    classes: list[Category] = []
+    missing = ~np.isfinite(amounts)
+    if missing.any():
+        members.append(np.flatnonzero(missing).tolist())
+        classes.append(Category("none", "no value", NO_DATA_COLOUR, int(missing.sum())))
+    for i in range(n):
+        inside = np.flatnonzero((which == i) & ~missing).tolist()
+        if inside:
+            label = f"{edges[i]:,.0f} – {edges[i + 1]:,.0f}"
+            colour = ramp_colour(0.35 + 0.65 * i / max(n - 1, 1))
+            members.append(inside)
+            classes.append(Category("value", label, colour, len(inside)))
+    return members, classes
 
 
 def _column(frame: pd.DataFrame, name: str) -> pd.Series | None:
@@ -409,8 +431,8 @@ def asset_view(
     eligibility, placements, values, category
         As for `planner.maps.render.asset_map`.
     color_by
-        ``"status"``, ``"campaign"`` or ``"value"`` (five quantile classes of
-        ``values["annual_value_central"]``).
+        ``"status"``, ``"campaign"`` or ``"value"`` (up to five classes of
+        ``values["annual_value_central"]``, growing by a constant ratio).
 
     Returns
     -------

@@ -257,7 +257,7 @@ def _competitor_rows(rows: _Rows, inst: Instance) -> None:
             for j, c in enumerate(camps):
                 ks = np.flatnonzero((inst.cand_campaign == c) & (inst.cand_cycle == t))
                 grid[inst.cand_asset[ks], j] = ks
-            grid = grid[:, (grid >= 0).any(axis=1 - 1)] if grid.size else grid
+            grid = grid[:, (grid >= 0).any(axis=0)]
             _grid_rows(rows, grid, pairs)
 
 
@@ -395,7 +395,9 @@ def lp_relaxation(
     clock = time.perf_counter()
     lp = linear_program(inst, weights)
     try:
-        result = pdlp.primal_dual_hybrid_gradient(_program(lp), _params(seconds, iterations, threads))
+        result = pdlp.primal_dual_hybrid_gradient(
+            _program(lp), _params(seconds, iterations, threads)
+        )
     except (RuntimeError, ValueError):
         return LpResult(float("inf"), None, time.perf_counter() - clock, False, False)
     y = np.asarray(result.dual_solution, dtype=float)
@@ -422,7 +424,9 @@ def _program(lp: LinearProgram) -> pdlp.QuadraticProgram:
     return qp
 
 
-def _params(seconds: float, iterations: int, threads: int) -> solvers_pb2.PrimalDualHybridGradientParams:
+def _params(
+    seconds: float, iterations: int, threads: int
+) -> solvers_pb2.PrimalDualHybridGradientParams:
     """Return PDLP's parameters: tolerance 1e-6, ``iterations``, a ``seconds`` guard."""
     params = solvers_pb2.PrimalDualHybridGradientParams()
     criteria = params.termination_criteria

@@ -1,11 +1,15 @@
-"""Solve a placement instance: greedy warm start, CP-SAT, explanation of infeasibility.
+"""Solve a placement instance: construction heuristic, CP-SAT, a valid bound, explanations.
 
-`solve_instance` returns the chosen candidates with status, objective, bound and gap; an
-infeasible instance is explained in words by naming the conflicting rules, found as
-CP-SAT's sufficient assumptions for infeasibility over named constraint groups. The CP-SAT
-model is warm-started with a complete hint from the greedy plan, its objective domain is
-capped by a bound known up front (`planner.optimise.model.objective_ceiling`), and a
-lexicographic objective is solved stage by stage, each keeping the previous stage's value.
+`solve_instance` returns the chosen candidates with status, objective, bound and gap. The
+construction heuristic (`planner.optimise.construct`) gives a plan that keeps every rule;
+CP-SAT starts from it (a complete hint) and improves it, its objective domain capped by a
+bound known up front (`planner.optimise.model.objective_ceiling`); a lexicographic
+objective is solved stage by stage, each keeping the previous stage's value. The gap is
+against the smallest valid bound on the whole problem (CP-SAT's, the LP relaxation's or
+the ceiling). An infeasible instance is explained by naming the conflicting rules, found as
+CP-SAT's sufficient assumptions for infeasibility over named constraint groups; a time-out
+(``TIME_LIMIT``) returns the heuristic's plan when it keeps every rule, and says what to
+change.
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from planner.errors import PlannerError
+from planner.optimise.bound import lp_relaxation
+from planner.optimise.construct import construct_plan
 from planner.optimise.explain import explain_infeasible, quick_explanation, unplaceable
-from planner.optimise.greedy import greedy_plan
 from planner.optimise.instance import Instance, restrict, slot_ranks
 from planner.optimise.model import (
     PlacementModel,
@@ -132,6 +137,11 @@ def parse_objective(text: str) -> Objective:
     return Objective(tuple(stages))
 
 
+#: Method of a plan that is the construction heuristic's, returned because the solver found
+#: none in the time allowed (it keeps every rule; `planner.optimise.construct`).
+FALLBACK = "greedy + repair (the solver found no plan in time)"
+
+
 @dataclass
 class SolveResult:
     """What the solver found.
@@ -139,30 +149,46 @@ class SolveResult:
     Attributes
     ----------
     chosen
-        Indices of the chosen candidates (empty when no plan).
+        Indices of the chosen candidates (empty when there is no plan).
     status
-        ``OPTIMAL``, ``FEASIBLE``, ``INFEASIBLE`` or ``UNKNOWN`` (time out, no plan).
+        ``OPTIMAL`` (proven best), ``FEASIBLE`` (a plan, with its gap), ``INFEASIBLE``
+        (no plan exists; ``explanation`` names the rules in conflict) or ``TIME_LIMIT``
+        (the solver found no plan in the time allowed; ``chosen`` is then the
+        construction heuristic's plan when it keeps every rule, see ``fallback``).
     objective, bound, gap
-        Objective value of the last stage, its best proven bound, and the relative gap
-        ``(bound - objective) / bound`` (0 when optimal). A blended stage is in scaled
-        units; after a greedy fallback the bound and gap are NaN.
+        Objective value of the last stage, the best valid upper bound on it for the
+        whole problem, and the relative gap ``(bound - objective) / bound`` (0 when
+        optimal). A blended stage is in scaled units. NaN when no valid bound is known
+        (a blend solved on pruned candidates) or there is no plan.
     seconds
         Wall-clock seconds of the whole solve.
     values
         Every objective term's value (revenue in pence, impacts, reach).
     greedy_values
-        The same for the greedy warm start.
+        The same for the construction heuristic's plan (greedy + repair), the solver's
+        starting point.
     explanation
-        Why no plan exists, in words (for ``INFEASIBLE`` and ``UNKNOWN``).
+        Why there is no plan, or why the plan is the heuristic's, in words, with what to
+        change (for ``INFEASIBLE`` and ``TIME_LIMIT``).
     method
-        ``cp-sat``, ``pre-check`` (infeasible before any search) or ``greedy (solver
-        timed out)``.
+        ``cp-sat``, ``pre-check`` (infeasible before any search) or `FALLBACK`.
     timings
-        Wall seconds of each step: ``greedy`` (the warm start), ``model`` (building the
-        CP-SAT model) and ``search``.
+        Wall seconds of each step: ``heuristic`` (the starting plan), ``model``
+        (building the CP-SAT model), ``search`` and ``bound`` (the LP relaxation).
     pruned
-        Candidates left out by ``SolverSettings.candidates_per_face``; when above 0, the
-        bound and gap are those of the problem on the candidates kept.
+        Candidates left out by ``SolverSettings.candidates_per_face``; the bound is then
+        never CP-SAT's (which covers only the candidates kept).
+    bound_source
+        Where ``bound`` comes from: ``cp-sat`` (the solver's bound on the full model),
+        ``lp relaxation`` (`planner.optimise.bound.lp_relaxation`), ``per-campaign
+        ceiling`` (`planner.optimise.model.objective_ceiling`) or ``none``; the
+        smallest valid one is kept.
+    fallback
+        True when ``chosen`` is the construction heuristic's plan, returned (with status
+        ``TIME_LIMIT``) because the solver found none in time; it keeps every rule.
+    reproducible
+        True when the same inputs and seed give this same plan on any machine: the
+        deterministic search ran and no wall-clock safety stop cut it.
     """
 
     chosen: np.ndarray
@@ -177,6 +203,14 @@ class SolveResult:
     method: str = "cp-sat"
     timings: dict[str, float] = field(default_factory=dict)
     pruned: int = 0
+    bound_source: str = "none"
+    fallback: bool = False
+    reproducible: bool = True
+
+    @property
+    def ok(self) -> bool:
+        """True when ``chosen`` is a plan that keeps every rule."""
+        return self.status in ("OPTIMAL", "FEASIBLE") or self.fallback
 
 
 class _Progress(cp_model.CpSolverSolutionCallback):
@@ -204,7 +238,13 @@ def solve_instance(
     solver: SolverSettings = SolverSettings(),
     progress: Progress | None = None,
 ) -> SolveResult:
-    """Plan an instance: quick checks, greedy warm start, then CP-SAT.
+    """Plan an instance: quick checks, the construction heuristic, CP-SAT, then the bound.
+
+    The construction heuristic (`planner.optimise.construct.construct_plan`, greedy +
+    repair) gives a plan that keeps every rule whenever it can; CP-SAT starts from it
+    (a complete hint) and improves it. The bound is the smallest valid upper bound on
+    the whole problem: CP-SAT's (on the full model only), the LP relaxation's
+    (`planner.optimise.bound.lp_relaxation`) or the per-campaign ceiling.
 
     Parameters
     ----------
@@ -222,9 +262,9 @@ def solve_instance(
     SolveResult
         The plan with its status. ``INFEASIBLE`` comes with an explanation: campaigns
         that cannot be placed (`planner.optimise.explain.quick_explanation`) or the
-        rule groups CP-SAT finds in conflict. When CP-SAT finds no plan in time but the
-        greedy plan breaks no rule, that plan is returned as ``FEASIBLE`` with method
-        ``greedy (solver timed out)``.
+        rule groups CP-SAT finds in conflict. ``TIME_LIMIT`` when CP-SAT found no plan
+        in time: the heuristic's plan is returned when it keeps every rule
+        (``fallback``), and the explanation says what to change.
 
     Raises
     ------
@@ -254,35 +294,137 @@ def solve_instance(
         )
     first = objective.order[0][0][0]
     clock = time.perf_counter()
-    greedy = greedy_plan(inst, first)
-    timings = {"greedy": time.perf_counter() - clock}
-    greedy_values = {n: objective_value(inst, greedy, n) for n in objective.names}
-    _say(progress, 0.05, "greedy warm start ready")
-    keep = _kept(inst, first, greedy, solver)
-    result = _solve_stages(inst, objective, solver, greedy, progress, timings, keep)
-    result.greedy_values = greedy_values
+    start = construct_plan(inst, first, seed=solver.seed)
+    problems = plan_violations(inst, start)
+    timings = {"heuristic": time.perf_counter() - clock}
+    start_values = {n: objective_value(inst, start, n) for n in objective.names}
+    _say(progress, 0.05, "starting plan ready" if not problems else "searching for a plan")
+    hint = None if problems else start
+    keep = _kept(inst, first, hint, solver)
+    result = _solve_stages(inst, objective, solver, start, hint, progress, timings, keep)
+    result.greedy_values = start_values
     result.timings = timings
-    # Checked only when needed: the check is slow on large plans.
-    if result.status == "UNKNOWN" and not plan_violations(inst, greedy):
-        result.chosen, result.status, result.method = (
-            greedy,
-            "FEASIBLE",
-            "greedy (solver timed out)",
-        )
-        result.values = greedy_values
-        result.objective = float(sum(w * greedy_values[n] for n, w in objective.order[-1]))
-        result.bound = result.gap = float("nan")
+    if result.status == "TIME_LIMIT" and hint is not None:
+        result.chosen, result.fallback, result.method = start, True, FALLBACK
+        result.values = start_values
+        result.objective = _stage_value(inst, objective.order[-1], start, start)
+    if result.ok:
+        _say(progress, 0.96, "bounding the best possible plan")
+        clock = time.perf_counter()
+        _bound(result, inst, objective, solver)
+        timings["bound"] = time.perf_counter() - clock
     if result.status == "INFEASIBLE":
         result.explanation = explain_infeasible(inst, solver)
-    elif result.status == "UNKNOWN":
-        result.explanation = [
-            f"No plan was found within {solver.time_limit:g} s. Allow more time, use at least "
-            "2 workers, or relax the tightest requirements (minimum faces, revenue target, "
-            "spacing)."
-        ]
+    elif result.status == "TIME_LIMIT":
+        result.explanation = _time_out_advice(inst, solver, start, result.fallback)
     result.seconds = time.perf_counter() - started
     _say(progress, 1.0, f"done: {result.status.lower()}")
     return result
+
+
+def _stage_value(inst: Instance, stage, chosen: np.ndarray, reference: np.ndarray) -> float:
+    """Return a stage's objective for ``chosen``, scaled as the solver's (blends normalised)."""
+    if len(stage) == 1:
+        return float(objective_value(inst, chosen, stage[0][0]))
+    refs = _references(inst, reference, [n for n, _ in stage])
+    total = sum(w for _, w in stage)
+    return float(
+        sum(_SCALE * w / total / refs[n] * objective_value(inst, chosen, n) for n, w in stage)
+    )
+
+
+def _bound(result: SolveResult, inst: Instance, objective: Objective, solver: SolverSettings):
+    """Set the bound (the smallest valid one on the whole problem), its source and the gap.
+
+    CP-SAT's bound counts only when it covers every candidate (no pruning) and the
+    solver found the plan; the per-campaign ceiling and the LP relaxation need a single
+    objective term in the last stage (for a lexicographic objective they drop the
+    earlier stages' floors, which keeps them valid). The LP runs only while the gap is
+    open, with PDLP's iteration limit and a wall-clock guard of a quarter of the time
+    limit (at least 1 s): it moves the bound, never the plan.
+    """
+    stage = objective.order[-1]
+    found: list[tuple[float, str]] = []
+    if result.status == "OPTIMAL" and not result.pruned:
+        found.append((result.objective, "cp-sat"))
+    elif result.status == "FEASIBLE" and not result.pruned and math.isfinite(result.bound):
+        found.append((result.bound, "cp-sat"))
+    if len(stage) == 1:
+        name = stage[0][0]
+        ceiling = objective_ceiling(inst, name)
+        if ceiling is not None:
+            found.append((float(ceiling), "per-campaign ceiling"))
+        best = min((b for b, _ in found), default=math.inf)
+        if best > result.objective + 0.5 and (name != "reach" or inst.asset_zones):
+            lp = lp_relaxation(
+                inst,
+                {name: 1.0},
+                seconds=max(1.0, solver.time_limit / 4),
+                threads=solver.workers,
+            )
+            if math.isfinite(lp.bound):
+                found.append((lp.bound, "lp relaxation"))
+    if not found:
+        result.bound, result.gap, result.bound_source = math.nan, math.nan, "none"
+        return
+    bound, source = min(found, key=lambda f: f[0])
+    result.bound, result.bound_source = max(bound, result.objective), source
+    if result.status == "OPTIMAL" or result.bound <= 0:
+        result.gap = 0.0
+    else:
+        result.gap = max(0.0, (result.bound - result.objective) / result.bound)
+
+
+def _time_out_advice(inst: Instance, solver: SolverSettings, start, fallback: bool) -> list[str]:
+    """Say why the plan is the heuristic's (or why there is none) and what to change.
+
+    Only advice the user does not already follow: more time always; two or more
+    workers only when fewer are used; the fast search only in deterministic mode;
+    pruning only for large instances that do not prune; and, without a plan, the
+    minimum faces (and spacing) the heuristic could not meet.
+    """
+    limit = f"{solver.time_limit:g} s"
+    if fallback:
+        lines = [
+            f"The solver found no plan within {limit}, so this is the construction "
+            "heuristic's plan (greedy + repair): it keeps every rule (checked), but it "
+            "was not improved and its gap is only bounded."
+        ]
+    else:
+        lines = [f"No plan was found within {limit}."]
+    changes = [f"allow more time than {limit}"]
+    if solver.workers < 2:
+        changes.append(f"use 2 or more workers (now {solver.workers})")
+    if solver.deterministic:
+        changes.append("use the fast search (not reproducible run to run)")
+    if solver.candidates_per_face <= 0 and inst.n_candidates > 200_000:
+        changes.append("prune the candidates (candidates per face 3)")
+    if not fallback:
+        short = _short_minimums(inst, start)
+        if short:
+            lines.append("The construction heuristic could not meet: " + "; ".join(short) + ".")
+            changes.append("relax those minimum faces or their spacing")
+        elif inst.required_sales_pence > inst.cand_price[start].sum():
+            changes.append("lower the revenue target")
+    lines.append("To get a plan: " + "; ".join(changes) + ".")
+    return lines
+
+
+def _short_minimums(inst: Instance, chosen: np.ndarray, most: int = 5) -> list[str]:
+    """Name the (up to ``most``) campaign-cycles whose minimum faces ``chosen`` misses."""
+    booked = Counter(
+        zip(inst.cand_campaign[chosen].tolist(), inst.cand_cycle[chosen].tolist(), strict=True)
+    )
+    out = []
+    for c, camp in enumerate(inst.campaigns):
+        for t in camp.cycles:
+            if booked[(c, t)] < camp.min_faces:
+                spacing = f", {camp.min_spacing_m:g} m apart," if camp.min_spacing_m else ""
+                out.append(
+                    f"{camp.campaign_id} needs {camp.min_faces} faces{spacing} in cycle {t} "
+                    f"(found {booked[(c, t)]})"
+                )
+    return out[:most] + ([f"and {len(out) - most} more"] if len(out) > most else [])
 
 
 def _say(progress: Progress | None, fraction: float, message: str) -> None:
@@ -291,21 +433,13 @@ def _say(progress: Progress | None, fraction: float, message: str) -> None:
         progress(fraction, message)
 
 
-def _kept(inst: Instance, name: str, greedy: np.ndarray, solver: SolverSettings):
+def _kept(inst: Instance, name: str, hint: np.ndarray | None, solver: SolverSettings):
     """Return the candidates ``candidates_per_face`` keeps (sorted), or None to keep them all.
 
-    Only when the greedy plan meets every minimum: it is then a plan of the reduced problem.
+    Only with a starting plan that keeps every rule (``hint``): it is then a plan of the
+    reduced problem too.
     """
-    if solver.candidates_per_face <= 0 or not inst.n_candidates:
-        return None
-    booked = Counter(
-        zip(inst.cand_campaign[greedy].tolist(), inst.cand_cycle[greedy].tolist(), strict=True)
-    )
-    if any(
-        booked[(c, t)] < camp.min_faces
-        for c, camp in enumerate(inst.campaigns)
-        for t in camp.cycles
-    ):
+    if solver.candidates_per_face <= 0 or not inst.n_candidates or hint is None:
         return None
     rng = np.random.default_rng(solver.seed)
     order = np.lexsort((rng.random(inst.n_candidates), -candidate_values(inst, name)))
@@ -313,25 +447,30 @@ def _kept(inst: Instance, name: str, greedy: np.ndarray, solver: SolverSettings)
     position[order] = np.arange(inst.n_candidates)
     room = np.array([np.ceil(solver.candidates_per_face * c.max_faces) for c in inst.campaigns])
     keep = slot_ranks(inst, position) < room[inst.cand_campaign]
-    keep[greedy] = True
+    keep[hint] = True
     keep[inst.locked] = True
     return None if keep.all() else np.flatnonzero(keep)
 
 
-def _solve_stages(inst, objective, solver, greedy, progress, timings, keep=None) -> SolveResult:
+def _solve_stages(
+    inst, objective, solver, start, hint, progress, timings, keep=None
+) -> SolveResult:
     """Solve each stage of the objective in turn, keeping the previous stage's value.
 
-    A stage that ends without a solution keeps the previous stage's plan (FEASIBLE); the
-    first stage without one leaves the caller to fall back on the greedy plan. With
-    ``keep``, the model has only those candidates. Adds the ``model`` and ``search``
+    ``start`` is the heuristic's plan (it normalises a blend's terms) and ``hint`` the
+    same plan when it keeps every rule, else None (an infeasible hint slows CP-SAT
+    down). A stage that ends without a solution keeps the previous stage's plan
+    (FEASIBLE); the first stage without one is ``TIME_LIMIT``. With ``keep``, the model
+    has only those candidates (they include ``hint``). Adds the ``model`` and ``search``
     seconds to ``timings``.
     """
-    if keep is not None:
+    if keep is not None and hint is not None:
         result = _solve_stages(
             restrict(inst, keep),
             objective,
             solver,
-            np.searchsorted(keep, greedy),
+            np.searchsorted(keep, start),
+            np.searchsorted(keep, hint),
             progress,
             timings,
         )
@@ -343,27 +482,32 @@ def _solve_stages(inst, objective, solver, greedy, progress, timings, keep=None)
     timings["model"] = time.perf_counter() - clock
     clock = time.perf_counter()
     try:
-        return _search(built, inst, objective, solver, greedy, progress)
+        return _search(built, inst, objective, solver, start, hint, progress)
     finally:
         timings["search"] = time.perf_counter() - clock
 
 
-def _search(built, inst, objective, solver, greedy, progress) -> SolveResult:
+def _search(built, inst, objective, solver, start, hint, progress) -> SolveResult:
     """Run CP-SAT on each stage of the objective, hinted with the best plan so far.
 
     Each stage gets an equal share of the time limit; after a stage, ``stage value >=
-    its optimum found`` is added before the next objective is set.
+    its optimum found`` is added before the next objective is set. In deterministic
+    mode a stage that the wall-clock watchdog stopped makes the result not reproducible.
     """
-    hint = np.zeros(inst.n_candidates, dtype=bool)
-    hint[greedy] = True
+    plan = None if hint is None else np.zeros(inst.n_candidates, dtype=bool)
+    if plan is not None:
+        plan[hint] = True
     share = 0.95 / len(objective.order)
     best: tuple[str, float, float] | None = None
+    reproducible = solver.deterministic
     for i, stage in enumerate(objective.order):
-        _set_objective(built, inst, stage, greedy)
-        _set_hint(built, inst, hint)
+        _set_objective(built, inst, stage, start)
+        _set_hint(built, inst, plan)
         cp = _solver(solver, solver.time_limit / len(objective.order))
         watch = _Progress(progress, cp.parameters.max_time_in_seconds, 0.05 + i * share, share)
         code = cp.solve(built.model, watch)
+        if code not in (cp_model.OPTIMAL, cp_model.INFEASIBLE) and _watchdog_fired(cp):
+            reproducible = False
         if code == cp_model.INFEASIBLE and best is None:
             return SolveResult(np.empty(0, np.int64), "INFEASIBLE", 0, 0, 0, 0)
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -371,19 +515,35 @@ def _search(built, inst, objective, solver, greedy, progress) -> SolveResult:
                 best = ("FEASIBLE", best[1], best[2])
             break
         best = (cp.status_name(code), cp.objective_value, cp.best_objective_bound)
-        hint = np.asarray(cp.response_proto.solution, dtype=np.int64)[_indices(built.x)] > 0
+        plan = np.asarray(cp.response_proto.solution, dtype=np.int64)[_indices(built.x)] > 0
         if i + 1 < len(objective.order):
             # Keep this stage's value while optimising the next.
-            lits, coefs = _stage_terms(built, inst, stage, greedy)
+            lits, coefs = _stage_terms(built, inst, stage, start)
             _add_at_least(built.model, lits, coefs, round(cp.objective_value))
             built.model.clear_objective()
-    if best is None:
-        return SolveResult(np.empty(0, np.int64), "UNKNOWN", 0, 0, 0, 0)
+    if best is None or plan is None:
+        return SolveResult(
+            np.empty(0, np.int64), "TIME_LIMIT", 0, math.nan, math.nan, 0,
+            reproducible=reproducible,
+        )  # fmt: skip
     status, objective_v, bound = best
-    chosen = np.flatnonzero(hint)
+    chosen = np.flatnonzero(plan)
     gap = 0.0 if status == "OPTIMAL" or bound <= 0 else max(0.0, (bound - objective_v) / bound)
     values = {n: objective_value(inst, chosen, n) for n in objective.names}
-    return SolveResult(chosen, status, objective_v, bound, gap, 0, values=values)
+    return SolveResult(
+        chosen, status, objective_v, bound, gap, 0, values=values, reproducible=reproducible
+    )
+
+
+def _watchdog_fired(cp: cp_model.CpSolver) -> bool:
+    """Tell whether the wall-clock limit, not the deterministic one, stopped a search.
+
+    Only meaningful in deterministic mode, where the wall-clock limit is a safety stop.
+    """
+    params = cp.parameters
+    if not params.interleave_search:
+        return False
+    return cp.wall_time >= params.max_time_in_seconds - 1e-3
 
 
 def _solver(settings: SolverSettings, seconds: float) -> cp_model.CpSolver:
@@ -474,12 +634,15 @@ def _set_objective(built: PlacementModel, inst: Instance, stage, greedy) -> None
         objective.domain.extend([-ceiling, 0])
 
 
-def _set_hint(built: PlacementModel, inst: Instance, hint: np.ndarray) -> None:
+def _set_hint(built: PlacementModel, inst: Instance, hint: np.ndarray | None) -> None:
     """Hint the model completely: every candidate, and every coverage variable it implies.
 
-    A complete hint lets CP-SAT start from a known feasible solution at once.
+    A complete hint lets CP-SAT start from a known feasible solution at once; None
+    leaves the model without a hint.
     """
     built.model.clear_hints()
+    if hint is None:
+        return
     lits, values = _indices(built.x), hint.astype(np.int64)
     if built.coverage:
         covered: set[tuple[int, int]] = set()
