@@ -37,5 +37,12 @@ with st.sidebar:  # after the page, so that it shows what the page just did
     st.caption(ui.plain(f"Policy: {state.policy().name}"))
     result = st.session_state.get("result")
     status = result.plan.status if result else ""
-    words = {"OPTIMAL": "the best possible", "FEASIBLE": "solved", "INFEASIBLE": "impossible"}
+    words = {
+        "OPTIMAL": "the best possible",
+        "FEASIBLE": "solved",
+        "INFEASIBLE": "impossible under the rules",
+        "TIME_LIMIT": "a first plan (no better one in the time allowed)"
+        if result is not None and result.plan.ok
+        else "none found in the time allowed",
+    }
     st.caption(ui.plain(f"Plan: {words.get(status, status.lower()) or 'not solved yet'}"))

@@ -106,7 +106,7 @@ def layers_panel(inp: state.Inputs) -> None:
             st.session_state["data_flash"] = f"The demo's {names} are no longer used."
             st.rerun()
     for warning in planner.check_layers_overlap(dict(inp.frames)):
-        st.warning(ui.plain(warning.capitalize()), icon=":material/wrong_location:")
+        st.warning(ui.plain(warning[0].upper() + warning[1:]), icon=":material/wrong_location:")
 
 
 def summary(inp: state.Inputs) -> None:
@@ -245,6 +245,13 @@ def upload_form(kind: str) -> None:
         return
     token = state.upload_token(file.name, data, kind, crs, drop, sorted(options.items()))
     notes = state.replace_layers({kind: frame}, f"upload {file.name}", token)
+    report = frame.attrs.get("report")
+    warnings = [p for p in report.problems if p.severity == "warning"] if report else []
+    notes = [
+        planner.for_form(f"{file.name}: {p.found}. {p.fix}", CONTROLS) for p in warnings[:3]
+    ] + notes
+    if len(warnings) > 3:
+        notes.insert(3, f"{len(warnings) - 3} more warning(s) are in the validation report.")
     st.session_state["data_flash"] = (
         f"Loaded {len(frame):,} {state.LAYER_NAMES[kind].lower()} from {file.name}."
     )

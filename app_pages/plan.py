@@ -282,6 +282,36 @@ def map_arguments(result: state.Result, campaign: str, cycle: str) -> dict:
     }
 
 
+WHOLE_PLAN = "the whole plan"
+
+
+def reach_curve(result: state.Result) -> None:
+    """Modelled reach as faces are added, biggest audiences first, for one campaign."""
+    names = [WHOLE_PLAN, *sorted(result.plan.placements["campaign_id"].astype(str).unique())]
+    chosen = st.selectbox("Campaign", names, key="curve_campaign")
+    curve = state.reach_curve(result, None if chosen == WHOLE_PLAN else chosen)
+    chart = (
+        alt.Chart(curve)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("faces:Q", title="faces booked (largest audiences first)"),
+            y=alt.Y("reach:Q", title="people reached (modelled)", axis=alt.Axis(format=",.0f")),
+            tooltip=[
+                alt.Tooltip("faces:Q"),
+                alt.Tooltip("reach:Q", title="people reached", format=",.0f"),
+                alt.Tooltip("cover_pct:Q", title="cover (%)", format=".1f"),
+                alt.Tooltip("avg_frequency:Q", title="average frequency", format=".1f"),
+            ],
+        )
+        .properties(height=300)
+    )
+    st.altair_chart(chart, width="stretch")
+    st.caption(
+        "Each point adds the next face with the largest audience: reach grows ever more "
+        "slowly as the same residents see the ads again (modelled estimates)."
+    )
+
+
 def charts(plan: planner.Plan) -> None:
     """Gross sales and faces by cycle and campaign; spend, faces and reach by campaign."""
     cur = plan.currency
@@ -314,7 +344,7 @@ def charts(plan: planner.Plan) -> None:
                     alt.Tooltip(f"{measure}:Q", title=title, format=",.0f"),
                 ],
             )
-            .properties(height=340, title=f"{title.capitalize()} in each 2-week cycle")
+            .properties(height=340, title=f"{title[0].upper()}{title[1:]} in each 2-week cycle")
         )
         tab.altair_chart(chart, width="stretch")
         tab.caption(
@@ -338,7 +368,9 @@ def charts(plan: planner.Plan) -> None:
                         alt.Tooltip(f"{measure}:Q", title=title, format=",.0f"),
                     ],
                 )
-                .properties(height=max(160, 28 * len(campaigns)), title=title.capitalize())
+                .properties(
+                    height=max(160, 28 * len(campaigns)), title=f"{title[0].upper()}{title[1:]}"
+                )
             )
             column.altair_chart(chart, width="stretch")
 
@@ -399,6 +431,12 @@ def show(result: state.Result) -> None:
     st.subheader("Charts")
     with ui.guard("drawing the charts"):
         charts(result.plan)
+    if result.plan.universe:
+        with (
+            st.expander("Reach curve: people reached as faces are added"),
+            ui.guard("tracing the reach curve"),
+        ):
+            reach_curve(result)
     st.subheader("Map")
     campaign, cycle = map_filters(result.plan)
     with ui.guard("drawing the plan map") as drawn, st.spinner("Drawing the plan map…"):

@@ -145,7 +145,7 @@ if checked.ok:
         key="policy_category",
     )
     st.subheader("Exclusion map")
-    with ui.guard("drawing the exclusion map"):
+    with ui.guard("drawing the exclusion map"), st.spinner("Drawing the exclusion map…"):
         m = planner.asset_map(
             inp.assets,
             sites=inp.get("sites"),

@@ -415,6 +415,24 @@ def plan_inputs() -> dict[str, Any]:
     }
 
 
+@st.cache_data(show_spinner="Tracing the reach curve…", max_entries=16)
+def _reach_curve(key: str, campaign: str | None, _plan, _inp: Inputs, _values, _campaigns):
+    return planner.plan_reach_curve(
+        _plan,
+        _inp.assets,
+        _inp.get("zones"),
+        campaign_id=campaign,
+        campaigns=_campaigns,
+        values=_values,
+    )
+
+
+def reach_curve(result: Result, campaign: str | None) -> pd.DataFrame:
+    """A campaign's (or the whole plan's) modelled reach against the faces it books."""
+    key = _digest(result.key, result.name, result.plan.seconds, len(result.plan.placements))
+    return _reach_curve(key, campaign, result.plan, inputs(), values(), campaigns())
+
+
 def audit_plan(plan: planner.Plan) -> pd.DataFrame | None:
     """The independent re-check of a plan's placements (None when there are none)."""
     if not plan.ok or not len(plan.placements):

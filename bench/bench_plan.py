@@ -1,31 +1,37 @@
-"""Benchmark the placement optimiser on real TfL bus stops: greedy baseline vs CP-SAT.
+"""Benchmark the placement optimiser on real TfL bus stops: every method, one instance, one run.
 
-Two scenarios from the issue, each on real data from ``../shared/data`` with synthetic
-campaigns drawn from a fixed seed (see `synthetic_campaigns`), policy ``uk-cap-code``
-with the open GIAS schools, prices and audiences from ``planner.value_assets`` (rate card
-``uk-default``):
+Two scenarios, each on real data from ``../shared/data`` (TfL bus stops, open GIAS schools,
+LSOA population) with synthetic campaigns drawn from a fixed seed, policy ``uk-cap-code``,
+prices and audiences from ``planner.value_assets`` (rate card ``uk-default``):
 
-- ``borough``: Greenwich's 721 stops, 30 campaigns over 26 cycles. Goal: proven optimal
-  within 10 s.
-- ``london``: all 20,399 valid stops, 50 campaigns over 4 cycles. Goal: a plan with a gap
-  of at most 1% within 60 s. Its 1.6 million candidates are pruned to 3 per face a
-  campaign may take (``SolverSettings.candidates_per_face``; measured: the full model takes
-  7.5 s to build and 22 s of presolve, the pruned one 1.1 s and 7 s). It runs a
-  wall-clock search: in deterministic mode the limit is counted in deterministic seconds,
-  which its LP work undercounts (a 60 s limit ran 126 s).
+- ``borough``: Croydon's 1,123 stops (5% of them made digital, six slots each), 25
+  campaigns over 7 cycles (`borough_campaigns`): 3 alcohol, 3 gambling and 4 HFSS
+  campaigns with 15-35 faces a cycle at least, 150-200 m apart, competitor groups
+  (drinks, betting, banks), local campaigns, budgets that bind; ``uk-cap-code`` plus an
+  alcohol share cap of 20% of the faces booked in a cycle. The greedy planner is not
+  optimal here (it even breaks a minimum).
+- ``london``: all 20,399 valid stops, 50 campaigns over 4 cycles (`synthetic_campaigns`),
+  1.6 million candidates.
 
-For each scenario the table compares the greedy planner (the named baseline) with CP-SAT
-warm-started from it (`planner.solve_instance`): objective (revenue in
-pence), best bound and gap (the greedy row's against CP-SAT's bound; of the reduced
-problem when pruned), ``full_gap`` against the per-campaign ceiling (a valid bound on the
-whole problem, `planner.optimise.model.objective_ceiling`), wall and CPU seconds of the call (the
-machine may be shared: see the load average printed), seconds to build the instance and
-the CP-SAT model, variables in the model, peak resident memory of the process during the
-call, and whether `plan_violations` finds the plan valid.
+Methods, all in the same run on the same instance:
+
+- ``greedy``: `planner.optimise.greedy.greedy_plan`, the old warm start (the baseline);
+- ``heuristic``: `planner.optimise.construct.construct_plan` (greedy + repair), the new
+  starting plan;
+- ``planner default``: `planner.optimise.solve.solve_instance` with the default settings
+  (deterministic search, reproducible);
+- ``planner fast``: the same with ``deterministic=False`` (``plan --fast``);
+- ``LP bound``: `planner.optimise.bound.lp_relaxation` alone (PDLP), a bound, no plan.
+
+Columns: seconds to the first valid plan, objective (revenue in pence), the method's own
+bound and where it comes from, ``gap`` to the best bound any method found, wall and CPU
+seconds of the call (the machine may be shared: see the load average printed), peak
+resident memory of the process during the call, and the verdict of the independent check
+(`planner.optimise.verify.plan_violations`, any size).
 
     python bench/bench_plan.py                       # both scenarios
-    python bench/bench_plan.py --scenario borough --objective impacts
-    python bench/bench_plan.py --scenario london --search deterministic --time-limit 300
+    python bench/bench_plan.py --scenario borough --time-limit 60
+    python bench/bench_plan.py --scenario london --candidates-per-face 3
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -46,19 +52,21 @@ import psutil
 
 import planner
 from planner.campaigns import parse_campaigns
+from planner.optimise.bound import lp_relaxation
+from planner.optimise.construct import construct_plan
 from planner.optimise.greedy import greedy_plan
 from planner.optimise.instance import build_instance
 from planner.optimise.model import objective_ceiling, objective_value
 from planner.optimise.settings import SolverSettings
 from planner.optimise.solve import solve_instance
 from planner.optimise.verify import plan_violations
+from planner.policy.load import Policy, ShareRule
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 PRICE_6_SHEET = 92.0  # uk-default rate card, classic 6-sheet per cycle: sizes the budgets
-CHECK_LIMIT = 20_000  # plan_violations compares placements pairwise within a cycle
 
-#: Category mix of the synthetic campaigns; alcohol, HFSS and gambling meet uk-cap-code.
+#: Category mix of the London campaigns; alcohol, HFSS and gambling meet uk-cap-code.
 CATEGORY_WEIGHTS = {
     "general": 0.40,
     "alcohol": 0.14,
@@ -70,6 +78,13 @@ CATEGORY_WEIGHTS = {
 }
 COMPETITOR_GROUPS = {"alcohol": "drinks", "gambling": "betting"}
 SPACINGS_M = (100.0, 200.0, 300.0)
+#: The borough's campaigns in order: categories under uk-cap-code need 15-35 faces a cycle.
+BOROUGH_CATEGORIES = (
+    ["general"] * 6 + ["alcohol"] * 3 + ["gambling"] * 3 + ["hfss"] * 4 + ["general"] * 5
+    + ["fossil_fuels", "payday_loans", "political", "general"]
+)  # fmt: skip
+#: The share rule added to uk-cap-code in the borough scenario.
+ALCOHOL_SHARE = ShareRule("alcohol-share-20", ("alcohol",), 0.2)
 
 
 @dataclass(frozen=True)
@@ -80,49 +95,38 @@ class Scenario:
     borough: str | None
     n_campaigns: int
     n_cycles: int
-    run_cycles: tuple[int, int]
-    min_faces: tuple[int, int]
-    extra_faces: tuple[int, int]
-    local_share: float
-    local_radius_m: tuple[int, int]
-    local_faces: tuple[int, int]
     time_limit: float
     goal: str
+    run_cycles: tuple[int, int] = (1, 4)
+    min_faces: tuple[int, int] = (100, 400)
+    extra_faces: tuple[int, int] = (200, 1500)
+    local_share: float = 0.4
+    local_radius_m: tuple[int, int] = (2000, 6000)
+    local_faces: tuple[int, int] = (10, 40)
     candidates_per_face: float = 0.0
-    deterministic: bool = True
+    digital_share: float = 0.0
     seed: int = 2026
 
 
 SCENARIOS = {
     "borough": Scenario(
         name="borough",
-        borough="Greenwich",
-        n_campaigns=30,
-        n_cycles=26,
-        run_cycles=(2, 6),
-        min_faces=(5, 30),
-        extra_faces=(10, 120),
-        local_share=0.2,
-        local_radius_m=(1500, 3000),
-        local_faces=(3, 15),
-        time_limit=10.0,
-        goal="proven optimal within 10 s",
+        borough="Croydon",
+        n_campaigns=25,
+        n_cycles=7,
+        time_limit=30.0,
+        goal="first valid plan <= 5 s; gap <= 0.5% within the default 30 s",
+        digital_share=0.05,
+        seed=14,
     ),
     "london": Scenario(
         name="london",
         borough=None,
         n_campaigns=50,
         n_cycles=4,
-        run_cycles=(1, 4),
-        min_faces=(100, 400),
-        extra_faces=(200, 1500),
-        local_share=0.4,
-        local_radius_m=(2000, 6000),
-        local_faces=(10, 40),
         time_limit=60.0,
-        goal="gap <= 1% within 60 s",
+        goal="better than greedy, gap <= 1% to the LP bound within 60 s and 2 GB",
         candidates_per_face=3.0,
-        deterministic=False,
     ),
 }
 
@@ -163,6 +167,57 @@ def _in_borough(stops: gpd.GeoDataFrame, borough: str) -> gpd.GeoDataFrame:
     area = boundaries.loc[boundaries["LAD22NM"] == borough, ["geometry"]].to_crs(stops.crs)
     inside = gpd.sjoin(stops, area, predicate="within").index.unique()
     return stops.loc[np.sort(inside)].reset_index(drop=True)
+
+
+def borough_campaigns(assets: gpd.GeoDataFrame, scenario: Scenario) -> pd.DataFrame:
+    """The borough's campaigns, drawn from the scenario's seed (`BOROUGH_CATEGORIES`).
+
+    Each runs 2-5 consecutive cycles. Alcohol, gambling and HFSS campaigns need 15-35 faces
+    in each cycle, 150 or 200 m apart; general ones 0-30 (a third of them local: a circle
+    of 1.5-3 km round a random stop, 2-7 faces), some 100 m apart. Up to 20-120 faces more
+    (a quarter of that when local); budgets buy 50-120% of the way from the minimum to the
+    maximum at the 6-sheet price, so many bind. Alcohol and gambling campaigns form
+    competitor groups, as do about a third of the general ones ("banks").
+    """
+    rng = np.random.default_rng(scenario.seed)
+    lon, lat = assets.geometry.x.to_numpy(), assets.geometry.y.to_numpy()
+    rows = []
+    for i, category in enumerate(BOROUGH_CATEGORIES[: scenario.n_campaigns]):
+        length = int(rng.integers(2, 6))
+        start = int(rng.integers(1, scenario.n_cycles - length + 2))
+        cycles = list(range(start, start + length))
+        restricted = category in ("alcohol", "gambling", "hfss")
+        local = (not restricted) and rng.random() < 0.3
+        if restricted:
+            low, spacing = int(rng.integers(15, 36)), float(rng.choice([150.0, 200.0]))
+        else:
+            low = int(rng.integers(2, 8)) if local else int(rng.integers(0, 31))
+            spacing = float(rng.choice([0.0, 0.0, 100.0]))
+        high = low + int(rng.integers(20, 121) * (0.25 if local else 1))
+        faces = low + rng.uniform(0.5, 1.2) * (high - low)
+        group = COMPETITOR_GROUPS.get(category, "")
+        if category == "general" and rng.random() < 0.35:
+            group = "banks"
+        area = ""
+        if local:
+            j = int(rng.integers(len(assets)))
+            area = f"circle:{lon[j]:.5f},{lat[j]:.5f},{int(rng.integers(1500, 3000))}"
+        rows.append(
+            {
+                "campaign_id": f"C{i + 1:02d}",
+                "advertiser": f"Advertiser {i + 1}",
+                "category": category,
+                "budget": max(round(PRICE_6_SHEET * len(cycles) * faces, -2), 100.0),
+                "cycles": ";".join(str(t) for t in cycles),
+                "min_faces": low,
+                "max_faces": high,
+                "area": area,
+                "competitor_group": group,
+                "min_spacing_m": spacing,
+                "priority": int(rng.integers(1, 4)),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def synthetic_campaigns(assets: gpd.GeoDataFrame, scenario: Scenario) -> pd.DataFrame:
@@ -279,125 +334,137 @@ def timed(call: Callable[[], object]) -> Timed:
 # --- the benchmark -----------------------------------------------------------------------
 
 
-def run_scenario(
-    scenario: Scenario, *, objective: str, solver: SolverSettings, verbose: bool = False
-) -> pd.DataFrame:
-    """Prepare the scenario, run greedy and CP-SAT, and return the comparison table."""
+class FirstPlan:
+    """Progress callback that notes when the solve had its first valid plan (wall seconds)."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.first: float | None = None
+
+    def __call__(self, fraction: float, message: str) -> None:
+        if self.first is None and message.startswith(("starting plan ready", "solution")):
+            self.first = time.perf_counter() - self.started
+
+
+def run_scenario(scenario: Scenario, *, solver: SolverSettings, lp_seconds: float) -> pd.DataFrame:
+    """Prepare the scenario and run every method on it; return the comparison table."""
     prep = timed(lambda: _prepare(scenario))
     assets, campaigns, policy, table, values, zones = prep.value
     print(
         f"\n== {scenario.name}: {len(assets):,} stops, {len(campaigns)} campaigns, "
-        f"{scenario.n_cycles} cycles, objective {objective}; goal: {scenario.goal}"
+        f"{scenario.n_cycles} cycles, policy {policy.name}; goal: {scenario.goal}"
     )
-    search = "deterministic" if solver.deterministic else "wall-clock"
-    print(
-        f"   data, eligibility and values prepared in {prep.wall:.1f} s; CP-SAT: "
-        f"{solver.time_limit:g} s {search}, {solver.workers} workers"
-    )
-    if verbose:
-        print(pd.DataFrame(campaigns).drop(columns=["advertiser"]).to_string(index=False))
     built = timed(
         lambda: build_instance(assets, campaigns, policy, table, values=values, zones=zones)
     )
     inst = built.value
-    greedy = timed(lambda: greedy_plan(inst, objective))
-    cpsat = timed(lambda: solve_instance(inst, objective, solver=solver))
-    result = cpsat.value
-    ceiling = objective_ceiling(inst, objective)
+    ceiling = objective_ceiling(inst, "revenue")
     print(
-        f"   instance built in {built.wall:.2f} s: {inst.n_candidates:,} candidates; "
-        f"per-campaign ceiling (a valid bound on the full problem): "
-        + (f"{ceiling:,}" if ceiling is not None else "-")
+        f"   data, eligibility and values {prep.wall:.1f} s; instance {built.wall:.1f} s: "
+        f"{inst.n_candidates:,} candidates; per-campaign ceiling {ceiling:,}"
     )
-    steps = ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items())
-    print(f"   CP-SAT run: {steps}; status {result.status}, method {result.method}")
-    if result.pruned:
-        print(
-            f"   pruned to {inst.n_candidates - result.pruned:,} candidates "
-            f"({solver.candidates_per_face:g} per face): bound and gap are those of the "
-            "reduced problem; 'full gap' uses the ceiling"
-        )
-    greedy_value = objective_value(inst, greedy.value, objective)
     rows = [
-        {
-            "method": "greedy (baseline)",
-            **_numbers(greedy_value, result.bound, ceiling),
-            **_costs(greedy, built.wall, 0.0, inst.n_candidates),
-            "valid": _valid(inst, greedy.value),
-        },
-        {
-            "method": "CP-SAT + greedy hint",
-            **_numbers(result.objective, result.bound, ceiling),
-            "gap": result.gap,
-            **_costs(
-                cpsat,
-                built.wall,
-                result.timings.get("model", np.nan),
-                inst.n_candidates - result.pruned,
-            ),
-            "valid": _valid(inst, result.chosen),
-        },
+        _plain("greedy (baseline)", inst, lambda: greedy_plan(inst, "revenue")),
+        _plain("heuristic (greedy + repair)", inst, lambda: construct_plan(inst, "revenue")),
     ]
-    return pd.DataFrame(rows)
+    for label, settings in (
+        ("planner default (deterministic)", solver),
+        ("planner fast (not reproducible)", replace(solver, deterministic=False)),
+    ):
+        rows.append(_planner(label, inst, settings))
+    lp = timed(lambda: lp_relaxation(inst, {"revenue": 1.0}, seconds=lp_seconds, threads=2))
+    rows.append(
+        {
+            "method": f"LP bound (PDLP{'' if lp.value.converged else ', not converged'})",
+            "bound": lp.value.bound,
+            "source": "lp relaxation",
+            **_costs(lp),
+        }
+    )
+    frame = pd.DataFrame(rows)
+    best = float(np.nanmin(np.r_[frame["bound"].to_numpy(dtype=float), ceiling]))
+    frame["gap"] = (best - frame["objective"]) / best
+    print(f"   best bound any method found: {best:,.0f}")
+    return frame
+
+
+def _plain(label: str, inst, call: Callable[[], np.ndarray]) -> dict:
+    """A heuristic's row: its plan is valid (or not) as soon as it returns."""
+    run = timed(call)
+    problems = plan_violations(inst, run.value)
+    return {
+        "method": label,
+        "first_valid_s": run.wall if not problems else np.nan,
+        "objective": float(objective_value(inst, run.value, "revenue")),
+        "bound": np.nan,
+        "source": "",
+        **_costs(run),
+        "check": "valid" if not problems else f"INVALID ({len(problems)})",
+    }
+
+
+def _planner(label: str, inst, solver: SolverSettings) -> dict:
+    """The planner's row: first valid plan, objective, its bound and source, reproducibility."""
+    first = FirstPlan()
+    run = timed(lambda: solve_instance(inst, "revenue", solver=solver, progress=first))
+    result = run.value
+    problems = plan_violations(inst, result.chosen) if result.ok else ["no plan"]
+    steps = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
+    print(
+        f"   {label}: {result.status}, {result.method}; {steps}; reproducible "
+        f"{'yes' if result.reproducible else 'no'}"
+    )
+    return {
+        "method": label,
+        "first_valid_s": first.first if first.first is not None else np.nan,
+        "objective": float(result.objective) if result.ok else np.nan,
+        "bound": float(result.bound),
+        "source": result.bound_source,
+        **_costs(run),
+        "check": "valid" if not problems else f"INVALID ({len(problems)})",
+    }
 
 
 def _prepare(scenario: Scenario):
     assets, schools, zones = load_data(scenario.borough)
+    if scenario.digital_share:
+        rng = np.random.default_rng(scenario.seed)
+        digital = rng.random(len(assets)) < scenario.digital_share
+        assets.loc[digital, "digital"] = True
+        assets.loc[digital, "format"] = "d6"
     policy = planner.load_policy("uk-cap-code")
+    if scenario.borough is not None:
+        policy = Policy(
+            f"{policy.name} + alcohol at most 20% of faces", rules=(*policy.rules, ALCOHOL_SHARE)
+        )
+        frame = borough_campaigns(assets, scenario)
+    else:
+        frame = synthetic_campaigns(assets, scenario)
     table = planner.eligibility(assets, schools, policy)
     values = planner.value_assets(assets, zones=zones, rate_card="uk-default")
-    frame = synthetic_campaigns(assets, scenario)
     campaigns = parse_campaigns(frame, categories=policy.categories)
     return assets, campaigns, policy, table, values, zones
 
 
-def _numbers(value: float, bound: float, ceiling: int | None) -> dict:
-    """Objective, bound and gaps; the greedy row's gap is against CP-SAT's bound."""
-
-    def gap(top) -> float:
-        if top is None or not np.isfinite(top) or top <= 0:
-            return np.nan
-        return max(0.0, (top - value) / top)
-
-    return {"objective": value, "best_bound": bound, "gap": gap(bound), "full_gap": gap(ceiling)}
-
-
-def _costs(run: Timed, instance_s: float, model_s: float, variables: int) -> dict:
-    return {
-        "solve_s": run.wall,
-        "cpu_s": run.cpu,
-        "instance_s": instance_s,
-        "model_s": model_s,
-        "variables": variables,
-        "peak_mb": run.peak_mb,
-    }
-
-
-def _valid(inst, chosen) -> str:
-    """The solver-independent check; skipped above `CHECK_LIMIT` placements (it is quadratic)."""
-    if len(chosen) > CHECK_LIMIT:
-        return f"not checked (>{CHECK_LIMIT:,})"
-    problems = plan_violations(inst, chosen)
-    return "yes" if not problems else f"NO ({len(problems)})"
+def _costs(run: Timed) -> dict:
+    return {"wall_s": run.wall, "cpu_s": run.cpu, "peak_mb": run.peak_mb}
 
 
 def print_table(frame: pd.DataFrame) -> None:
     shown = frame.copy()
-    for column in ("objective", "best_bound"):
+    for column in ("objective", "bound"):
         shown[column] = shown[column].map(lambda v: f"{v:,.0f}" if np.isfinite(v) else "-")
-    for column in ("gap", "full_gap"):
-        shown[column] = shown[column].map(lambda v: f"{v:.3%}" if np.isfinite(v) else "-")
-    for column in ("solve_s", "cpu_s", "instance_s", "model_s"):
-        shown[column] = shown[column].map(lambda v: f"{v:.2f}" if np.isfinite(v) else "-")
-    shown["variables"] = shown["variables"].map("{:,}".format)
+    shown["gap"] = shown["gap"].map(lambda v: f"{v:.3%}" if np.isfinite(v) else "-")
+    for column in ("first_valid_s", "wall_s", "cpu_s"):
+        shown[column] = shown[column].map(lambda v: f"{v:.1f}" if np.isfinite(v) else "never")
     shown["peak_mb"] = shown["peak_mb"].map("{:,.0f}".format)
+    shown = shown.fillna("")
     print(shown.to_string(index=False))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", choices=["borough", "london", "all"], default="all")
-    parser.add_argument("--objective", default="revenue", help="revenue, impacts or reach")
     parser.add_argument("--time-limit", type=float, help="override the scenario's limit (s)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
@@ -406,11 +473,7 @@ def main(argv: list[str] | None = None) -> int:
         help="override the scenario's candidate pruning (0 keeps every candidate)",
     )
     parser.add_argument(
-        "--search",
-        choices=["scenario", "deterministic", "wall-clock"],
-        default="scenario",
-        help="CP-SAT search: the scenario's choice (borough deterministic, london "
-        "wall-clock), interleaved deterministic, or plain wall-clock parallel",
+        "--lp-seconds", type=float, default=600.0, help="wall-clock guard of the LP bound row"
     )
     parser.add_argument("--verbose", action="store_true", help="print the campaigns")
     args = parser.parse_args(argv)
@@ -428,18 +491,14 @@ def main(argv: list[str] | None = None) -> int:
         solver = SolverSettings(
             time_limit=args.time_limit or scenario.time_limit,
             workers=args.workers,
-            deterministic=(
-                scenario.deterministic
-                if args.search == "scenario"
-                else args.search == "deterministic"
-            ),
             candidates_per_face=prune
             if args.candidates_per_face is None
             else args.candidates_per_face,
         )
-        frame = run_scenario(
-            scenario, objective=args.objective, solver=solver, verbose=args.verbose
-        )
+        if args.verbose:
+            frame = _prepare(scenario)[1]
+            print(pd.DataFrame([c.__dict__ for c in frame]).to_string(index=False))
+        frame = run_scenario(scenario, solver=solver, lp_seconds=args.lp_seconds)
         print_table(frame)
         print(f"   load average now {os.getloadavg()[0]:.1f}")
     return 0

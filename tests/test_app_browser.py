@@ -42,7 +42,12 @@ MAP_FACTS = """() => {
 def server(browser, tmp_path_factory) -> Iterator[str]:
     """The app on a free localhost port (started only when there is a browser to drive it)."""
     folder = tmp_path_factory.mktemp("app")
-    env = {"PLANNER_SCENARIOS_DIR": str(folder / "scenarios")}
+    # No file watcher: a source file saved during the run must not reload the planner's
+    # modules under the running sessions.
+    env = {
+        "PLANNER_SCENARIOS_DIR": str(folder / "scenarios"),
+        "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none",
+    }
     with streamlit_server(ROOT / "app.py", cwd=ROOT, env=env, log=folder / "streamlit.log") as url:
         yield url
 
@@ -292,9 +297,24 @@ def test_sessions_on_one_server_never_see_each_others_data(browser, server):
         users.append((n, context, page))
     for _, _, page in users:  # everyone presses Load at about the same time
         page.get_by_role("button", name="Load assets").click()
-    for n, context, page in users:
+    for n, _, page in users:
         page.get_by_text(f"Loaded {n:,} street assets from user{n}.csv").wait_for(timeout=120_000)
         assets = page.locator('[data-testid="stMetricValue"]').first.inner_text()
         assert assets == str(n), (n, assets)
+        page.get_by_role("link", name="Scenarios").click()
+        type_into(page, "Scenario name", f"user {n}")
+    for _, _, page in users:  # and save into the one shared store at about the same time
+        page.get_by_role("button", name="Save scenario").click()
+    for n, _, page in users:
+        page.get_by_text(f"Saved 'user {n}'").wait_for(timeout=120_000)
         assert page_trouble(page) == []
+    last = users[-1][2]
+    last.reload()
+    box = last.locator('[data-testid="stSelectbox"]').filter(
+        has=last.get_by_text("Scenario", exact=True)
+    )
+    box.get_by_role("button", name="Open").click(timeout=120_000)
+    names = last.get_by_role("option").all_inner_texts()
+    assert {f"user {n}" for n, _, _ in users} <= set(names), names  # no save lost
+    for _, context, _ in users:
         context.close()

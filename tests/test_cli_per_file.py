@@ -235,10 +235,10 @@ def test_app_upload_form_takes_the_files_mapping_default_and_kind_map(tmp_path, 
         str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=180
     )
     app.run()
-    app.text_area(key="columns_sites").input("unique_reference_number = site_id\ntype = kind")
-    app.text_area(key="kinds_sites").input(
-        "Local authority maintained schools = school\nSpecial schools = school"
-    )
+    # The form maps columns with one selector per contract column; GIAS "type" values are
+    # not site kinds, so the officer gives every row the kind school.
+    app.selectbox(key="map_sites_site_id").set_value("unique_reference_number")
+    app.text_area(key="defaults_sites").input("kind = school")
     next(b for b in app.button if b.label == "Load sites").click()
     app.run()
 

@@ -4,6 +4,7 @@ objective ceiling bounds the brute-force optimum, and candidate pruning keeps th
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,14 +12,15 @@ from conftest import _campaign, _plan_instance, make_assets
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from planner.optimise.bound import dual_bound, linear_program, lp_relaxation
 from planner.optimise.constraints import sector_cliques
 from planner.optimise.greedy import greedy_plan
-from planner.optimise.instance import restrict
+from planner.optimise.instance import Instance, restrict
 from planner.optimise.model import candidate_values, objective_ceiling, objective_value
 from planner.optimise.settings import PlanSettings, SolverSettings
 from planner.optimise.solve import _kept, solve_instance
 from planner.optimise.verify import plan_violations
-from planner.policy.load import DensityRule, Policy
+from planner.policy.load import DensityRule, Policy, ShareRule
 
 FAST = SolverSettings(time_limit=2)
 TOLERANCE = 1e-9
@@ -204,7 +206,12 @@ def test_pruning_keeps_the_greedy_plan(seed: int, name: str) -> None:
     assert plan_violations(restrict(inst, keep), np.searchsorted(keep, greedy)) == []
 
     result = solve_instance(inst, name, solver=solver)
-    assert (result.status, result.gap) == ("OPTIMAL", 0.0)  # proved in ~0.05 s of the 2 s
+    # Optimal among the candidates kept (proved in ~0.05 s); the bound covers them all.
+    full = solve_instance(inst, name, solver=FAST)
+    assert full.status == "OPTIMAL"
+    assert result.bound_source in ("lp relaxation", "per-campaign ceiling")
+    assert result.bound >= full.objective >= result.objective
+    assert (result.status == "OPTIMAL") == (result.gap == 0.0)
     assert result.pruned == inst.n_candidates - len(keep) > 0
     assert plan_violations(inst, result.chosen) == []
     assert result.values[name] == objective_value(inst, result.chosen, name)
@@ -234,3 +241,87 @@ def test_no_pruning_when_every_candidate_fits() -> None:
     )
     assert result.pruned == 0
     assert result.values["revenue"] == brute_force_best(inst, "revenue")
+
+
+# --- the LP relaxation's bound --------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("name", ["revenue", "impacts"])
+def test_lp_bound_bounds_the_brute_force_optimum(seed: int, name: str) -> None:
+    inst = tiny_instance(seed)
+    best = brute_force_best(inst, name)
+    lp = lp_relaxation(inst, {name: 1.0})
+    assert lp.converged and lp.x is not None
+    assert lp.bound >= best
+    # The Lagrangian bound is valid at any duals, not only PDLP's.
+    program = linear_program(inst, {name: 1.0})
+    rng = np.random.default_rng(seed)
+    for _ in range(5):
+        y = rng.normal(scale=float(program.c.max(initial=1.0)), size=len(program.lo))
+        assert dual_bound(program, y) >= best - 1e-6
+
+
+def test_lp_bound_is_tight_on_a_budget_bound_campaign() -> None:
+    # One campaign whose budget buys two of four faces: the LP spends the budget exactly.
+    assets = make_assets([(0, 0), (500, 0), (1000, 0), (1500, 0)], price=[10, 40, 25, 30])
+    inst = _plan_instance(assets, [_campaign(max_faces=2, budget=70.0)])
+    assert lp_relaxation(inst, {"revenue": 1.0}).bound == 7000 == brute_force_best(inst, "revenue")
+
+
+# --- the check at scale ----------------------------------------------------------------
+
+
+def grid_instance(side: int) -> Instance:
+    """``side`` x ``side`` assets 200 m apart, two faces each, and two campaigns booked on
+    every asset in one cycle: a valid plan of ``2 side^2`` placements (spacing 150 m,
+    rivals in different groups, at most 2 faces within 50 m, alcohol half the faces)."""
+    n = side * side
+    xy = np.column_stack([np.arange(n) % side, np.arange(n) // side]).astype(float) * 200.0
+    camps = [
+        _campaign("ALC", category="alcohol", max_faces=n, min_spacing_m=150.0,
+                  competitor_group="drinks", budget=1e9),
+        _campaign("BANK", max_faces=n, competitor_group="banks", budget=1e9),
+    ]  # fmt: skip
+    assets = np.tile(np.arange(n), 2)
+    return Instance(
+        asset_ids=np.array([f"A{i}" for i in range(n)], dtype=object),
+        capacity=np.full(n, 2),
+        xy=xy,
+        campaigns=camps,
+        cycles=(1,),
+        cand_asset=assets,
+        cand_campaign=np.repeat([0, 1], n),
+        cand_cycle=np.ones(2 * n, dtype=np.int64),
+        cand_price=np.full(2 * n, 100),
+        cand_impacts=np.full(2 * n, 10),
+        budget_pence=np.array([10**11, 10**11]),
+        density=[(DensityRule("max-2-in-50m", max_faces=2, within_m=50), [])],
+        shares=[(ShareRule("alcohol-half", ("alcohol",), 0.5), np.array([True, False]))],
+    )
+
+
+def test_the_check_handles_a_50000_placement_plan() -> None:
+    inst = grid_instance(159)  # 25,281 assets: 50,562 placements
+    every = np.arange(inst.n_candidates)
+    assert len(every) > 50_000
+    assert plan_violations(inst, every) == []
+    # Plant two breaches: asset A1 100 m from A0 breaks the alcohol spacing, and a third
+    # face on A500 (capacity raised to 3) breaks the density rule there.
+    inst.xy[1] = inst.xy[0] + [100.0, 0.0]
+    inst.capacity[500] = 3
+    more = replace(
+        inst,
+        campaigns=[*inst.campaigns, _campaign("SHOP", budget=1e9)],
+        cand_asset=np.r_[inst.cand_asset, 500],
+        cand_campaign=np.r_[inst.cand_campaign, 2],
+        cand_cycle=np.r_[inst.cand_cycle, 1],
+        cand_price=np.r_[inst.cand_price, 100],
+        cand_impacts=np.r_[inst.cand_impacts, 10],
+        budget_pence=np.r_[inst.budget_pence, 10**11],
+        shares=[(rule, np.r_[mask, False]) for rule, mask in inst.shares],
+    )
+    assert plan_violations(more, np.arange(more.n_candidates)) == [
+        "spacing: ALC on A0 and A1 100 m apart in cycle 1",
+        "density max-2-in-50m: 3 faces near A500 in cycle 1",
+    ]

@@ -179,7 +179,8 @@ def test_import_osm_returns_the_assets_and_sites_layers(mini):
 
 
 def test_bbox_keeps_only_features_touching_it():
-    assets, sites = import_osm(FIXTURE, bbox=(-0.10045, 51.5, -0.0985, 51.50215))
+    # site_margin_m=0: sites strictly by the box (the default keeps them 400 m beyond it)
+    assets, sites = import_osm(FIXTURE, bbox=(-0.10045, 51.5, -0.0985, 51.50215), site_margin_m=0)
     assert assets["asset_id"].tolist() == ["osm-n1", "osm-n2", "osm-n4"]  # n3 merged into n2
     assert assets.attrs["import_report"].skipped["assets"]["outside the bbox"] == 8
     assert sites["site_id"].tolist() == ["osm-n20", "osm-n21"]
@@ -319,11 +320,11 @@ def test_helsinki_extract_counts(helsinki):
         "university": 6,
         "playground": 5,
         "leisure_centre": 4,
-        "school": 3,
+        "school": 4,  # one, Helsingin eurooppalainen koulu, mapped only as building=school
         "college": 1,
         "childrens_centre": 1,
     }
-    assert _counts(sites[sites.geom_type != "Point"], "kind")["school"] == 3
+    assert _counts(sites[sites.geom_type != "Point"], "kind")["school"] == 4
 
 
 def test_helsinki_audience_layers(helsinki):
@@ -356,7 +357,7 @@ def test_demo_script_writes_every_layer(helsinki, tmp_path):
     counts = _demo_script().make_demo_data(tmp_path)
     assert counts == {
         "assets.gpkg": 710,
-        "sites.gpkg": 45,
+        "sites.gpkg": 46,
         "zones.gpkg": 37,
         "transit.gpkg": 168,
         "pois.gpkg": 1056,
@@ -377,6 +378,11 @@ def test_population_grid_is_an_estimate_from_floor_area(helsinki):
     assert ratio == pytest.approx(script.M2_PER_PERSON, rel=0.01)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="data/ predates building=school sites (issue 13): regenerate it with "
+    "scripts/make_demo_data.py, then drop this marker",
+)
 def test_bundled_demo_data_matches_the_importer(helsinki):
     from planner.io.readers import load_assets, load_sites, load_zones
 
@@ -399,7 +405,7 @@ def test_rutland_extract_counts():
     assert _counts(sites, "kind") == {
         "place_of_worship": 66,
         "park": 28,
-        "school": 28,
+        "school": 32,  # 4 mapped only as building=school (31 more inside a school: dropped)
         "playground": 11,
         "leisure_centre": 5,
         "nursery": 3,
@@ -412,9 +418,10 @@ def test_rutland_extract_counts():
 def test_clerkenwell_extract_counts():
     assets, sites = import_osm(_shared("london_islington_clerkenwell_2026.osm"))
     assert _counts(assets, "asset_type") == {"bus_shelter": 4, "bike_dock": 1}
+    # A park and a school are relations cut by the extract's edge, imported from their parts.
     assert _counts(sites, "kind") == {
-        "park": 4,
+        "park": 5,
         "place_of_worship": 3,
         "playground": 3,
-        "school": 2,
+        "school": 3,
     }

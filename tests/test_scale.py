@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import numpy as np
@@ -38,9 +39,19 @@ CELL_M = 400.0  # cells far smaller than the data, so most exclusion zones cross
 
 @pytest.fixture(scope="module")
 def client():
-    """A local Dask cluster of 2 worker processes (1 thread each) for the whole module."""
-    with connect(ClusterSettings("local", workers=2, threads_per_worker=1)) as c:
-        yield c
+    """A local Dask cluster of 2 worker processes (1 thread each) for the whole module.
+
+    Spawned workers re-import the parent's ``__main__`` from its file; an app test run
+    earlier in the session can leave that pointing at ``app.py``, so a bare module stands
+    in while the cluster lives (its nanny restarts workers too).
+    """
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        with connect(ClusterSettings("local", workers=2, threads_per_worker=1)) as c:
+            yield c
+    finally:
+        sys.modules["__main__"] = main
 
 
 def _spread(n: int, seed: int, size: float = 2_000.0) -> list[tuple[float, float]]:
@@ -77,16 +88,11 @@ def test_partitioned_eligibility_and_values_equal_one_process_across_cell_border
     # The data do straddle borders: refusals by a school in another cell than the asset.
     cells = grid_cells(assets.to_crs(27700).bounds.to_numpy(), CELL_M)
     cell_of = {a: c.cell for c in cells for a in assets["asset_id"].iloc[c.positions]}
-    site_cell = dict(
-        zip(
-            sites["site_id"],
-            [
-                (int(x // CELL_M), int(y // CELL_M))
-                for x, y in zip(sites.to_crs(27700).geometry.x, sites.to_crs(27700).geometry.y)
-            ],
-            strict=True,
-        )
-    )
+    metric = sites.to_crs(27700).geometry
+    site_cell = {
+        site: (int(x // CELL_M), int(y // CELL_M))
+        for site, x, y in zip(sites["site_id"], metric.x, metric.y, strict=True)
+    }
     refused = one[~one["allowed"]].drop_duplicates("asset_id")
     across = [
         a
@@ -118,7 +124,7 @@ class _KillOnce(distributed.WorkerPlugin):
         self.marker = marker
 
     def transition(self, key, start, finish, **kwargs) -> None:
-        if finish == "executing" and not os.path.exists(self.marker):
+        if finish == "executing" and not Path(self.marker).exists():
             Path(self.marker).touch()
             os._exit(1)
 
@@ -253,9 +259,11 @@ def test_the_national_bound_is_at_least_the_one_process_optimum():
 
 def test_an_unreachable_scheduler_is_a_clear_error_and_exit_code_2(tmp_path, capsys):
     address = f"tcp://127.0.0.1:{free_port()}"
-    with pytest.raises(PlannerError, match="cannot reach the Dask scheduler"):
-        with connect(ClusterSettings(address, timeout=1)):
-            pass
+    with (
+        pytest.raises(PlannerError, match="cannot reach the Dask scheduler"),
+        connect(ClusterSettings(address, timeout=1)),
+    ):
+        pass
     assets, sites = tmp_path / "assets.gpkg", tmp_path / "sites.gpkg"
     make_assets(3).to_file(assets)
     make_sites([(0, 50)]).to_file(sites)

@@ -410,8 +410,8 @@ def test_population_problems(tmp_path):
 def test_unknown_asset_type_and_format_are_warnings_and_rows_kept(tmp_path):
     path = _csv(
         tmp_path,
-        f"{ASSET_HEADER}\nA1,Spaceship,6-sheet,-0.1,51.5\nA2,kiosk,giant,-0.2,51.5\n"
-        "A3,kiosk,6-sheet,-0.3,51.5\n",
+        f"{ASSET_HEADER}\nA1,Spaceship,6-sheet,-0.10001,51.50001\n"
+        "A2,kiosk,giant,-0.20001,51.50001\nA3,kiosk,6-sheet,-0.30001,51.50001\n",
     )
 
     assets = load_assets(path)
@@ -427,7 +427,9 @@ def test_unknown_asset_type_and_format_are_warnings_and_rows_kept(tmp_path):
 
 
 def test_unknown_site_kind_is_a_warning_and_row_kept(tmp_path):
-    path = _csv(tmp_path, "site_id,kind,lon,lat\nS1,Casino,-0.1,51.5\nS2,school,-0.2,51.5\n")
+    path = _csv(
+        tmp_path, "site_id,kind,lon,lat\nS1,Casino,-0.10001,51.50001\nS2,school,-0.20001,51.50001\n"
+    )
 
     sites = load_sites(path)
 
@@ -500,7 +502,7 @@ def test_digital_is_derived_from_format_when_absent(tmp_path):
 
 
 def test_report_text_lists_counts_errors_and_warnings(tmp_path):
-    path = _csv(tmp_path, "asset_id,lon,lat\nA1,0,0\nA2,-0.2,51.5\n")
+    path = _csv(tmp_path, "asset_id,lon,lat\nA1,0,0\nA2,-0.20001,51.50001\n")
 
     report = validate_file(path, "assets", drop_invalid=True)
 

@@ -27,7 +27,14 @@ ROOT = Path(__file__).resolve().parents[1]
 #: What a source distribution holds: all the wheel may be built from.
 SOURCES = ("pyproject.toml", "README.md", "LICENSE", "planner", "data")
 #: The files `python -m planner demo` writes.
-DEMO_OUTPUTS = ("plan.gpkg", "values.gpkg", "eligibility.csv", "map.html", "summary.txt")
+DEMO_OUTPUTS = (
+    "plan.gpkg",
+    "placements.parquet",
+    "values.gpkg",
+    "eligibility.csv",
+    "map.html",
+    "summary.txt",
+)
 #: What pip says when the build backend cannot be fetched (e.g. offline with no index).
 NO_BACKEND = ("Could not find a version that satisfies the requirement setuptools",)
 
@@ -144,8 +151,10 @@ def test_the_installed_wheel_loads_every_preset_without_the_repository(
     assert got["policies"] == {n: len(planner.load_policy(n).rules) for n in got["policies"]}
     assert list(got["rates"]) == planner.preset_names("rates") == ["demo", "uk-default"]
     assert got["rates"] == {"demo": "EUR", "uk-default": "GBP"}
-    assert list(got["terms"]) == planner.preset_names("terms") == ["demo", "uk-default"]
-    assert got["terms"] == {"demo": "EUR", "uk-default": "GBP"}
+    terms = ["demo", "uk-default", "uk-fixed-fee", "uk-operator-funded"]
+    assert list(got["terms"]) == planner.preset_names("terms") == terms
+    assert got["terms"] == {"demo": "EUR", "uk-default": "GBP", "uk-fixed-fee": "GBP",
+                            "uk-operator-funded": "GBP"}  # fmt: skip
     assert got["demo_files"] == sorted(p.name for p in (ROOT / "data").iterdir())
 
 

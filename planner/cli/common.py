@@ -442,8 +442,7 @@ def policy_inputs(args: argparse.Namespace):
         raise PlannerError(f"policy '{args.policy}' has exclusion rules ({ids}); add --sites FILE")
     assets = load_input(args, "assets")
     sites = load_input(args, "sites")
-    if sites is not None:
-        warn(check_sites_against_policy(sites, policy, assets=assets))
+    warn(check_sites_against_policy(sites, policy, assets=assets))
     return policy, assets, sites
 
 

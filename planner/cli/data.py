@@ -103,8 +103,9 @@ def _run_validate(args: argparse.Namespace) -> int:
 def add_import_osm(sub: argparse._SubParsersAction) -> None:
     """Add the ``import-osm`` subcommand: assets and sites from an OpenStreetMap extract.
 
-    Takes the extract (``.osm.pbf`` or ``.osm``) as a positional argument, ``--out DIR``
-    and an optional ``--bbox MINLON,MINLAT,MAXLON,MAXLAT`` in degrees.
+    Takes the extract (``.osm.pbf`` or ``.osm``) as a positional argument, ``--out DIR``,
+    an optional ``--bbox MINLON,MINLAT,MAXLON,MAXLAT`` in degrees and ``--site-margin``
+    (metres beyond the box within which sensitive sites are kept; 400 by default).
 
     Parameters
     ----------
@@ -127,7 +128,16 @@ def add_import_osm(sub: argparse._SubParsersAction) -> None:
         "--bbox",
         metavar="MINLON,MINLAT,MAXLON,MAXLAT",
         help="keep only features touching this box, in degrees (write --bbox=-0.2,... "
-        "when it starts with a minus)",
+        "when it starts with a minus); sensitive sites are kept up to --site-margin beyond it",
+    )
+    p.add_argument(
+        "--site-margin",
+        type=float,
+        default=None,
+        metavar="METRES",
+        help="with --bbox, keep sensitive sites up to this far outside the box (default 400: "
+        "a school just outside still protects the assets inside up to a rule's distance; give "
+        "at least the policy's largest exclusion distance)",
     )
     p.set_defaults(handler=_run_import_osm)
 
@@ -171,7 +181,8 @@ def _run_import_osm(args: argparse.Namespace) -> int:
     bbox = None
     if args.bbox:
         bbox = tuple(v.strip() for v in args.bbox.split(","))
-    assets, sites = import_osm(args.extract, bbox=bbox)
+    margin = {} if args.site_margin is None else {"site_margin_m": args.site_margin}
+    assets, sites = import_osm(args.extract, bbox=bbox, **margin)
     for frame, name, column in ((assets, "assets", "asset_type"), (sites, "sites", "kind")):
         path = write_table(frame, out / f"{name}.gpkg", layer=name)
         counts = ", ".join(f"{k} {n}" for k, n in frame[column].value_counts().items())

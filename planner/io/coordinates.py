@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from planner.io.fields import Collector
 
 __all__ = [
+    "COARSE_DECIMALS",
     "PILE_ERROR_ROWS",
     "PILE_WARNING_ROWS",
     "check_coordinates",
@@ -79,8 +80,11 @@ def check_coordinates(frame: gpd.GeoDataFrame, source_crs: CRS, col: Collector) 
     x = (bounds[:, 0] + bounds[:, 2]) / 2
     y = (bounds[:, 1] + bounds[:, 3]) / 2
     _check_swapped_rows(rows, x, y, source_crs, col)
+    _check_far_rows(rows, x, y, source_crs, col)
     points = shapely.get_type_id(geoms[rows]) == 0
     _check_piles(rows[points], x[points], y[points], col)
+    if source_crs.is_geographic:
+        _check_coarse(rows[points], x[points], y[points], col)
 
 
 def _lonlat(x: np.ndarray, y: np.ndarray, crs: CRS) -> tuple[np.ndarray, np.ndarray]:
@@ -155,6 +159,107 @@ def _check_swapped_rows(
             f"Swap this row's values: x (longitude or easting) {y[j]:g}, y (latitude or "
             f"northing) {x[j]:g}",
         )
+
+
+def _check_far_rows(
+    rows: np.ndarray, x: np.ndarray, y: np.ndarray, crs: CRS, col: Collector
+) -> None:
+    """Warn of rows far from all the others (a digit dropped or added), not already flagged.
+
+    With 3 or more usable rows, a row more than `_FAR_FACTOR` times "near" from the rows'
+    median point (see `check_coordinates`) is named, with its distance. With exactly 2,
+    rows more than `_FAR_FACTOR` x `_NEAR_MIN_M` apart are an error when exchanging x and
+    y in one of them brings it within `_NEAR_MIN_M` of the other (one row is swapped,
+    which one cannot be told), else both are named in a warning.
+    """
+    lon, lat = _lonlat(x, y, crs)
+    ok = np.isfinite(lon) & np.array([int(r) not in col.bad for r in rows], dtype=bool)
+    if ok.sum() == 2:
+        _check_two_rows(rows[ok], x[ok], y[ok], lon[ok], lat[ok], crs, col)
+        return
+    if ok.sum() < 3:
+        return
+    centre_lon, centre_lat = float(np.median(lon[ok])), float(np.median(lat[ok]))
+    dist = np.where(ok, haversine_m(lon, lat, centre_lon, centre_lat), np.nan)
+    near = max(_NEAR_SPREADS * float(np.nanmedian(dist)), _NEAR_MIN_M)
+    for j in np.flatnonzero(np.nan_to_num(dist, nan=0.0) > _FAR_FACTOR * near):
+        col.row(
+            int(rows[j]),
+            "geometry",
+            f"coordinates ({x[j]:g}, {y[j]:g}) lie {dist[j] / 1000:,.0f} km from the middle "
+            f"of the file's rows, most of which lie within {near / 1000:,.0f} km of it: a "
+            "digit missing or extra?",
+            "Check this row's coordinates; nothing to do if it really stands there",
+            "warning",
+        )
+
+
+def _check_two_rows(
+    rows: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    crs: CRS,
+    col: Collector,
+) -> None:
+    """Check two rows far apart: an error if one is swapped, else a warning (`_check_far_rows`)."""
+    apart = float(haversine_m(lon[0], lat[0], float(lon[1]), float(lat[1])))
+    if apart <= _FAR_FACTOR * _NEAR_MIN_M:
+        return
+    slon, slat = _lonlat(y[:1], x[:1], crs)
+    swapped = float(haversine_m(slon, slat, float(lon[1]), float(lat[1]))[0])
+    both = " and ".join(
+        f"{col.labels[int(r)]} ({a:g}, {b:g})" for r, a, b in zip(rows, x, y, strict=True)
+    )
+    if np.isfinite(swapped) and swapped <= _NEAR_MIN_M:
+        col.file(
+            "geometry",
+            f"the file's 2 rows, {both}, lie {apart / 1000:,.0f} km apart, and with x and y "
+            f"exchanged in either they would lie {swapped / 1000:,.1f} km apart: one of them "
+            "has x and y swapped",
+            "Check both rows and swap the x and y (longitude/latitude or easting/northing) of "
+            "the wrong one",
+        )
+        return
+    col.file(
+        "geometry",
+        f"the file's 2 rows, {both}, lie {apart / 1000:,.0f} km apart: a digit missing or "
+        "extra in one of them, perhaps",
+        "Check both rows' coordinates; nothing to do if the two really are that far apart",
+        "warning",
+    )
+
+
+#: Decimals of a longitude/latitude at or below which a location is coarse: 2 decimals
+#: are a cell of about 1.1 km (north-south) by 0.7 km (east-west in Britain).
+COARSE_DECIMALS = 2
+
+
+def _check_coarse(rows: np.ndarray, x: np.ndarray, y: np.ndarray, col: Collector) -> None:
+    """Warn of points whose longitude and latitude have `COARSE_DECIMALS` decimals or fewer.
+
+    A register rounded to 2 decimals (a spreadsheet's number format, a privacy rounding)
+    puts each row up to about 700 m from where it stands: far more than an exclusion
+    distance. The rows are named (up to 8).
+    """
+    scale = 10.0**COARSE_DECIMALS
+    coarse = (np.abs(x * scale - np.round(x * scale)) < 1e-6) & (
+        np.abs(y * scale - np.round(y * scale)) < 1e-6
+    )
+    if not coarse.any():
+        return
+    names = [col.labels[int(i)] for i in rows[coarse]]
+    shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+    col.file(
+        "geometry",
+        f"{len(names)} row(s) give longitude and latitude with {COARSE_DECIMALS} decimals or "
+        f"fewer, a cell of about 1.1 km by 0.7 km, so each may stand hundreds of metres "
+        f"from its point and distances to it are that far off: {shown}",
+        "Export the coordinates with at least 5 decimals (about 1 m), e.g. from the source "
+        "system rather than a spreadsheet formatted to 2 decimals",
+        "warning",
+    )
 
 
 def _check_piles(rows: np.ndarray, x: np.ndarray, y: np.ndarray, col: Collector) -> None:

@@ -7,20 +7,26 @@ yes/no read as bool, defaults filled), so `planner.io.validation` can finish the
 
 from __future__ import annotations
 
+import difflib
+import re
+
 import numpy as np
 import pandas as pd
 
 from planner import schema
 from planner.errors import Problem
-from planner.io.numbers import parse_numbers
+from planner.io.numbers import ambiguity, parse_numbers
 
 __all__ = [
     "FIELD_CHECKS",
     "YES_NO",
     "Collector",
+    "kind_map_fix",
     "map_kinds",
+    "normalise_vocabulary",
     "normalise_words",
     "row_labels",
+    "suggest_kind",
 ]
 
 _TRUE = {"true", "t", "yes", "y", "1", "digital"}
@@ -67,6 +73,8 @@ class Collector:
         self.bad: set[int] = set()
         #: Whether the file's separator suggests decimal commas (None: unknown).
         self.decimal_comma: bool | None = None
+        #: The caller's kind map read backwards: each target, the file values mapped to it.
+        self.mapped_kinds: dict[str, list[str]] = {}
 
     def row(self, i: int, column: str, found: str, fix: str, severity: str = "error") -> None:
         """Record a problem of the row at position ``i``; an error marks the row bad.
@@ -169,12 +177,7 @@ def _numeric(
     parsed = parse_numbers(raw, decimal_comma=getattr(col, "decimal_comma", None))
     values = parsed.values
     if parsed.style == "ambiguous":
-        col.file(
-            name,
-            f"numbers such as '{parsed.example}' could be read with a thousands separator or "
-            "with a decimal comma, and nothing in the file says which",
-            "Save the file with a decimal point and no thousands separators",
-        )
+        col.file(name, *ambiguity(parsed.example))
         # One message for the file, not one per row: those rows are unusable all the same.
         col.bad.update(int(i) for i in np.flatnonzero(values.isna().to_numpy()))
         frame[name] = values
@@ -217,7 +220,7 @@ def _fill_type_and_format(frame: pd.DataFrame, col: Collector) -> None:
             "warning",
         )
     if "format" not in frame.columns:
-        types = frame["asset_type"].astype("string").str.strip().str.lower()
+        types = normalise_vocabulary(frame["asset_type"], schema.ASSET_TYPES)
         frame["format"] = types.map(schema.DEFAULT_FORMAT_BY_TYPE).fillna("other")
         col.file(
             "format",
@@ -232,13 +235,16 @@ def _fill_type_and_format(frame: pd.DataFrame, col: Collector) -> None:
 def _check_assets(frame: pd.DataFrame, col: Collector) -> None:
     """Check and normalise every asset column of the contract except id and geometry.
 
-    An empty ``asset_type`` or ``format`` is an error of its row; an unknown one a
-    warning. Defaults: ``faces`` 1, ``slots`` 6 (whole numbers >= 1); ``weekly_impacts`` and
-    ``price_per_cycle`` are numbers >= 0, left NaN when blank (modelled or priced later).
+    ``asset_type`` and ``format`` are normalised like site kinds (`normalise_vocabulary`:
+    ``Bus Shelter`` and ``bus-shelter`` are ``bus_shelter``). An empty one is an error of
+    its row; an unknown one a warning (`planner.policy.sites.check_sites_against_policy`
+    stops a run whose policy scopes a rule by asset type). Defaults: ``faces`` 1,
+    ``slots`` 6 (whole numbers >= 1); ``weekly_impacts`` and ``price_per_cycle`` are
+    numbers >= 0, left NaN when blank (modelled or priced later).
     """
     _fill_type_and_format(frame, col)
-    for name in ("asset_type", "format"):
-        frame[name] = frame[name].astype("string").str.strip().str.lower()
+    for name, known in (("asset_type", schema.ASSET_TYPES), ("format", schema.FORMATS)):
+        frame[name] = normalise_vocabulary(frame[name], known)
         for i in np.flatnonzero((frame[name].isna() | (frame[name] == "")).to_numpy()):
             col.row(int(i), name, f"'{name}' is empty", f"Give every asset a {name}")
     _numeric(frame, "faces", col, minimum=1, integer=True, default=1)
@@ -252,17 +258,18 @@ def _check_assets(frame: pd.DataFrame, col: Collector) -> None:
 
 
 def _check_digital(frame: pd.DataFrame, col: Collector) -> None:
-    """Read ``digital`` as bool: yes/no, true/false, 1/0, ``digital``/``classic``; blank is no.
+    """Read ``digital`` as bool: yes/no, true/false, 1/0, ``digital``/``classic``.
 
-    Without the column an asset is digital when its format is d6, d48, d96 or
-    digital_screen, or its type is digital_screen.
+    A blank cell, like a missing column, takes the default of the asset's type and
+    format: digital when its format is d6, d48, d96 or digital_screen, or its type is
+    digital_screen (as any blank cell takes its column's default).
     """
+    by_format = frame["format"].isin(_DIGITAL_FORMATS) | (frame["asset_type"] == "digital_screen")
     if "digital" not in frame.columns:
-        frame["digital"] = frame["format"].isin(_DIGITAL_FORMATS) | (
-            frame["asset_type"] == "digital_screen"
-        )
+        frame["digital"] = by_format
         return
     text = frame["digital"].astype("string").str.strip().str.lower().fillna("")
+    blank = (text == "").to_numpy()
     known = text.isin(_TRUE | _FALSE)
     for i in np.flatnonzero((~known).to_numpy()):
         col.row(
@@ -271,7 +278,7 @@ def _check_digital(frame: pd.DataFrame, col: Collector) -> None:
             f"'{frame['digital'].iloc[i]}' is not yes/no",
             "Write true or false (yes/no, 1/0)",
         )
-    frame["digital"] = text.isin(_TRUE).astype(bool)
+    frame["digital"] = np.where(blank, by_format.to_numpy(dtype=bool), text.isin(_TRUE))
 
 
 def _check_status(frame: pd.DataFrame, col: Collector) -> None:
@@ -323,17 +330,144 @@ def _check_sites(frame: pd.DataFrame, col: Collector) -> None:
     if unknown.any():
         counts = raw[unknown].value_counts()
         listing = ", ".join(f"'{v}' {n}" for v, n in counts.head(12).items())
-        first = str(counts.index[0])
         col.file(
             "kind",
             f"{int(unknown.sum())} site(s) have a kind no built-in rule knows ({listing}"
             f"{', ...' if len(counts) > 12 else ''}); an exclusion rule protects them only "
             "if its policy lists that kind",
-            f"Map each value to a site kind, e.g. kinds={{'{first}': 'school'}} (--kind-map "
-            f"'{first}=school'), or to 'other' to leave them unprotected on purpose. Known "
-            f"kinds: {', '.join(sorted(schema.SITE_KINDS))}",
+            kind_map_fix(list(counts.index), schema.SITE_KINDS, col.mapped_kinds),
             "warning",
         )
+
+
+#: Words councils use for a site kind, normalised (`_word`), and the kind they are.
+_KIND_WORDS = {
+    "kindergarten": "nursery",
+    "preschool": "nursery",
+    "pre_school": "nursery",
+    "playgroup": "nursery",
+    "creche": "nursery",
+    "childcare": "nursery",
+    "academy": "school",
+    "primary": "school",
+    "secondary": "school",
+    "infant": "school",
+    "junior": "school",
+    "sixth_form": "college",
+    "church": "place_of_worship",
+    "chapel": "place_of_worship",
+    "cathedral": "place_of_worship",
+    "mosque": "place_of_worship",
+    "synagogue": "place_of_worship",
+    "temple": "place_of_worship",
+    "gurdwara": "place_of_worship",
+    "mandir": "place_of_worship",
+    "play_area": "playground",
+    "children_s_centre": "childrens_centre",
+    "children_centre": "childrens_centre",
+    "family_centre": "childrens_centre",
+    "youth_club": "youth_centre",
+    "sports_centre": "leisure_centre",
+}
+
+
+def _word(value: str) -> str:
+    """Write a value as a vocabulary word: lower case, no apostrophes, other marks ``_``."""
+    text = re.sub(r"['\u2019`]", "", str(value).strip().lower())
+    return re.sub(r"[^a-z0-9]+", "_", text).strip("_")
+
+
+def suggest_kind(value: str, known: frozenset[str] | tuple[str, ...]) -> str | None:
+    """Guess the site kind a file's kind value means; None when nothing fits.
+
+    Tried in order: the value itself as a word (``Children's centre`` is
+    ``childrens_centre``), a word councils use for a kind (``kindergarten`` is a
+    nursery), a plural (``schools``), a close spelling (difflib, ratio 0.85), then the
+    last word of the value that is a kind (``Special schools`` is a school, ``University
+    technical college`` a college). Only kinds in ``known`` are suggested; ``other``
+    never is.
+
+    Examples
+    --------
+    >>> [suggest_kind(v, schema.SITE_KINDS) for v in ["kindergarten", "Hospice", "Academies"]]
+    ['nursery', None, 'school']
+    """
+    kinds = {k for k in known if k != "other"}
+
+    def one(word: str) -> str | None:
+        for candidate in (word, _KIND_WORDS.get(word), word.removesuffix("s")):
+            if candidate in kinds:
+                return candidate
+        mapped = _KIND_WORDS.get(word.removesuffix("s")) or _KIND_WORDS.get(word[:-3] + "y")
+        return mapped if mapped in kinds else None
+
+    word = _word(value)
+    if not word:
+        return None
+    found = one(word) or next(iter(difflib.get_close_matches(word, sorted(kinds), 1, 0.85)), None)
+    if found:
+        return found
+    for token in reversed(word.split("_")):
+        if len(token) > 2 and (found := one(token)):
+            return found
+    return None
+
+
+def kind_map_fix(
+    values: list, known: frozenset[str] | tuple[str, ...], mapped: dict[str, list[str]]
+) -> str:
+    """Say how to map unknown kind values, suggesting only values that are in the file.
+
+    Parameters
+    ----------
+    values
+        The unknown kind values as they now stand, commonest first.
+    known
+        The kinds a map may give (the policy's, or `planner.schema.SITE_KINDS`).
+    mapped
+        The caller's kind map read backwards (target: the file values mapped to it): a
+        value that is a target of the map is not in the file, so the map's entry is what
+        to change.
+
+    Returns
+    -------
+    str
+        The fix: a ``kinds={...}`` map (``--kind-map``) of file values to the kinds they
+        most likely are (`suggest_kind`), or a placeholder when nothing fits, and the
+        list of kinds.
+
+    Examples
+    --------
+    >>> kind_map_fix(["schools"], schema.SITE_KINDS, {"schools": ["Academy"]})[:60]
+    "Your kind map gives 'schools' (for 'Academy'), which is not "
+    """
+    wrong = [str(v) for v in values if str(v) in mapped]
+    pairs: dict[str, str] = {}
+    for value in [str(v) for v in values][:12]:
+        source = mapped[value][0] if value in mapped else value
+        guess = suggest_kind(value, known) or (
+            suggest_kind(source, known) if source != value else None
+        )
+        if guess:
+            pairs.setdefault(source, guess)
+    text = ""
+    if wrong:
+        given = ", ".join(f"'{w}' (for {', '.join(repr(s) for s in mapped[w][:3])})" for w in wrong)
+        text = f"Your kind map gives {given}, which is not a site kind: change the map's target. "
+    if pairs:
+        first, kind = next(iter(pairs.items()))
+        text += f"Map each value to a site kind, e.g. kinds={pairs!r} (--kind-map '{first}={kind}')"
+    else:
+        first = mapped[str(values[0])][0] if str(values[0]) in mapped else str(values[0])
+        text += (
+            f"Map each value to the site kind it is, e.g. kinds={{{first!r}: 'KIND'}} "
+            f"(--kind-map '{first}=KIND')"
+        )
+    return (
+        text
+        + ", or to 'other' to leave them unprotected on purpose. Known kinds: "
+        + ", ".join(sorted(known))
+    )
 
 
 def normalise_words(values: pd.Series) -> pd.Series:
@@ -346,6 +480,28 @@ def normalise_words(values: pd.Series) -> pd.Series:
     """
     text = values.astype("string").str.strip().str.lower()
     return text.str.replace(r"[\s\-]+", "_", regex=True)
+
+
+def normalise_vocabulary(values: pd.Series, known: frozenset[str]) -> pd.Series:
+    """Vocabulary values as the contract writes them: ``Bus Shelter`` is ``bus_shelter``.
+
+    Each value is stripped and lower-cased; one that is a known word once spaces, ``_``
+    and ``-`` are read as ``_`` (``bus-shelter``, ``BUS SHELTER``) or as ``-`` (``6 sheet``)
+    becomes that word. Others stay lower-cased (and are warned of by the caller).
+
+    Examples
+    --------
+    >>> normalise_vocabulary(pd.Series(["Bus Shelter", "6 Sheet", "Kiosk X"]),
+    ...                      schema.ASSET_TYPES | schema.FORMATS).tolist()
+    ['bus_shelter', '6-sheet', 'kiosk x']
+    """
+    text = values.astype("string").str.strip().str.lower()
+    out = text.copy()
+    for joiner in ("_", "-"):
+        spelled = text.str.replace(r"[\s_\-]+", joiner, regex=True)
+        fits = spelled.isin(known).fillna(False) & ~out.isin(known).fillna(False)
+        out = out.where(~fits, spelled)
+    return out
 
 
 def map_kinds(values: pd.Series, kinds: dict[str, str]) -> pd.Series:

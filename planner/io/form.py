@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Literal
 
 import pandas as pd
 
@@ -134,7 +135,7 @@ def _preview_text(file: FileSource, rows: int, encoding: str | None) -> pd.DataF
 
 def _preview_sheet(file: FileSource, rows: int, sheet: str | int | None) -> pd.DataFrame:
     """Return the first ``rows`` rows of a workbook's sheet, every cell as text."""
-    engine = "odf" if file.suffix.lower() == ".ods" else "openpyxl"
+    engine: Literal["odf", "openpyxl"] = "odf" if file.suffix.lower() == ".ods" else "openpyxl"
     try:
         with pd.ExcelFile(file.readable, engine=engine) as book:
             chosen = _sheet(sheet, [str(n) for n in book.sheet_names], file.name)
@@ -152,7 +153,7 @@ def _preview_sheet(file: FileSource, rows: int, sheet: str | int | None) -> pd.D
 
 
 def mapping_targets(kind: str) -> list[str]:
-    """The columns a form lets the user map for a layer: the contract's, then coordinates.
+    """List the columns a form lets the user map for a layer: the contract's, then x and y.
 
     Parameters
     ----------
@@ -275,18 +276,17 @@ def for_form(text: str, labels: Mapping[str, str] = FORM_LABELS) -> str:
     text = _BARE.sub(lambda m: _bare_in_words(m, labels), text)
     text = re.sub(r"\b([Pp])ass (?=\S+ in the box)", lambda m: "Ee"[m[1] == "p"] + "nter ", text)
     text = re.sub(r"\b([Pp])ass (?=the box)", lambda m: "Uu"[m[1] == "p"] + "se ", text)
-    text = re.sub(r"\bwith (?=the box)", "in ", text)
-    return text
+    return re.sub(r"\bwith (?=the box)", "in ", text)
 
 
 def _hint_in_words(match: re.Match[str], labels: Mapping[str, str]) -> str:
-    """``(encoding=..., --encoding)`` in words, or unchanged when unlabelled."""
+    """Say ``(encoding=..., --encoding)`` in words, or leave it when unlabelled."""
     name = match[1]
     return f" (the box '{labels[name]}')" if name in labels else match[0]
 
 
 def _pairs_in_words(option: str, body: str, labels: Mapping[str, str]) -> str:
-    """``columns={'a': 'b'}`` and its kin in words, or unchanged when unlabelled."""
+    """Say ``columns={'a': 'b'}`` and its kin in words, or leave them when unlabelled."""
     if option not in labels:
         return f"{option}={{{body}}}"
     label = labels[option]
@@ -304,26 +304,26 @@ def _pairs_in_words(option: str, body: str, labels: Mapping[str, str]) -> str:
 
 
 def _placeholder(name: str) -> str:
-    """``your_column`` (a placeholder) as words; a real column name quoted."""
+    """Write ``your_column`` (a placeholder) as words, and quote a real column name."""
     return name.replace("_", " ") if name.startswith("your") else f"'{name}'"
 
 
 def _leave(found: str, labels: Mapping[str, str]) -> str:
-    """'Leave crs unset' in words."""
+    """Say 'Leave crs unset' in words."""
     if "crs" not in labels:
         return found
     return f"{found[0]}eave the box '{labels['crs']}' empty"
 
 
 def _box_says(value: str, labels: Mapping[str, str]) -> str:
-    """'crs=X was passed' in words."""
+    """Say 'crs=X was passed' in words."""
     if "crs" not in labels:
         return f"crs={value} was passed"
     return f"the box '{labels['crs']}' says {value}"
 
 
 def _value_in_words(match: re.Match[str], labels: Mapping[str, str]) -> str:
-    """``name='value'`` in words when ``name`` has a label."""
+    """Say ``name='value'`` in words when ``name`` has a label."""
     name, value = match[1], match[2] if match[2] is not None else match[3]
     if name not in labels:
         return match[0]
@@ -333,7 +333,7 @@ def _value_in_words(match: re.Match[str], labels: Mapping[str, str]) -> str:
 
 
 def _bare_in_words(match: re.Match[str], labels: Mapping[str, str]) -> str:
-    """``name=`` (no value given) in words when ``name`` has a label."""
+    """Say ``name=`` (no value given) in words when ``name`` has a label."""
     name = match[1]
     if name not in labels:
         return match[0]

@@ -239,6 +239,9 @@ def read_geo(
     except Exception as exc:
         first = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
         first = _VSIMEM.sub(source, first)  # a file read from memory, by its own name
+        wkb = re.search(r"Unknown WKB type (\d+)", first)
+        if wkb is not None:
+            raise _unsupported_type(source, int(wkb.group(1))) from None
         raise file_error(
             source,
             f"the file could not be read as {_FORMAT_NAMES.get(suffix, suffix)} ({first})",
@@ -324,6 +327,23 @@ def choose_layer(
     )
 
 
+#: ISO WKB type codes (modulo 1000: Z, M and ZM add 1000, 2000, 3000) GEOS cannot read.
+_WKB_SURFACES = {15: "PolyhedralSurface", 16: "TIN", 17: "Triangle"}
+
+
+def _unsupported_type(source: str, code: int) -> DataValidationError:
+    """Build the error of a file whose shapes are of a type GEOS cannot read (3-D surfaces)."""
+    name = _WKB_SURFACES.get(code % 1000, f"WKB type {code}")
+    return file_error(
+        source,
+        f"the file holds {name} shapes (3-D surfaces, e.g. from a city or building model): an "
+        "unsupported geometry type",
+        "Export the footprints as polygons, e.g. ogr2ogr -nlt MULTIPOLYGON -dim XY out.gpkg "
+        "in.gpkg (or QGIS's Save As with geometry type MultiPolygon)",
+        "geometry",
+    )
+
+
 def _text_encoding(
     path: FileSource, suffix: str, encoding: str | None, max_unzipped_bytes: int
 ) -> TextEncoding | None:
@@ -356,7 +376,7 @@ def _dbf_records(path: FileSource, max_unzipped_bytes: int) -> bytes | None:
         data = siblings[".dbf"].read_bytes()
     else:
         with zipfile.ZipFile(path.readable) as archive:
-            members = {m.filename.lower(): m for m in archive.infolist()}
+            members = {m.filename.lower(): m for m in _data_members(archive.infolist())}
             shp = next(n for n in members if n.endswith(".shp"))
             stem = shp[: -len(".shp")]
             dbf = members.get(stem + ".dbf")
@@ -432,9 +452,9 @@ def _zip_target(path: FileSource, max_unzipped_bytes: int) -> str | bytes:
 
     Refuses a file that is not a zip, a member with an absolute path, ``..`` or a
     backslash (zip slip), a total unpacked size over ``max_unzipped_bytes``, and a zip
-    with no .shp or more than one. Returns a /vsizip/ path into a zip on disk, or for one
-    in memory the shapefile's own members zipped again at the root (GDAL opens only the
-    root of a zip in memory).
+    with no .shp or more than one (macOS's ``__MACOSX/`` and ``._*`` files not counted).
+    Returns a /vsizip/ path into a zip on disk, or for one in memory the shapefile's own
+    members zipped again at the root (GDAL opens only the root of a zip in memory).
     """
     source = path.name
     try:
@@ -463,7 +483,7 @@ def _zip_target(path: FileSource, max_unzipped_bytes: int) -> str | bytes:
             f"{max_unzipped_bytes / 1024**3:.0f} GB limit",
             "Send a smaller extract",
         )
-    shps = [i.filename for i in infos if i.filename.lower().endswith(".shp")]
+    shps = [i.filename for i in _data_members(infos) if i.filename.lower().endswith(".shp")]
     if not shps:
         raise file_error(
             source,
@@ -481,12 +501,26 @@ def _zip_target(path: FileSource, max_unzipped_bytes: int) -> str | bytes:
     return _shapefile_zip(path.data, shps[0])
 
 
+def _data_members(infos: list[zipfile.ZipInfo]) -> list[zipfile.ZipInfo]:
+    """Drop what macOS Finder adds to a zip: ``__MACOSX/`` and ``._name`` AppleDouble files.
+
+    They hold the Mac's file metadata, not data: a ``__MACOSX/._schools.shp`` is no
+    second shapefile.
+    """
+    return [
+        i
+        for i in infos
+        if not i.filename.startswith("__MACOSX/")
+        and not PurePosixPath(i.filename).name.startswith("._")
+    ]
+
+
 def _shapefile_zip(data: bytes, shp: str) -> bytes:
     """Zip again, at the root, the members of ``data`` beside ``shp`` with its name."""
     stem = str(PurePosixPath(shp).with_suffix("")).lower()
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as archive, zipfile.ZipFile(out, "w") as flat:
-        for info in archive.infolist():
+        for info in _data_members(archive.infolist()):
             member = PurePosixPath(info.filename)
             if not info.is_dir() and str(member.with_suffix("")).lower() == stem:
                 flat.writestr(member.name, archive.read(info))

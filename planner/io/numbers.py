@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["ParsedNumbers", "looks_mangled", "parse_numbers"]
+__all__ = ["ParsedNumbers", "ambiguity", "looks_mangled", "parse_numbers"]
 
 #: 1,234 or 1,234,567.5: a thousands comma (British/American).
 _THOUSANDS_COMMA = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
@@ -124,6 +124,43 @@ def parse_numbers(raw: pd.Series, *, decimal_comma: bool | None = None) -> Parse
         dotted = text.str.match(r"^[+-]?\d{1,3}(\.\d{3})+$").fillna(False) & ~rest
         values[dotted] = pd.to_numeric(text[dotted].str.replace(".", "", regex=False))
     return ParsedNumbers(values, style, example)
+
+
+def ambiguity(example: str) -> tuple[str, str]:
+    """Say why a column's numbers are ambiguous, and how to fix it: ``(found, fix)``.
+
+    Parameters
+    ----------
+    example
+        The `ParsedNumbers.example` of an ``"ambiguous"`` column (``'1,234'``, ``'532.040'``).
+
+    Returns
+    -------
+    tuple of str
+        What was found and the fix, for a `planner.errors.Problem`.
+
+    Examples
+    --------
+    >>> ambiguity("532.040")[0]
+    "numbers such as '532.040' could be read with a thousands separator (532040) or as a \
+decimal (532.04) in a file that writes decimal commas, and nothing in the file says which"
+    """
+    if "," in example:
+        return (
+            f"numbers such as '{example}' could be read with a thousands separator or with a "
+            "decimal comma, and nothing in the file says which",
+            "Save the file with a decimal point and no thousands separators (or as a "
+            "';'-separated file if it uses decimal commas)",
+        )
+    whole = example.replace(".", "")
+    decimal = example.rstrip("0").rstrip(".")
+    return (
+        f"numbers such as '{example}' could be read with a thousands separator ({whole}) or "
+        f"as a decimal ({decimal}) in a file that writes decimal commas, and nothing in the "
+        "file says which",
+        "Write the numbers without thousands separators, with a decimal comma for a fraction "
+        f"('{whole}' or '{example.replace('.', ',')}'), and export the file again",
+    )
 
 
 def _convert(text: pd.Series, style: str) -> pd.Series:

@@ -19,19 +19,21 @@ import numpy as np
 import osmium
 import pandas as pd
 import shapely
+import shapely.ops
 from osmium.osm.types import OSMEntity
 from shapely.geometry import LineString, Point, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
 from planner.errors import DataValidationError, Problem
 from planner.geo import metric_crs
-from planner.io.osm_tags import CLASSIFIERS, LIFECYCLE_KEYS
+from planner.io.osm_tags import CLASSIFIERS, FALLBACK_SITE_RULES, LIFECYCLE_KEYS
 from planner.io.source import FileSource, Source
 from planner.schema import ASSET_COLUMNS, STORAGE_CRS
 
 __all__ = [
     "ATTRIBUTION",
     "LAYERS",
+    "SITE_MARGIN_M",
     "STOP_MERGE_M",
     "OsmImportReport",
     "import_osm",
@@ -59,6 +61,12 @@ _ASSET_KEYS = ("highway", "amenity", "advertising", "public_transport", *LIFECYC
 #: of its own. A shelter joins its nearest stop only, and stops are never merged with each
 #: other: stops on the two sides of a road can be 15 m apart.
 STOP_MERGE_M = 15.0
+#: Metres beyond ``bbox`` within which sensitive sites are still imported. A school just
+#: outside the box still excludes advertising inside it up to a rule's distance: 400 m is
+#: the widest distance UK councils draw around schools (hot-food takeaway exclusion zones
+#: of 400 m, a ten-minute walk), four times the CAP Code's 100 m. A policy with a wider
+#: exclusion needs a wider margin (``site_margin_m``).
+SITE_MARGIN_M = 400.0
 # layer -> (id column, its own columns, the tag keys it needs: pyosmium drops other objects)
 _LAYER_SPECS = {
     "assets": (
@@ -66,7 +74,7 @@ _LAYER_SPECS = {
         ("asset_type", "format", "faces", "digital", "status", "osm_rule"),
         _ASSET_KEYS,
     ),
-    "sites": ("site_id", ("kind",), ("amenity", "healthcare", "leisure")),
+    "sites": ("site_id", ("kind",), ("amenity", "healthcare", "leisure", "building", "landuse")),
     "transit": ("transit_id", ("kind",), ("railway", "public_transport", "amenity", "highway")),
     "pois": ("poi_id", ("kind", "category"), ("shop", "amenity", "tourism", "leisure")),
     "buildings": ("building_id", ("building", "levels"), ("building",)),
@@ -94,6 +102,10 @@ class OsmImportReport:
         One line per standalone public-transport shelter merged into its bus stop.
     merge_distance_m
         `STOP_MERGE_M`, the largest shelter-to-stop distance merged.
+    notes
+        One sentence per thing the user must know about a layer: sites kept beyond the
+        bbox, multipolygon relations the extract holds only in part (and how each was
+        imported).
     """
 
     source: str
@@ -101,6 +113,7 @@ class OsmImportReport:
     skipped: dict[str, Counter] = field(default_factory=dict)
     merged: list[str] = field(default_factory=list)
     merge_distance_m: float = STOP_MERGE_M
+    notes: list[str] = field(default_factory=list)
 
     def count(self, layer: str, rule: str) -> None:
         """Count one object turned into a row of ``layer`` by tag rule ``rule``."""
@@ -126,6 +139,7 @@ class OsmImportReport:
                 f"they stand at (within {self.merge_distance_m:g} m):"
             )
             lines += [f"    {m}" for m in self.merged]
+        lines += [f"  {note}" for note in self.notes]
         return "\n".join(lines)
 
 
@@ -134,6 +148,7 @@ def import_osm(
     *,
     filename: str | None = None,
     bbox: tuple[float, float, float, float] | None = None,
+    site_margin_m: float = SITE_MARGIN_M,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Read street assets and sensitive sites from an OpenStreetMap extract, offline.
 
@@ -161,7 +176,12 @@ def import_osm(
         The file's name when ``path`` is bytes or a file object: its ending gives the
         format and messages name it (never used as a path). Ignored for a path.
     bbox
-        Optional ``(min_lon, min_lat, max_lon, max_lat)``: keep only features touching it.
+        Optional ``(min_lon, min_lat, max_lon, max_lat)``: keep only features touching it;
+        sensitive sites are kept up to ``site_margin_m`` beyond it.
+    site_margin_m
+        Metres beyond ``bbox`` within which sites are kept (`SITE_MARGIN_M`, 400): a
+        school just outside the box still protects the assets inside it. Give at least the
+        largest ``within_m`` of the policy to be applied.
 
     Returns
     -------
@@ -186,7 +206,9 @@ def import_osm(
     >>> assets["asset_type"].value_counts()["bus_stop"]
     25
     """
-    layers = import_osm_layers(path, filename=filename, bbox=bbox, layers=("assets", "sites"))
+    layers = import_osm_layers(
+        path, filename=filename, bbox=bbox, layers=("assets", "sites"), site_margin_m=site_margin_m
+    )
     return layers["assets"], layers["sites"]
 
 
@@ -196,6 +218,7 @@ def import_osm_layers(
     filename: str | None = None,
     bbox: tuple[float, float, float, float] | None = None,
     layers: Iterable[str] = LAYERS,
+    site_margin_m: float = SITE_MARGIN_M,
 ) -> dict[str, gpd.GeoDataFrame]:
     """Read the planner's layers from an OpenStreetMap extract in one pass.
 
@@ -213,9 +236,12 @@ def import_osm_layers(
     filename
         The file's name when ``path`` is bytes or a file object (see `import_osm`).
     bbox
-        Optional ``(min_lon, min_lat, max_lon, max_lat)``: keep only features touching it.
+        Optional ``(min_lon, min_lat, max_lon, max_lat)``: keep only features touching it
+        (sites: touching it widened by ``site_margin_m``).
     layers
         Names from `LAYERS` to extract.
+    site_margin_m
+        Metres beyond ``bbox`` within which sites are kept (see `import_osm`).
 
     Returns
     -------
@@ -230,8 +256,9 @@ def import_osm_layers(
     Raises
     ------
     DataValidationError
-        When a layer name is unknown or none is asked for, ``bbox`` is invalid, or the
-        file is missing, empty, of another type, truncated or not OpenStreetMap data.
+        When a layer name is unknown or none is asked for, ``bbox`` or ``site_margin_m``
+        is invalid, or the file is missing, empty, of another type, truncated or not
+        OpenStreetMap data.
 
     Warns
     -----
@@ -241,8 +268,10 @@ def import_osm_layers(
     Notes
     -----
     The file is streamed once with pyosmium, keeping only objects with a tag key some
-    requested layer needs; multipolygon relations are assembled into areas. Nothing is
-    downloaded. Data derived from OSM must be shown with `ATTRIBUTION` (ODbL 1.0).
+    requested layer needs; multipolygon relations are assembled into areas. A site
+    relation the extract holds only in part (no area assembles) is read again from its
+    member ways present (a second pass) and imported from them, named in the report's
+    notes. Nothing is downloaded. Data derived from OSM must be shown with `ATTRIBUTION` (ODbL 1.0).
 
     Examples
     --------
@@ -253,6 +282,9 @@ def import_osm_layers(
     path = FileSource.of(path, filename)
     wanted = _check_layers(path, layers)
     area = _check_bbox(path, bbox)
+    if not (isinstance(site_margin_m, int | float) and 0 <= site_margin_m < math.inf):
+        found = f"site_margin_m={site_margin_m!r} is not a distance in metres"
+        raise _fail(path, "site_margin_m", found, "Give a number of metres, 0 or more")
     classifiers = {name: CLASSIFIERS[name] for name in wanted}
     report = OsmImportReport(path.name)
     rows, skipped = _scan(_check_file(path), classifiers, report)
@@ -267,8 +299,13 @@ def import_osm_layers(
     frames = {name: _frame(name, rows[name]) for name in wanted}
     if "assets" in frames:
         frames["assets"] = _merge_shelters(frames["assets"], report)
+    if "sites" in frames:
+        frames["sites"] = _drop_covered(frames["sites"], report)
     if area is not None:
-        frames = {name: _clip(frame, area, report, name) for name, frame in frames.items()}
+        frames = {
+            name: _clip(frame, area, report, name, site_margin_m if name == "sites" else 0.0)
+            for name, frame in frames.items()
+        }
     for frame in frames.values():
         frame.attrs["import_report"] = report
     return frames
@@ -334,14 +371,109 @@ def _scan(
     )
     rows: dict[str, list[dict[str, object]]] = {name: [] for name in classifiers}
     skipped: list[str] = []
+    relations: dict[int, tuple[dict[str, str], list[int]]] = {}
+    assembled: set[int] = set()
     try:
         for obj in processor:
+            if obj.type_str() == "r" and "sites" in classifiers:
+                _note_relation(obj, classifiers["sites"], relations)
+            elif isinstance(obj, osmium.osm.Area) and not obj.from_way():
+                assembled.add(obj.orig_id())
             _collect(obj, classifiers, rows, skipped, report)
+        missing = {rid: info for rid, info in relations.items() if rid not in assembled}
+        if missing:
+            _incomplete_relations(path, missing, classifiers, rows, report)
     except RuntimeError as error:
         found = f"could not be read as OpenStreetMap data ({error})"
         fix = f"The file is truncated, damaged or not OSM data: download it again. {_FORMAT_FIX}"
         raise _fail(path, "", found, fix) from None
     return rows, skipped
+
+
+def _note_relation(
+    obj: OSMEntity,
+    classify: Callable[[Mapping[str, str]], dict[str, object] | None],
+    relations: dict[int, tuple[dict[str, str], list[int]]],
+) -> None:
+    """Remember a multipolygon relation that is a sensitive site: its tags and member ways."""
+    tags = {tag.k: tag.v for tag in obj.tags}
+    if tags.get("type") not in {"multipolygon", "boundary"}:
+        return
+    attrs = classify(tags)
+    if attrs and "skip" not in attrs:
+        ways = [m.ref for m in obj.members if m.type == "w"]
+        relations[obj.id] = (tags, ways)
+
+
+def _incomplete_relations(
+    path: FileSource,
+    missing: dict[int, tuple[dict[str, str], list[int]]],
+    classifiers: Mapping[str, Callable[[Mapping[str, str]], dict[str, object] | None]],
+    rows: dict[str, list[dict[str, object]]],
+    report: OsmImportReport,
+) -> None:
+    """Import the site relations whose area pyosmium could not assemble, from their parts.
+
+    An extract cut at its edge (Geofabrik, osmium extract) keeps a school's multipolygon
+    relation but not every member way, and the relation then yields no area at all: the
+    school would vanish without a word. Its member ways present in the extract are read
+    in a second pass; when they close around an area the site is that area, else the area
+    its available nodes outline (their convex hull: a point inside the campus stays
+    protected; a lone node or a straight line stays a point or line). Each is named in
+    the report's notes, and marked clipped.
+    """
+    wanted = {way for _, ways in missing.values() for way in ways}
+    coords: dict[int, list[tuple[float, float]]] = {}
+    processor = osmium.FileProcessor(_osmium_input(path)).with_locations()
+    for obj in processor:
+        if isinstance(obj, osmium.osm.Way) and obj.id in wanted:
+            coords[obj.id] = [(n.lon, n.lat) for n in obj.nodes if n.location.valid()]
+    for rid, (tags, ways) in sorted(missing.items()):
+        parts = [coords[w] for w in ways if coords.get(w)]
+        label = f"relation {rid}" + (f" ({tags['name']})" if tags.get("name") else "")
+        geometry, how = _from_parts(parts)
+        if geometry is None:
+            report.skip("sites", "multipolygon relation with no member in the extract")
+            report.notes.append(
+                f"sites: {label} is a site, but none of its {len(ways)} member way(s) is in "
+                "the extract, so it was left out: use an extract made with complete "
+                "relations (osmium extract --strategy smart)"
+            )
+            continue
+        attrs = dict(classifiers["sites"](tags) or {})
+        rule = str(attrs.pop("rule", ""))
+        report.count("sites", f"{rule} (incomplete relation)")
+        report.notes.append(
+            f"sites: {label} has {len(parts)} of its {len(ways)} member way(s) in the "
+            f"extract; imported as {how}"
+        )
+        rows["sites"].append(
+            {
+                "id": f"osm-r{rid}",
+                "name": tags.get("name", ""),
+                "osm_id": rid,
+                "osm_type": "relation",
+                "tags": json.dumps(tags, ensure_ascii=False, sort_keys=True),
+                "geometry": geometry,
+                "clipped": True,
+                **attrs,
+            }
+        )
+
+
+def _from_parts(parts: list[list[tuple[float, float]]]) -> tuple[BaseGeometry | None, str]:
+    """Shape of a relation from its available member ways, and how it was made (in words)."""
+    lines = [LineString(p) for p in parts if len(p) >= 2]
+    polygons = list(shapely.ops.polygonize(lines)) if lines else []
+    if polygons:
+        return _polygonal(shapely.union_all(polygons)), "the area its available ways close around"
+    points = shapely.MultiPoint([c for p in parts for c in p])
+    if points.is_empty:
+        return None, ""
+    hull = points.convex_hull
+    if hull.geom_type == "Polygon":
+        return hull, "the area its available ways' nodes outline (their convex hull)"
+    return hull, f"the {hull.geom_type.lower()} its available nodes give"
 
 
 def _osmium_input(path: FileSource) -> str | osmium.io.FileBuffer:
@@ -402,6 +534,8 @@ def _collect(
         report.count(name, rule)
         if name == "assets":
             attrs["osm_rule"] = rule
+        if name == "sites":
+            attrs["fallback"] = rule in FALLBACK_SITE_RULES
         rows[name].append({**common, **attrs})
 
 
@@ -452,7 +586,7 @@ def _polygonal(geometry: BaseGeometry) -> BaseGeometry | None:
 def _frame(layer: str, rows: list[dict[str, object]]) -> gpd.GeoDataFrame:
     """Build one layer's rows into a contract-shaped GeoDataFrame in EPSG:4326."""
     id_column, columns, _ = _LAYER_SPECS[layer]
-    extra = ["role"] if layer == "assets" else []
+    extra = {"assets": ["role"], "sites": ["fallback"]}.get(layer, [])
     table = pd.DataFrame(
         rows, columns=["id", *columns, *_OSM_COLUMNS, *extra, "geometry", "clipped"]
     )
@@ -506,15 +640,80 @@ def _points(geometry: gpd.GeoSeries) -> gpd.GeoSeries:
 
 
 def _clip(
-    frame: gpd.GeoDataFrame, area: Polygon, report: OsmImportReport, layer: str
+    frame: gpd.GeoDataFrame,
+    area: Polygon,
+    report: OsmImportReport,
+    layer: str,
+    margin_m: float = 0.0,
 ) -> gpd.GeoDataFrame:
-    """Keep the features touching ``area`` (whole, not cut to it), and their attrs."""
-    kept = frame[frame.intersects(area)].reset_index(drop=True)
-    report.skip(layer, "outside the bbox", len(frame) - len(kept))
+    """Keep the features touching ``area`` widened by ``margin_m`` (whole, not cut), and attrs.
+
+    Features kept only thanks to the margin are named in a note of ``report``.
+    """
+    inside = frame.intersects(area).to_numpy(dtype=bool)
+    wide = _widened(area, margin_m)
+    near = frame.intersects(wide).to_numpy(dtype=bool) & ~inside if margin_m > 0 else inside & False
+    kept = frame[inside | near].reset_index(drop=True)
+    report.skip(
+        layer,
+        "outside the bbox" + (f" by more than {margin_m:g} m" if margin_m > 0 else ""),
+        len(frame) - len(kept),
+    )
+    if near.any():
+        id_column = frame.columns[0]
+        names = [
+            f"{i}" + (f" ({n})" if n else "")
+            for i, n in zip(frame.loc[near, id_column], frame.loc[near, "name"], strict=True)
+        ]
+        report.notes.append(
+            f"{layer}: {len(names)} kept outside the bbox, within {margin_m:g} m of it (a rule's "
+            f"distance reaches into the box): {', '.join(names[:8])}"
+            + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+        )
     id_column = kept.columns[0]
     kept.attrs["attribution"] = ATTRIBUTION
     kept.attrs["clipped"] = [i for i in frame.attrs["clipped"] if i in set(kept[id_column])]
     return kept
+
+
+def _drop_covered(sites: gpd.GeoDataFrame, report: OsmImportReport) -> gpd.GeoDataFrame:
+    """Drop sites found only by a fallback tag that lie inside a site already imported.
+
+    A school's ``building=school`` buildings and its ``landuse=education`` grounds usually
+    sit inside its ``amenity=school`` area: they add nothing to its protection, so they
+    are dropped (counted in the report). One mapped only by its building or grounds stays.
+    """
+    fallback = np.array([v is True for v in sites.pop("fallback")], dtype=bool)
+    if not fallback.any() or fallback.all():
+        return sites
+    geoms = sites.geometry.to_numpy()
+    areas = np.flatnonzero(~fallback & np.isin(shapely.get_type_id(geoms), [3, 6]))
+    if not len(areas):
+        return sites
+    tree = shapely.STRtree(geoms[areas])
+    inner, _ = tree.query(geoms[fallback], predicate="covered_by")
+    drop = np.flatnonzero(fallback)[np.unique(inner)]
+    report.skip("sites", "building=school|kindergarten, landuse=education inside a site", len(drop))
+    attrs = dict(sites.attrs)
+    kept = sites.drop(index=sites.index[drop]).reset_index(drop=True)
+    kept.attrs.update(attrs)
+    kept.attrs["clipped"] = [i for i in attrs.get("clipped", []) if i in set(kept["site_id"])]
+    return kept
+
+
+def _widened(area: Polygon, margin_m: float) -> Polygon:
+    """Return a lon/lat box widened by ``margin_m`` metres on every side (never narrower).
+
+    Degrees of longitude shrink towards the poles: the box's widest latitude gives the
+    (largest) longitude margin, so the margin is at least ``margin_m`` everywhere.
+    """
+    if margin_m <= 0:
+        return area
+    x0, y0, x1, y1 = area.bounds
+    dy = margin_m / 110_574.0  # the shortest degree of latitude (at the equator), in metres
+    lat = min(max(abs(y0), abs(y1)) + dy, 89.0)
+    dx = margin_m / (111_320.0 * math.cos(math.radians(lat)))  # 111.32 km at the equator
+    return box(max(x0 - dx, -180.0), max(y0 - dy, -90.0), min(x1 + dx, 180.0), min(y1 + dy, 90.0))
 
 
 def _merge_shelters(assets: gpd.GeoDataFrame, report: OsmImportReport) -> gpd.GeoDataFrame:

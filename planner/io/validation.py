@@ -33,8 +33,10 @@ from planner.io.numbers import looks_mangled, parse_numbers
 from planner.io.tables import apply_mapping
 
 __all__ = [
+    "SITE_GRID_SQUARE_M",
     "ValidationReport",
     "alias_fits",
+    "check_grid_squares",
     "check_layers_overlap",
     "normalise_columns",
     "validate_frame",
@@ -186,7 +188,10 @@ def normalise_columns(
     renames: dict[str, str] = {}
     unclaimed: dict[str, tuple[str, str]] = {}
     for target in list(contract):
-        if target in frame.columns or target in keep:
+        if target in frame.columns:
+            continue
+        if target in keep:
+            problems += _passed_over(frame, target, by_key, source, kinds)
             continue
         for alias in schema.COLUMN_ALIASES.get(target, ()):
             found = by_key.get(_key(alias))
@@ -232,6 +237,42 @@ def normalise_columns(
             )
         )
     return frame, problems
+
+
+def _passed_over(
+    frame: pd.DataFrame,
+    target: str,
+    by_key: dict[str, str],
+    source: str,
+    kinds: dict[str, str] | None,
+) -> list[Problem]:
+    """Warn of a column an alias would have taken for ``target`` had no default been given.
+
+    A default wins over an alias, so ``defaults={'kind': 'nursery'}`` gives every row
+    that kind even when a ``site_type`` column holds other kinds: the column's valid values
+    are then ignored, which can only be right if the user meant it.
+    """
+    for alias in schema.COLUMN_ALIASES.get(target, ()):
+        found = by_key.get(_key(alias))
+        if not found or alias_fits(frame[found], target, kinds) is not None:
+            continue
+        text = frame[found].astype("string").str.strip()
+        filled = text[text.notna() & (text != "")]
+        return [
+            Problem(
+                source,
+                "",
+                found,
+                f"column '{found}' holds {target} values ({value_counts_text(filled)}) but was "
+                f"not used: the default given for '{target}' goes to every row, so its "
+                f"{len(filled)} value(s) were ignored",
+                f"To use the column and fill only its blank cells with the default, map it "
+                f"with columns={{'{found}': '{target}'}} (--column {found}={target}); else "
+                "nothing to do",
+                "warning",
+            )
+        ]
+    return []
 
 
 #: Share of a column's non-blank values that must fit a contract column for an alias to
@@ -389,6 +430,9 @@ def validate_frame(
     used = frame.attrs.get("encoding")
     report.encoding = used.describe() if used is not None else ""
     unclaimed = dict(frame.attrs.get("unclaimed", {}))
+    grid = {
+        k: frame.attrs[k] for k in ("grid_refs", "grid_squares", "grid_column") if k in frame.attrs
+    }
     col = Collector(source, row_labels(frame, id_col, first_row))
     col.decimal_comma = frame.attrs.get("decimal_comma")
     col.problems.extend(prior or [])
@@ -434,6 +478,8 @@ def validate_frame(
     _check_ids(frame, id_col, col)
     frame = check_geometry(frame, kind, source_crs, col)
     check_coordinates(frame, source_crs, col)
+    if grid:
+        check_grid_squares(grid["grid_refs"], grid["grid_squares"], grid["grid_column"], kind, col)
     FIELD_CHECKS[kind](frame, col)
     if any(p.severity == "error" and not p.where for p in col.problems):
         _raise(report, col)  # a file-level error: dropping rows cannot help
@@ -462,12 +508,86 @@ def validate_frame(
     for key in _READ_NOTES:  # what the readers told validation; the report now says it
         frame.attrs.pop(key, None)
     frame.attrs["report"] = report
+    if col.mapped_kinds:
+        frame.attrs["kinds_mapped"] = col.mapped_kinds
     return frame, report
 
 
 #: Keys the readers leave in ``frame.attrs`` for validation (encoding used, decimal commas,
-#: columns an alias did not claim, sheet read).
-_READ_NOTES = ("encoding", "decimal_comma", "unclaimed", "sheet")
+#: columns an alias did not claim, sheet read, grid references and their squares).
+_READ_NOTES = (
+    "encoding",
+    "decimal_comma",
+    "unclaimed",
+    "sheet",
+    "grid_refs",
+    "grid_squares",
+    "grid_column",
+)
+
+#: Largest square (metres) an OS grid reference of a site may name: 6 figures, 100 m. A
+#: coarser one (a 1 km or 10 km square) cannot place a site within an exclusion distance.
+SITE_GRID_SQUARE_M = 100.0
+
+
+def _metres(value: float) -> str:
+    """Write a length as ``100 m`` or ``10 km``."""
+    return f"{value / 1000:g} km" if value >= 1000 else f"{value:g} m"
+
+
+def check_grid_squares(
+    refs: list, squares: np.ndarray, column: str, kind: str, col: Collector
+) -> None:
+    """Refuse sites placed by a grid square coarser than 100 m; warn of coarse squares.
+
+    A grid reference names a square and the row is placed at its centre. For sites a
+    square over `SITE_GRID_SQUARE_M` (``TQ``, ``TQ 3 8``, ``TQ 30 80``) is an error of
+    its row: the school could stand anywhere in it, kilometres from the point, so no
+    exclusion distance means anything. Squares of 100 m (sites), or coarser than 10 m
+    (assets, zones), are counted in one warning.
+
+    Parameters
+    ----------
+    refs
+        Each row's grid reference as written (None where blank), length n.
+    squares
+        Each row's square size in metres, NaN where the row has no reference, shape (n,).
+    column
+        The grid reference column's name.
+    kind
+        ``"assets"``, ``"sites"`` or ``"zones"``.
+    col
+        Collector of the problems; refused rows are marked bad.
+
+    Examples
+    --------
+    >>> check_grid_squares(["TQ 3 8"], np.array([10_000.0]), "grid_ref", "sites", col)
+    >>> col.problems[0].found
+    "'TQ 3 8' names a 10 km square, and the site is placed at its centre: ..."
+    """
+    squares = np.asarray(squares, dtype=float)
+    too_coarse = (squares > SITE_GRID_SQUARE_M) if kind == "sites" else np.zeros(len(squares), bool)
+    for i in np.flatnonzero(too_coarse):
+        half = squares[i] * 0.707  # half the square's diagonal, centre to corner
+        far = f"{half / 1000:,.1f} km" if half >= 1000 else f"{half:,.0f} m"
+        col.row(
+            int(i),
+            column,
+            f"'{refs[i]}' names a {_metres(squares[i])} square, and the site would be placed at "
+            f"its centre: the site may stand up to {far} from that point, so no exclusion "
+            "distance can be measured from it",
+            "Give the site's 6-, 8- or 10-figure grid reference (e.g. TQ 38123 79456), or its "
+            "coordinates",
+        )
+    coarse = (squares > 10) & ~too_coarse
+    if coarse.any():
+        col.file(
+            column,
+            f"{int(coarse.sum())} grid reference(s) name a square of 100 m or more (6 figures "
+            "or fewer); each was placed at its square's centre",
+            "Give 8- or 10-figure references where distances to sites matter",
+            "warning",
+        )
 
 
 def _no_sites(
@@ -505,6 +625,8 @@ def _map_kinds(frame: pd.DataFrame, kinds: dict[str, str], col: Collector) -> No
     before = frame["kind"].astype("string").str.strip()
     after = map_kinds(before, kinds)
     changed = before.str.lower() != after
+    for source, target in kinds.items():
+        col.mapped_kinds.setdefault(str(target).strip().lower(), []).append(str(source))
     if changed.any():
         pairs = pd.DataFrame({"from": before[changed], "to": after[changed]}).value_counts()
         # count per (from, to) pair; pandas-stubs types an index label as any Hashable

@@ -219,9 +219,8 @@ _BOOKING_FORMATS = {
 
 
 def _format_booking(ws, sheet: pd.DataFrame) -> None:
-    """Bold, frozen, filtered header; column widths; number and date formats."""
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
+    """Set a bold, frozen, filtered header, column widths, and number and date formats."""
+    from openpyxl.styles import Font  # type: ignore[import-untyped]
 
     currency = sheet.attrs.get("currency") or (
         str(sheet["currency"].iloc[0]) if "currency" in sheet and len(sheet) else ""
@@ -229,7 +228,7 @@ def _format_booking(ws, sheet: pd.DataFrame) -> None:
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = ws.dimensions
     for j, name in enumerate(sheet.columns, start=1):
-        letter = get_column_letter(j)
+        letter = ws.cell(row=1, column=j).column_letter
         ws.cell(row=1, column=j).font = Font(bold=True)
         shown = sheet[name].map(lambda v: f"{v:,.2f}" if isinstance(v, float) else str(v))
         longest = max([len(str(name)), *shown.str.len().tolist()])

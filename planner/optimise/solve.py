@@ -337,11 +337,12 @@ def _bound(result: SolveResult, inst: Instance, objective: Objective, solver: So
     """Set the bound (the smallest valid one on the whole problem), its source and the gap.
 
     CP-SAT's bound counts only when it covers every candidate (no pruning) and the
-    solver found the plan; the per-campaign ceiling and the LP relaxation need a single
-    objective term in the last stage (for a lexicographic objective they drop the
-    earlier stages' floors, which keeps them valid). The LP runs only while the gap is
-    open, with PDLP's iteration limit and a wall-clock guard of a quarter of the time
-    limit (at least 1 s): it moves the bound, never the plan.
+    solver found the plan (a plan optimal among pruned candidates stays ``OPTIMAL`` only
+    when another bound proves it for all); the per-campaign ceiling and the LP
+    relaxation need a single objective term in the last stage (for a lexicographic
+    objective they drop the earlier stages' floors, which keeps them valid). The LP
+    runs only while the gap is open, with PDLP's iteration limit and a wall-clock guard
+    of a quarter of the time limit (at least 1 s): it moves the bound, never the plan.
     """
     stage = objective.order[-1]
     found: list[tuple[float, str]] = []
@@ -369,6 +370,8 @@ def _bound(result: SolveResult, inst: Instance, objective: Objective, solver: So
         return
     bound, source = min(found, key=lambda f: f[0])
     result.bound, result.bound_source = max(bound, result.objective), source
+    if result.status == "OPTIMAL" and result.pruned and bound > result.objective + 0.5:
+        result.status = "FEASIBLE"  # optimal among the candidates kept, not proven for all
     if result.status == "OPTIMAL" or result.bound <= 0:
         result.gap = 0.0
     else:

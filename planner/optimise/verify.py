@@ -1,7 +1,10 @@
 """A solver-independent check of a plan against every rule of the instance: the specification.
 
 `plan_violations` is what the model must satisfy, written plainly; tests compare solver
-output against it, and the planner uses it to accept a greedy plan when the solver has none.
+output against it, and the planner uses it to check the construction heuristic's plan (the
+solver's starting plan, and its fallback when the solver finds none in time). It checks a
+plan of any size: the pairwise rules (spacing, competitor separation, density) read close
+pairs from k-d trees built on the faces each rule concerns, never all pairs.
 """
 
 from __future__ import annotations
@@ -88,62 +91,74 @@ def plan_violations(inst: Instance, chosen: np.ndarray) -> list[str]:
 
 
 def _distance_violations(inst: Instance, a, c, t) -> list[str]:
-    """List spacing and competitor-separation breaches, from close pairs in a k-d tree.
+    """List spacing and competitor-separation breaches, from close pairs in k-d trees.
 
-    Pairs are searched per cycle within the largest distance any rule uses, then each
-    pair is checked against its own campaign's spacing or the competitor separation.
+    Per cycle: each campaign with a spacing, the pairs of its own faces within that
+    spacing; each competitor group, the pairs of its faces within the separation that
+    belong to two different campaigns (on one asset, 0 m apart). Only the faces a rule
+    concerns go into its tree, so the work grows with the plan, never with its square.
     """
     out: list[str] = []
     spacing = np.array([camp.min_spacing_m for camp in inst.campaigns], dtype=float)
     groups = np.array([camp.competitor_group for camp in inst.campaigns], dtype=object)
     sep = inst.settings.competitor_separation_m
-    radius = max(float(spacing.max(initial=0.0)), sep if any(groups) else 0.0)
-    if radius <= 0:
-        return out
     for cycle in np.unique(t):
-        assets, camps = a[t == cycle], c[t == cycle]
-        if len(assets) < 2:
+        in_cycle = t == cycle
+        for ci in np.unique(c[in_cycle & (spacing[c] > 0)]).tolist():
+            assets = a[in_cycle & (c == ci)]
+            for i, j, d in _close(inst.xy, assets, spacing[ci]):
+                out.append(
+                    f"spacing: {inst.campaigns[ci].campaign_id} on {inst.asset_ids[assets[i]]} "
+                    f"and {inst.asset_ids[assets[j]]} {d:.0f} m apart in cycle {cycle}"
+                )
+        if sep < 0:
             continue
-        pairs = cKDTree(inst.xy[assets]).query_pairs(radius, output_type="ndarray")
-        i, j = pairs[:, 0], pairs[:, 1]
-        d = np.hypot(*(inst.xy[assets[i]] - inst.xy[assets[j]]).T)
-        c1, c2 = camps[i], camps[j]
-        same = (c1 == c2) & (spacing[c1] > 0) & (d <= spacing[c1])
-        rivals = (c1 != c2) & (groups[c1] != "") & (groups[c1] == groups[c2]) & (d <= sep)
-        for k in np.flatnonzero(same):
-            out.append(
-                f"spacing: {inst.campaigns[c1[k]].campaign_id} on "
-                f"{inst.asset_ids[assets[i[k]]]} and {inst.asset_ids[assets[j[k]]]} "
-                f"{d[k]:.0f} m apart in cycle {cycle}"
-            )
-        for k in np.flatnonzero(rivals):
-            out.append(
-                f"competitors: {inst.campaigns[c1[k]].campaign_id} and "
-                f"{inst.campaigns[c2[k]].campaign_id} {d[k]:.0f} m apart in cycle {cycle}"
-            )
+        for group in sorted({g for g in groups[c[in_cycle]] if g}):
+            mine = in_cycle & (groups[c] == group)
+            assets, camps = a[mine], c[mine]
+            for i, j, d in _close(inst.xy, assets, sep):
+                if camps[i] != camps[j]:
+                    out.append(
+                        f"competitors: {inst.campaigns[camps[i]].campaign_id} and "
+                        f"{inst.campaigns[camps[j]].campaign_id} {d:.0f} m apart in cycle "
+                        f"{cycle}"
+                    )
     return out
+
+
+def _close(xy: np.ndarray, assets: np.ndarray, radius: float) -> list[tuple[int, int, float]]:
+    """Return the pairs ``(i, j, metres)`` of ``assets`` at most ``radius`` apart (k-d tree)."""
+    if len(assets) < 2:
+        return []
+    points = xy[assets]
+    pairs = cKDTree(points).query_pairs(radius, output_type="ndarray")
+    if not len(pairs):
+        return []
+    d = np.hypot(*(points[pairs[:, 0]] - points[pairs[:, 1]]).T)
+    return list(zip(pairs[:, 0].tolist(), pairs[:, 1].tolist(), d.tolist(), strict=True))
 
 
 def _density_violations(inst: Instance, a, t) -> list[str]:
     """List density breaches: more than ``max_faces`` booked within ``within_m`` of an asset.
 
     Every placement counts as one face; ``a`` and ``t`` are the asset and cycle of each
-    chosen candidate.
+    chosen candidate. The faces around each booked asset are summed over the close pairs
+    of a k-d tree (its own faces included).
     """
     out = []
     for rule, _ in inst.density:
         for cycle in np.unique(t):
-            assets = a[t == cycle]
-            ids, faces = np.unique(assets, return_counts=True)
-            xy = inst.xy[ids]
-            near = cKDTree(xy).query_ball_point(xy, rule.within_m)
-            for i, neighbours in enumerate(near):
-                total = int(faces[neighbours].sum())
-                if total > rule.max_faces:
-                    out.append(
-                        f"density {rule.id}: {total} faces near "
-                        f"{inst.asset_ids[ids[i]]} in cycle {cycle}"
-                    )
+            ids, faces = np.unique(a[t == cycle], return_counts=True)
+            total = faces.copy()
+            if len(ids) > 1:
+                pairs = cKDTree(inst.xy[ids]).query_pairs(rule.within_m, output_type="ndarray")
+                np.add.at(total, pairs[:, 0], faces[pairs[:, 1]])
+                np.add.at(total, pairs[:, 1], faces[pairs[:, 0]])
+            for i in np.flatnonzero(total > rule.max_faces).tolist():
+                out.append(
+                    f"density {rule.id}: {int(total[i])} faces near "
+                    f"{inst.asset_ids[ids[i]]} in cycle {cycle}"
+                )
     return out
 
 

@@ -20,6 +20,7 @@ from planner.calendar import DEFAULT_START, cycle_dates
 from planner.errors import DataValidationError, Problem
 from planner.geo import metric_crs
 from planner.policy.load import BanRule, DensityRule, ExclusionRule, PeriodRule, Policy, ShareRule
+from planner.policy.rules import DISTANCE_TOLERANCE_M
 
 __all__ = ["VIOLATION_COLUMNS", "audit"]
 
@@ -273,7 +274,8 @@ def _exclusion(
     for p, category in zip(hit["pos"], hit["category"], strict=True):
         i, dist = nearest[p]
         label = f"{names[i] if names[i].strip() else ids[i]} ({kinds[i]}, site {ids[i]})"
-        reasons.append(f"{category} within {rule.within_m:g} m of {label} at {dist:.0f} m")
+        at = f"{dist:.1f}".removesuffix(".0")  # to 0.1 m, as eligibility writes it
+        reasons.append(f"{category} within {rule.within_m:g} m of {label} at {at} m")
     return _placement_rows(hit, rule, reasons)
 
 
@@ -283,8 +285,10 @@ def _nearest_site(
     """Return (position, distance) of the nearest site at most ``within_m`` away, or None.
 
     A plain bounding-box filter widened by ``within_m`` picks the candidates, then
-    `shapely.distance` (to a polygon's edge, 0 inside) decides; no spatial index.
+    `shapely.distance` (to a polygon's edge, 0 inside) decides; no spatial index. At most
+    means at most ``within_m`` + `planner.policy.rules.DISTANCE_TOLERANCE_M` (1 mm).
     """
+    within_m += DISTANCE_TOLERANCE_M  # "within 100 m" includes 100 m, despite reprojection
     x0, y0, x1, y1 = shapely.bounds(point)
     near_box = (
         (bounds[:, 0] - within_m <= x1)

@@ -21,6 +21,7 @@ from planner.errors import DataValidationError, Problem
 from planner.geo import metric_crs
 from planner.io.geometry import site_areas
 from planner.policy.load import BanRule, ExclusionRule, Policy
+from planner.policy.rules import DISTANCE_TOLERANCE_M
 from planner.policy.sites import check_sites_against_policy
 from planner.schema import STORAGE_CRS
 
@@ -313,8 +314,23 @@ def _exclusion_hits(
             keep = np.isin(kinds[s_idx], rule.near) & scope_mask(assets, rule)[a_idx]
             first_a, first_s, first_d = _nearest_per_asset(a_idx[keep], s_idx[keep], dist[keep])
             pairs = zip(labels[first_s].tolist(), first_d.tolist(), strict=True)
-            out[rule.id] = (first_a, [f"{rule.id}: {lab} at {d:.0f} m" for lab, d in pairs])
+            out[rule.id] = (first_a, [f"{rule.id}: {lab} at {_metres(d)}" for lab, d in pairs])
     return out
+
+
+def _metres(distance: float) -> str:
+    """Write a distance in a reason: to 0.1 m, without ``.0`` (``40 m``, ``99.5 m``).
+
+    One decimal keeps a reason from contradicting its verdict at a rule's edge: an asset
+    99.5 m from a school is "at 99.5 m", not "at 100 m" beside one allowed at 100.4 m.
+
+    Examples
+    --------
+    >>> _metres(40.00000005), _metres(99.5), _metres(100.04)
+    ('40 m', '99.5 m', '100 m')
+    """
+    text = f"{distance:.1f}"
+    return f"{text.removesuffix('.0')} m"
 
 
 def _pairs_within(
@@ -323,13 +339,15 @@ def _pairs_within(
     """Return (asset index, site index, distance) for every pair at most ``within_m`` apart.
 
     Geometries are in one metric CRS, so ``within_m`` and the distances are metres; the
-    distance to a polygon is to its edge, 0 inside.
+    distance to a polygon is to its edge, 0 inside. "At most" allows
+    `DISTANCE_TOLERANCE_M` (1 mm) for the noise of reprojection.
     """
     if not len(s_geom) or not len(a_geom):
         empty = np.zeros(0, dtype=np.intp)
         return empty, empty, np.zeros(0)
     tree = shapely.STRtree(s_geom)
-    a_idx, s_idx = tree.query(a_geom, predicate="dwithin", distance=within_m)
+    reach = within_m + DISTANCE_TOLERANCE_M  # "within 100 m" includes 100 m (<=)
+    a_idx, s_idx = tree.query(a_geom, predicate="dwithin", distance=reach)
     return a_idx, s_idx, shapely.distance(a_geom[a_idx], s_geom[s_idx])
 
 

@@ -21,6 +21,7 @@ from planner.schema import ASSET_TYPES, CATEGORIES, SITE_KINDS
 
 __all__ = [
     "DEFAULT_KINDS",
+    "DISTANCE_TOLERANCE_M",
     "RULE_CLASSES",
     "BanRule",
     "DensityRule",
@@ -36,6 +37,11 @@ __all__ = [
 ]
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+#: Metres within which a distance counts as equal to an exclusion's ``within_m``: "within
+#: 100 m" (the CAP Code's words) includes 100 m, and converting to and from longitude/latitude
+#: moves points by nanometres, which must not carry an asset exactly 100 m away outside
+#: the rule. 1 mm is far below any survey's precision. Eligibility and the audit both use it.
+DISTANCE_TOLERANCE_M = 0.001
 #: Site kinds a policy may name unless it adds its own: `planner.schema.SITE_KINDS`, sorted.
 DEFAULT_KINDS = tuple(sorted(SITE_KINDS))
 
@@ -98,8 +104,9 @@ class ExclusionRule:
     """``categories`` are not allowed within ``within_m`` metres of a site of a kind in ``near``.
 
     Distance is to a polygon's edge; an asset inside a polygon is at 0 m. A site at exactly
-    ``within_m`` counts as within. Distances are measured in the metric CRS of
-    `planner.geo.metric_crs` (British National Grid in Great Britain).
+    ``within_m`` counts as within (distance <= ``within_m`` + `DISTANCE_TOLERANCE_M`).
+    Distances are measured in the metric CRS of `planner.geo.metric_crs` (British
+    National Grid in Great Britain).
 
     Attributes
     ----------
