@@ -62,6 +62,7 @@ CONTROLS = {
     "kinds": "Site kinds",
     "encoding": "Text encoding",
     "sheet": "Sheet",
+    "layer": "Layer",
     "drop_invalid": "Drop invalid rows",
 }
 
@@ -120,16 +121,19 @@ def summary(inp: state.Inputs) -> None:
     columns[5].metric("Points of interest", f"{counts['pois']:,}")
 
 
-def file_options(kind: str, file) -> tuple[str, str]:
-    """The encoding and sheet boxes (they change how the preview reads the file)."""
-    left, right = st.columns(2)
+def file_options(kind: str, file) -> tuple[str, str, str]:
+    """The encoding, sheet and layer boxes (they change how the preview reads the file)."""
+    left, middle, right = st.columns(3)
     encoding = left.text_input(
         "Text encoding (empty: detected), e.g. cp1252", key=f"encoding_{kind}"
     )
-    sheet = right.text_input(
-        "Sheet of an XLSX/ODS workbook (empty: the first)", key=f"sheet_{kind}"
+    sheet = middle.text_input(
+        "Sheet of an XLSX/ODS workbook (empty: the only one with rows)", key=f"sheet_{kind}"
     )
-    return encoding, sheet
+    layer = right.text_input(
+        "Layer of a GeoPackage (empty: the only one with rows)", key=f"layer_{kind}"
+    )
+    return encoding, sheet, layer
 
 
 def column_selectors(kind: str, table: pd.DataFrame) -> dict[str, str]:
@@ -198,10 +202,10 @@ def upload_form(kind: str) -> None:
     mapping: dict[str, str] = {}
     kinds: dict[str, str] = {}
     contract = kind in state.UPLOAD_KINDS
-    encoding, sheet = file_options(kind, file) if contract else ("", "")
+    encoding, sheet, layer = file_options(kind, file) if contract else ("", "", "")
     if file is not None:
-        with ui.guard(f"reading {file.name}") as read:
-            table = state.preview(file.name, file.getvalue(), encoding, sheet)
+        with ui.guard(f"reading {file.name}", controls=CONTROLS) as read:
+            table = state.preview(file.name, file.getvalue(), encoding, sheet, layer)
         if read.ok:
             st.caption(ui.plain(f"The first rows of {file.name} ({len(table.columns)} columns):"))
             st.dataframe(table.head(5), hide_index=True, width="stretch")
@@ -233,6 +237,7 @@ def upload_form(kind: str) -> None:
     with ui.guard(f"loading {file.name}", controls=CONTROLS) as outcome:
         data = file.getvalue()
         options = state.upload_options(mapping, defaults, kinds, encoding, sheet)
+        options |= {"layer": layer.strip()} if layer.strip() else {}
         with st.spinner(f"Loading {file.name}…"):
             frame = state.load_upload(kind, file.name, data, crs, bool(drop), **options)
     if not outcome.ok:

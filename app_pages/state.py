@@ -125,7 +125,7 @@ def load_upload(
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def preview(name: str, data: bytes, encoding: str, sheet: str) -> pd.DataFrame:
+def preview(name: str, data: bytes, encoding: str, sheet: str, layer: str = "") -> pd.DataFrame:
     """The first 2,000 rows of an uploaded file as it is (for the preview and suggestions)."""
     return planner.preview_file(
         data,
@@ -133,6 +133,7 @@ def preview(name: str, data: bytes, encoding: str, sheet: str) -> pd.DataFrame:
         rows=2000,
         encoding=encoding.strip() or None,
         sheet=sheet.strip() or None,
+        layer=layer.strip() or None,
     )
 
 

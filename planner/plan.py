@@ -113,10 +113,11 @@ class Plan:
         Campaigns left out with ``skip_unplaceable``, and why.
     method
         What produced the answer: ``cp-sat``, ``pre-check`` (infeasible before any
-        search) or ``greedy + repair (the solver found no plan in time)``.
+        search) or ``greedy + repair + local search (the solver found no plan in
+        time)``.
     greedy
-        The construction heuristic's (greedy + repair) objective values (``revenue`` in
-        ``currency``): the solver's starting plan, for comparison.
+        The heuristic's objective values (``revenue`` in ``currency``): greedy + repair,
+        then local search for revenue or impacts; the solver's starting plan.
     pruned
         Candidates left out by ``SolverSettings.candidates_per_face`` (the solver then
         searched only those kept; the bound still covers the whole problem).

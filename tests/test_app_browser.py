@@ -205,6 +205,7 @@ def test_council_officer_maps_raw_tfl_stops_and_gias_schools(
     upload_layer(page, "Street assets", "Street assets (bus shelters", stops)
     choose(page, "asset_id", "Stop_Code_LBSL")  # TfL's own stop code
     type_into(page, "CRS, only if", "EPSG:27700")
+    type_into(page, "Values for missing columns", "asset_type = bus_stop")
     page.get_by_role("button", name="Load assets").click()
     page.get_by_text("street assets from greenwich-bus-stops.csv").wait_for(timeout=120_000)
     assert page.get_by_text("lie nowhere near your assets").is_visible()

@@ -29,9 +29,9 @@ within_m = 400
 """
 # Shelters 50 m north of each school (0.00045 degrees of latitude).
 ASSETS = (
-    "asset_id,asset_type,lon,lat\n"
-    "SH1,bus_shelter,-2.3482,53.39676\n"
-    "SH2,bus_shelter,-2.2783,53.4519\n"
+    "asset_id,asset_type,format,lon,lat\n"
+    "SH1,bus_shelter,6-sheet,-2.3482,53.39676\n"
+    "SH2,bus_shelter,6-sheet,-2.2783,53.4519\n"
 )
 GIAS = (
     "name,unique_reference_number,type,lon,lat\n"

@@ -11,10 +11,11 @@ import pytest
 from planner.cli import main
 
 VALID = (
-    "asset_id,asset_type,format,lon,lat\nA1,kiosk,6-sheet,-0.1,51.5\nA2,kiosk,6-sheet,-0.2,51.5\n"
+    "asset_id,asset_type,format,lon,lat\nA1,kiosk,6-sheet,-0.10001,51.50001\n"
+    "A2,kiosk,6-sheet,-0.20001,51.50001\n"
 )
 NULL_ISLAND = (
-    "asset_id,asset_type,format,lon,lat\nA1,kiosk,6-sheet,0,0\nA2,kiosk,6-sheet,-0.2,51.5\n"
+    "asset_id,asset_type,format,lon,lat\nA1,kiosk,6-sheet,0,0\nA2,kiosk,6-sheet,-0.20001,51.50001\n"
 )
 
 
@@ -80,7 +81,9 @@ def test_drop_invalid_with_no_valid_row_left_exits_2(tmp_path, capsys):
 
     assert code == 2
     assert "  rows valid: 0" in out
-    assert "Not valid: fix the 1 error(s) above." in out
+    # Dropping every row is refused, and --drop-invalid is not suggested again.
+    assert "would drop all 1 rows and leave nothing" in out
+    assert "Not valid: fix the 2 error(s) above." in out
 
 
 def test_crs_column_and_default_options_reach_the_loader(tmp_path, capsys):
@@ -107,7 +110,7 @@ def test_missing_crs_exits_2_and_asks_for_it(tmp_path, capsys):
     assert code == 2
     assert "  CRS: unknown" in out
     assert "no CRS was given. Pass crs='EPSG:27700'" in out
-    assert "(--crs EPSG:27700)" in out
+    assert "(--assets-crs EPSG:27700)" in out  # this file's own option: it breaks no other
 
 
 @pytest.mark.parametrize("option", ["--sites", "--zones"])
@@ -129,14 +132,16 @@ def test_missing_file_exits_2(tmp_path, capsys):
 
 def test_non_utf8_file_suggests_the_encoding_option(tmp_path, capsys):
     path = tmp_path / "schools.csv"
-    path.write_bytes("site_id,kind,name,lon,lat\nS1,school,Café,-0.1,51.5\n".encode("cp1252"))
+    path.write_bytes(
+        "site_id,kind,name,lon,lat\nS1,school,Café,-0.10001,51.50001\n".encode("cp1252")
+    )
 
     code, out, _ = _run(capsys, ["validate", "--sites", str(path), "--encoding", "utf-8"])
     fixed, _, _ = _run(capsys, ["validate", "--sites", str(path), "--encoding", "cp1252"])
     detected, said, _ = _run(capsys, ["validate", "--sites", str(path)])
 
     assert (code, fixed, detected) == (2, 0, 0)
-    assert "--encoding cp1252" in out
+    assert "--sites-encoding cp1252" in out
     assert "  encoding: Windows-1252 (detected by charset-normalizer)" in said
 
 

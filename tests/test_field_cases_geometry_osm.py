@@ -32,7 +32,7 @@ def test_case19_the_second_panel_of_a_multipoint_near_a_school_is_refused_alcoho
     alcohol = table[table["category"] == "alcohol"].set_index("asset_id")
     assert not alcohol.loc["PAIR-3#2", "allowed"]
     assert alcohol.loc["PAIR-3#2", "reasons"] == (
-        "cap-schools-100m: Second Example School (school, site S2) at 17 m"
+        "cap-schools-100m: Second Example School (school, site S2) at 17.2 m"
     )
     assert alcohol.loc["PAIR-3#1", "allowed"]  # 1 km away
     warnings = [p.found for p in assets.attrs["report"].warnings]

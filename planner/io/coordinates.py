@@ -44,7 +44,13 @@ _NEAR_MIN_M = 25_000.0
 _FAR_FACTOR = 10.0
 
 
-def check_coordinates(frame: gpd.GeoDataFrame, source_crs: CRS, col: Collector) -> None:
+def check_coordinates(
+    frame: gpd.GeoDataFrame,
+    source_crs: CRS,
+    col: Collector,
+    *,
+    decimals: np.ndarray | None = None,
+) -> None:
     """Record rows whose x and y look swapped and points that many rows share.
 
     A row is swapped when, as given, it lies far from the rest of the file (more than
@@ -65,6 +71,10 @@ def check_coordinates(frame: gpd.GeoDataFrame, source_crs: CRS, col: Collector) 
         CRS of the geometry.
     col
         Collector of the table's problems; rows in ``col.bad`` are skipped.
+    decimals
+        Decimals each row's coordinates were written with (a CSV or spreadsheet: the
+        fewer of x's and y's, NaN where none), shape (n_rows,); None judges the numbers
+        themselves (a GIS file).
 
     Examples
     --------
@@ -84,7 +94,8 @@ def check_coordinates(frame: gpd.GeoDataFrame, source_crs: CRS, col: Collector) 
     points = shapely.get_type_id(geoms[rows]) == 0
     _check_piles(rows[points], x[points], y[points], col)
     if source_crs.is_geographic:
-        _check_coarse(rows[points], x[points], y[points], col)
+        written = None if decimals is None else np.asarray(decimals, dtype=float)[rows[points]]
+        _check_coarse(rows[points], x[points], y[points], col, written)
 
 
 def _lonlat(x: np.ndarray, y: np.ndarray, crs: CRS) -> tuple[np.ndarray, np.ndarray]:
@@ -236,17 +247,23 @@ def _check_two_rows(
 COARSE_DECIMALS = 2
 
 
-def _check_coarse(rows: np.ndarray, x: np.ndarray, y: np.ndarray, col: Collector) -> None:
+def _check_coarse(
+    rows: np.ndarray, x: np.ndarray, y: np.ndarray, col: Collector, written: np.ndarray | None
+) -> None:
     """Warn of points whose longitude and latitude have `COARSE_DECIMALS` decimals or fewer.
 
     A register rounded to 2 decimals (a spreadsheet's number format, a privacy rounding)
     puts each row up to about 700 m from where it stands: far more than an exclusion
-    distance. The rows are named (up to 8).
+    distance. Judged on the decimals written when the file is a table (``written``),
+    else on the numbers (both whole hundredths). The rows are named (up to 8).
     """
-    scale = 10.0**COARSE_DECIMALS
-    coarse = (np.abs(x * scale - np.round(x * scale)) < 1e-6) & (
-        np.abs(y * scale - np.round(y * scale)) < 1e-6
-    )
+    if written is not None:
+        coarse = written <= COARSE_DECIMALS
+    else:
+        scale = 10.0**COARSE_DECIMALS
+        coarse = (np.abs(x * scale - np.round(x * scale)) < 1e-6) & (
+            np.abs(y * scale - np.round(y * scale)) < 1e-6
+        )
     if not coarse.any():
         return
     names = [col.labels[int(i)] for i in rows[coarse]]

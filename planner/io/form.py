@@ -37,6 +37,7 @@ FORM_LABELS: dict[str, str] = {
     "kinds": "Site kinds",
     "encoding": "Text encoding",
     "sheet": "Sheet",
+    "layer": "Layer",
     "drop_invalid": "Drop invalid rows",
     "rate_card": "Rate card",
     "terms": "Concession terms",

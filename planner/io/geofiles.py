@@ -316,7 +316,7 @@ def choose_layer(
             source,
             f"the file has {len(filled)} layers with rows ({listing}) and no layer was chosen: "
             "reading only the first could leave the others' rows out of every rule",
-            f"Choose the layer to read with layer='{filled[0]}' (--layer {filled[0]}), or "
+            f"Choose the layer to read: pass layer='{filled[0]}' (--layer {filled[0]}), or "
             "another of those names",
         )
     chosen = filled[0] if filled else spatial[0]

@@ -170,8 +170,9 @@ def _check_extent(
     numbers look like and how to read the file in it (`_wrong_crs`), so dropping rows is
     never the advice. Flagged rows are marked unusable in place.
     """
-    bounds = shapely.bounds(frame.geometry.values)
-    failures = _extent_failures(frame.geometry.values, bounds, usable, source_crs)
+    geoms = np.asarray(frame.geometry.values, dtype=object)
+    bounds = shapely.bounds(geoms)
+    failures = _extent_failures(geoms, bounds, usable, source_crs)
     failing = [name for name, mask in failures.items() if mask.any()]
     if len(failing) == 1 and failures[failing[0]].sum() == usable.sum():
         _wrong_crs(failing[0], bounds[usable], source_crs, col)

@@ -375,7 +375,7 @@ def _scan(
     assembled: set[int] = set()
     try:
         for obj in processor:
-            if obj.type_str() == "r" and "sites" in classifiers:
+            if isinstance(obj, osmium.osm.Relation) and "sites" in classifiers:
                 _note_relation(obj, classifiers["sites"], relations)
             elif isinstance(obj, osmium.osm.Area) and not obj.from_way():
                 assembled.add(obj.orig_id())
@@ -391,7 +391,7 @@ def _scan(
 
 
 def _note_relation(
-    obj: OSMEntity,
+    obj: osmium.osm.Relation,
     classify: Callable[[Mapping[str, str]], dict[str, object] | None],
     relations: dict[int, tuple[dict[str, str], list[int]]],
 ) -> None:

@@ -102,7 +102,9 @@ def load_assets(
     crs
         CRS of the coordinates when the file does not state one (e.g. ``"EPSG:27700"`` for
         a CSV of eastings and northings). Never guessed; a CSV with ``lon``/``lat``
-        columns is taken as EPSG:4326. Must agree with the file's own CRS if it has one.
+        columns is taken as EPSG:4326. Must agree with the file's own CRS if it has one,
+        unless the file is a GeoJSON without a ``crs`` member, or its coordinates fit
+        ``crs`` and not the CRS it states: then ``crs`` is used, with a warning.
     columns
         Mapping ``{file column: contract column}`` for names the aliases
         (`planner.schema.COLUMN_ALIASES`) do not cover; applied before anything else
@@ -110,7 +112,8 @@ def load_assets(
         over an alias. It may also name the location columns: ``x``, ``y``, ``lon``,
         ``lat``, ``crs``, ``grid_ref``.
     drop_invalid
-        Drop invalid rows (each still listed in the report) instead of raising.
+        Drop invalid rows (each still listed in the report) instead of raising; a file
+        whose every row is invalid is refused all the same.
     layer
         Layer of a multi-layer file (GeoPackage), by name; without it the file's only
         layer with geometry, or its only one with rows, is read (the report says which),
@@ -126,8 +129,10 @@ def load_assets(
         blank cells of an existing column are filled too. A default wins over an alias:
         with ``{"kind": "school"}`` no ``type`` column is taken for ``kind``.
     sheet
-        Sheet of an XLSX or ODS workbook: its name or 0-based position; the first by
-        default.
+        Sheet of an XLSX or ODS workbook: its name or 0-based position. Without it a
+        one-sheet workbook is read, or the only visible sheet with rows (the report names
+        it); several sheets with rows, or a hidden one, are refused, naming each sheet
+        with its row count.
 
     Returns
     -------
@@ -207,7 +212,8 @@ def load_sites(
         Values for missing columns, e.g. ``{"kind": "school"}`` for a file of schools only;
         a default wins over an alias (a ``type`` column is then not taken for ``kind``).
     sheet
-        Sheet of an XLSX or ODS workbook (name or 0-based position); the first by default.
+        Sheet of an XLSX or ODS workbook (name or 0-based position); without it, the only
+        sheet, or the only one with rows (several with rows are refused).
     kinds
         Map of the file's kind values to site kinds, e.g. ``{"Local authority maintained
         schools": "school", "Special schools": "school"}`` (matched ignoring case and
@@ -282,7 +288,8 @@ def load_zones(
     encoding
         As for `load_assets` (detected when None).
     sheet
-        Sheet of an XLSX or ODS workbook (name or 0-based position); the first by default.
+        Sheet of an XLSX or ODS workbook (name or 0-based position); without it, the only
+        sheet, or the only one with rows (several with rows are refused).
     defaults
         Values for missing columns.
 
@@ -528,7 +535,8 @@ def read_table(
     encoding
         Text encoding of a CSV, Shapefile or GeoJSON file; None detects it.
     sheet
-        Sheet of an XLSX or ODS workbook (name or 0-based position); the first by default.
+        Sheet of an XLSX or ODS workbook (name or 0-based position); without it, the only
+        sheet, or the only one with rows (several with rows are refused).
     columns
         Explicit ``{file column: contract column}`` mapping, applied before coordinates
         are looked for (`planner.io.tables.apply_mapping`).

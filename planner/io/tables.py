@@ -298,7 +298,7 @@ def _choose_sheet(
         raise file_error(
             source,
             found,
-            f"Choose the sheet to read with sheet='{first}' (--sheet {first})"
+            f"Choose the sheet to read: pass sheet='{first}' (--sheet {first})"
             + (", or another of those names" if len(filled) > 1 else ""),
         )
     chosen = filled[0]
@@ -311,8 +311,8 @@ def _hidden_sheets(book: pd.ExcelFile) -> set[str]:
     workbook = book.book
     if hasattr(workbook, "worksheets"):  # openpyxl
         return {ws.title for ws in workbook.worksheets if ws.sheet_state != "visible"}
-    from odf.style import Style, TableProperties
-    from odf.table import Table
+    from odf.style import Style, TableProperties  # type: ignore[import-untyped]
+    from odf.table import Table  # type: ignore[import-untyped]
 
     styles = {
         style.getAttribute("name")
@@ -486,8 +486,8 @@ def table_geometry(
                     f"the '{keys[wkt]}' column holds shapes but no CRS was given",
                     "Pass crs='EPSG:4326' or the right EPSG code (--crs)",
                 )
-            geoms, problems = _wkt_shapes(frame.pop(keys[wkt]), source, keys[wkt])
-            return gpd.GeoDataFrame(frame, geometry=geoms, crs=given), problems
+            shapes, unread = _wkt_shapes(frame.pop(keys[wkt]), source, keys[wkt])
+            return gpd.GeoDataFrame(frame, geometry=shapes, crs=given), unread
     x = _find(keys, schema.COLUMN_ALIASES["x"])
     y = _find(keys, schema.COLUMN_ALIASES["y"])
     grid = _find(keys, schema.COLUMN_ALIASES["grid_ref"])
@@ -519,13 +519,30 @@ def table_geometry(
     # one point per row (the arrays are 1-D), so an array of points
     geoms = cast("np.ndarray", shapely.points(xs.to_numpy(dtype=float), ys.to_numpy(dtype=float)))
     geoms[xs.isna().to_numpy() | ys.isna().to_numpy()] = None
+    decimals = np.fmin(_decimals(frame[x]), _decimals(frame[y]))
     frame = frame.drop(columns=[x, y])
     crs_col = _find(keys, schema.COLUMN_ALIASES["crs"])
     if crs_col is not None:
         return _per_row_crs(frame, geoms, crs_col, source, given, problems)
     if given is None:
         given = _lonlat_by_name_or_range(keys, x, y, xs, ys, source, problems)
-    return gpd.GeoDataFrame(frame, geometry=geoms, crs=given), problems
+    geo = gpd.GeoDataFrame(frame, geometry=geoms, crs=given)
+    geo.attrs["coordinate_decimals"] = decimals
+    return geo, problems
+
+
+def _decimals(cells: pd.Series) -> np.ndarray:
+    """Decimals written in each cell of a coordinate column (after '.' or ','), NaN if blank.
+
+    What the file wrote, not what the number is: ``-0.1000`` has 4 decimals, so a
+    coordinate is judged coarse (`planner.io.coordinates`) by the precision it was
+    exported with.
+    """
+    text = cells.astype("string").str.strip()
+    digits = text.str.extract(r"[.,](\d+)\s*$", expand=False).str.len()
+    out = digits.astype("Float64").fillna(0.0).to_numpy(dtype=float, na_value=np.nan)
+    out[(text.isna() | (text == "")).to_numpy(dtype=bool)] = np.nan
+    return out
 
 
 #: WKT types a planner table cannot hold, and why: curves (GEOS has no curved shapes) and

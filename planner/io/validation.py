@@ -433,6 +433,7 @@ def validate_frame(
     grid = {
         k: frame.attrs[k] for k in ("grid_refs", "grid_squares", "grid_column") if k in frame.attrs
     }
+    decimals = frame.attrs.get("coordinate_decimals")
     col = Collector(source, row_labels(frame, id_col, first_row))
     col.decimal_comma = frame.attrs.get("decimal_comma")
     col.problems.extend(prior or [])
@@ -477,7 +478,7 @@ def validate_frame(
         frame[id_col] = [f"{kind[:-1]}-{i + 1}" for i in range(len(frame))]
     _check_ids(frame, id_col, col)
     frame = check_geometry(frame, kind, source_crs, col)
-    check_coordinates(frame, source_crs, col)
+    check_coordinates(frame, source_crs, col, decimals=decimals)
     if grid:
         check_grid_squares(grid["grid_refs"], grid["grid_squares"], grid["grid_column"], kind, col)
     FIELD_CHECKS[kind](frame, col)
@@ -523,6 +524,7 @@ _READ_NOTES = (
     "grid_refs",
     "grid_squares",
     "grid_column",
+    "coordinate_decimals",
 )
 
 #: Largest square (metres) an OS grid reference of a site may name: 6 figures, 100 m. A

@@ -28,22 +28,29 @@ class SolverSettings:
     time_limit
         Seconds the solver may run (split between stages of a lexicographic objective).
     workers
-        CP-SAT search workers; 2 or more is much better than 1.
+        CP-SAT search workers; 2 or more is much better than 1 (placement's
+        deterministic search uses one, and the LP bound the rest).
     seed
         Random seed; with ``deterministic`` the same inputs and seed give the same plan.
     deterministic
-        Interleaved (deterministic) parallel search with ``time_limit`` counted in CP-SAT's
-        deterministic seconds (about a second each on an idle machine), so that the same
-        inputs and seed give the same plan; a wall-clock watchdog stops the search at twice
-        the limit.
+        Count the time limit in work, not seconds, so that the same inputs and seed give
+        the same plan on an idle or a loaded machine; a wall-clock safety stop ends a
+        search that runs far over (and the result then says it is not reproducible).
+        For placement (`planner.plan`): a fixed number of local-search moves, then one
+        CP-SAT worker with a deterministic time limit (`planner.optimise.solve`); site
+        selection and covering charge deterministic estimates to a `Clock`. False: plain
+        parallel search on the wall clock, which may find better plans on a busy machine
+        but differs run to run.
     log
         Print CP-SAT's search log.
     candidates_per_face
         Candidate pruning for large instances (0, the default, keeps every candidate).
         Otherwise each campaign keeps, in each cycle, its best ``candidates_per_face *
         max_faces`` candidates by the first objective (equal values in a random order, so
-        the faces kept spread out), plus the greedy plan's. The model is then much smaller,
-        but the plan is optimal, and the bound and gap valid, only for the candidates kept.
+        the faces kept spread out), plus the starting plan's. The model is then much
+        smaller, and the plan optimal only among the candidates kept; placement's bound
+        and gap still cover every candidate (the LP relaxation or the per-campaign
+        ceiling, never the pruned model's bound).
     """
 
     time_limit: float = 30.0

@@ -27,6 +27,7 @@ from planner.errors import PlannerError
 from planner.optimise.bound import lp_relaxation
 from planner.optimise.construct import construct_plan
 from planner.optimise.explain import explain_infeasible, quick_explanation, unplaceable
+from planner.optimise.improve import improve_plan
 from planner.optimise.instance import Instance, restrict, slot_ranks
 from planner.optimise.model import (
     PlacementModel,
@@ -137,9 +138,25 @@ def parse_objective(text: str) -> Objective:
     return Objective(tuple(stages))
 
 
-#: Method of a plan that is the construction heuristic's, returned because the solver found
-#: none in the time allowed (it keeps every rule; `planner.optimise.construct`).
-FALLBACK = "greedy + repair (the solver found no plan in time)"
+#: Method of a plan that is the heuristic's (construction, then local search), returned
+#: because the solver found none in the time allowed; it keeps every rule.
+FALLBACK = "greedy + repair + local search (the solver found no plan in time)"
+#: Ruin-and-recreate moves (`planner.optimise.improve`) per second of time limit: about a
+#: third of the limit on the borough benchmark (75,776 candidates, ~350 moves per CPU
+#: second, measured on the shared 2-core machine); the count, not the clock, ends them.
+MOVES_PER_SECOND = 60
+#: Wall-clock safety stop of the local search, as a share of the time limit from the start
+#: of the solve; a plan cut by it is marked not reproducible.
+LOCAL_SEARCH_WALL = 0.75
+#: Share of the time limit CP-SAT gets after the local search has run.
+CP_SAT_SHARE = 0.5
+#: CP-SAT deterministic seconds per second of (its share of the) time limit, in
+#: deterministic mode (one worker): on the borough benchmark one deterministic second took
+#: about 3.6 CPU seconds (presolve included), so a third keeps the search near its limit.
+DETERMINISTIC_PER_SECOND = 1 / 3
+#: The deterministic search's wall-clock safety stop, as a multiple of its seconds (plus
+#: 10 s); when it fires the plan is marked not reproducible.
+WATCHDOG = 3
 
 
 @dataclass
@@ -165,16 +182,17 @@ class SolveResult:
     values
         Every objective term's value (revenue in pence, impacts, reach).
     greedy_values
-        The same for the construction heuristic's plan (greedy + repair), the solver's
-        starting point.
+        The same for the heuristic's plan (greedy + repair, then ruin-and-recreate local
+        search for revenue or impacts), the solver's starting point.
     explanation
         Why there is no plan, or why the plan is the heuristic's, in words, with what to
         change (for ``INFEASIBLE`` and ``TIME_LIMIT``).
     method
         ``cp-sat``, ``pre-check`` (infeasible before any search) or `FALLBACK`.
     timings
-        Wall seconds of each step: ``heuristic`` (the starting plan), ``model``
-        (building the CP-SAT model), ``search`` and ``bound`` (the LP relaxation).
+        Wall seconds of each step: ``heuristic`` (the construction heuristic), ``local
+        search`` (`planner.optimise.improve.improve_plan`), ``model`` (building the
+        CP-SAT model), ``search`` and ``bound`` (the LP relaxation).
     pruned
         Candidates left out by ``SolverSettings.candidates_per_face``; the bound is then
         never CP-SAT's (which covers only the candidates kept).
@@ -241,10 +259,13 @@ def solve_instance(
     """Plan an instance: quick checks, the construction heuristic, CP-SAT, then the bound.
 
     The construction heuristic (`planner.optimise.construct.construct_plan`, greedy +
-    repair) gives a plan that keeps every rule whenever it can; CP-SAT starts from it
-    (a complete hint) and improves it. The bound is the smallest valid upper bound on
-    the whole problem: CP-SAT's (on the full model only), the LP relaxation's
-    (`planner.optimise.bound.lp_relaxation`) or the per-campaign ceiling.
+    repair) gives a plan that keeps every rule whenever it can; for a revenue or impacts
+    objective, ruin-and-recreate local search (`planner.optimise.improve.improve_plan`,
+    ``MOVES_PER_SECOND`` moves per second of time limit) improves it; CP-SAT starts from
+    it (a complete hint, ``CP_SAT_SHARE`` of the time limit) and improves it further.
+    The bound is the smallest valid upper bound on the whole problem: CP-SAT's (on the
+    full model only), the LP relaxation's (`planner.optimise.bound.lp_relaxation`) or the
+    per-campaign ceiling.
 
     Parameters
     ----------
@@ -297,13 +318,28 @@ def solve_instance(
     start = construct_plan(inst, first, seed=solver.seed)
     problems = plan_violations(inst, start)
     timings = {"heuristic": time.perf_counter() - clock}
-    start_values = {n: objective_value(inst, start, n) for n in objective.names}
     _say(progress, 0.05, "starting plan ready" if not problems else "searching for a plan")
+    cut, seconds = False, solver.time_limit
+    if not problems and len(objective.order[0]) == 1 and first in ("revenue", "impacts"):
+        clock = time.perf_counter()
+        better = improve_plan(
+            inst,
+            start,
+            first,
+            moves=round(MOVES_PER_SECOND * solver.time_limit),
+            seed=solver.seed,
+            deadline=started + LOCAL_SEARCH_WALL * solver.time_limit,
+        )
+        start, cut, seconds = better.chosen, better.cut, solver.time_limit * CP_SAT_SHARE
+        timings["local search"] = time.perf_counter() - clock
+        _say(progress, 0.3, f"starting plan improved ({better.kept:,} of {better.moves:,} moves)")
+    start_values = {n: objective_value(inst, start, n) for n in objective.names}
     hint = None if problems else start
     keep = _kept(inst, first, hint, solver)
-    result = _solve_stages(inst, objective, solver, start, hint, progress, timings, keep)
+    result = _solve_stages(inst, objective, solver, start, hint, progress, timings, keep, seconds)
     result.greedy_values = start_values
     result.timings = timings
+    result.reproducible = result.reproducible and not cut
     if result.status == "TIME_LIMIT" and hint is not None:
         result.chosen, result.fallback, result.method = start, True, FALLBACK
         result.values = start_values
@@ -456,7 +492,7 @@ def _kept(inst: Instance, name: str, hint: np.ndarray | None, solver: SolverSett
 
 
 def _solve_stages(
-    inst, objective, solver, start, hint, progress, timings, keep=None
+    inst, objective, solver, start, hint, progress, timings, keep=None, seconds=None
 ) -> SolveResult:
     """Solve each stage of the objective in turn, keeping the previous stage's value.
 
@@ -464,8 +500,8 @@ def _solve_stages(
     same plan when it keeps every rule, else None (an infeasible hint slows CP-SAT
     down). A stage that ends without a solution keeps the previous stage's plan
     (FEASIBLE); the first stage without one is ``TIME_LIMIT``. With ``keep``, the model
-    has only those candidates (they include ``hint``). Adds the ``model`` and ``search``
-    seconds to ``timings``.
+    has only those candidates (they include ``hint``). CP-SAT gets ``seconds`` (the time
+    limit when None). Adds the ``model`` and ``search`` seconds to ``timings``.
     """
     if keep is not None and hint is not None:
         result = _solve_stages(
@@ -476,6 +512,7 @@ def _solve_stages(
             np.searchsorted(keep, hint),
             progress,
             timings,
+            seconds=seconds,
         )
         if result.status != "INFEASIBLE":
             result.chosen, result.pruned = keep[result.chosen], inst.n_candidates - len(keep)
@@ -485,15 +522,16 @@ def _solve_stages(
     timings["model"] = time.perf_counter() - clock
     clock = time.perf_counter()
     try:
-        return _search(built, inst, objective, solver, start, hint, progress)
+        limit = solver.time_limit if seconds is None else seconds
+        return _search(built, inst, objective, solver, start, hint, progress, limit)
     finally:
         timings["search"] = time.perf_counter() - clock
 
 
-def _search(built, inst, objective, solver, start, hint, progress) -> SolveResult:
+def _search(built, inst, objective, solver, start, hint, progress, seconds) -> SolveResult:
     """Run CP-SAT on each stage of the objective, hinted with the best plan so far.
 
-    Each stage gets an equal share of the time limit; after a stage, ``stage value >=
+    Each stage gets an equal share of ``seconds``; after a stage, ``stage value >=
     its optimum found`` is added before the next objective is set. In deterministic
     mode a stage that the wall-clock watchdog stopped makes the result not reproducible.
     """
@@ -506,11 +544,11 @@ def _search(built, inst, objective, solver, start, hint, progress) -> SolveResul
     for i, stage in enumerate(objective.order):
         _set_objective(built, inst, stage, start)
         _set_hint(built, inst, plan)
-        cp = _solver(solver, solver.time_limit / len(objective.order))
+        cp = _solver(solver, seconds / len(objective.order))
         watch = _Progress(progress, cp.parameters.max_time_in_seconds, 0.05 + i * share, share)
         code = cp.solve(built.model, watch)
-        if code not in (cp_model.OPTIMAL, cp_model.INFEASIBLE) and _watchdog_fired(cp):
-            reproducible = False
+        if solver.deterministic and code not in (cp_model.OPTIMAL, cp_model.INFEASIBLE):
+            reproducible = reproducible and not _watchdog_fired(cp)
         if code == cp_model.INFEASIBLE and best is None:
             return SolveResult(np.empty(0, np.int64), "INFEASIBLE", 0, 0, 0, 0)
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -544,9 +582,10 @@ def _watchdog_fired(cp: cp_model.CpSolver) -> bool:
     Only meaningful in deterministic mode, where the wall-clock limit is a safety stop.
     """
     params = cp.parameters
-    if not params.interleave_search:
-        return False
-    return cp.wall_time >= params.max_time_in_seconds - 1e-3
+    spent = cp.response_proto.deterministic_time
+    return spent < params.max_deterministic_time and (
+        cp.wall_time >= params.max_time_in_seconds - 1e-3
+    )
 
 
 def _solver(settings: SolverSettings, seconds: float) -> cp_model.CpSolver:
@@ -568,10 +607,13 @@ def _solver(settings: SolverSettings, seconds: float) -> cp_model.CpSolver:
     params.symmetry_level = 0
     params.cp_model_probing_level = 0
     if settings.deterministic:
-        # Deterministic time keeps results reproducible; the wall clock is only a watchdog.
-        params.interleave_search = True
-        params.max_deterministic_time = seconds
-        params.max_time_in_seconds = 2 * seconds + 5
+        # One worker and deterministic time keep results reproducible; the wall clock is
+        # only a safety stop. Interleaved parallel search (the other deterministic mode)
+        # overshot its limit fourfold on the borough benchmark: 3 deterministic seconds
+        # asked, 11.8 spent, 78 s of wall clock; one worker spent exactly 3 in 17 s.
+        params.num_workers = 1
+        params.max_deterministic_time = seconds * DETERMINISTIC_PER_SECOND
+        params.max_time_in_seconds = WATCHDOG * seconds + 10
     return cp
 
 

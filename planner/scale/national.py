@@ -645,6 +645,9 @@ def _national_plan(
         objective=value,
         best_bound=bound,
         gap=gap,
+        bound_source="national ceiling: per campaign, and per cycle by face-units"
+        if objective == "revenue"
+        else "national ceiling per campaign",
         sales=sales,
         council_revenue=revenue,
         impacts=impacts,
