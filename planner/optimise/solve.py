@@ -300,6 +300,7 @@ def solve_instance(
             f"time_limit={solver.time_limit!r}, workers={solver.workers!r}"
         )
     started = time.perf_counter()
+    progress = _monotone(progress)
     _say(progress, 0.0, "checking the campaigns against the eligible faces")
     quick = quick_explanation(inst)
     if quick:
@@ -464,6 +465,24 @@ def _short_minimums(inst: Instance, chosen: np.ndarray, most: int = 5) -> list[s
                     f"(found {booked[(c, t)]})"
                 )
     return out[:most] + ([f"and {len(out) - most} more"] if len(out) > most else [])
+
+
+def _monotone(progress: Progress | None) -> Progress | None:
+    """Wrap ``progress`` so that the fraction it reports never goes back.
+
+    The steps (construction, improvement, CP-SAT stages) each report on their own share of
+    the bar; a solver callback may start below a step already reported.
+    """
+    if progress is None:
+        return None
+    report = progress
+    done = [0.0]
+
+    def monotone(fraction: float, message: str) -> None:
+        done[0] = max(done[0], fraction)
+        report(done[0], message)
+
+    return monotone
 
 
 def _say(progress: Progress | None, fraction: float, message: str) -> None:
