@@ -70,6 +70,8 @@ def guard(action: str, *, controls: dict[str, str] | None = None) -> Iterator[Ou
         outcome.ok = False
         errors = [p for p in exc.problems if p.severity == "error"]
         outcome.rows_only = bool(errors) and all(p.where for p in errors)
+        # Dropping rows cannot help when every row is bad (the loader refuses that too).
+        outcome.rows_only &= getattr(getattr(exc, "report", None), "rows_valid", 1) > 0
         st.error(plain(f"{action.capitalize()} failed: {words(str(exc))}"), icon=":material/error:")
         problems_table(exc.problems, words)
     except planner.PlannerError as exc:

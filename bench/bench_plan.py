@@ -31,7 +31,7 @@ resident memory of the process during the call, and the verdict of the independe
 
     python bench/bench_plan.py                       # both scenarios
     python bench/bench_plan.py --scenario borough --time-limit 60
-    python bench/bench_plan.py --scenario london --candidates-per-face 3
+    python bench/bench_plan.py --scenario london --lp-seconds 600
 """
 
 from __future__ import annotations
@@ -126,7 +126,6 @@ SCENARIOS = {
         n_cycles=4,
         time_limit=60.0,
         goal="better than greedy, gap <= 1% to the LP bound within 60 s and 2 GB",
-        candidates_per_face=3.0,
     ),
 }
 

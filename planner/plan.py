@@ -278,7 +278,7 @@ class Plan:
             ``placements`` (count), ``impacts``, ``universe``, ``reach`` (people, de-
             duplicated), ``cover_pct``, ``avg_frequency``, ``grps``, ``reach_<j>plus``,
             ``reach_estimate`` (``"modelled"``), ``seconds``, ``greedy_sales``,
-            ``bound_source``, ``reproducible``, ``explanation`` and ``note`` (which
+            ``bound_source``, ``fallback``, ``reproducible``, ``explanation`` and ``note`` (which
             figures are modelled estimates).
         """
         return pd.DataFrame(
@@ -305,6 +305,7 @@ class Plan:
                     "seconds": round(self.seconds, 2),
                     "greedy_sales": round(self.greedy.get("revenue", 0.0), 2),
                     "bound_source": self.bound_source,
+                    "fallback": self.fallback,
                     "reproducible": self.reproducible,
                     "explanation": " ".join(self.explanation),
                     "note": ESTIMATE_NOTE,
@@ -473,8 +474,10 @@ def plan(
     -------
     Plan
         Check ``plan.ok``; when False, ``plan.explanation`` says why. No plan is a result,
-        never an exception. ``plan.notes`` starts with a ``Warning:`` line per exclusion
-        rule that protects nothing and for sites nowhere near the assets.
+        never an exception: ``INFEASIBLE`` when none exists, ``TIME_LIMIT`` when none was
+        found in time (with the heuristic's valid plan as ``fallback`` when it has one).
+        ``plan.notes`` starts with a ``Warning:`` line per exclusion rule that protects
+        nothing and for sites nowhere near the assets.
 
     Raises
     ------

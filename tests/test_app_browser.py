@@ -314,8 +314,17 @@ def test_sessions_on_one_server_never_see_each_others_data(browser, server):
     box = last.locator('[data-testid="stSelectbox"]').filter(
         has=last.get_by_text("Scenario", exact=True)
     )
-    box.get_by_role("button", name="Open").click(timeout=120_000)
-    names = last.get_by_role("option").all_inner_texts()
+    names: list[str] = []
+    for attempt in range(6):  # a rerun still drawing the page may close the list at once
+        last.wait_for_timeout(1_000 * attempt)
+        box.get_by_role("button", name="Open").click(timeout=120_000)
+        try:
+            last.get_by_role("option").first.wait_for(timeout=5_000)
+        except Exception:  # Playwright's timeout: open the list again
+            last.keyboard.press("Escape")
+            continue
+        names = last.get_by_role("option").all_inner_texts()
+        break
     assert {f"user {n}" for n, _, _ in users} <= set(names), names  # no save lost
     for _, context, _ in users:
         context.close()

@@ -1,7 +1,7 @@
 """Every subcommand of ``python -m planner``: a success and a bad input, exit code and message.
 
-Exit codes: 0 success, 1 infeasible plan or violations found, 2 bad input. A user error
-prints ``error: ...`` and never a traceback.
+Exit codes: 0 success, 1 infeasible plan or violations found, 2 bad input, 3 no plan found in
+the time allowed (``plan``). A user error prints ``error: ...`` and never a traceback.
 """
 
 from __future__ import annotations
@@ -361,6 +361,58 @@ def test_plan_that_cannot_be_met_exits_1_saying_why(capsys, files, tmp_path):
     assert code == 1
     assert out.startswith("Plan status: INFEASIBLE")
     assert "Campaign C1 needs 6 faces in cycle 1 but only 4 faces" in out
+    assert not out_path.exists()
+
+
+@pytest.fixture
+def stalled_solver(monkeypatch):
+    """CP-SAT stopped before it starts, as when the time limit runs out at once."""
+    import planner.optimise.solve
+
+    original = planner.optimise.solve._solver
+
+    def stalled(settings, seconds):
+        cp = original(settings, seconds)
+        cp.parameters.max_time_in_seconds = 0.0
+        cp.parameters.max_deterministic_time = 0.0
+        return cp
+
+    monkeypatch.setattr(planner.optimise.solve, "_solver", stalled)
+
+
+def test_plan_timed_out_exits_3_and_writes_the_heuristic_plan(
+    capsys, files, tmp_path, stalled_solver
+):
+    out_path = tmp_path / "plan.csv"
+
+    code, out, _ = _run(capsys, _plan_args(files, out_path))
+
+    assert code == 3
+    assert out.startswith("Plan status: TIME_LIMIT (greedy + repair + local search")
+    assert "construction heuristic's plan" in out
+    assert "To get a plan: allow more time than 5 s; use the fast search" in out
+    assert "workers" not in out  # two are in use: never advice the user already follows
+    assert set(pd.read_csv(out_path)["campaign_id"]) == {"C1", "C2"}
+
+
+def test_plan_timed_out_without_a_plan_exits_3_writing_nothing(
+    capsys, files, tmp_path, stalled_solver, monkeypatch
+):
+    import numpy as np
+
+    import planner.optimise.solve
+
+    monkeypatch.setattr(
+        planner.optimise.solve, "construct_plan", lambda inst, name, seed: np.empty(0, np.int64)
+    )
+    out_path = tmp_path / "plan.csv"
+
+    code, out, _ = _run(capsys, _plan_args(files, out_path))
+
+    assert code == 3
+    assert out.startswith("Plan status: TIME_LIMIT (cp-sat")
+    assert "No plan was found within 5 s." in out
+    assert "C1 needs 1 faces in cycle 1 (found 0)" in out
     assert not out_path.exists()
 
 

@@ -719,3 +719,24 @@ def test_kind_suggestions_name_only_file_values_and_never_default_to_school(tmp_
     assert "Your kind map gives 'schools' (for 'Academy'), which is not a site kind" in message
     assert "kinds={'Academy': 'school'" in message
     assert "{'schools':" not in message  # never a key that is not in the file
+
+
+def test_a_zip_of_two_shapefiles_names_each_with_its_rows_and_reads_the_one_named(tmp_path):
+    folder = tmp_path / "src"
+    folder.mkdir()
+    _sites([(SX, SY)]).to_file(folder / "old.shp")
+    _sites([(SX, SY), (SX + 2000, SY)]).to_file(folder / "schools.shp")
+    path = tmp_path / "both.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for member in sorted(folder.iterdir()):
+            archive.write(member, member.name)
+
+    (error,) = validate_file(path, "sites").errors
+
+    assert (
+        error.found
+        == "the zip holds 2 shapefiles ('old' 1 row, 'schools' 2 rows) and none was chosen"
+    )
+    assert "layer='old' (--sites-layer old)" in error.fix
+    assert len(load_sites(path, layer="schools")) == 2
+    assert len(load_sites(path.read_bytes(), filename="both.zip", layer="schools")) == 2

@@ -348,15 +348,36 @@ def greedy_trap(make_assets, make_campaign):
     return assets, campaigns
 
 
-def test_a_time_limit_too_short_for_any_solution_says_so(greedy_trap):
+def test_a_time_limit_too_short_for_the_solver_returns_the_checked_heuristic_plan(greedy_trap):
     assets, campaigns = greedy_trap
     result = planner.plan(
         assets, campaigns, Policy("t"), solver=planner.SolverSettings(time_limit=1e-9)
     )
 
-    assert not result.ok and result.status == "UNKNOWN"
+    assert result.ok and result.fallback and result.status == "TIME_LIMIT"
+    assert sorted(result.placements["asset_id"]) == ["A0", "A1"]  # the trap is repaired
+    assert "The solver found no plan within 1e-09 s" in result.explanation[0]
+    assert "allow more time than 1e-09 s" in " ".join(result.explanation).lower()
+
+
+def test_a_time_limit_too_short_for_any_solution_says_so(make_assets, make_campaign):
+    # Four faces 120 m apart exist among these 12 sites, but nearest-first packing finds
+    # three: the heuristic has no plan, and within no time CP-SAT has none either.
+    offsets = [(0, 0), (0, 10), (0, 100), (10, 0), (0, 110), (20, 130), (70, 0), (0, 220),
+               (40, 180), (130, 60), (0, 90), (130, 170)]  # fmt: skip
+    assets = make_assets(offsets, price=[1, 10, 3, *[1] * 9])
+    campaigns = [make_campaign("C1", min_faces=4, max_faces=4, budget=40.0, min_spacing_m=120.0)]
+    fast = planner.SolverSettings(time_limit=1e-9)
+    result = planner.plan(assets, campaigns, Policy("t"), solver=fast)
+
+    assert not result.ok and result.status == "TIME_LIMIT" and not result.fallback
     assert result.placements.empty
-    assert "No plan was found within 1e-09 s. Allow more time" in " ".join(result.explanation)
+    text = " ".join(result.explanation)
+    assert text.startswith("No plan was found within 1e-09 s.")
+    assert "could not meet: C1 needs 4 faces, 120 m apart" in text
+    assert "more time than 1e-09 s" in text
+    given_time = planner.plan(assets, campaigns, Policy("t"), solver=planner.SolverSettings(5))
+    assert given_time.ok and len(given_time.placements) == 4
 
 
 def test_one_worker_still_plans(greedy_trap):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import threading
 from dataclasses import replace
 from datetime import date
 
@@ -26,7 +27,14 @@ from planner.optimise.solve import (
 )
 from planner.optimise.verify import plan_violations
 from planner.plan import plan, policy_cost
-from planner.policy.load import BanRule, DensityRule, ExclusionRule, PeriodRule, Policy
+from planner.policy.load import (
+    BanRule,
+    DensityRule,
+    ExclusionRule,
+    PeriodRule,
+    Policy,
+    ShareRule,
+)
 from planner.value.concession import ConcessionTerms
 from planner.value.rates import load_rate_card
 
@@ -292,6 +300,69 @@ def test_same_inputs_and_seed_give_the_same_plan() -> None:
     assert runs[0].objective == runs[1].objective
 
 
+def crowded_inputs(seed: int = 5):
+    """400 shelters in a 3 km square (a tenth digital), 8 campaigns over 3 cycles, rivals,
+    spacing, minimums and budgets that bind: too big to prove optimal in a few seconds,
+    so where the search stops decides the plan."""
+    rng = np.random.default_rng(seed)
+    n = 400
+    assets = make_assets(
+        [tuple(p) for p in rng.uniform(0, 3000, size=(n, 2)).round(1)],
+        price=rng.choice([60, 90, 250], n, p=[0.5, 0.4, 0.1]).tolist(),
+        impacts=rng.integers(100, 5000, n).tolist(),
+        digital=(rng.random(n) < 0.1).tolist(),
+        slots=4,
+    )
+    camps = [
+        _campaign(
+            f"C{i}",
+            category="alcohol" if i < 2 else "general",
+            budget=float(rng.integers(2000, 9000)),
+            cycles=tuple(sorted(int(t) for t in rng.permutation([1, 2, 3])[: rng.integers(1, 4)])),
+            min_faces=int(rng.integers(2, 10)),
+            max_faces=int(rng.integers(20, 60)),
+            competitor_group="drinks" if i < 2 else ("banks" if i % 3 == 0 else ""),
+            min_spacing_m=float(rng.choice([0, 150, 200])),
+        )
+        for i in range(8)
+    ]
+    policy = Policy("p", rules=(ShareRule("alcohol-quarter", ("alcohol",), 0.25),))
+    return assets, camps, policy
+
+
+class BusyCore:
+    """A thread that keeps one core busy with matrix products (outside the GIL)."""
+
+    def __enter__(self):
+        self.stop = threading.Event()
+        matrix = np.random.default_rng(0).random((300, 300))
+
+        def spin() -> None:
+            while not self.stop.is_set():
+                matrix @ matrix
+
+        self.thread = threading.Thread(target=spin, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+def test_same_inputs_and_seed_give_the_same_plan_on_a_loaded_machine() -> None:
+    assets, camps, policy = crowded_inputs()
+    solver = SolverSettings(time_limit=4, seed=3)
+    idle = plan(assets, camps, policy, solver=solver)
+    with BusyCore():
+        loaded = plan(assets, camps, policy, solver=solver)
+    assert idle.ok and idle.status == "FEASIBLE"  # stopped by its limit, not proven
+    assert len(idle.placements) > 100
+    assert idle.reproducible and loaded.reproducible
+    assert idle.placements.to_csv() == loaded.placements.to_csv()
+    assert idle.objective == loaded.objective
+
+
 # --- solver faults end in a clear status ---------------------------------------------
 
 
@@ -309,15 +380,15 @@ def test_a_tiny_time_limit_still_returns_the_warm_start_plan() -> None:
     assert "construction heuristic's plan" in fixed.explanation[0]
     again = solve_instance(inst, "revenue>reach", solver=tiny)
     assert again.chosen.tolist() == fixed.chosen.tolist()
-    # On the wall clock CP-SAT may or may not answer within 1 ms; if not, the heuristic's
-    # plan is returned as TIME_LIMIT. Either way a rule-abiding plan, no worse than the start.
+    # On the wall clock the local search and CP-SAT get 1 ms: the plan depends on the machine,
+    # but it keeps every rule and is no worse than the start.
     wall = solve_instance(inst, "revenue>reach", solver=replace(tiny, deterministic=False))
     assert wall.ok
     assert wall.status in ("FEASIBLE", "TIME_LIMIT")
     assert wall.fallback == (wall.status == "TIME_LIMIT")
     assert not wall.reproducible
     assert plan_violations(inst, wall.chosen) == []
-    assert wall.values["revenue"] >= wall.greedy_values["revenue"] == fixed.values["revenue"]
+    assert wall.values["revenue"] >= wall.greedy_values["revenue"]
 
 
 @pytest.fixture

@@ -81,8 +81,10 @@ def _run_validate(args: argparse.Namespace) -> int:
     report = validate_file(path, kind, **load_options(args, kind))
     print(report.to_text())
     if report.errors and not (args.drop_invalid and report.rows_valid):
-        # Dropping rows helps only when every error is a row's, not the file's.
+        # Dropping rows helps only when every error is a row's, not the file's, and some
+        # rows would be left (a file with every row bad is refused with --drop-invalid too).
         rows_only = all(p.where for p in report.errors) and not args.drop_invalid
+        rows_only = rows_only and report.rows_valid > 0
         print(
             f"\nNot valid: fix the {len(report.errors)} error(s) above"
             + (", or use --drop-invalid to drop those rows" if rows_only else "")

@@ -199,7 +199,7 @@ def _check_far_rows(
             "geometry",
             f"coordinates ({x[j]:g}, {y[j]:g}) lie {dist[j] / 1000:,.0f} km from the middle "
             f"of the file's rows, most of which lie within {near / 1000:,.0f} km of it: a "
-            "digit missing or extra?",
+            "digit missing or extra, perhaps",
             "Check this row's coordinates; nothing to do if it really stands there",
             "warning",
         )

@@ -264,7 +264,9 @@ def _check_digital(frame: pd.DataFrame, col: Collector) -> None:
     format: digital when its format is d6, d48, d96 or digital_screen, or its type is
     digital_screen (as any blank cell takes its column's default).
     """
-    by_format = frame["format"].isin(_DIGITAL_FORMATS) | (frame["asset_type"] == "digital_screen")
+    by_format = frame["format"].isin(_DIGITAL_FORMATS) | frame["asset_type"].eq(
+        "digital_screen"
+    ).fillna(False).astype(bool)
     if "digital" not in frame.columns:
         frame["digital"] = by_format
         return
@@ -278,7 +280,9 @@ def _check_digital(frame: pd.DataFrame, col: Collector) -> None:
             f"'{frame['digital'].iloc[i]}' is not yes/no",
             "Write true or false (yes/no, 1/0)",
         )
-    frame["digital"] = np.where(blank, by_format.to_numpy(dtype=bool), text.isin(_TRUE))
+    frame["digital"] = np.where(
+        blank, by_format.to_numpy(dtype=bool, na_value=False), text.isin(_TRUE).to_numpy(dtype=bool)
+    )
 
 
 def _check_status(frame: pd.DataFrame, col: Collector) -> None:

@@ -13,6 +13,7 @@ import re
 import warnings
 import zipfile
 from pathlib import Path, PurePosixPath
+from typing import NoReturn
 
 import geopandas as gpd
 import pandas as pd
@@ -201,7 +202,8 @@ def read_geo(
     target = str(path) if path.data is None else path.data
     try:
         if suffix == ".zip":
-            target = _zip_target(path, max_unzipped_bytes)
+            target = _zip_target(path, max_unzipped_bytes, layer)
+            layer = None  # it chose the zip's shapefile: a single layer from here
         if suffix in {".parquet", ".geoparquet"}:
             _check_rows(source, pq.ParquetFile(path.readable).metadata.num_rows, max_rows)
             # geopandas reads file objects too; types-geopandas only allows paths
@@ -447,14 +449,18 @@ _FORMAT_NAMES = {
 }
 
 
-def _zip_target(path: FileSource, max_unzipped_bytes: int) -> str | bytes:
+def _zip_target(
+    path: FileSource, max_unzipped_bytes: int, layer: str | int | None = None
+) -> str | bytes:
     """Check a zipped shapefile without unpacking it and return what GDAL should open.
 
     Refuses a file that is not a zip, a member with an absolute path, ``..`` or a
     backslash (zip slip), a total unpacked size over ``max_unzipped_bytes``, and a zip
-    with no .shp or more than one (macOS's ``__MACOSX/`` and ``._*`` files not counted).
-    Returns a /vsizip/ path into a zip on disk, or for one in memory the shapefile's own
-    members zipped again at the root (GDAL opens only the root of a zip in memory).
+    with no .shp; with several, ``layer`` (a shapefile's name without ``.shp``) chooses
+    one, else the zip is refused naming each with its row count (macOS's ``__MACOSX/`` and
+    ``._*`` files not counted). Returns a /vsizip/ path into a zip on disk, or for one in
+    memory the shapefile's own members zipped again at the root (GDAL opens only the root
+    of a zip in memory).
     """
     source = path.name
     try:
@@ -490,15 +496,41 @@ def _zip_target(path: FileSource, max_unzipped_bytes: int) -> str | bytes:
             "the zip holds no .shp file",
             "Include the .shp, .shx, .dbf and .prj files of the shapefile",
         )
-    if len(shps) > 1:
-        raise file_error(
-            source,
-            f"the zip holds {len(shps)} shapefiles ({', '.join(shps[:5])})",
-            "Zip one shapefile per file",
-        )
+    stems = [PurePosixPath(shp).stem for shp in shps]
+    names = stems if len(set(stems)) == len(stems) else [shp[: -len(".shp")] for shp in shps]
+    if len(shps) == 1:
+        chosen = shps[0]
+    elif layer is not None and str(layer) in names:
+        chosen = shps[names.index(str(layer))]
+    else:
+        _refuse_shapefiles(path, dict(zip(names, shps, strict=True)))
     if path.data is None:
-        return f"/vsizip/{path.disk_path.resolve()}/{shps[0]}"
-    return _shapefile_zip(path.data, shps[0])
+        return f"/vsizip/{path.disk_path.resolve()}/{chosen}"
+    return _shapefile_zip(path.data, chosen)
+
+
+def _refuse_shapefiles(path: FileSource, shps: dict[str, str]) -> NoReturn:
+    """Refuse a zip of several shapefiles, naming each (by ``layer=`` name) with its rows."""
+    listing = []
+    for name, shp in shps.items():
+        try:
+            target = (
+                f"/vsizip/{path.disk_path.resolve()}/{shp}"
+                if path.data is None
+                else _shapefile_zip(path.data, shp)
+            )
+            n = int(pyogrio.read_info(target)["features"])
+            listing.append(f"'{name}' {n:,} row{'s' if n != 1 else ''}")
+        except Exception:  # an incomplete member (no .shx): named all the same
+            listing.append(f"'{name}' (unreadable)")
+    first = next(iter(shps))
+    source = path.name
+    raise file_error(
+        source,
+        f"the zip holds {len(shps)} shapefiles ({', '.join(listing)}) and none was chosen",
+        f"Choose the shapefile to read: pass layer='{first}' (--layer {first}), or another of "
+        "those names; or zip one shapefile per file",
+    )
 
 
 def _data_members(infos: list[zipfile.ZipInfo]) -> list[zipfile.ZipInfo]:

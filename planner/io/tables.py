@@ -288,7 +288,8 @@ def _choose_sheet(
             "every sheet is empty",
         )
     else:
-        first = next((n for n in filled if n not in hidden), filled[0])
+        # Suggest a visible sheet whose header has location columns (not a notes sheet).
+        first = min(filled, key=lambda n: (n in hidden, not _has_location(cells[n])))
         found = (
             f"the workbook's only sheet with rows, '{first}', is hidden ({listing})"
             if len(filled) == 1
@@ -304,6 +305,14 @@ def _choose_sheet(
     chosen = filled[0]
     note = f"the workbook has {len(names)} sheets ({listing}); sheet '{chosen}' was read ({why})"
     return chosen, cells[chosen], note
+
+
+def _has_location(frame: pd.DataFrame) -> bool:
+    """Tell whether a table's header names location columns (x/y, a grid reference or WKT)."""
+    keys = {_squash(c): c for c in frame.columns}
+    xy = _find(keys, schema.COLUMN_ALIASES["x"]) and _find(keys, schema.COLUMN_ALIASES["y"])
+    other = _find(keys, schema.COLUMN_ALIASES["grid_ref"]) or _find(keys, ("geometry", "wkt"))
+    return bool(xy or other)
 
 
 def _hidden_sheets(book: pd.ExcelFile) -> set[str]:

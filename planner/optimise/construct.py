@@ -107,6 +107,7 @@ class _Bookings:
         self.total = [0] * n_cycles
         self.spend_floor = [0] * n_camps
         self.by_campaign_cycle: dict[int, list[int]] = {}
+        self.checks = 0  # rule checks made: the work done, counted without a clock
 
     # --- checks ---------------------------------------------------------------------
 
@@ -123,6 +124,7 @@ class _Bookings:
         One of ``booked``, ``capacity``, ``max``, ``budget``, ``spacing``, ``rivals``,
         ``density:<i>`` and ``share:<i>``, in that order of checking.
         """
+        self.checks += 1
         if self.chosen[k]:
             return "booked"
         a, c, t, key = self.asset[k], self.camp[k], self.cyc[k], self.ac[k]
@@ -342,7 +344,7 @@ class _Bookings:
         self.has_minimum = mins[inst.cand_campaign] > 0
         self.cand_group = np.array(self.group, dtype=np.int64)[inst.cand_campaign]
         self._rival_load: dict[tuple[int, int], np.ndarray] = {}
-        ac = np.asarray(self.ac, dtype=np.int64)
+        ac = self.ac_array = np.asarray(self.ac, dtype=np.int64)
         self.demand = np.bincount(ac[self.has_minimum], minlength=len(self.used)).astype(float)
         self.tight = [False] * len(inst.campaigns)
         self.price_prefix: dict[int, list[int]] = {}
@@ -365,12 +367,21 @@ class _Bookings:
 
 
 def _adjacency(pairs: np.ndarray) -> dict[int, list[int]]:
-    """Return each asset's partners in ``pairs`` (both directions)."""
-    adj: dict[int, list[int]] = defaultdict(list)
-    for a, b in np.asarray(pairs, dtype=np.int64).reshape(-1, 2).tolist():
-        adj[a].append(b)
-        adj[b].append(a)
-    return adj
+    """Return each asset's partners in ``pairs`` (both directions), in ``pairs`` order.
+
+    Sorted with numpy and split once: London's hundreds of thousands of close pairs take
+    a fraction of a second, not the seconds of a loop over pairs.
+    """
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    if not len(pairs):
+        return {}
+    ends = np.concatenate([pairs[:, 0], pairs[:, 1]])
+    others = np.concatenate([pairs[:, 1], pairs[:, 0]])
+    order = np.argsort(ends, kind="stable")
+    ends, others = ends[order], others[order]
+    heads, starts = np.unique(ends, return_index=True)
+    flat, bounds = others.tolist(), [*starts.tolist(), len(others)]
+    return {h: flat[bounds[i] : bounds[i + 1]] for i, h in enumerate(heads.tolist())}
 
 
 def construct_plan(
@@ -485,7 +496,7 @@ def _blocking(book: _Bookings, key: int, arr: np.ndarray) -> np.ndarray:
         if has_min:
             np.subtract.at(load, assets, 1.0)
         rivals = _near_sum(load, inst.competitor_pairs)[assets]
-    ac = np.asarray(book.ac, dtype=np.int64)[arr]
+    ac = book.ac_array[arr]
     crowd = (book.demand[ac] - (1.0 if has_min else 0.0)) / np.maximum(inst.capacity[assets], 1)
     return own + rivals + 0.0 * crowd
 
@@ -942,9 +953,23 @@ def _fill(book: _Bookings, score: np.ndarray, objective: str) -> None:
 
 
 def _fill_ranked(book: _Bookings, ranked: Iterable[int]) -> None:
-    """Book the candidates in ``ranked`` order that fit; retry those a share rule refused."""
+    """Book the candidates in ``ranked`` order that fit; retry those a share rule refused.
+
+    The commonest refusals (asset full, campaign at its maximum or out of budget) are
+    tested inline first: on London's 1.6 million candidates that halves the time.
+    """
     refused = []
+    used, capacity, count, most = book.used, book.capacity, book.count, book.max_faces
+    spend, budget, price = book.spend, book.budget, book.price
+    asset, camp, ac, cc = book.asset, book.camp, book.ac, book.cc
     for k in ranked:
+        c = camp[k]
+        if (
+            used[ac[k]] >= capacity[asset[k]]
+            or count[cc[k]] >= most[c]
+            or spend[c] + price[k] > budget[c]
+        ):
+            continue
         if book.fits(k, share=False):
             if book.share_ok(k):
                 book.add(k)

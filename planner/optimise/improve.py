@@ -31,8 +31,10 @@ __all__ = ["Improvement", "improve_plan"]
 
 #: Faces of the chosen campaign unbooked with the area (its least valuable in the cycle).
 _OWN = 3
+#: Candidates drawn for a move; the most valuable free one is taken.
+_TOURNAMENT = 8
 #: Most candidates of one campaign tried when booking it again in the cycle.
-_REFILL = 3_000
+_REFILL = 1_000
 
 
 @dataclass(frozen=True)
@@ -61,10 +63,11 @@ def improve_plan(
     chosen: np.ndarray,
     objective: str = "revenue",
     *,
-    moves: int = 1_000,
+    moves: int = 10**9,
     seed: int = 0,
     radius_m: float = 300.0,
     stall: int = 400,
+    work: int | None = None,
     deadline: float | None = None,
 ) -> Improvement:
     """Improve a plan that keeps every rule by ruin-and-recreate moves.
@@ -80,13 +83,17 @@ def improve_plan(
         ``revenue`` or ``impacts`` (additive objectives; anything else returns the plan
         unchanged).
     moves
-        Most moves tried.
+        Most moves tried (by default no limit but ``work``, ``stall`` and ``deadline``).
     seed
         Seed of the moves' random choices.
     radius_m
         Radius of the area unbooked around the chosen candidate's asset, metres.
     stall
         Stop after this many moves in a row without a gain.
+    work
+        Stop once the moves have made this many rule checks (`_Bookings.failure` calls):
+        the work done, counted without a clock, so the stop is the same on any machine;
+        None for no such limit.
     deadline
         A `time.perf_counter` value after which the search stops (a safety stop; the
         result is then marked ``cut``), or None.
@@ -108,7 +115,9 @@ def improve_plan(
     search = _Search(inst, chosen, objective, seed, radius_m)
     quiet = kept = done = 0
     cut = False
-    while done < moves and quiet < stall:
+    checks = search.book.checks
+    limit = float("inf") if work is None else checks + work
+    while done < moves and quiet < stall and search.book.checks < limit:
         if deadline is not None and time.perf_counter() > deadline:
             cut = True
             break
@@ -184,15 +193,20 @@ class _Search:
         return self._settle(before, touched, t)
 
     def _free_candidate(self, c: int) -> int | None:
-        """Return a candidate of ``c`` not booked, at random (None after 20 tries)."""
+        """Return a candidate of ``c`` not booked: the best of `_TOURNAMENT` drawn at random.
+
+        Drawing several and keeping the most valuable aims the move at the faces worth
+        having (a dear digital slot rather than one more cheap face). None when no draw
+        finds one free.
+        """
         ks = self.own[c]
         if not len(ks):
             return None
-        for _ in range(20):
-            k = int(ks[self.rng.integers(len(ks))])
-            if not self.book.chosen[k]:
-                return k
-        return None
+        drawn = ks[self.rng.integers(len(ks), size=_TOURNAMENT)]
+        free = drawn[~self.book.chosen[drawn]]
+        if not len(free):
+            return None
+        return int(free[np.argmax(self.score[free])])
 
     def _region(self, asset: int, t: int) -> np.ndarray:
         """Return the candidates on assets within the radius of ``asset`` in cycle ``t``."""
@@ -219,7 +233,11 @@ class _Search:
             self._refill(d, t)
 
     def _refill(self, d: int, t: int) -> None:
-        """Book campaign ``d``'s best candidates in cycle ``t`` that fit (a bounded scan)."""
+        """Book campaign ``d``'s best candidates in cycle ``t`` that fit (a bounded scan).
+
+        The `_REFILL` best first; if budget and room are left, a window of as many from
+        a random place further down (the best are often all taken on a large instance).
+        """
         book = self.book
         key = d * book.n_cycles + t
         order = self.fill_order.get(key)
@@ -227,13 +245,19 @@ class _Search:
             ks = np.asarray(book.by_campaign_cycle.get(key, []), dtype=np.int64)
             order = ks[np.lexsort((ks, -self.score[ks]))].tolist()
             self.fill_order[key] = order
-        for j in order[:_REFILL]:
-            if book.count[key] >= book.max_faces[d]:
-                break
-            if book.budget[d] - book.spend[d] < self.cheapest[d]:
-                break
-            if not book.chosen[j] and book.fits(j):
-                book.add(j)
+        start = 0
+        for window in range(2):
+            if window:  # budget left after the best: a random window further down
+                if len(order) <= _REFILL:
+                    break
+                start = int(self.rng.integers(_REFILL, len(order)))
+            for j in order[start : start + _REFILL]:
+                if book.count[key] >= book.max_faces[d]:
+                    return
+                if book.budget[d] - book.spend[d] < self.cheapest[d]:
+                    return
+                if not book.chosen[j] and book.fits(j):
+                    book.add(j)
 
     def _settle(self, before: np.ndarray, touched: list[int], t: int) -> float | None:
         """Keep the move if every rule holds and value is not lost; else undo it."""

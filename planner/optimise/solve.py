@@ -141,13 +141,27 @@ def parse_objective(text: str) -> Objective:
 #: Method of a plan that is the heuristic's (construction, then local search), returned
 #: because the solver found none in the time allowed; it keeps every rule.
 FALLBACK = "greedy + repair + local search (the solver found no plan in time)"
-#: Ruin-and-recreate moves (`planner.optimise.improve`) per second of time limit: about a
-#: third of the limit on the borough benchmark (75,776 candidates, ~350 moves per CPU
-#: second, measured on the shared 2-core machine); the count, not the clock, ends them.
-MOVES_PER_SECOND = 60
-#: Wall-clock safety stop of the local search, as a share of the time limit from the start
-#: of the solve; a plan cut by it is marked not reproducible.
-LOCAL_SEARCH_WALL = 0.75
+#: Rule checks the local search (`planner.optimise.improve`) may make per second of time
+#: limit: the work done, counted without a clock, so a deterministic plan takes about its
+#: time limit on a quiet machine and longer (never a different plan) on a busy one.
+#: Measured on the 2-core benchmark machine: ~560,000 checks per second of wall clock
+#: when it was quiet (London: 14.4 million in 25.6 s), ~210,000 when other work shared it
+#: (12.6 million in 59 s).
+CHECKS_PER_SECOND = 450_000
+#: Share of the time limit the local search's work is sized for when CP-SAT follows, and
+#: when it runs alone (a model too large for CP-SAT, see `CP_SAT_MAX_CANDIDATES`).
+LOCAL_SEARCH_SHARE = 0.4
+LOCAL_SEARCH_ALONE = 0.8
+#: Largest model CP-SAT is given, in candidates (after pruning). London's 1.6 million
+#: took 24-33 s of presolve and 6-13 GB before any search; 400,000 keeps CP-SAT under
+#: about 2 GB.
+CP_SAT_MAX_CANDIDATES = 400_000
+#: Method of a plan from the heuristic alone (greedy + repair, then local search), when
+#: the model is too large for CP-SAT.
+HEURISTIC = "greedy + repair + local search (model too large for CP-SAT)"
+#: Wall-clock safety stop of the local search: this multiple of the time limit, plus 10 s,
+#: from the start of the solve; a plan cut by it is marked not reproducible.
+LOCAL_SEARCH_WALL = 3
 #: Share of the time limit CP-SAT gets after the local search has run.
 CP_SAT_SHARE = 0.5
 #: CP-SAT deterministic seconds per second of (its share of the) time limit, in
@@ -261,8 +275,10 @@ def solve_instance(
     The construction heuristic (`planner.optimise.construct.construct_plan`, greedy +
     repair) gives a plan that keeps every rule whenever it can; for a revenue or impacts
     objective, ruin-and-recreate local search (`planner.optimise.improve.improve_plan`,
-    ``MOVES_PER_SECOND`` moves per second of time limit) improves it; CP-SAT starts from
-    it (a complete hint, ``CP_SAT_SHARE`` of the time limit) and improves it further.
+    ``CHECKS_PER_SECOND`` rule checks per second of time limit) improves it; CP-SAT starts
+    from it (a complete hint, ``CP_SAT_SHARE`` of the time limit) and improves it further,
+    unless the model has more than ``CP_SAT_MAX_CANDIDATES`` candidates (the heuristic's
+    plan is then the answer, method `HEURISTIC`).
     The bound is the smallest valid upper bound on the whole problem: CP-SAT's (on the
     full model only), the LP relaxation's (`planner.optimise.bound.lp_relaxation`) or the
     per-campaign ceiling.
@@ -321,26 +337,40 @@ def solve_instance(
     timings = {"heuristic": time.perf_counter() - clock}
     _say(progress, 0.05, "starting plan ready" if not problems else "searching for a plan")
     cut, seconds = False, solver.time_limit
+    too_big = _model_size(inst, first, solver) > CP_SAT_MAX_CANDIDATES
     if not problems and len(objective.order[0]) == 1 and first in ("revenue", "impacts"):
         clock = time.perf_counter()
+        share = LOCAL_SEARCH_ALONE if too_big else LOCAL_SEARCH_SHARE
+        if solver.deterministic:  # counted work, and a safety stop far off
+            work = round(CHECKS_PER_SECOND * share * solver.time_limit)
+            deadline = started + LOCAL_SEARCH_WALL * solver.time_limit + 10
+        else:  # the fast search: its share of the wall clock, whatever the work
+            work, deadline = None, started + share * solver.time_limit
         better = improve_plan(
-            inst,
-            start,
-            first,
-            moves=round(MOVES_PER_SECOND * solver.time_limit),
-            seed=solver.seed,
-            deadline=started + LOCAL_SEARCH_WALL * solver.time_limit,
+            inst, start, first, stall=1_000, work=work, seed=solver.seed, deadline=deadline
         )
-        start, cut, seconds = better.chosen, better.cut, solver.time_limit * CP_SAT_SHARE
+        cut = better.cut and solver.deterministic
+        start, seconds = better.chosen, solver.time_limit * CP_SAT_SHARE
         timings["local search"] = time.perf_counter() - clock
         _say(progress, 0.3, f"starting plan improved ({better.kept:,} of {better.moves:,} moves)")
     start_values = {n: objective_value(inst, start, n) for n in objective.names}
     hint = None if problems else start
-    keep = _kept(inst, first, hint, solver)
-    result = _solve_stages(inst, objective, solver, start, hint, progress, timings, keep, seconds)
+    if too_big:
+        # CP-SAT's presolve alone would outlast the time limit and the memory (London:
+        # 24-33 s and 6-13 GB); the heuristic's plan, bounded below, is the answer.
+        result = (
+            _heuristic_result(inst, objective, start, start_values)
+            if hint is not None
+            else SolveResult(np.empty(0, np.int64), "TIME_LIMIT", 0, math.nan, math.nan, 0)
+        )
+    else:
+        keep = _kept(inst, first, hint, solver)
+        result = _solve_stages(
+            inst, objective, solver, start, hint, progress, timings, keep, seconds
+        )
     result.greedy_values = start_values
     result.timings = timings
-    result.reproducible = result.reproducible and not cut
+    result.reproducible = result.reproducible and solver.deterministic and not cut
     if result.status == "TIME_LIMIT" and hint is not None:
         result.chosen, result.fallback, result.method = start, True, FALLBACK
         result.values = start_values
@@ -380,6 +410,9 @@ def _bound(result: SolveResult, inst: Instance, objective: Objective, solver: So
     objective they drop the earlier stages' floors, which keeps them valid). The LP
     runs only while the gap is open, with PDLP's iteration limit and a wall-clock guard
     of a quarter of the time limit (at least 1 s): it moves the bound, never the plan.
+    Above ``CP_SAT_MAX_CANDIDATES`` candidates it is skipped: PDLP does not get near the
+    LP optimum in that time (London: no better than the ceiling after 15 s, 388 s to
+    converge), so the ceiling is the bound.
     """
     stage = objective.order[-1]
     found: list[tuple[float, str]] = []
@@ -393,7 +426,8 @@ def _bound(result: SolveResult, inst: Instance, objective: Objective, solver: So
         if ceiling is not None:
             found.append((float(ceiling), "per-campaign ceiling"))
         best = min((b for b, _ in found), default=math.inf)
-        if best > result.objective + 0.5 and (name != "reach" or inst.asset_zones):
+        small = inst.n_candidates <= CP_SAT_MAX_CANDIDATES
+        if small and best > result.objective + 0.5 and (name != "reach" or inst.asset_zones):
             lp = lp_relaxation(
                 inst,
                 {name: 1.0},
@@ -409,6 +443,12 @@ def _bound(result: SolveResult, inst: Instance, objective: Objective, solver: So
     result.bound, result.bound_source = max(bound, result.objective), source
     if result.status == "OPTIMAL" and result.pruned and bound > result.objective + 0.5:
         result.status = "FEASIBLE"  # optimal among the candidates kept, not proven for all
+    if (
+        result.status == "FEASIBLE"
+        and len(objective.order) == 1
+        and bound <= result.objective + 0.5
+    ):
+        result.status = "OPTIMAL"  # a valid bound on the whole problem is met: proven best
     if result.status == "OPTIMAL" or result.bound <= 0:
         result.gap = 0.0
     else:
@@ -418,27 +458,36 @@ def _bound(result: SolveResult, inst: Instance, objective: Objective, solver: So
 def _time_out_advice(inst: Instance, solver: SolverSettings, start, fallback: bool) -> list[str]:
     """Say why the plan is the heuristic's (or why there is none) and what to change.
 
-    Only advice the user does not already follow: more time always; two or more
-    workers only when fewer are used; the fast search only in deterministic mode;
-    pruning only for large instances that do not prune; and, without a plan, the
-    minimum faces (and spacing) the heuristic could not meet.
+    Only advice the user does not already follow: more time, two or more workers only
+    when fewer are used, the fast search only in deterministic mode; pruning for large
+    instances that do not prune (instead of the rest when the model is too large for
+    CP-SAT, which then never ran); and, without a plan, the minimum faces (and spacing)
+    the heuristic could not meet.
     """
     limit = f"{solver.time_limit:g} s"
+    unpruned = solver.candidates_per_face <= 0
     if fallback:
         lines = [
             f"The solver found no plan within {limit}, so this is the construction "
-            "heuristic's plan (greedy + repair): it keeps every rule (checked), but it "
-            "was not improved and its gap is only bounded."
+            "heuristic's plan (greedy + repair, then local search): it keeps every rule "
+            "(checked), but CP-SAT did not get to improve it; its gap is against the bound "
+            "given."
         ]
     else:
         lines = [f"No plan was found within {limit}."]
-    changes = [f"allow more time than {limit}"]
-    if solver.workers < 2:
-        changes.append(f"use 2 or more workers (now {solver.workers})")
-    if solver.deterministic:
-        changes.append("use the fast search (not reproducible run to run)")
-    if solver.candidates_per_face <= 0 and inst.n_candidates > 200_000:
-        changes.append("prune the candidates (candidates per face 3)")
+    if unpruned and _model_size(inst, "revenue", solver) > CP_SAT_MAX_CANDIDATES:
+        changes = [
+            f"prune the candidates (candidates per face 3) so that CP-SAT can search them "
+            f"({inst.n_candidates:,} are too many)"
+        ]
+    else:
+        changes = [f"allow more time than {limit}"]
+        if solver.workers < 2:
+            changes.append(f"use 2 or more workers (now {solver.workers})")
+        if solver.deterministic:
+            changes.append("use the fast search (not reproducible run to run)")
+        if unpruned and inst.n_candidates > 200_000:
+            changes.append("prune the candidates (candidates per face 3)")
     if not fallback:
         short = _short_minimums(inst, start)
         if short:
@@ -489,6 +538,27 @@ def _say(progress: Progress | None, fraction: float, message: str) -> None:
     """Report progress when there is someone to report to."""
     if progress is not None:
         progress(fraction, message)
+
+
+def _model_size(inst: Instance, name: str, solver: SolverSettings) -> int:
+    """Return the candidates CP-SAT's model would have: all, or those pruning keeps.
+
+    Pruning keeps each campaign's best ``candidates_per_face * max_faces`` per cycle (and
+    the starting plan, not counted here).
+    """
+    if solver.candidates_per_face <= 0 or not inst.n_candidates:
+        return inst.n_candidates
+    room = np.array([np.ceil(solver.candidates_per_face * c.max_faces) for c in inst.campaigns])
+    ranks = slot_ranks(inst, -candidate_values(inst, name))
+    return int((ranks < room[inst.cand_campaign]).sum())
+
+
+def _heuristic_result(inst: Instance, objective: Objective, chosen, values) -> SolveResult:
+    """Return the heuristic's plan as the answer (``FEASIBLE``, bounded by `_bound`)."""
+    value = _stage_value(inst, objective.order[-1], chosen, chosen)
+    return SolveResult(
+        chosen, "FEASIBLE", value, math.nan, math.nan, 0, values=dict(values), method=HEURISTIC
+    )
 
 
 def _kept(inst: Instance, name: str, hint: np.ndarray | None, solver: SolverSettings):
