@@ -109,6 +109,16 @@ def test_partitioned_eligibility_and_values_equal_one_process_across_cell_border
     assert values_split.attrs == values_one.attrs
 
 
+def test_partitioned_values_with_traffic_and_flat_pricing_equal_one_process(client, town):
+    assets, _, zones, _ = town
+    traffic = make_points(_spread(30, 5), aadf=np.linspace(500.0, 60_000.0, 30))
+    options = {"zones": zones, "traffic": traffic, "pricing": "rate card"}
+    values_one = planner.value_assets(assets, **options)
+    values_split = partitioned_value_assets(assets, client=client, cell_m=CELL_M, **options)
+    assert_frame_equal(values_split, values_one, check_exact=True)
+    assert (values_one["price_source"] == "rate card").all()
+
+
 def test_without_a_client_the_one_process_functions_run(town):
     assets, sites, _, _ = town
     policy = planner.load_policy("uk-cap-code")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from planner.cli.common import (
     DATABASE_INPUT,
@@ -27,7 +27,79 @@ from planner.errors import PlannerError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["add_demo", "add_plan", "add_value"]
+__all__ = ["PRICING_CHOICES", "add_demo", "add_plan", "add_value"]
+
+
+# --- audience and pricing options (value and plan) -----------------------------------------
+
+#: ``--pricing`` choices on the command line, and the `planner.value.rates.PRICING` they name.
+PRICING_CHOICES = {"cpt": "cpt", "rate-card": "rate card"}
+
+
+def _add_value_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--traffic``, ``--traffic-year`` and ``--pricing`` to a subcommand that values assets.
+
+    Parameters
+    ----------
+    parser
+        The ``value`` or ``plan`` parser; changed in place.
+    """
+    parser.add_argument(
+        "--traffic",
+        metavar="FILE",
+        help="DfT annual average daily flow file (roadtraffic.dft.gov.uk, AADF CSV): "
+        "roadside formats (48/96-sheet, d48, d96) add the vehicle audience of the nearest "
+        "count point within 300 m (modelled from measured counts)",
+    )
+    parser.add_argument(
+        "--traffic-year",
+        type=int,
+        metavar="YEAR",
+        help="with --traffic, use this year's counts (default: each count point's latest)",
+    )
+    parser.add_argument(
+        "--pricing",
+        choices=sorted(PRICING_CHOICES),
+        help="cpt: price by audience (cost per thousand impacts) with the rate card as the "
+        "floor; rate-card: every face of a format at its rate (flat). Default: the rate "
+        "card's own choice (uk-default: cpt)",
+    )
+
+
+def _value_inputs(args: argparse.Namespace) -> dict[str, Any]:
+    """Read ``--traffic`` and ``--pricing`` into keywords of `value_assets`.
+
+    Parameters
+    ----------
+    args
+        Parsed arguments with ``traffic``, ``traffic_year`` and ``pricing``
+        (`_add_value_options`).
+
+    Returns
+    -------
+    dict
+        ``pricing`` (``"cpt"``, ``"rate card"`` or None for the card's own) and
+        ``traffic`` (count points from `planner.io.traffic.load_traffic_counts`, or None).
+
+    Raises
+    ------
+    PlannerError
+        When ``--traffic-year`` is given without ``--traffic``, or the traffic file cannot
+        be read, lacks a DfT column, has bad rows or no count for ``--traffic-year``; the
+        message starts with ``--traffic`` and the file.
+    """
+    from planner.io.traffic import load_traffic_counts
+
+    pricing = PRICING_CHOICES[args.pricing] if args.pricing else None
+    if args.traffic is None:
+        if args.traffic_year is not None:
+            raise PlannerError("--traffic-year needs --traffic FILE (a DfT AADF file)")
+        return {"pricing": pricing, "traffic": None}
+    try:
+        traffic = load_traffic_counts(args.traffic, year=args.traffic_year)
+    except PlannerError as exc:
+        raise PlannerError(f"--traffic {args.traffic}: {exc}") from None
+    return {"pricing": pricing, "traffic": traffic}
 
 
 # --- value ----------------------------------------------------------------------------------
@@ -39,7 +111,8 @@ def add_value(sub: argparse._SubParsersAction) -> None:
     Options: ``--assets`` and ``--out`` (required), ``--zones`` (population for the
     audience model), ``--policy`` with optional ``--sites`` (value out of reach),
     ``--rates`` and ``--terms`` (preset names or ``.toml`` files, default
-    ``uk-default``) and the shared input options.
+    ``uk-default``), ``--traffic`` (a DfT AADF file) with ``--traffic-year``,
+    ``--pricing`` (``cpt`` or ``rate-card``) and the shared input options.
 
     Parameters
     ----------
@@ -67,6 +140,7 @@ def add_value(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--zones", help="demand zones with population (e.g. LSOA polygons)")
     p.add_argument("--rates", default="uk-default", help="rate card name or .toml file")
     p.add_argument("--terms", default="uk-default", help="concession terms name or .toml file")
+    _add_value_options(p)
     p.add_argument(
         "--out", required=True, help="output table: .gpkg, .csv, .xlsx, ... " + DATABASE_OUTPUT
     )
@@ -79,7 +153,8 @@ def _run_value(args: argparse.Namespace) -> int:
     """Value every asset with `planner.value.valuation.value_assets` and write the tables.
 
     Reads the assets (shared input options), the zones and sites (``--crs`` and
-    ``--encoding`` only), the rate card and the concession terms. Writes to ``--out``:
+    ``--encoding`` only), the traffic counts (``--traffic``), the rate card and the
+    concession terms; prices as ``--pricing`` says (default: the card's own). Writes to ``--out``:
     layer ``values`` (one row per asset: weekly impacts and their source, price per cycle,
     annual value, expected net sales and council income, low/central/high), and in
     ``.gpkg``/``.xlsx`` also ``assumptions`` (`assumptions_table`) and, with ``--policy``,
@@ -90,8 +165,8 @@ def _run_value(args: argparse.Namespace) -> int:
     Parameters
     ----------
     args
-        ``assets``, ``zones``, ``sites``, ``policy``, ``rates``, ``terms``, ``out`` and the
-        shared input options.
+        ``assets``, ``zones``, ``sites``, ``policy``, ``rates``, ``terms``, ``traffic``,
+        ``traffic_year``, ``pricing``, ``out`` and the shared input options.
 
     Returns
     -------
@@ -101,8 +176,9 @@ def _run_value(args: argparse.Namespace) -> int:
     Raises
     ------
     PlannerError
-        When ``--sites`` is given without ``--policy``, or an output format is not
-        supported.
+        When ``--sites`` is given without ``--policy``, an output format is not
+        supported, or the ``--traffic`` file is unreadable or not a DfT AADF file (the
+        message names ``--traffic``).
     DataValidationError
         When the asset, zone or site file fails validation, or the policy has exclusion
         rules but no ``--sites`` is given.
@@ -123,6 +199,7 @@ def _run_value(args: argparse.Namespace) -> int:
         raise PlannerError("--sites is only used with --policy; add --policy NAME_OR_FILE")
     assets = load_input(args, "assets")
     zones = load_input(args, "zones")
+    extra = _value_inputs(args)
     elig = policy = None
     # Without --scheduler, `connect` gives no client and both steps run in this process.
     cluster = cluster_settings(args)
@@ -143,6 +220,7 @@ def _run_value(args: argparse.Namespace) -> int:
             eligibility=elig,
             client=client,
             **scale,
+            **extra,
         )
     layers = {
         "values": values,
@@ -152,11 +230,44 @@ def _run_value(args: argparse.Namespace) -> int:
         layers["policy_cost"] = policy_value_at_risk(values, elig, policy, terms=args.terms)
     written, every_layer = write_output(layers, args.out)
     _print_totals(portfolio_summary(values, args.terms), layers.get("policy_cost"))
+    _print_audience_inputs(values, extra)
     for message in values.attrs.get("warnings", []):
         print(f"Warning: {message}", file=sys.stderr)
     note = "" if every_layer else " (values only: .gpkg/.xlsx add assumptions)"
     print(f"Wrote {written}{note}")
     return EXIT_OK
+
+
+def _print_audience_inputs(values: pd.DataFrame, extra: dict[str, Any]) -> None:
+    """Print how prices were set and, with ``--traffic``, how many faces have a vehicle audience.
+
+    Parameters
+    ----------
+    values
+        `value_assets` table (``price_source``, ``format``).
+    extra
+        `_value_inputs` keywords: ``pricing`` and ``traffic``.
+    """
+    import pandas as pd
+
+    from planner.value.audience import AudienceParams
+
+    by = values["price_source"].value_counts()
+    cpt = int(by.get("cpt", 0))
+    print(
+        f"Pricing: {extra['pricing'] or 'the rate card default'}; {cpt} asset(s) priced by "
+        "audience above their rate (modelled impacts x CPT)"
+    )
+    traffic = extra["traffic"]
+    if traffic is not None:
+        roadside = values.get("format", pd.Series(dtype=object)).astype(str).str.lower()
+        n = int(roadside.isin(AudienceParams().roadside_formats).sum())
+        print(
+            f"Traffic: {len(traffic)} DfT count point(s) from {traffic.attrs.get('source', '')}; "
+            f"{n} asset(s) of roadside formats add the vehicle audience of the nearest count "
+            f"point within {AudienceParams().traffic_radius_m:.0f} m (modelled from measured "
+            "counts)"
+        )
 
 
 def _print_totals(summary: dict, policy_cost: pd.DataFrame | None = None) -> None:
@@ -210,8 +321,9 @@ def add_plan(sub: argparse._SubParsersAction) -> None:
     Options: the inputs (``--assets``, ``--policy``, ``--campaigns``, ``--out`` required;
     ``--sites``, ``--zones``, ``--locked``), the business settings (``--revenue-target``
     in the rate card's currency, ``--objective``, ``--rates``, ``--terms``,
-    ``--skip-unplaceable``), the solver settings (``--time-limit`` seconds, ``--fast``,
-    ``--candidates-per-face``, ``--workers``, ``--seed``) and the shared input options.
+    ``--traffic``, ``--traffic-year``, ``--pricing``, ``--skip-unplaceable``), the
+    solver settings (``--time-limit`` seconds, ``--fast``, ``--candidates-per-face``,
+    ``--workers``, ``--seed``) and the shared input options.
 
     Parameters
     ----------
@@ -259,6 +371,7 @@ def add_plan(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--rates", default="uk-default", help="rate card name or .toml file")
     p.add_argument("--terms", default="uk-default", help="concession terms name or .toml file")
+    _add_value_options(p)
     p.add_argument("--time-limit", type=float, default=30.0, help="solver seconds (default 30)")
     p.add_argument(
         "--fast",
@@ -292,8 +405,9 @@ def _run_plan(args: argparse.Namespace) -> int:
     """Plan the campaigns with `planner.plan.plan` and write the plan.
 
     Reads the policy, assets and sites (`planner.cli.common.policy_inputs`), the campaigns
-    CSV (categories checked against the policy's), the zones, the locked placements, the
-    rate card and the terms; values the assets (`value_assets`) for prices and impacts.
+    CSV (categories checked against the policy's), the zones, the traffic counts, the
+    locked placements, the rate card and the terms; values the assets (`value_assets`,
+    priced as ``--pricing`` says) for prices and impacts.
     Shows a progress bar on a terminal. Prints the plan in words (`_plan_text`); with a
     plan, writes ``--out`` (`_report_plan`).
 
@@ -336,6 +450,7 @@ def _run_plan(args: argparse.Namespace) -> int:
         args.campaigns, categories=policy.categories, encoding=args.encoding or "utf-8"
     )
     zones = load_input(args, "zones")
+    extra = _value_inputs(args)
     terms = load_terms(args.terms)
     settings = PlanSettings(
         revenue_target=args.revenue_target, skip_unplaceable=args.skip_unplaceable
@@ -351,9 +466,11 @@ def _run_plan(args: argparse.Namespace) -> int:
     if args.scheduler:
         if locked is not None:
             raise PlannerError("--locked is not supported with --scheduler; plan in one process")
-        national = _plan_national(args, policy, assets, sites, zones, campaigns, settings, solver)
+        national = _plan_national(
+            args, policy, assets, sites, zones, campaigns, settings, solver, extra
+        )
         return _report_plan(national.plan, args.out)
-    values = value_assets(assets, zones=zones, rate_card=args.rates, terms=args.terms)
+    values = value_assets(assets, zones=zones, rate_card=args.rates, terms=args.terms, **extra)
     bar, update = progress_bar("planning")
     try:
         result = plan(
@@ -376,7 +493,7 @@ def _run_plan(args: argparse.Namespace) -> int:
     return _report_plan(result, args.out)
 
 
-def _plan_national(args, policy, assets, sites, zones, campaigns, settings, solver):
+def _plan_national(args, policy, assets, sites, zones, campaigns, settings, solver, extra):
     """Value, check and plan on the Dask cluster ``--scheduler`` names, region by region.
 
     Eligibility and valuation are partitioned (`planner.scale.partitioned_eligibility`,
@@ -402,7 +519,13 @@ def _plan_national(args, policy, assets, sites, zones, campaigns, settings, solv
     with connect(cluster) as client:
         elig = partitioned_eligibility(assets, sites, policy, client=client, **scale)
         values = partitioned_value_assets(
-            assets, zones=zones, rate_card=args.rates, terms=args.terms, client=client, **scale
+            assets,
+            zones=zones,
+            rate_card=args.rates,
+            terms=args.terms,
+            client=client,
+            **scale,
+            **extra,
         )
         national = plan_national(
             assets,

@@ -165,19 +165,25 @@ def partitioned_value_assets(
     client: Client | None = None,
     cluster: ClusterSettings = ClusterSettings(),
     cell_m: float = DEFAULT_CELL_M,
+    pricing: str | None = None,
+    traffic: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Run `planner.value_assets` per grid cell on a Dask cluster; the same table as one process.
 
-    Each cell is valued with the demand zones, transit points and points of interest
-    within the audience model's reach of its assets (``walking_radius_m``,
-    ``transit_radius_m``, ``poi_radius_m``). Council income is then apportioned over the
-    whole portfolio's sales, as the concession terms apply to the whole contract, and the
-    warnings are those of the whole portfolio.
+    Each cell is valued with the demand zones, transit points, points of interest and
+    traffic count points within the audience model's reach of its assets
+    (``walking_radius_m``, ``transit_radius_m``, ``poi_radius_m``, ``traffic_radius_m``).
+    Council income is then apportioned over the whole portfolio's sales, as the
+    concession terms apply to the whole contract, and the warnings are those of the whole
+    portfolio.
 
     Parameters
     ----------
     assets, zones, transit, pois, rate_card, terms, eligibility, params, assumptions, category_share
         As for `planner.value.valuation.value_assets`.
+    pricing, traffic
+        As for `planner.value.valuation.value_assets`: ``"cpt"``, ``"rate card"`` or None
+        (the card's own), and DfT count points with ``aadf`` (vehicles a day).
     client
         A `distributed.Client`; None runs `value_assets` in this process.
     cluster
@@ -217,8 +223,10 @@ def partitioned_value_assets(
         "params": params,
         "assumptions": assumptions,
         "category_share": category_share,
+        "pricing": pricing,
+        "traffic": traffic,
     }
-    neighbours = {"zones": zones, "transit": transit, "pois": pois}
+    neighbours = {"zones": zones, "transit": transit, "pois": pois, "traffic": traffic}
     if (
         client is None
         or not _partitionable(assets, *neighbours.values())
@@ -235,6 +243,7 @@ def partitioned_value_assets(
         "zones": params.walking_radius_m,
         "transit": params.transit_radius_m,
         "pois": params.poi_radius_m,
+        "traffic": params.traffic_radius_m,
     }
     members = {
         name: _halo_positions(cells, frame, crs, reach[name], keep_one=name == "zones")
@@ -252,6 +261,7 @@ def partitioned_value_assets(
         "params": params,
         "assumptions": assumptions,
         "category_share": category_share,
+        "pricing": pricing,
     }
     frames = run_tasks(client, _value_task, payloads, cluster, **common)
     values = pd.concat(frames).iloc[_assets_order(cells)]
@@ -265,7 +275,7 @@ def _value_task(
     eligibility: pd.DataFrame | None,
     **options: Any,
 ) -> gpd.GeoDataFrame:
-    """One cell's valuation (on a worker), with its halo of zones, transit and POIs."""
+    """One cell's valuation (on a worker), with its halo of zones, transit, POIs and traffic."""
     return value_assets(assets, eligibility=eligibility, **neighbours, **options)
 
 
