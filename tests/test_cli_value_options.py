@@ -24,7 +24,9 @@ AADF = (
     "7,2018,A58,Major,430000,434000,50000\n"
     "7,2019,A58,Major,430000,434000,60000\n"
 )
-CAMPAIGNS = "campaign_id,advertiser,category,budget,cycles,min_faces,max_faces\nC1,Bank,general,50000,1,1,2\n"
+CAMPAIGNS = """campaign_id,advertiser,category,budget,cycles,min_faces,max_faces
+C1,Bank,general,50000,1,1,2
+"""
 POLICY = """name = "No gambling"
 [[rules]]
 id = "no-gambling"

@@ -27,6 +27,7 @@ from planner.calendar import CYCLE_DAYS
 from planner.errors import PricingError
 from planner.presets import preset_file, preset_names
 from planner.value.audience import is_digital
+from planner.value.environment import ENVIRONMENTS, UNKNOWN, normalise_environment
 
 __all__ = [
     "PRICING",
@@ -53,6 +54,7 @@ _CARD_KEYS = {
     "area",
     "pricing",
     "cpt",
+    "environment",
 }
 #: How a card prices: flat from its rates, or by audience with its rates as the floor.
 PRICING = ("rate card", "cpt")
@@ -137,6 +139,13 @@ class RateCard:
     cpt
         Gross price per 1,000 impacts for ``"cpt"`` pricing, by format (e.g. ``"d48"``),
         else by ``"digital"`` or ``"classic"``, in the card's currency.
+    environment
+        Multiplier of a digital slot's price by environment class
+        (`planner.value.environment.ENVIRONMENTS`): ``{"*": {class: factor}}`` for every
+        digital format, and ``{format: {class: factor}}`` for one format, which wins. A
+        class not listed, ``"unknown"`` and classic faces get 1.
+    environment_source
+        Where the multipliers come from (the ``[environment]`` table's ``source``).
     """
 
     name: str
@@ -153,6 +162,36 @@ class RateCard:
     area: tuple[tuple[float, float, float, float], ...] = ()
     pricing: str = "rate card"
     cpt: dict[str, float] = field(default_factory=dict)
+    environment: dict[str, dict[str, float]] = field(default_factory=dict)
+    environment_source: str = ""
+
+    def environment_factor(
+        self, formats: np.ndarray, digital: np.ndarray, environments: np.ndarray
+    ) -> np.ndarray:
+        """Return each asset's price multiplier for its environment: 1 unless digital and listed.
+
+        Parameters
+        ----------
+        formats, digital, environments
+            Lower-case formats, digital flags and environment classes, shape (n_assets,).
+
+        Returns
+        -------
+        numpy.ndarray
+            Multipliers > 0, shape (n_assets,).
+
+        Examples
+        --------
+        >>> card = load_rate_card("uk-default")
+        >>> card.environment_factor(np.array(["d6"]), np.array([True]), np.array(["town_centre"]))
+        array([1.2])
+        """
+        every = self.environment.get("*", {})
+        factors = [
+            self.environment.get(f, every).get(e, every.get(e, 1.0)) if d else 1.0
+            for f, d, e in zip(formats, digital, environments, strict=True)
+        ]
+        return np.asarray(factors, dtype=float).reshape(len(formats))
 
     def cpt_for(self, formats: np.ndarray, digital: np.ndarray) -> np.ndarray:
         """Return the CPT of each asset: its format's, else digital's or classic's; NaN if none.
@@ -250,7 +289,52 @@ def load_rate_card(path_or_name: str | os.PathLike[str] | RateCard) -> RateCard:
         area=_area(data.get("area", []), where),
         pricing=_pricing(data, where),
         cpt=_cpt(data.get("cpt", {}), where),
+        environment=_environment(data.get("environment", {}), where),
+        environment_source=str(data.get("environment", {}).get("source", "")),
     )
+
+
+def _environment(value: Any, where: str) -> dict[str, dict[str, float]]:
+    """Check the ``[environment]`` table: class -> factor, and per format ``[environment.<f>]``.
+
+    Raises
+    ------
+    PricingError
+        Naming the key: not a table, a class not in `ENVIRONMENTS`, or a factor that is not
+        a positive number.
+    """
+    if not isinstance(value, dict):
+        raise PricingError(f"{where}: [environment] must be a table such as town_centre = 1.2")
+    tables: dict[str, dict[str, float]] = {"*": {}}
+    for key, item in value.items():
+        if key == "source":
+            continue
+        if isinstance(item, dict):
+            tables[str(key).strip().lower()] = {
+                cls: _factor(f"{key}.{cls}", factor, where) for cls, factor in item.items()
+            }
+        else:
+            tables["*"][key] = _factor(key, item, where)
+    for name, table in tables.items():
+        bad = sorted(set(table) - set(ENVIRONMENTS))
+        if bad:
+            place = "[environment]" if name == "*" else f"[environment.{name}]"
+            raise PricingError(
+                f"{where}: {place} has unknown environment(s) {', '.join(map(repr, bad))}; "
+                f"use {', '.join(ENVIRONMENTS)}"
+            )
+    return tables if any(tables.values()) else {}
+
+
+def _factor(key: str, value: Any, where: str) -> float:
+    """Check one environment multiplier: a positive finite number."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if not ok or not 0 < value < math.inf:
+        raise PricingError(
+            f"{where}: [environment] key '{key}' must be a positive multiplier such as 1.2; "
+            f"got {value!r}"
+        )
+    return float(value)
 
 
 def _pricing(data: dict[str, Any], where: str) -> str:
@@ -371,6 +455,7 @@ def price_assets(
     rate_card: RateCard | str | os.PathLike[str],
     *,
     pricing: str | None = None,
+    environment: pd.Series | np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Price every asset for one cycle, gross: per face, or per slot for digital faces.
 
@@ -382,7 +467,10 @@ def price_assets(
         price = max(rate, cpt[format, else digital/classic] * weekly_impacts * 14 / 7 / 1000)
 
     so two faces of one format with different impacts get different prices when either is
-    above the floor. A non-negative ``price_per_cycle`` in the asset file overrides the card.
+    above the floor. A digital slot's price is then multiplied by the card's
+    ``[environment]`` factor for the screen's environment class (a slot price per format
+    and environment; 1 for classic faces and unknown environments). A non-negative
+    ``price_per_cycle`` in the asset file overrides the card.
 
     Parameters
     ----------
@@ -397,6 +485,10 @@ def price_assets(
     pricing
         ``"rate card"`` (flat), ``"cpt"`` (by audience, rate as floor), or None for the
         card's own ``pricing`` (``uk-default``: ``"cpt"``).
+    environment
+        Environment class of each asset (`planner.value.environment.ENVIRONMENTS`),
+        aligned with ``assets``, e.g. ``classify_environment(...)["environment"]``; None
+        reads the asset file's ``environment`` column (``"unknown"`` without one).
 
     Returns
     -------
@@ -404,9 +496,10 @@ def price_assets(
         Indexed like ``assets``: ``price_per_cycle`` (gross, in the card's currency, major
         units), ``price_source`` (``"asset file"``, ``"rate card"``, ``"cpm"`` or
         ``"cpt"``: the audience price above the rate),
-        ``currency``, ``tier`` and ``rate`` (the entry's label such as
-        ``d48/digital/prime``; empty for a price from the asset file). A price given in
-        the asset file wins.
+        ``currency``, ``tier``, ``rate`` (the entry's label such as
+        ``d48/digital/prime``; empty for a price from the asset file), ``environment``
+        and ``environment_factor`` (the multiplier applied; 1 for a price from the asset
+        file). A price given in the asset file wins.
 
     Raises
     ------
@@ -461,8 +554,12 @@ def price_assets(
         above = (source == "rate card") & (np.nan_to_num(audience, nan=-1.0) > price)
         price = np.where(above, audience, price)
         source = np.where(above, "cpt", source)
+    envs = _environments(assets, environment)
+    factor = card.environment_factor(formats, digital, envs)
+    price = price * factor
     given = _given_prices(assets)
     has_price = ~np.isnan(given)
+    factor = np.where(has_price, 1.0, factor)
     price = np.where(has_price, given, price)
     source = np.where(has_price, "asset file", source)
     label = np.where(has_price, "", label)
@@ -473,9 +570,22 @@ def price_assets(
             "currency": card.currency,
             "tier": tiers,
             "rate": label,
+            "environment": envs,
+            "environment_factor": factor,
         },
         index=assets.index,
     )
+
+
+def _environments(assets: pd.DataFrame, environment: pd.Series | np.ndarray | None) -> np.ndarray:
+    """Return each asset's environment class: as given, else the asset file's, else unknown."""
+    if environment is None:
+        if "environment" not in assets.columns:
+            return np.full(len(assets), UNKNOWN, dtype=object)
+        environment = assets["environment"]
+    if isinstance(environment, pd.Series):
+        environment = environment.reindex(assets.index).to_numpy(dtype=object)
+    return np.array([normalise_environment(v) for v in environment], dtype=object)
 
 
 def load_toml(

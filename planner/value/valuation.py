@@ -28,6 +28,7 @@ from planner.value.concession import (
     load_terms,
     terms_to_dict,
 )
+from planner.value.environment import EnvironmentParams, classify_environment
 from planner.value.rates import (
     RateCard,
     card_for_location,
@@ -255,23 +256,24 @@ def value_assets(
     Returns
     -------
     geopandas.GeoDataFrame
-        One row per asset in EPSG:4326: ``asset_id`` (and ``asset_type``, ``format``,
-        ``name``, ``ward`` when present), ``faces``, ``digital``, ``slots``,
-        ``weekly_impacts``, ``impacts_source``, ``modelled_impacts`` (impacts a week per
-        face and advertiser), ``resident_share`` (modelled share of its passers living
-        within walking distance, for `planner.value.reach`), ``price_per_cycle``,
-        ``price_source`` (``"cpt"`` where the audience price beats the rate), ``currency``,
-        ``tier``, ``annual_value_full`` and per scenario ``annual_value_*``,
-        ``expected_sales_*`` and ``council_income_*`` (currency a year, major units);
-        with ``eligibility`` also ``demand_share_out_of_reach`` and
-        ``value_out_of_reach_central``. ``status`` (an ``unavailable`` asset is in no plan
-        and is valued at 0) and
-        ``uniform_audience`` (True where the modelled audience had no demand zones to
-        follow). ``estimate`` labels every row as a modelled estimate and ``attrs`` holds
-        the note, the calibration, the rate card and terms names, the agency commission,
-        the contract year and ``warnings``: one sentence per figure that depends on where
-        the data is (assets outside the rate card's ``area``, naming the card to choose;
-        unavailable assets; audiences without demand zones).
+        One row per asset in EPSG:4326: ``asset_id`` (and ``asset_type``, ``format``, ``name``,
+        ``ward`` when present), ``faces``, ``digital``, ``slots``, ``weekly_impacts``,
+        ``impacts_source``, ``modelled_impacts`` (impacts a week per face and advertiser),
+        ``resident_share`` (modelled share of its passers living within walking distance, for
+        `planner.value.reach`), ``price_per_cycle``, ``price_source`` (``"cpt"`` where the audience
+        price beats the rate), ``currency``, ``tier``, ``environment`` and ``environment_source``
+        (the screen's environment class, from the asset file or modelled from nearby stations and
+        points of interest by `planner.value.environment.classify_environment`),
+        ``environment_factor`` (the rate card's multiplier of a digital slot's price for it),
+        ``annual_value_full`` and per scenario ``annual_value_*``, ``expected_sales_*`` and
+        ``council_income_*`` (currency a year, major units); with ``eligibility`` also
+        ``demand_share_out_of_reach`` and ``value_out_of_reach_central``. ``status`` (an
+        ``unavailable`` asset is in no plan and is valued at 0) and ``uniform_audience`` (True where
+        the modelled audience had no demand zones to follow). ``estimate`` labels every row as a
+        modelled estimate and ``attrs`` holds the note, the calibration, the rate card and terms
+        names, the agency commission, the contract year and ``warnings``: one sentence per figure
+        that depends on where the data is (assets outside the rate card's ``area``, naming the card
+        to choose; unavailable assets; audiences without demand zones).
 
     Raises
     ------
@@ -294,11 +296,16 @@ def value_assets(
     impacts = estimate_impacts(
         assets, zones, transit=transit, pois=pois, params=params, traffic=traffic
     )
-    prices = price_assets(assets, impacts, card, pricing=pricing)
+    environment = classify_environment(assets, transit=transit, pois=pois)
+    prices = price_assets(
+        assets, impacts, card, pricing=pricing, environment=environment["environment"]
+    )
     out = _asset_columns(assets, params)
     audience = ["weekly_impacts", "impacts_source", "modelled_impacts", "resident_share"]
     out = out.join(impacts[audience])
     out = out.join(prices[["price_per_cycle", "price_source", "currency", "tier"]])
+    out = out.join(environment[["environment", "environment_source"]])
+    out["environment_factor"] = prices["environment_factor"]
     out["status"], unavailable = _status(assets)
     warnings += _unavailable_warning(out["asset_id"], unavailable)
     out["uniform_audience"], uniform = _uniform_audience(impacts, zones, transit, pois, params)
@@ -808,8 +815,9 @@ def assumptions_table(
     -------
     pandas.DataFrame
         Columns ``group``, ``name``, ``value``, ``unit`` and ``description`` (meaning and
-        source). With ``rate_card``, its pricing and CPTs; with ``terms``, those of every
-        kind of concession they name (group ``terms: <kind>``).
+        source). With ``rate_card``, its pricing, CPTs and environment multipliers (and
+        the thresholds that classify environments); with ``terms``, those of every kind of
+        concession they name (group ``terms: <kind>``).
 
     Raises
     ------
@@ -854,6 +862,18 @@ def assumptions_table(
             ("rate card", f"cpt[{k}]", v, f"{card.currency}/1000 impacts", pricing)
             for k, v in card.cpt.items()
         ]
+        rows += [
+            (
+                "rate card",
+                f"environment[{fmt}][{cls}]",
+                factor,
+                "x digital slot price",
+                card.environment_source,
+            )
+            for fmt, table in card.environment.items()
+            for cls, factor in table.items()
+        ]
+        rows += _dataclass_rows("environment", EnvironmentParams())
     if terms is not None:
         for deal in terms_by_kind(terms).values():
             rows += _terms_rows(deal)
