@@ -134,3 +134,37 @@ def test_plan_takes_traffic_and_pricing(capsys, files, tmp_path):
     with pytest.raises(SystemExit):
         main([*argv[:-6], "--pricing", "nope"])
     assert "--pricing" in capsys.readouterr().err
+
+
+def _road_extract(path: Path) -> str:
+    """A one-way .osm extract: a trunk road passing 10 m from B2 (no count point near B2)."""
+    from pyproj import Transformer
+
+    to_degrees = Transformer.from_crs(27700, 4326, always_xy=True)
+    nodes = [to_degrees.transform(x, 434010) for x in (431900, 432100)]
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6">\n'
+        + "".join(
+            f'<node id="{i}" lat="{lat:.7f}" lon="{lon:.7f}"/>\n'
+            for i, (lon, lat) in enumerate(nodes, start=1)
+        )
+        + '<way id="9"><nd ref="1"/><nd ref="2"/><tag k="highway" v="trunk"/></way>\n</osm>\n',
+        encoding="utf-8",
+    )
+    return str(path)
+
+
+def test_roads_give_faces_without_a_count_the_road_class_proxy(capsys, files, tmp_path):
+    roads = _road_extract(tmp_path / "roads.osm")
+    out = tmp_path / "values.csv"
+    code, printed, _ = _value(capsys, files, out, "--traffic", files["aadf"], "--roads", roads)
+    assert code == 0
+    table = pd.read_csv(out).set_index("asset_id")
+    assert table.loc["B1", "vehicle_source"] == "modelled (DfT traffic count)"
+    assert table.loc["B2", "vehicle_source"] == "modelled (road-class proxy)"
+    assert table.loc["B2", "vehicle_aadf"] == 18_700
+    assert "Roads: 1 OpenStreetMap road(s) from roads.osm" in printed
+    assert "1 roadside face(s) without a count take the flow of their road's class" in printed
+    code, _, err = _value(capsys, files, tmp_path / "v.csv", "--roads", files["aadf"])
+    assert code == 2
+    assert f"error: --roads {files['aadf']}:" in err

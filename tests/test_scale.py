@@ -13,11 +13,22 @@ import sys
 import types
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import _campaign, free_port, make_assets, make_points, make_sites, make_zones
+from conftest import (
+    BUILDER_CRS,
+    ORIGIN,
+    _campaign,
+    free_port,
+    make_assets,
+    make_points,
+    make_sites,
+    make_zones,
+)
 from pandas.testing import assert_frame_equal
+from shapely.geometry import LineString
 
 import planner
 from planner.cli import main
@@ -112,11 +123,18 @@ def test_partitioned_eligibility_and_values_equal_one_process_across_cell_border
 def test_partitioned_values_with_traffic_and_flat_pricing_equal_one_process(client, town):
     assets, _, zones, _ = town
     traffic = make_points(_spread(30, 5), aadf=np.linspace(500.0, 60_000.0, 30))
-    options = {"zones": zones, "traffic": traffic, "pricing": "rate card"}
+    ends = np.array(_spread(40, 6)).reshape(20, 2, 2) + np.array(ORIGIN)
+    roads = gpd.GeoDataFrame(
+        {"highway": ["primary", "residential"] * 10},
+        geometry=[LineString(e) for e in ends],
+        crs=BUILDER_CRS,
+    )
+    options = {"zones": zones, "traffic": traffic, "roads": roads, "pricing": "rate card"}
     values_one = planner.value_assets(assets, **options)
     values_split = partitioned_value_assets(assets, client=client, cell_m=CELL_M, **options)
     assert_frame_equal(values_split, values_one, check_exact=True)
     assert (values_one["price_source"] == "rate card").all()
+    assert values_one["vehicle_source"].value_counts().size == 3  # count, proxy and none
 
 
 def test_without_a_client_the_one_process_functions_run(town):

@@ -37,7 +37,7 @@ PRICING_CHOICES = {"cpt": "cpt", "rate-card": "rate card"}
 
 
 def _add_value_options(parser: argparse.ArgumentParser) -> None:
-    """Add ``--traffic``, ``--traffic-year`` and ``--pricing`` to a subcommand that values assets.
+    """Add ``--traffic``, ``--traffic-year``, ``--roads`` and ``--pricing`` to a valuing subcommand.
 
     Parameters
     ----------
@@ -58,6 +58,13 @@ def _add_value_options(parser: argparse.ArgumentParser) -> None:
         help="with --traffic, use this year's counts (default: each count point's latest)",
     )
     parser.add_argument(
+        "--roads",
+        metavar="EXTRACT",
+        help="OpenStreetMap extract (.osm.pbf or .osm): roadside formats with no count point "
+        "within 300 m take the flow of their nearest road's class within 50 m (a documented "
+        "proxy, labelled 'modelled (road-class proxy)'; measured counts win)",
+    )
+    parser.add_argument(
         "--pricing",
         choices=sorted(PRICING_CHOICES),
         help="cpt: price by audience (cost per thousand impacts) with the rate card as the "
@@ -67,39 +74,47 @@ def _add_value_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _value_inputs(args: argparse.Namespace) -> dict[str, Any]:
-    """Read ``--traffic`` and ``--pricing`` into keywords of `value_assets`.
+    """Read ``--traffic``, ``--roads`` and ``--pricing`` into keywords of `value_assets`.
 
     Parameters
     ----------
     args
-        Parsed arguments with ``traffic``, ``traffic_year`` and ``pricing``
+        Parsed arguments with ``traffic``, ``traffic_year``, ``roads`` and ``pricing``
         (`_add_value_options`).
 
     Returns
     -------
     dict
-        ``pricing`` (``"cpt"``, ``"rate card"`` or None for the card's own) and
-        ``traffic`` (count points from `planner.io.traffic.load_traffic_counts`, or None).
+        ``pricing`` (``"cpt"``, ``"rate card"`` or None for the card's own), ``traffic``
+        (count points from `planner.io.traffic.load_traffic_counts`, or None) and
+        ``roads`` (motor roads from `planner.io.roads.load_roads`, or None).
 
     Raises
     ------
     PlannerError
-        When ``--traffic-year`` is given without ``--traffic``, or the traffic file cannot
-        be read, lacks a DfT column, has bad rows or no count for ``--traffic-year``; the
-        message starts with ``--traffic`` and the file.
+        When ``--traffic-year`` is given without ``--traffic``, the traffic file cannot
+        be read, lacks a DfT column, has bad rows or no count for ``--traffic-year``, or
+        the roads extract is missing or not OpenStreetMap data; the message starts with
+        the flag and the file.
     """
+    from planner.io.roads import load_roads
     from planner.io.traffic import load_traffic_counts
 
     pricing = PRICING_CHOICES[args.pricing] if args.pricing else None
-    if args.traffic is None:
-        if args.traffic_year is not None:
-            raise PlannerError("--traffic-year needs --traffic FILE (a DfT AADF file)")
-        return {"pricing": pricing, "traffic": None}
+    if args.traffic is None and args.traffic_year is not None:
+        raise PlannerError("--traffic-year needs --traffic FILE (a DfT AADF file)")
+    traffic = roads = None
     try:
-        traffic = load_traffic_counts(args.traffic, year=args.traffic_year)
+        if args.traffic is not None:
+            traffic = load_traffic_counts(args.traffic, year=args.traffic_year)
     except PlannerError as exc:
         raise PlannerError(f"--traffic {args.traffic}: {exc}") from None
-    return {"pricing": pricing, "traffic": traffic}
+    try:
+        if args.roads is not None:
+            roads = load_roads(args.roads)
+    except PlannerError as exc:
+        raise PlannerError(f"--roads {args.roads}: {exc}") from None
+    return {"pricing": pricing, "traffic": traffic, "roads": roads}
 
 
 # --- value ----------------------------------------------------------------------------------
@@ -239,18 +254,18 @@ def _run_value(args: argparse.Namespace) -> int:
 
 
 def _print_audience_inputs(values: pd.DataFrame, extra: dict[str, Any]) -> None:
-    """Print how prices were set and, with ``--traffic``, how many faces have a vehicle audience.
+    """Print how prices were set and how many faces have a vehicle audience, and from what.
 
     Parameters
     ----------
     values
         `value_assets` table (``price_source``, ``format``).
     extra
-        `_value_inputs` keywords: ``pricing`` and ``traffic``.
+        `_value_inputs` keywords: ``pricing``, ``traffic`` and ``roads``.
     """
     import pandas as pd
 
-    from planner.value.audience import AudienceParams
+    from planner.value.audience import ROAD_CLASS_PROXY, TRAFFIC_COUNT, AudienceParams
 
     by = values["price_source"].value_counts()
     cpt = int(by.get("cpt", 0))
@@ -258,15 +273,21 @@ def _print_audience_inputs(values: pd.DataFrame, extra: dict[str, Any]) -> None:
         f"Pricing: {extra['pricing'] or 'the rate card default'}; {cpt} asset(s) priced by "
         "audience above their rate (modelled impacts x CPT)"
     )
-    traffic = extra["traffic"]
+    traffic, roads = extra["traffic"], extra.get("roads")
+    source = values.get("vehicle_source", pd.Series(dtype=object))
     if traffic is not None:
-        roadside = values.get("format", pd.Series(dtype=object)).astype(str).str.lower()
-        n = int(roadside.isin(AudienceParams().roadside_formats).sum())
+        n = int((source == TRAFFIC_COUNT).sum())
         print(
             f"Traffic: {len(traffic)} DfT count point(s) from {traffic.attrs.get('source', '')}; "
-            f"{n} asset(s) of roadside formats add the vehicle audience of the nearest count "
-            f"point within {AudienceParams().traffic_radius_m:.0f} m (modelled from measured "
-            "counts)"
+            f"{n} roadside face(s) add the vehicle audience of the nearest count point within "
+            f"{AudienceParams().traffic_radius_m:.0f} m (modelled from measured counts)"
+        )
+    if roads is not None:
+        n = int((source == ROAD_CLASS_PROXY).sum())
+        print(
+            f"Roads: {len(roads)} OpenStreetMap road(s) from {roads.attrs.get('source', '')} "
+            f"({roads.attrs.get('attribution', '')}); {n} roadside face(s) without a count "
+            "take the flow of their road's class (modelled: road-class proxy)"
         )
 
 

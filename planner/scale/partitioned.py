@@ -167,6 +167,7 @@ def partitioned_value_assets(
     cell_m: float = DEFAULT_CELL_M,
     pricing: str | None = None,
     traffic: gpd.GeoDataFrame | None = None,
+    roads: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Run `planner.value_assets` per grid cell on a Dask cluster; the same table as one process.
 
@@ -181,9 +182,10 @@ def partitioned_value_assets(
     ----------
     assets, zones, transit, pois, rate_card, terms, eligibility, params, assumptions, category_share
         As for `planner.value.valuation.value_assets`.
-    pricing, traffic
+    pricing, traffic, roads
         As for `planner.value.valuation.value_assets`: ``"cpt"``, ``"rate card"`` or None
-        (the card's own), and DfT count points with ``aadf`` (vehicles a day).
+        (the card's own), DfT count points with ``aadf`` (vehicles a day) and OpenStreetMap
+        roads with ``highway`` (the road-class proxy, within ``road_radius_m``).
     client
         A `distributed.Client`; None runs `value_assets` in this process.
     cluster
@@ -225,8 +227,10 @@ def partitioned_value_assets(
         "category_share": category_share,
         "pricing": pricing,
         "traffic": traffic,
+        "roads": roads,
     }
     neighbours = {"zones": zones, "transit": transit, "pois": pois, "traffic": traffic}
+    neighbours["roads"] = roads
     if (
         client is None
         or not _partitionable(assets, *neighbours.values())
@@ -244,6 +248,7 @@ def partitioned_value_assets(
         "transit": params.transit_radius_m,
         "pois": params.poi_radius_m,
         "traffic": params.traffic_radius_m,
+        "roads": params.road_radius_m,
     }
     members = {
         name: _halo_positions(cells, frame, crs, reach[name], keep_one=name == "zones")

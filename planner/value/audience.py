@@ -20,6 +20,8 @@ from planner.geo import metric_crs
 __all__ = [
     "MEASURED",
     "MODELLED",
+    "ROAD_CLASS_PROXY",
+    "TRAFFIC_COUNT",
     "AudienceParams",
     "Calibration",
     "calibrate",
@@ -30,6 +32,10 @@ __all__ = [
 
 MODELLED = "modelled"
 MEASURED = "measured"
+#: ``vehicle_source`` of a roadside face whose vehicle audience comes from a traffic count.
+TRAFFIC_COUNT = "modelled (DfT traffic count)"
+#: ``vehicle_source`` of a roadside face whose vehicle audience comes from its road's class.
+ROAD_CLASS_PROXY = "modelled (road-class proxy)"
 _NOTE = (
     "weekly_impacts are per face and per advertiser (digital faces: 1/slots share of time); "
     "'modelled' figures are estimates from open data (see AudienceParams), not Route data"
@@ -65,6 +71,7 @@ _NON_NEGATIVE = (
     "default_transit_passers",
     "traffic_radius_m",
     "vehicle_occupancy",
+    "road_radius_m",
 )
 
 
@@ -82,6 +89,19 @@ def _transit_defaults() -> dict[str, float]:
         "subway_station": 40_000.0,
         "subway_entrance": 8_000.0,
         "ferry_terminal": 2_000.0,
+    }
+
+
+def _road_class_defaults() -> dict[str, float]:
+    return {
+        "motorway": 80_000.0,
+        "trunk": 18_700.0,
+        "primary": 18_700.0,
+        "secondary": 9_500.0,
+        "tertiary": 2_200.0,
+        "unclassified": 1_400.0,
+        "residential": 1_400.0,
+        "living_street": 500.0,
     }
 
 
@@ -115,8 +135,8 @@ class AudienceParams:
           + sum(transit_weekly_passers[kind_s] * exp(-d_s / transit_decay_m),
                 d_s <= transit_radius_m)
           + sum(poi_weekly_visitors * exp(-d_p / poi_decay_m), d_p <= poi_radius_m)
-          + aadf_nearest * 7 * vehicle_occupancy * facing_share   (roadside formats, with
-                                                                   traffic counts))
+          + aadf * 7 * vehicle_occupancy * facing_share   (roadside formats: aadf of the
+                        nearest traffic count point, else road_class_aadf of the nearest road))
 
     Without zones the residential sum is replaced by ``no_zone_weekly_passers``. Each
     field's ``metadata["doc"]`` gives its meaning and source (see ``docs/valuation.md``,
@@ -179,6 +199,21 @@ class AudienceParams:
     facing_share
         Share of the two-way flow that faces a panel (0.5: a face is seen from one
         direction of travel; AADF counts both).
+    road_radius_m
+        Without a count point within ``traffic_radius_m``, a roadside face takes the class
+        of the nearest motor road within this distance, in metres (50, assumption: a
+        roadside panel stands at or near the kerb of the road it faces).
+    road_class_aadf
+        Vehicles a day (both directions) assumed on a road of each OpenStreetMap
+        ``highway`` class when no count is given: a proxy, labelled so. motorway 80,000
+        (Leeds' 2019 DfT count points: median 83,093 on motorways; Great Britain: 68.6bn
+        vehicle miles a year on ~2,300 miles of motorway, DfT road traffic estimates to
+        March 2019, ~81,700 a day); trunk and primary 18,700 (Leeds' A-road median 18,727;
+        the GB average A road, 149.7bn vehicle miles on ~30,000 miles, is ~13,700);
+        secondary 9,500 (Leeds' B-road median 9,482); tertiary 2,200 (Leeds' median minor
+        count point, 2,229, mostly C roads); unclassified and residential 1,400 (GB minor
+        roads: 110.7bn vehicle miles on ~214,000 miles, ~1,400 a day); living_street 500
+        (assumption).
 
     Raises
     ------
@@ -271,6 +306,25 @@ class AudienceParams:
     facing_share: float = _param(
         0.5, "Share of the two-way daily flow facing a panel (one direction of travel)"
     )
+    road_radius_m: float = _param(
+        50.0,
+        "Without a count point, a roadside face takes the class of the nearest motor road "
+        "within this distance (assumption: a roadside panel stands by the road it faces)",
+        "m",
+    )
+    road_class_aadf: dict[str, float] = field(
+        default_factory=_road_class_defaults,
+        metadata={
+            "unit": "vehicles/day",
+            "doc": "Road-class proxy for roadside faces without a traffic count, by OSM "
+            "highway class: motorway 80,000 (Leeds 2019 DfT median 83,093; GB ~81,700 from "
+            "68.6bn vehicle miles on ~2,300 miles); trunk/primary 18,700 (Leeds A-road median "
+            "18,727; GB average ~13,700); secondary 9,500 (Leeds B-road median 9,482); "
+            "tertiary 2,200 (Leeds minor median 2,229); unclassified/residential 1,400 (GB "
+            "minor roads: 110.7bn vehicle miles on ~214,000 miles); living_street 500 "
+            "(assumption)",
+        },
+    )
 
     def __post_init__(self) -> None:
         """Check every parameter's range; raise `ValueError` naming the bad ones."""
@@ -282,6 +336,8 @@ class AudienceParams:
             bad.append("facing_share")
         if not all(0 < v <= 1 for v in [*self.visibility.values(), self.default_visibility]):
             bad.append("visibility")
+        if not all(0 <= v < np.inf for v in self.road_class_aadf.values()):
+            bad.append("road_class_aadf")
         if bad:
             raise ValueError(
                 f"AudienceParams: invalid value for {', '.join(bad)}; distances and decays "
@@ -338,6 +394,7 @@ def estimate_impacts(
     pois: gpd.GeoDataFrame | None = None,
     params: AudienceParams = AudienceParams(),
     traffic: gpd.GeoDataFrame | None = None,
+    roads: gpd.GeoDataFrame | None = None,
 ) -> pd.DataFrame:
     """Estimate weekly impacts per face and per advertiser for every asset, labelled by source.
 
@@ -369,6 +426,11 @@ def estimate_impacts(
         `planner.io.traffic.load_traffic_counts` of a DfT file: roadside formats
         (``params.roadside_formats``) add ``aadf x 7 x vehicle_occupancy x facing_share``
         people a week from the nearest point within ``params.traffic_radius_m``.
+    roads
+        Motor roads with their OpenStreetMap ``highway`` class
+        (`planner.io.roads.load_roads`): a roadside face with no count point within
+        ``params.traffic_radius_m`` takes ``params.road_class_aadf`` of the nearest road
+        within ``params.road_radius_m`` as its flow (a proxy; measured counts win).
 
     Returns
     -------
@@ -378,7 +440,10 @@ def estimate_impacts(
         impacts per week per face and per advertiser (a digital face's share of time is
         ``1/slots``); and ``resident_share``, the modelled share of the passers who live
         within walking distance (the residential term over all passers, in [0, 1]; used by
-        `planner.value.reach` to send that part of the impacts to the face's catchment).
+        `planner.value.reach` to send that part of the impacts to the face's catchment);
+        ``vehicle_aadf`` (the flow a roadside face's vehicle audience was modelled from,
+        vehicles a day, 0 where none) and ``vehicle_source`` (`TRAFFIC_COUNT`,
+        `ROAD_CLASS_PROXY` or ``""``): a measured count wins over the road-class proxy.
         With ``params.min_measured_for_calibration`` or more measured assets the
         modelled figures are calibrated; ``attrs["calibration"]`` is then the
         `Calibration` as a dict (else None) and ``attrs["note"]`` says what the figures are.
@@ -395,7 +460,9 @@ def estimate_impacts(
     >>> impacts = estimate_impacts(assets, zones, transit=stops)
     >>> impacts["weekly_impacts"].median()
     """
-    modelled, resident_share = _modelled(assets, zones, transit, pois, params, traffic)
+    modelled, resident_share, vehicles = _modelled(
+        assets, zones, transit, pois, params, traffic, roads
+    )
     measured = _measured(assets)
     has_measured = ~np.isnan(measured)
     calibration = None
@@ -408,6 +475,8 @@ def estimate_impacts(
             "impacts_source": np.where(has_measured, MEASURED, MODELLED),
             "modelled_impacts": modelled,
             "resident_share": resident_share,
+            "vehicle_aadf": vehicles[0],
+            "vehicle_source": vehicles[1],
         },
         index=assets.index,
     )
@@ -426,6 +495,7 @@ def calibrate(
     holdout: float = 0.3,
     seed: int = 0,
     traffic: gpd.GeoDataFrame | None = None,
+    roads: gpd.GeoDataFrame | None = None,
 ) -> Calibration:
     """Fit the scale of the model to the assets' measured ``weekly_impacts``.
 
@@ -437,7 +507,7 @@ def calibrate(
 
     Parameters
     ----------
-    assets, zones, transit, pois, params, traffic
+    assets, zones, transit, pois, params, traffic, roads
         As for `estimate_impacts`; ``assets`` needs ``weekly_impacts`` for some rows.
     holdout
         Share of the measured assets held out to estimate the error, in [0, 1); at least
@@ -464,7 +534,7 @@ def calibrate(
     """
     if not 0 <= holdout < 1:
         raise PlannerError(f"holdout must be in [0, 1); got {holdout}")
-    modelled, _ = _modelled(assets, zones, transit, pois, params, traffic)
+    modelled, _, _ = _modelled(assets, zones, transit, pois, params, traffic, roads)
     return _fit_scale(modelled, _measured(assets), holdout=holdout, seed=seed)
 
 
@@ -529,14 +599,16 @@ def _modelled(
     pois: gpd.GeoDataFrame | None,
     params: AudienceParams,
     traffic: gpd.GeoDataFrame | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
+    roads: gpd.GeoDataFrame | None = None,
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """Compute uncalibrated modelled impacts per face and per advertiser, shape (n_assets,).
 
     Passers a week (base + residential + transit + POI terms) times the format's
     visibility, divided by the slots of a digital face (share of time). Also the share of
     the passers that is the residential term (people living within walking distance),
     shape (n_assets,), which `planner.value.reach` uses to send that part of a face's
-    impacts to its catchment.
+    impacts to its catchment. And the roadside faces' vehicle flow with its source
+    (`_vehicle_flow`).
 
     Raises
     ------
@@ -545,6 +617,7 @@ def _modelled(
     """
     frames = {"assets": assets, "zones": zones, "transit": transit, "pois": pois}
     frames["traffic"] = traffic
+    frames["roads"] = roads
     for name, frame in frames.items():
         if frame is not None and frame.crs is None:
             raise PlannerError(
@@ -573,43 +646,70 @@ def _modelled(
         passers += _decayed_sum(
             here, _points(pois_m), visitors, radius=params.poi_radius_m, decay=params.poi_decay_m
         )
-    if traffic is not None and len(traffic):
-        passers += _vehicle_passers(here, assets, traffic.to_crs(crs), params)
+    traffic_m = traffic.to_crs(crs) if traffic is not None else None
+    roads_m = roads.to_crs(crs) if roads is not None else None
+    aadf, source = _vehicle_flow(here, assets, traffic_m, roads_m, params)
+    passers += aadf * 7 * params.vehicle_occupancy * params.facing_share
     impacts = passers * _visibility(assets, params) / _share_of_time_slots(assets, params)
     resident_share = np.divide(residents, passers, out=np.zeros(len(here)), where=passers > 0)
-    return impacts, resident_share
+    return impacts, resident_share, (aadf, source)
 
 
-def _vehicle_passers(
-    here: np.ndarray, assets: pd.DataFrame, traffic: gpd.GeoDataFrame, params: AudienceParams
-) -> np.ndarray:
-    """Return people a week passing each roadside face in vehicles, shape (n_assets,).
+def _vehicle_flow(
+    here: np.ndarray,
+    assets: pd.DataFrame,
+    traffic: gpd.GeoDataFrame | None,
+    roads: gpd.GeoDataFrame | None,
+    params: AudienceParams,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the daily vehicle flow past each roadside face and where it comes from.
 
-    ``aadf * 7 * vehicle_occupancy * facing_share`` of the nearest count point within
-    ``traffic_radius_m`` (`shapely.STRtree.query_nearest`), for the formats of
-    ``params.roadside_formats``; 0 elsewhere. ``traffic`` is in the metric CRS of
-    ``here`` and has ``aadf`` (vehicles a day, both directions), as
-    `planner.io.traffic.load_traffic_counts` returns it.
+    For the formats of ``params.roadside_formats``: the ``aadf`` of the nearest count point
+    within ``traffic_radius_m`` (`shapely.STRtree.query_nearest`), labelled
+    `TRAFFIC_COUNT`; else ``road_class_aadf`` of the class of the nearest road within
+    ``road_radius_m``, labelled `ROAD_CLASS_PROXY`; else 0 and ``""``. Other formats: 0.
+    ``traffic`` and ``roads`` are in the metric CRS of ``here``.
+
+    Returns
+    -------
+    tuple
+        ``(aadf, source)``: vehicles a day (both directions) and labels, shape (n_assets,).
 
     Raises
     ------
     PlannerError
-        When ``traffic`` has no ``aadf`` column.
+        When ``traffic`` has no ``aadf`` column, or ``roads`` no ``highway`` column.
     """
-    if "aadf" not in traffic.columns:
-        raise PlannerError(
-            "'traffic' has no 'aadf' column (vehicles a day); load a DfT AADF file with "
-            "planner.io.traffic.load_traffic_counts(...)"
-        )
-    flow = _column(traffic, "aadf", 0.0)
     roadside = _text(assets, "format", "other").isin(params.roadside_formats).to_numpy()
-    near, point = shapely.STRtree(_points(traffic)).query_nearest(
-        here, max_distance=params.traffic_radius_m, all_matches=False
-    )
     daily = np.zeros(len(here))
-    daily[near] = flow[point]
-    weekly = daily * 7 * params.vehicle_occupancy * params.facing_share
-    return np.where(roadside, weekly, 0.0)
+    source = np.full(len(here), "", dtype=object)
+    if traffic is not None and len(traffic):
+        if "aadf" not in traffic.columns:
+            raise PlannerError(
+                "'traffic' has no 'aadf' column (vehicles a day); load a DfT AADF file with "
+                "planner.io.traffic.load_traffic_counts(...)"
+            )
+        near, point = shapely.STRtree(_points(traffic)).query_nearest(
+            here, max_distance=params.traffic_radius_m, all_matches=False
+        )
+        daily[near] = _column(traffic, "aadf", 0.0)[point]
+        source[near] = TRAFFIC_COUNT
+    if roads is not None and len(roads):
+        if "highway" not in roads.columns:
+            raise PlannerError(
+                "'roads' has no 'highway' column (the OpenStreetMap road class); read an "
+                "extract with planner.io.roads.load_roads(...)"
+            )
+        todo = np.flatnonzero(roadside & (source == ""))
+        near, road = shapely.STRtree(roads.geometry.to_numpy()).query_nearest(
+            here[todo], max_distance=params.road_radius_m, all_matches=False
+        )
+        classes = _text(roads, "highway", "").map(lambda h: h.removesuffix("_link"))
+        flow = classes.map(params.road_class_aadf).to_numpy(dtype=float)
+        known = ~np.isnan(flow[road])
+        daily[todo[near[known]]] = flow[road[known]]
+        source[todo[near[known]]] = ROAD_CLASS_PROXY
+    return np.where(roadside, daily, 0.0), np.where(roadside, source, "")
 
 
 def _residential(

@@ -205,6 +205,7 @@ def value_assets(
     category_share: dict[str, float] = DEFAULT_CATEGORY_SHARE,
     pricing: str | None = None,
     traffic: gpd.GeoDataFrame | None = None,
+    roads: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Value every asset a year: audience, price, gross media value, sales, council income.
 
@@ -252,6 +253,11 @@ def value_assets(
     traffic
         Road traffic count points with ``aadf`` (`planner.io.traffic.load_traffic_counts`):
         the vehicle audience of roadside formats (48/96-sheet, d48, d96).
+    roads
+        Motor roads with their OpenStreetMap ``highway`` class
+        (`planner.io.roads.load_roads`): roadside faces without a count point nearby take
+        the documented flow of their road's class instead (a proxy, labelled
+        ``vehicle_source = "modelled (road-class proxy)"``).
 
     Returns
     -------
@@ -260,7 +266,9 @@ def value_assets(
         ``ward`` when present), ``faces``, ``digital``, ``slots``, ``weekly_impacts``,
         ``impacts_source``, ``modelled_impacts`` (impacts a week per face and advertiser),
         ``resident_share`` (modelled share of its passers living within walking distance, for
-        `planner.value.reach`), ``price_per_cycle``, ``price_source`` (``"cpt"`` where the audience
+        `planner.value.reach`), ``vehicle_aadf`` and ``vehicle_source`` (a roadside face's daily
+        vehicle flow and whether it is a DfT count or the road-class proxy, both modelled
+        audiences), ``price_per_cycle``, ``price_source`` (``"cpt"`` where the audience
         price beats the rate), ``currency``, ``tier``, ``environment`` and ``environment_source``
         (the screen's environment class, from the asset file or modelled from nearby stations and
         points of interest by `planner.value.environment.classify_environment`),
@@ -294,7 +302,7 @@ def value_assets(
     deals = terms_by_kind(deal, currency=card.currency)
     warnings = _location_warnings(assets, card)
     impacts = estimate_impacts(
-        assets, zones, transit=transit, pois=pois, params=params, traffic=traffic
+        assets, zones, transit=transit, pois=pois, params=params, traffic=traffic, roads=roads
     )
     environment = classify_environment(assets, transit=transit, pois=pois)
     prices = price_assets(
@@ -302,6 +310,7 @@ def value_assets(
     )
     out = _asset_columns(assets, params)
     audience = ["weekly_impacts", "impacts_source", "modelled_impacts", "resident_share"]
+    audience += ["vehicle_aadf", "vehicle_source"]
     out = out.join(impacts[audience])
     out = out.join(prices[["price_per_cycle", "price_source", "currency", "tier"]])
     out = out.join(environment[["environment", "environment_source"]])
