@@ -7,6 +7,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from pathlib import Path
 
 import altair as alt
@@ -382,9 +383,31 @@ def booking_bytes(plan: planner.Plan, assets, suffix: str) -> bytes:
         return planner.write_booking_sheet(sheet, Path(tmp) / f"booking-sheet{suffix}").read_bytes()
 
 
+def report_page(result: state.Result) -> str:
+    """The one-page printable plan and valuation report (`planner.plan_report`), as HTML."""
+    pricing = st.session_state["pricing"]
+    assumptions = planner.assumptions_table(rate_card=pricing["rate_card"], terms=pricing["terms"])
+    return planner.plan_report(
+        result.plan,
+        state.values(),
+        policy=state.policy(),
+        assumptions=assumptions,
+        subtitle=f"Scenario: {result.name}" if result.name else "",
+        made_on=date.today(),
+    )
+
+
 def downloads(result: state.Result, arguments: dict) -> None:
     plan = result.plan
     assets = arguments["assets"]
+    page = report_page(result)
+    st.markdown(
+        "**Printable report** (one A4 page: KPIs, campaigns, valuation, policy and the "
+        "modelled-estimates note; open it and print, or save as PDF from the browser)"
+    )
+    left, _ = st.columns([1, 3])
+    with left:
+        ui.download("Plan report (HTML)", page, "plan-report.html")
     st.markdown(
         "**Booking sheet** (asset, name, type, format, ward, face, campaign, cycle "
         "dates, price and impacts: one row per face and cycle)"

@@ -46,7 +46,7 @@ from planner.io.readers import (
 )
 from planner.io.traffic import load_traffic_counts
 from planner.io.validation import ValidationReport, check_layers_overlap
-from planner.io.writers import write_booking_sheet
+from planner.io.writers import write_booking_sheet, write_report
 from planner.optimise.covering import CoverResult, coverage_from_frames, coverage_matrix, max_cover
 from planner.optimise.greedy import greedy_plan
 from planner.optimise.instance import build_instance
@@ -54,6 +54,7 @@ from planner.optimise.settings import PlanSettings, SolverSettings
 from planner.optimise.site_selection import SiteSelection, select_sites
 from planner.optimise.solve import solve_instance
 from planner.plan import Plan, plan, plan_reach_curve, policy_cost, required_sales, selection_kpis
+from planner.plan_report import format_money, plan_report
 from planner.policy.audit import audit
 from planner.policy.eligibility import (
     allowed_matrix,
@@ -167,6 +168,7 @@ __all__ = [
     "estimate_impacts",
     "exclusion_zones",
     "for_form",
+    "format_money",
     "greedy_plan",
     "import_osm",
     "import_osm_layers",
@@ -196,6 +198,7 @@ __all__ = [
     "plan_by_campaign",
     "plan_by_cycle",
     "plan_reach_curve",
+    "plan_report",
     "policy_cost",
     "policy_from_table",
     "policy_from_text",
@@ -227,5 +230,6 @@ __all__ = [
     "write_booking_sheet",
     "write_database",
     "write_layers",
+    "write_report",
     "write_table",
 ]

@@ -20,14 +20,16 @@ from planner.io.readers import (
     write_layers,
     write_table,
 )
+from planner.io.writers import write_report
 from planner.optimise.settings import PlanSettings, SolverSettings
 from planner.plan import Plan, plan
+from planner.plan_report import plan_report
 from planner.policy.audit import audit
 from planner.policy.eligibility import eligibility, exclusion_zones
 from planner.policy.load import Policy, load_policy
 from planner.schema import DATA_DIR
 from planner.value.concession import load_terms
-from planner.value.valuation import portfolio_summary, value_assets
+from planner.value.valuation import assumptions_table, portfolio_summary, value_assets
 
 __all__ = ["DEMO_DIR", "DemoData", "DemoResult", "load_demo", "run_demo"]
 
@@ -155,7 +157,9 @@ def run_demo(
     ----------
     out
         Output folder, created when missing. It gets ``values.gpkg`` (layer ``values``),
-        ``eligibility.csv`` and ``summary.txt``, and with a plan also ``plan.gpkg``
+        ``eligibility.csv``, ``report.html`` (the one-page printable plan and valuation
+        report, `planner.plan_report.plan_report`) and ``summary.txt``, and with a plan
+        also ``plan.gpkg``
         (``placements``, ``campaigns``, ``summary``, and the ``sites`` and
         ``exclusion_zones`` around them; every layer styled for QGIS),
         ``placements.parquet`` (the placements as GeoParquet) and ``map.html``.
@@ -166,7 +170,9 @@ def run_demo(
     time_limit
         Solver seconds.
     progress
-        Called with (fraction done, message) while planning.
+        Called with (fraction done, message) at each step: loading (from 0), eligibility,
+        valuation, planning (0.2 to 0.9, the solver's own progress scaled into it) and
+        writing the outputs (to 1).
 
     Returns
     -------
@@ -185,9 +191,13 @@ def run_demo(
     >>> run_demo(Path("demo-output")).ok
     True
     """
+    say = progress or (lambda fraction, message: None)
+    say(0.0, "loading the demo data")
     demo = load_demo()
     rules = policy if isinstance(policy, Policy) else load_policy(policy)
+    say(0.05, "checking eligibility")
     table = eligibility(demo.assets, demo.sites, rules)
+    say(0.1, "valuing the assets")
     values = value_assets(
         demo.assets,
         zones=demo.zones,
@@ -210,8 +220,9 @@ def run_demo(
         solver=SolverSettings(time_limit=time_limit),
         terms=terms,
         rate_card=demo.rate_card,
-        progress=progress,
+        progress=lambda fraction, message: say(0.2 + 0.7 * fraction, message),
     )
+    say(0.9, "auditing the plan and writing the outputs")
     out.mkdir(parents=True, exist_ok=True)
     files = [
         write_table(values, out / "values.gpkg", layer="values"),
@@ -233,11 +244,21 @@ def run_demo(
             )
         )
         files.append(write_table(result.placements, out / "placements.parquet"))
+        say(0.95, "drawing the map")
         files.append(_write_map(out / "map.html", demo, table, rules, result, values))
+    page = plan_report(
+        result,
+        values,
+        policy=rules,
+        assumptions=assumptions_table(rate_card=demo.rate_card, terms=demo.terms),
+        subtitle="Helsinki centre demo (OpenStreetMap data © OpenStreetMap contributors, ODbL)",
+    )
+    files.append(write_report(page, out / "report.html"))
     text = _summary_text(result, rules, values, terms, violations)
     with atomic_path(out / "summary.txt") as tmp:
         tmp.write_text(text, encoding="utf-8")
     files.append(out / "summary.txt")
+    say(1.0, "done")
     return DemoResult(ok=result.ok and violations.empty, text=text, plan=result, files=files)
 
 

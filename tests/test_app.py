@@ -329,7 +329,7 @@ def test_plan_page_solves_the_demo(app):
     assert "Audit passed" in text(app)
     labels = {d.proto.label for d in app.get("download_button")}
     assert {"GeoPackage", "GeoJSON", "CSV", "Excel", "Map (HTML)", "Audit log (CSV)"} <= labels
-    assert {"Booking sheet (Excel)", "Booking sheet (CSV)"} <= labels
+    assert {"Booking sheet (Excel)", "Booking sheet (CSV)", "Plan report (HTML)"} <= labels
 
 
 def test_infeasible_plan_is_explained(app):

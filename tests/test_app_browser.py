@@ -261,6 +261,13 @@ def test_agency_planner_solves_charts_and_books(browser, server, tmp_path):
     assert {"advertiser", "cycle_start", "cycle_end", "price", "impacts"} <= set(header)
     assert sheet.freeze_panes == "A2" and sheet.max_row > 100
 
+    with page.expect_download(timeout=120_000) as reported:
+        page.get_by_role("button", name="Plan report (HTML)").click()
+    assert reported.value.suggested_filename == "plan-report.html"
+    report = Path(reported.value.path()).read_text(encoding="utf-8")
+    assert "Plan and valuation report" in report and "Modelled estimates" in report
+    assert "Council revenue" in report and "€" in report and "<script" not in report
+
     with page.expect_download(timeout=120_000) as exported:
         page.get_by_role("button", name="Map (HTML)").click()
     html = Path(exported.value.path()).read_text(encoding="utf-8")

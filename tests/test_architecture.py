@@ -31,6 +31,7 @@ STAGES = {
     "planner.optimise": 4,
     "planner.plan": 5,
     "planner.report": 5,
+    "planner.plan_report": 5,
     "planner.scenarios": 6,
     "planner.demo": 6,
     "planner.maps": 6,

@@ -504,12 +504,14 @@ def test_map_category_without_policy_exits_2(capsys, files, tmp_path):
 def test_demo_writes_every_output(capsys, tmp_path):
     out_dir = tmp_path / "demo"
 
-    code, out, _ = _run(capsys, ["demo", "--out", str(out_dir), "--time-limit", "2"])
+    code, out, err = _run(capsys, ["demo", "--out", str(out_dir), "--time-limit", "2"])
 
     assert code == 0
+    assert "%|" not in err  # no progress bar when stderr is not a terminal
     assert "Audit: compliant with every rule." in out
     assert "modelled estimates" in out
-    for name in ("plan.gpkg", "values.gpkg", "eligibility.csv", "map.html", "summary.txt"):
+    names = ("plan.gpkg", "values.gpkg", "eligibility.csv", "map.html", "report.html")
+    for name in (*names, "summary.txt"):
         assert (out_dir / name).is_file(), name
 
 

@@ -33,6 +33,7 @@ DEMO_OUTPUTS = (
     "values.gpkg",
     "eligibility.csv",
     "map.html",
+    "report.html",
     "summary.txt",
 )
 #: What pip says when the build backend cannot be fetched (e.g. offline with no index).

@@ -10,6 +10,7 @@ from planner.cli.common import (
     add_input_options,
     example,
     load_options,
+    progress_steps,
 )
 from planner.errors import PlannerError
 
@@ -184,9 +185,15 @@ def _run_import_osm(args: argparse.Namespace) -> int:
     if args.bbox:
         bbox = tuple(v.strip() for v in args.bbox.split(","))
     margin = {} if args.site_margin is None else {"site_margin_m": args.site_margin}
-    assets, sites = import_osm(args.extract, bbox=bbox, **margin)
-    for frame, name, column in ((assets, "assets", "asset_type"), (sites, "sites", "kind")):
-        path = write_table(frame, out / f"{name}.gpkg", layer=name)
+    with progress_steps("import-osm") as step:
+        step(0.0, "reading the extract")
+        assets, sites = import_osm(args.extract, bbox=bbox, **margin)
+        step(0.9, "writing assets.gpkg and sites.gpkg")
+        layers = tuple(
+            (write_table(frame, out / f"{name}.gpkg", layer=name), frame, name, column)
+            for frame, name, column in ((assets, "assets", "asset_type"), (sites, "sites", "kind"))
+        )
+    for path, frame, name, column in layers:
         counts = ", ".join(f"{k} {n}" for k, n in frame[column].value_counts().items())
         print(f"{path}: {len(frame)} {name}" + (f" ({counts})" if counts else ""))
     report = assets.attrs.get("import_report")

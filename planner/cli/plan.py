@@ -18,6 +18,7 @@ from planner.cli.common import (
     load_input,
     policy_inputs,
     progress_bar,
+    progress_steps,
     warn,
     write_output,
 )
@@ -127,7 +128,8 @@ def add_value(sub: argparse._SubParsersAction) -> None:
     audience model), ``--policy`` with optional ``--sites`` (value out of reach),
     ``--rates`` and ``--terms`` (preset names or ``.toml`` files, default
     ``uk-default``), ``--traffic`` (a DfT AADF file) with ``--traffic-year``,
-    ``--pricing`` (``cpt`` or ``rate-card``) and the shared input options.
+    ``--pricing`` (``cpt`` or ``rate-card``), ``--report FILE.html`` (a printable
+    valuation report) and the shared input options.
 
     Parameters
     ----------
@@ -159,6 +161,7 @@ def add_value(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--out", required=True, help="output table: .gpkg, .csv, .xlsx, ... " + DATABASE_OUTPUT
     )
+    _add_report_option(p, "valuation")
     add_input_options(p)
     add_scale_options(p)
     p.set_defaults(handler=_run_value)
@@ -174,7 +177,8 @@ def _run_value(args: argparse.Namespace) -> int:
     annual value, expected net sales and council income, low/central/high), and in
     ``.gpkg``/``.xlsx`` also ``assumptions`` (`assumptions_table`) and, with ``--policy``,
     ``policy_cost`` (`policy_value_at_risk`). Other formats hold ``values`` only. Prints
-    the portfolio totals (`_print_totals`). Every figure is a modelled estimate; the
+    the portfolio totals (`_print_totals`); with ``--report``, writes the printable
+    valuation report (`_write_report`). Every figure is a modelled estimate; the
     method and its sources are in ``docs/valuation.md``.
 
     Parameters
@@ -192,8 +196,8 @@ def _run_value(args: argparse.Namespace) -> int:
     ------
     PlannerError
         When ``--sites`` is given without ``--policy``, an output format is not
-        supported, or the ``--traffic`` file is unreadable or not a DfT AADF file (the
-        message names ``--traffic``).
+        supported, ``--report`` is not an ``.html`` file, or the ``--traffic`` file is
+        unreadable or not a DfT AADF file (the message names ``--traffic``).
     DataValidationError
         When the asset, zone or site file fails validation, or the policy has exclusion
         rules but no ``--sites`` is given.
@@ -212,44 +216,52 @@ def _run_value(args: argparse.Namespace) -> int:
 
     if args.sites and not args.policy:
         raise PlannerError("--sites is only used with --policy; add --policy NAME_OR_FILE")
-    assets = load_input(args, "assets")
-    zones = load_input(args, "zones")
-    extra = _value_inputs(args)
-    elig = policy = None
-    # Without --scheduler, `connect` gives no client and both steps run in this process.
-    cluster = cluster_settings(args)
-    scale = {"cluster": cluster, "cell_m": args.cell_km * 1000}
-    with connect(cluster) as client:
-        if args.policy:
-            from planner.policy.load import load_policy
+    _check_report_path(args.report)
+    with progress_steps("value") as step:
+        step(0.0, "loading the assets and zones")
+        assets = load_input(args, "assets")
+        zones = load_input(args, "zones")
+        extra = _value_inputs(args)
+        elig = policy = None
+        # Without --scheduler, `connect` gives no client and both steps run in this process.
+        cluster = cluster_settings(args)
+        scale = {"cluster": cluster, "cell_m": args.cell_km * 1000}
+        with connect(cluster) as client:
+            if args.policy:
+                from planner.policy.load import load_policy
 
-            policy = load_policy(args.policy)
-            sites = load_input(args, "sites")
-            elig = partitioned_eligibility(assets, sites, policy, client=client, **scale)
-            warn(elig.attrs.get("warnings", []))
-        values = partitioned_value_assets(
-            assets,
-            zones=zones,
-            rate_card=args.rates,
-            terms=args.terms,
-            eligibility=elig,
-            client=client,
-            **scale,
-            **extra,
-        )
-    layers = {
-        "values": values,
-        "assumptions": assumptions_table(rate_card=args.rates, terms=args.terms),
-    }
-    if elig is not None:
-        layers["policy_cost"] = policy_value_at_risk(values, elig, policy, terms=args.terms)
-    written, every_layer = write_output(layers, args.out)
+                step(0.1, "checking the policy")
+                policy = load_policy(args.policy)
+                sites = load_input(args, "sites")
+                elig = partitioned_eligibility(assets, sites, policy, client=client, **scale)
+                warn(elig.attrs.get("warnings", []))
+            step(0.3, "valuing the assets")
+            values = partitioned_value_assets(
+                assets,
+                zones=zones,
+                rate_card=args.rates,
+                terms=args.terms,
+                eligibility=elig,
+                client=client,
+                **scale,
+                **extra,
+            )
+        step(0.9, "writing the values")
+        layers = {
+            "values": values,
+            "assumptions": assumptions_table(rate_card=args.rates, terms=args.terms),
+        }
+        if elig is not None:
+            layers["policy_cost"] = policy_value_at_risk(values, elig, policy, terms=args.terms)
+        written, every_layer = write_output(layers, args.out)
     _print_totals(portfolio_summary(values, args.terms), layers.get("policy_cost"))
     _print_audience_inputs(values, extra)
     for message in values.attrs.get("warnings", []):
         print(f"Warning: {message}", file=sys.stderr)
     note = "" if every_layer else " (values only: .gpkg/.xlsx add assumptions)"
     print(f"Wrote {written}{note}")
+    if args.report:
+        _write_report(args, None, values, policy, layers["assumptions"])
     return EXIT_OK
 
 
@@ -344,7 +356,8 @@ def add_plan(sub: argparse._SubParsersAction) -> None:
     in the rate card's currency, ``--objective``, ``--rates``, ``--terms``,
     ``--traffic``, ``--traffic-year``, ``--pricing``, ``--skip-unplaceable``), the
     solver settings (``--time-limit`` seconds, ``--fast``, ``--candidates-per-face``,
-    ``--workers``, ``--seed``) and the shared input options.
+    ``--workers``, ``--seed``), ``--report FILE.html`` (the printable report) and the
+    shared input options.
 
     Parameters
     ----------
@@ -417,6 +430,7 @@ def add_plan(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--out", required=True, help="plan file: .gpkg (layers), .xlsx or .csv, " + DATABASE_OUTPUT
     )
+    _add_report_option(p, "plan and valuation")
     add_input_options(p)
     add_scale_options(p, plan=True)
     p.set_defaults(handler=_run_plan)
@@ -430,7 +444,8 @@ def _run_plan(args: argparse.Namespace) -> int:
     locked placements, the rate card and the terms; values the assets (`value_assets`,
     priced as ``--pricing`` says) for prices and impacts.
     Shows a progress bar on a terminal. Prints the plan in words (`_plan_text`); with a
-    plan, writes ``--out`` (`_report_plan`).
+    plan, writes ``--out`` (`_report_plan`); with ``--report``, writes the printable plan
+    and valuation report (`_write_report`), also when there is no plan (it says why).
 
     Parameters
     ----------
@@ -451,8 +466,8 @@ def _run_plan(args: argparse.Namespace) -> int:
     PlannerError
         When the policy has exclusion rules but no ``--sites``, the objective is not
         understood, a locked placement is impossible, a price is missing, the revenue
-        target cannot be reached under the terms, or ``--locked`` is not a readable CSV
-        or plan GeoPackage.
+        target cannot be reached under the terms, ``--locked`` is not a readable CSV
+        or plan GeoPackage, or ``--report`` is not an ``.html`` file (checked first).
     CampaignError
         When the campaigns CSV has bad rows or columns (every one named).
     DataValidationError, PolicyError, PricingError
@@ -464,54 +479,63 @@ def _run_plan(args: argparse.Namespace) -> int:
     from planner.value.concession import load_terms
     from planner.value.valuation import value_assets
 
-    policy, assets, sites = policy_inputs(args)
-    from planner.io.readers import load_campaigns
+    _check_report_path(args.report)
+    with progress_steps("planning") as step:
+        step(0.0, "loading the inputs")
+        policy, assets, sites = policy_inputs(args)
+        from planner.io.readers import load_campaigns
 
-    campaigns = load_campaigns(
-        args.campaigns, categories=policy.categories, encoding=args.encoding or "utf-8"
-    )
-    zones = load_input(args, "zones")
-    extra = _value_inputs(args)
-    terms = load_terms(args.terms)
-    settings = PlanSettings(
-        revenue_target=args.revenue_target, skip_unplaceable=args.skip_unplaceable
-    )
-    solver = SolverSettings(
-        time_limit=args.time_limit,
-        workers=args.workers,
-        seed=args.seed,
-        deterministic=not args.fast,
-        candidates_per_face=args.candidates_per_face,
-    )
-    locked = load_placements(args.locked) if args.locked else None
-    if args.scheduler:
-        if locked is not None:
+        campaigns = load_campaigns(
+            args.campaigns, categories=policy.categories, encoding=args.encoding or "utf-8"
+        )
+        zones = load_input(args, "zones")
+        extra = _value_inputs(args)
+        terms = load_terms(args.terms)
+        settings = PlanSettings(
+            revenue_target=args.revenue_target, skip_unplaceable=args.skip_unplaceable
+        )
+        solver = SolverSettings(
+            time_limit=args.time_limit,
+            workers=args.workers,
+            seed=args.seed,
+            deterministic=not args.fast,
+            candidates_per_face=args.candidates_per_face,
+        )
+        locked = load_placements(args.locked) if args.locked else None
+        if args.scheduler and locked is not None:
             raise PlannerError("--locked is not supported with --scheduler; plan in one process")
+        if not args.scheduler:
+            step(0.05, "valuing the assets")
+            values = value_assets(
+                assets, zones=zones, rate_card=args.rates, terms=args.terms, **extra
+            )
+            result = plan(
+                assets,
+                campaigns,
+                policy,
+                sites=sites,
+                values=values,
+                zones=zones,
+                locked=locked,
+                objective=args.objective,
+                settings=settings,
+                solver=solver,
+                terms=terms,
+                rate_card=args.rates,
+                progress=lambda fraction, message: step(0.1 + 0.9 * fraction, message),
+            )
+    if args.scheduler:  # Dask shows its own progress
         national = _plan_national(
             args, policy, assets, sites, zones, campaigns, settings, solver, extra
         )
-        return _report_plan(national.plan, args.out)
-    values = value_assets(assets, zones=zones, rate_card=args.rates, terms=args.terms, **extra)
-    bar, update = progress_bar("planning")
-    try:
-        result = plan(
-            assets,
-            campaigns,
-            policy,
-            sites=sites,
-            values=values,
-            zones=zones,
-            locked=locked,
-            objective=args.objective,
-            settings=settings,
-            solver=solver,
-            terms=terms,
-            rate_card=args.rates,
-            progress=update,
-        )
-    finally:
-        bar.close()
-    return _report_plan(result, args.out)
+        code = _report_plan(national.plan, args.out)
+        if args.report:
+            _write_report(args, national.plan, None, policy)
+        return code
+    code = _report_plan(result, args.out)
+    if args.report:
+        _write_report(args, result, values, policy)
+    return code
 
 
 def _plan_national(args, policy, assets, sites, zones, campaigns, settings, solver, extra):
@@ -680,6 +704,82 @@ def _reach_lines(result) -> list[str]:
     return lines
 
 
+# --- printable report -------------------------------------------------------------------------
+
+
+def _add_report_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """Add ``--report FILE.html``: a one-page printable report beside ``--out``.
+
+    Parameters
+    ----------
+    parser
+        The subcommand's parser; changed in place.
+    what
+        What the report holds, for the help text (``"plan and valuation"``).
+    """
+    parser.add_argument(
+        "--report",
+        metavar="FILE.html",
+        help=f"also write a one-page printable {what} report (HTML for A4, no network "
+        "resources; print it to PDF from a browser)",
+    )
+
+
+def _check_report_path(report: str | None) -> None:
+    """Refuse a ``--report`` that is not ``.html`` before any long work starts.
+
+    Raises
+    ------
+    PlannerError
+        When ``report`` does not end in ``.html`` or ``.htm``.
+    """
+    if report and not report.lower().endswith((".html", ".htm")):
+        raise PlannerError(
+            f"--report '{report}': the report is HTML; give a file ending in .html "
+            "(print it to PDF from a browser)"
+        )
+
+
+def _write_report(args: argparse.Namespace, result, values, policy, assumptions=None) -> None:
+    """Write the printable report (`planner.plan_report.plan_report`) to ``--report``.
+
+    Written atomically (`planner.io.writers.write_report`), also when there is no plan:
+    the page then says why. The assumptions are those of ``--rates`` and ``--terms``.
+
+    Parameters
+    ----------
+    args
+        ``report``, ``rates`` and ``terms`` (and ``campaigns`` for the subtitle when set).
+    result
+        The `planner.plan.Plan`, or None (``value``: a valuation-only report).
+    values
+        The `value_assets` table, or None.
+    policy
+        The `planner.policy.load.Policy`, or None.
+    assumptions
+        `assumptions_table` output; made from ``--rates`` and ``--terms`` when None.
+    """
+    from datetime import date
+
+    from planner.io.writers import write_report
+    from planner.plan_report import plan_report
+    from planner.value.valuation import assumptions_table
+
+    if assumptions is None:
+        assumptions = assumptions_table(rate_card=args.rates, terms=args.terms)
+    said = [f"Policy: {policy.name}" if policy is not None else ""]
+    said.append(f"campaigns: {args.campaigns}" if getattr(args, "campaigns", None) else "")
+    page = plan_report(
+        result,
+        values,
+        policy=policy,
+        assumptions=assumptions,
+        subtitle="; ".join(s for s in said if s),
+        made_on=date.today(),
+    )
+    print(f"Wrote {write_report(page, args.report)} (printable report)")
+
+
 # --- demo ---------------------------------------------------------------------------------
 
 
@@ -702,7 +802,8 @@ def add_demo(sub: argparse._SubParsersAction) -> None:
             "Load the bundled demo (Helsinki centre, OpenStreetMap), check eligibility under "
             "a policy, value the assets, plan the demo campaigns, audit the plan and write "
             "plan.gpkg (styled for QGIS), placements.parquet (GeoParquet), values.gpkg, "
-            "eligibility.csv, map.html and summary.txt to DIR."
+            "eligibility.csv, map.html, report.html (one-page printable report) and "
+            "summary.txt to DIR."
         ),
         epilog=example("python -m planner demo --out demo-output"),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -719,9 +820,10 @@ def _run_demo(args: argparse.Namespace) -> int:
 
     Reads the bundled Helsinki demo (OpenStreetMap data, © OpenStreetMap contributors,
     ODbL) and the policy. Writes to ``DIR`` (created when needed): ``values.gpkg``,
-    ``eligibility.csv`` and ``summary.txt``, and with a plan also ``plan.gpkg``,
-    ``placements.parquet`` and ``map.html``. Prints the summary text; shows a progress bar
-    on a terminal.
+    ``eligibility.csv``, ``report.html`` (the printable plan and valuation report) and
+    ``summary.txt``, and with a plan also ``plan.gpkg``, ``placements.parquet`` and
+    ``map.html``. Prints the summary text; shows a progress bar on a terminal (each step:
+    loading, eligibility, valuation, planning, writing), none when stderr is not one.
 
     Parameters
     ----------

@@ -14,6 +14,7 @@ from planner.cli.common import (
     example,
     load_input,
     policy_inputs,
+    progress_steps,
     warn,
     write_output,
 )
@@ -92,9 +93,13 @@ def _run_eligibility(args: argparse.Namespace) -> int:
     PolicyError
         When the policy is unknown or invalid.
     """
-    policy, assets, sites = policy_inputs(args)
-    table = _eligibility_table(args, assets, sites, policy)
-    written, _ = write_output({"eligibility": table}, args.out)
+    with progress_steps("eligibility") as step:
+        step(0.0, "loading the policy, assets and sites")
+        policy, assets, sites = policy_inputs(args)
+        step(0.3, "checking every asset and category")
+        table = _eligibility_table(args, assets, sites, policy)
+        step(0.9, "writing the table")
+        written, _ = write_output({"eligibility": table}, args.out)
     print(f"Policy: {policy.name} ({len(policy.rules)} rules); {len(assets)} assets.")
     print(f"{'category':<16}{'allowed':>10}{'refused':>10}  refused by")
     refused = table[~table["allowed"]]

@@ -12,7 +12,14 @@ import argparse
 
 import numpy as np
 
-from planner.cli.common import EXIT_FOUND, EXIT_OK, add_input_options, example, load_input
+from planner.cli.common import (
+    EXIT_FOUND,
+    EXIT_OK,
+    add_input_options,
+    example,
+    load_input,
+    progress_steps,
+)
 from planner.errors import PlannerError
 
 __all__ = ["add_select_sites"]
@@ -88,14 +95,17 @@ def _run_select_sites(args: argparse.Namespace) -> int:
     from planner.io.readers import write_layers
     from planner.optimise.settings import SolverSettings
 
-    assets = load_input(args, "assets")
-    zones = load_input(args, "zones")
-    sites = load_input(args, "sites")
-    solver = SolverSettings(time_limit=args.time_limit)
-    if args.objective == "reach":
-        table, lines, ok = _by_reach(args, assets, zones, solver)
-    else:
-        table, lines, ok = _by_value(args, assets, zones, sites, solver)
+    with progress_steps("select-sites") as step:
+        step(0.0, "loading the assets, zones and sites")
+        assets = load_input(args, "assets")
+        zones = load_input(args, "zones")
+        sites = load_input(args, "sites")
+        solver = SolverSettings(time_limit=args.time_limit)
+        step(0.2, f"selecting by {args.objective} (up to {args.time_limit:g} s)")
+        if args.objective == "reach":
+            table, lines, ok = _by_reach(args, assets, zones, solver)
+        else:
+            table, lines, ok = _by_value(args, assets, zones, sites, solver)
     print("\n".join(lines))
     if not ok:
         return EXIT_FOUND

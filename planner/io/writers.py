@@ -20,7 +20,7 @@ import pyogrio
 from planner.errors import PlannerError
 from planner.io.layer_styles import write_layer_styles
 
-__all__ = ["atomic_path", "write_booking_sheet", "write_layers", "write_table"]
+__all__ = ["atomic_path", "write_booking_sheet", "write_layers", "write_report", "write_table"]
 
 
 @contextlib.contextmanager
@@ -204,6 +204,45 @@ def write_booking_sheet(sheet: pd.DataFrame, path: str | os.PathLike[str]) -> Pa
             with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
                 sheet.to_excel(writer, sheet_name="booking sheet", index=False)
                 _format_booking(writer.sheets["booking sheet"], sheet)
+    return path
+
+
+def write_report(page: str, path: str | os.PathLike[str]) -> Path:
+    """Write a printable report (`planner.plan_report.plan_report`) atomically as HTML.
+
+    The page is written as UTF-8, whole or not at all: an existing report is replaced only
+    once the new one is complete. For a PDF, open the file in a browser and print it to
+    PDF (the page is laid out for A4); no PDF library is needed or used.
+
+    Parameters
+    ----------
+    page
+        The HTML document.
+    path
+        Output ``.html`` or ``.htm`` file; its parent folders are created.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    PlannerError
+        When the file does not end in ``.html`` or ``.htm``.
+
+    Examples
+    --------
+    >>> write_report(plan_report(result, values, policy=policy), "report.html")
+    PosixPath('report.html')
+    """
+    path = Path(path)
+    if path.suffix.lower() not in {".html", ".htm"}:
+        raise PlannerError(
+            f"Cannot write the report '{path.name}': use .html (print it to PDF from a browser)"
+        )
+    with atomic_path(path) as tmp:
+        tmp.write_text(page, encoding="utf-8")
     return path
 
 
