@@ -21,7 +21,13 @@ Methods, all in the same run on the same instance:
 - ``planner default``: `planner.optimise.solve.solve_instance` with the default settings
   (deterministic search, reproducible);
 - ``planner fast``: the same with ``deterministic=False`` (``plan --fast``);
-- ``LP bound``: `planner.optimise.bound.lp_relaxation` alone (PDLP), a bound, no plan.
+- ``LP bound``: `planner.optimise.bound.lp_relaxation` alone (PDLP), a bound, no plan;
+- ``HiGHS MIP`` and ``HiGHS LP`` (peers, optional: ``pip install highspy``): the same
+  rules written as a mixed-integer program (`planner.optimise.bound.linear_program` with
+  integer candidates; the density rules, which that program leaves out, are checked on
+  the plan afterwards) solved by HiGHS, and its LP relaxation solved exactly by HiGHS's
+  simplex. Each runs in its own process (``highspy`` and ``ortools`` must not share one);
+  its memory is the child's peak.
 
 Columns: seconds to the first valid plan, objective (revenue in pence), the method's own
 bound and where it comes from, ``gap`` to the best bound any method found, wall and CPU
@@ -37,8 +43,11 @@ resident memory of the process during the call, and the verdict of the independe
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -52,7 +61,7 @@ import psutil
 
 import planner
 from planner.campaigns import parse_campaigns
-from planner.optimise.bound import lp_relaxation
+from planner.optimise.bound import linear_program, lp_relaxation
 from planner.optimise.construct import construct_plan
 from planner.optimise.greedy import greedy_plan
 from planner.optimise.instance import build_instance
@@ -380,6 +389,7 @@ def run_scenario(scenario: Scenario, *, solver: SolverSettings, lp_seconds: floa
             **_costs(lp),
         }
     )
+    rows.extend(_highs_rows(inst, solver.time_limit, lp_seconds))
     frame = pd.DataFrame(rows)
     best = float(np.nanmin(np.r_[frame["bound"].to_numpy(dtype=float), ceiling]))
     frame["gap"] = (best - frame["objective"]) / best
@@ -424,6 +434,116 @@ def _planner(label: str, inst, solver: SolverSettings) -> dict:
     }
 
 
+def _highs_rows(inst, seconds: float, lp_seconds: float) -> list[dict]:
+    """HiGHS's MIP and exact LP on the same rules, each in a child process (see module doc)."""
+    try:
+        import importlib.util
+
+        if importlib.util.find_spec("highspy") is None:
+            raise ImportError
+    except ImportError:
+        print("   HiGHS rows skipped: highspy is not installed (pip install highspy)")
+        return []
+    lp = linear_program(inst, {"revenue": 1.0})
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-highs-") as folder:
+        source = Path(folder) / "lp.npz"
+        matrix = lp.matrix.tocsc()
+        np.savez(
+            source, indptr=matrix.indptr, indices=matrix.indices, data=matrix.data,
+            shape=np.array(matrix.shape), lo=lp.lo, hi=lp.hi, c=lp.c, lb=lp.lb, ub=lp.ub,
+            n_int=np.array(lp.n_candidates),
+        )  # fmt: skip
+        for mode in ("mip", "lp"):
+            out = Path(folder) / f"{mode}.npz"
+            done = subprocess.run(
+                [sys.executable, __file__, "--highs-worker", str(source), str(out), mode,
+                 str(seconds if mode == "mip" else lp_seconds)],
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            if done.returncode or not out.exists():
+                print(f"   HiGHS {mode} failed: {done.stderr.strip()[-300:]}")
+                continue
+            got = np.load(out)
+            row = {
+                "method": f"HiGHS {'MIP' if mode == 'mip' else 'LP (simplex)'} ({got['status']})",
+                "bound": float(got["bound"]),
+                "source": "highs",
+                "wall_s": float(got["wall"]),  # the child's load and solve, not its start-up
+                "cpu_s": float(got["cpu"]),
+                "peak_mb": float(got["peak_mb"]),
+            }
+            if mode == "mip":
+                x = got["x"][: inst.n_candidates]
+                chosen = np.flatnonzero(x > 0.5)
+                problems = plan_violations(inst, chosen) if len(chosen) else None
+                row |= {
+                    "first_valid_s": float(got["first"]) if problems == [] else np.nan,
+                    "objective": float(objective_value(inst, chosen, "revenue"))
+                    if problems is not None
+                    else np.nan,
+                    "check": "no plan"
+                    if problems is None
+                    else ("valid" if not problems else f"INVALID ({len(problems)})"),
+                }
+            else:
+                row["source"] = "highs lp relaxation"
+            rows.append(row)
+    return rows
+
+
+def highs_worker(source: str, out: str, mode: str, seconds: float) -> int:
+    """Child process: solve the saved program with HiGHS and save the answer."""
+    import highspy
+
+    memory = PeakMemory()  # sampled in the child: its ru_maxrss would count the parent's
+    memory.__enter__()
+    wall, cpu = time.perf_counter(), time.process_time()
+    data = np.load(source)
+    n_rows, n_cols = (int(v) for v in data["shape"])
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n_cols, n_rows
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = data["c"], data["lb"], data["ub"]
+    lp.row_lower_, lp.row_upper_ = data["lo"], data["hi"]
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = data["indptr"]
+    lp.a_matrix_.index_ = data["indices"]
+    lp.a_matrix_.value_ = data["data"]
+    lp.sense_ = highspy.ObjSense.kMaximize
+    if mode == "mip":
+        n_int = int(data["n_int"])
+        kinds = [highspy.HighsVarType.kInteger] * n_int
+        lp.integrality_ = kinds + [highspy.HighsVarType.kContinuous] * (n_cols - n_int)
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", float(seconds))
+    h.setOptionValue("random_seed", 0)
+    started, first = time.perf_counter(), [np.nan]
+
+    def improving(event) -> None:
+        if np.isnan(first[0]):
+            first[0] = time.perf_counter() - started
+
+    with contextlib.suppress(AttributeError):  # an older highspy has no callbacks
+        h.cbMipImprovingSolution.subscribe(improving)
+    h.passModel(lp)
+    h.run()
+    info = h.getInfo()
+    status = h.modelStatusToString(h.getModelStatus())
+    if mode == "mip":
+        bound = info.mip_dual_bound  # valid whenever HiGHS stops
+    else:  # an unfinished simplex's objective is no bound
+        optimal = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        bound = info.objective_function_value if optimal else np.nan
+    x = np.asarray(h.getSolution().col_value, dtype=float)
+    np.savez(
+        out, x=x, bound=bound, status=status, first=first[0],
+        wall=time.perf_counter() - wall, cpu=time.process_time() - cpu,
+        peak_mb=memory.mb,
+    )  # fmt: skip
+    return 0
+
+
 def _prepare(scenario: Scenario):
     assets, schools, zones = load_data(scenario.borough)
     if scenario.digital_share:
@@ -462,6 +582,9 @@ def print_table(frame: pd.DataFrame) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--highs-worker"]:
+        return highs_worker(argv[1], argv[2], argv[3], float(argv[4]))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", choices=["borough", "london", "all"], default="all")
     parser.add_argument("--time-limit", type=float, help="override the scenario's limit (s)")
