@@ -315,9 +315,9 @@ def _policy_section(policy: Policy | None) -> str:
     text = f"<p><strong>{_e(policy.name)}</strong>"
     text += f": {_e(policy.description)}" if policy.description else ""
     text += f" <span class=muted>Source: {_e(policy.source)}</span>" if policy.source else ""
-    text += "</p>" + (
-        f'<ul class="rules">{rules}</ul>' if rules else "<p>No rules: every asset is open.</p>"
-    )
+    columns = ' class="rules"' if len(policy.rules) > 2 else ""  # two columns for many
+    text += "</p>"
+    text += f"<ul{columns}>{rules}</ul>" if rules else "<p>No rules: every asset is open.</p>"
     return _section("Policy in force", text)
 
 

@@ -278,7 +278,7 @@ def test_value_report_option_writes_a_valuation_report(capsys, inputs):
 
     page = report.read_text(encoding="utf-8")
     assert code == 0
-    assert "No plan in this report" in page
+    assert "<h1>Valuation report</h1>" in page and "No plan in this report" in page
     assert "Annual value" in page and "£" in page
 
 
@@ -305,10 +305,15 @@ def test_progress_steps_draw_on_a_terminal_and_stop_their_ticker(monkeypatch):
     assert not [t for t in threading.enumerate() if t.name == "planner-progress"]
 
 
-def test_progress_is_silent_off_a_terminal(capsys):
+def test_progress_is_silent_off_a_terminal_or_when_dask_draws_its_own(capsys, monkeypatch):
     bar, update = progress_bar("demo")
     update(0.5, "planning")
     bar.close()
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    with progress_steps("value", show=False) as step:
+        step(0.5, "valuing the assets")
+    assert sys.stderr.getvalue() == ""
+    monkeypatch.undo()
 
     assert capsys.readouterr().err == ""
     assert not [t for t in threading.enumerate() if t.name == "planner-progress"]

@@ -517,13 +517,15 @@ def progress_bar(label: str, *, tick_s: float = 1.0):
 
 
 @contextlib.contextmanager
-def progress_steps(label: str) -> Iterator[Callable[[float, str], None]]:
+def progress_steps(label: str, *, show: bool = True) -> Iterator[Callable[[float, str], None]]:
     """Show a `progress_bar` for the steps of a subcommand; close it however they end.
 
     Parameters
     ----------
     label
         Text before the bar, e.g. ``"value"``.
+    show
+        False to draw nothing (e.g. with ``--scheduler``, where Dask draws its own bar).
 
     Yields
     ------
@@ -537,6 +539,9 @@ def progress_steps(label: str) -> Iterator[Callable[[float, str], None]]:
     ...     step(0.0, "loading the assets")
     ...     assets = load_input(args, "assets")
     """
+    if not show:
+        yield lambda fraction, message: None
+        return
     bar, update = progress_bar(label)
     try:
         yield update

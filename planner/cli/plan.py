@@ -217,7 +217,8 @@ def _run_value(args: argparse.Namespace) -> int:
     if args.sites and not args.policy:
         raise PlannerError("--sites is only used with --policy; add --policy NAME_OR_FILE")
     _check_report_path(args.report)
-    with progress_steps("value") as step:
+    # With --scheduler, Dask draws its own progress bar.
+    with progress_steps("value", show=not args.scheduler) as step:
         step(0.0, "loading the assets and zones")
         assets = load_input(args, "assets")
         zones = load_input(args, "zones")
@@ -774,6 +775,7 @@ def _write_report(args: argparse.Namespace, result, values, policy, assumptions=
         values,
         policy=policy,
         assumptions=assumptions,
+        title="Plan and valuation report" if result is not None else "Valuation report",
         subtitle="; ".join(s for s in said if s),
         made_on=date.today(),
     )

@@ -93,7 +93,8 @@ def _run_eligibility(args: argparse.Namespace) -> int:
     PolicyError
         When the policy is unknown or invalid.
     """
-    with progress_steps("eligibility") as step:
+    # With --scheduler, Dask draws its own progress bar.
+    with progress_steps("eligibility", show=not args.scheduler) as step:
         step(0.0, "loading the policy, assets and sites")
         policy, assets, sites = policy_inputs(args)
         step(0.3, "checking every asset and category")
