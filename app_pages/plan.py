@@ -387,12 +387,15 @@ def report_page(result: state.Result) -> str:
     """The one-page printable plan and valuation report (`planner.plan_report`), as HTML."""
     pricing = st.session_state["pricing"]
     assumptions = planner.assumptions_table(rate_card=pricing["rate_card"], terms=pricing["terms"])
+    said = [f"Scenario: {result.name}"] if result.name else []
+    if result.key != state.inputs_key():  # the valuation and policy shown are the current ones
+        said.append("inputs changed since this plan was made: solve again")
     return planner.plan_report(
         result.plan,
         state.values(),
         policy=state.policy(),
         assumptions=assumptions,
-        subtitle=f"Scenario: {result.name}" if result.name else "",
+        subtitle="; ".join(said),
         made_on=date.today(),
     )
 

@@ -79,7 +79,10 @@ def _run_validate(args: argparse.Namespace) -> int:
     kind, path = next(
         (k, getattr(args, k)) for k in ("assets", "sites", "zones") if getattr(args, k)
     )
-    report = validate_file(path, kind, **load_options(args, kind))
+    options = load_options(args, kind)
+    with progress_steps("validate") as step:
+        step(0.0, f"reading and checking the {kind} file")
+        report = validate_file(path, kind, **options)
     print(report.to_text())
     if report.errors and not (args.drop_invalid and report.rows_valid):
         # Dropping rows helps only when every error is a row's, not the file's, and some

@@ -218,11 +218,15 @@ def _run_audit(args: argparse.Namespace) -> int:
         start = date.fromisoformat(args.start) if args.start else DEFAULT_START
     except ValueError:
         raise PlannerError(f"--start '{args.start}' is not a date; write e.g. 2027-01-04") from None
-    placements = load_placements(args.plan)
-    policy, assets, sites = policy_inputs(args)
-    found = audit(placements, assets, sites, policy, start=start)
-    if args.out:
-        print(f"Wrote {write_table(found, args.out, layer='violations')}")
+    with progress_steps("audit") as step:
+        step(0.0, "loading the plan, policy, assets and sites")
+        placements = load_placements(args.plan)
+        policy, assets, sites = policy_inputs(args)
+        step(0.4, "re-checking every placement")
+        found = audit(placements, assets, sites, policy, start=start)
+        written = write_table(found, args.out, layer="violations") if args.out else None
+    if written is not None:
+        print(f"Wrote {written}")
     if found.empty:
         print(f"Compliant: {len(placements)} placements meet every rule of '{policy.name}'.")
         return EXIT_OK
@@ -324,34 +328,37 @@ def _run_map(args: argparse.Namespace) -> int:
     from planner.io.readers import load_placements
     from planner.maps.render import asset_map, save_map
 
-    assets = load_input(args, "assets")
-    sites = load_input(args, "sites")
-    zones = load_input(args, "zones")
-    elig = zones_of_rules = None
-    if args.policy:
-        from planner.policy.eligibility import eligibility, exclusion_zones
-        from planner.policy.load import load_policy
+    with progress_steps("map") as step:
+        step(0.0, "loading the layers")
+        assets = load_input(args, "assets")
+        sites = load_input(args, "sites")
+        zones = load_input(args, "zones")
+        elig = zones_of_rules = None
+        if args.policy:
+            from planner.policy.eligibility import eligibility, exclusion_zones
+            from planner.policy.load import load_policy
 
-        policy = load_policy(args.policy)
-        elig = eligibility(assets, sites, policy)
-        warn(elig.attrs.get("warnings", []))
-        if sites is not None:
-            zones_of_rules = exclusion_zones(sites, policy)
-    elif args.category:
-        raise PlannerError("--category needs --policy NAME_OR_FILE to decide eligibility")
-    placements = load_placements(args.plan) if args.plan else None
-    m = asset_map(
-        assets,
-        sites=sites,
-        zones=zones,
-        eligibility=elig,
-        exclusion_zones=zones_of_rules,
-        placements=placements,
-        color_by=args.color_by,
-        category=args.category,
-        assets_mode=args.assets_mode,
-        tiles=args.tiles,
-    )
-    path = save_map(m, args.out, assets_mode=args.assets_mode)
+            policy = load_policy(args.policy)
+            elig = eligibility(assets, sites, policy)
+            warn(elig.attrs.get("warnings", []))
+            if sites is not None:
+                zones_of_rules = exclusion_zones(sites, policy)
+        elif args.category:
+            raise PlannerError("--category needs --policy NAME_OR_FILE to decide eligibility")
+        placements = load_placements(args.plan) if args.plan else None
+        step(0.5, "drawing the map")
+        m = asset_map(
+            assets,
+            sites=sites,
+            zones=zones,
+            eligibility=elig,
+            exclusion_zones=zones_of_rules,
+            placements=placements,
+            color_by=args.color_by,
+            category=args.category,
+            assets_mode=args.assets_mode,
+            tiles=args.tiles,
+        )
+        path = save_map(m, args.out, assets_mode=args.assets_mode)
     print(f"Wrote {path} ({path.stat().st_size / 1e6:.1f} MB, {len(assets)} assets)")
     return EXIT_OK
