@@ -16,10 +16,12 @@ import pytest
 from conftest import _campaign, _plan_instance, make_assets, make_sites, make_zones
 
 from planner.errors import PlannerError
-from planner.optimise.model import objective_value
+from planner.optimise.bound import BackgroundBound, lp_relaxation
+from planner.optimise.model import objective_ceiling, objective_value
 from planner.optimise.settings import PlanSettings
 from planner.optimise.solve import (
     FALLBACK,
+    HEURISTIC,
     SolverSettings,
     explain_infeasible,
     parse_objective,
@@ -534,3 +536,36 @@ def test_locked_campaign_row_is_kept_in_the_plan() -> None:
     assert result.placements[["asset_id", "campaign_id", "cycle"]].values.tolist() == [
         ["A0", "C1", 1]
     ]
+
+
+# --- a model too large for CP-SAT: the heuristic's plan, bounded by the LP in a child ----
+
+
+def test_the_background_lp_bound_is_the_lp_relaxation_bound() -> None:
+    inst = random_instance(4)
+    direct = lp_relaxation(inst, {"revenue": 1.0}, seconds=20, iterations=10**6)
+    child = BackgroundBound(inst, {"revenue": 1.0}, 20).result(120)
+    assert child == pytest.approx(direct.bound, rel=1e-6)
+    assert child >= solve_instance(inst, "revenue").objective
+
+
+def test_a_model_too_large_for_cp_sat_gets_the_heuristic_plan_and_the_lp_bound(
+    monkeypatch,
+) -> None:
+    inst = random_instance(5)
+    monkeypatch.setattr("planner.optimise.solve.CP_SAT_MAX_CANDIDATES", 3)
+    result = solve_instance(inst, "revenue", solver=SolverSettings(time_limit=5))
+    assert result.ok and result.method == HEURISTIC
+    assert plan_violations(inst, result.chosen) == []
+    direct = lp_relaxation(inst, {"revenue": 1.0}, seconds=20, iterations=10**6).bound
+    ceiling = objective_ceiling(inst, "revenue")
+    assert result.bound == pytest.approx(max(min(direct, ceiling), result.objective), rel=1e-6)
+    assert result.bound_source == ("lp relaxation" if direct < ceiling else "per-campaign ceiling")
+
+
+def test_a_background_bound_that_fails_is_no_bound() -> None:
+    inst = random_instance(4)
+    job = BackgroundBound(inst, {"revenue": 1.0}, 20)
+    job.process.kill()  # e.g. the child ran out of memory
+    assert job.result(10) == math.inf
+    assert not job.folder.exists()  # nothing left behind

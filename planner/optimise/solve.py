@@ -24,7 +24,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from planner.errors import PlannerError
-from planner.optimise.bound import lp_relaxation
+from planner.optimise.bound import BackgroundBound, lp_relaxation
 from planner.optimise.construct import construct_plan
 from planner.optimise.explain import explain_infeasible, quick_explanation, unplaceable
 from planner.optimise.improve import improve_plan
@@ -159,6 +159,9 @@ CP_SAT_MAX_CANDIDATES = 400_000
 #: Method of a plan from the heuristic alone (greedy + repair, then local search), when
 #: the model is too large for CP-SAT.
 HEURISTIC = "greedy + repair + local search (model too large for CP-SAT)"
+#: Share of the time limit, from the start of the solve, that the LP bound gets in its
+#: child process when the model is too large for CP-SAT (see `BackgroundBound`).
+BACKGROUND_LP_SHARE = 0.9
 #: Wall-clock safety stop of the local search: this multiple of the time limit, plus 10 s,
 #: from the start of the solve; a plan cut by it is marked not reproducible.
 LOCAL_SEARCH_WALL = 3
@@ -331,13 +334,14 @@ def solve_instance(
             method="pre-check",
         )
     first = objective.order[0][0][0]
+    too_big = _model_size(inst, first, solver) > CP_SAT_MAX_CANDIDATES
+    background = _background_bound(inst, objective, solver, started) if too_big else None
     clock = time.perf_counter()
     start = construct_plan(inst, first, seed=solver.seed)
     problems = plan_violations(inst, start)
     timings = {"heuristic": time.perf_counter() - clock}
     _say(progress, 0.05, "starting plan ready" if not problems else "searching for a plan")
     cut, seconds = False, solver.time_limit
-    too_big = _model_size(inst, first, solver) > CP_SAT_MAX_CANDIDATES
     if not problems and len(objective.order[0]) == 1 and first in ("revenue", "impacts"):
         clock = time.perf_counter()
         share = LOCAL_SEARCH_ALONE if too_big else LOCAL_SEARCH_SHARE
@@ -378,7 +382,9 @@ def solve_instance(
     if result.ok:
         _say(progress, 0.96, "bounding the best possible plan")
         clock = time.perf_counter()
-        _bound(result, inst, objective, solver)
+        _bound(result, inst, objective, solver, background, started)
+    elif background is not None:
+        background.result(0.0)  # no plan to bound: stop the child
         timings["bound"] = time.perf_counter() - clock
     if result.status == "INFEASIBLE":
         result.explanation = explain_infeasible(inst, solver)
@@ -400,7 +406,35 @@ def _stage_value(inst: Instance, stage, chosen: np.ndarray, reference: np.ndarra
     )
 
 
-def _bound(result: SolveResult, inst: Instance, objective: Objective, solver: SolverSettings):
+def _background_bound(
+    inst: Instance, objective: Objective, solver: SolverSettings, started: float
+) -> BackgroundBound | None:
+    """Start the LP bound in a child process for a single revenue or impacts objective.
+
+    It gets ``BACKGROUND_LP_SHARE`` of the time limit from the start of the solve (the
+    local search runs meanwhile); None when the objective is not one of those or the
+    child cannot be started (the per-campaign ceiling is then the bound).
+    """
+    if len(objective.order) != 1 or len(objective.order[0]) != 1:
+        return None
+    name = objective.order[0][0][0]
+    if name not in ("revenue", "impacts"):
+        return None
+    seconds = BACKGROUND_LP_SHARE * solver.time_limit - (time.perf_counter() - started)
+    try:
+        return BackgroundBound(inst, {name: 1.0}, max(1.0, seconds))
+    except OSError:
+        return None
+
+
+def _bound(
+    result: SolveResult,
+    inst: Instance,
+    objective: Objective,
+    solver: SolverSettings,
+    background: BackgroundBound | None = None,
+    started: float = 0.0,
+):
     """Set the bound (the smallest valid one on the whole problem), its source and the gap.
 
     CP-SAT's bound counts only when it covers every candidate (no pruning) and the
@@ -410,9 +444,10 @@ def _bound(result: SolveResult, inst: Instance, objective: Objective, solver: So
     objective they drop the earlier stages' floors, which keeps them valid). The LP
     runs only while the gap is open, with PDLP's iteration limit and a wall-clock guard
     of a quarter of the time limit (at least 1 s): it moves the bound, never the plan.
-    Above ``CP_SAT_MAX_CANDIDATES`` candidates it is skipped: PDLP does not get near the
-    LP optimum in that time (London: no better than the ceiling after 15 s, 388 s to
-    converge), so the ceiling is the bound.
+    Above ``CP_SAT_MAX_CANDIDATES`` candidates PDLP needs most of the time limit to beat
+    the ceiling (London: 35 s no, 55 s yes), so it ran in a child process during the
+    search (`BackgroundBound`), and its answer is collected here, waiting at most until
+    the time limit (plus 2 s) from ``started``.
     """
     stage = objective.order[-1]
     found: list[tuple[float, str]] = []
@@ -426,6 +461,12 @@ def _bound(result: SolveResult, inst: Instance, objective: Objective, solver: So
         if ceiling is not None:
             found.append((float(ceiling), "per-campaign ceiling"))
         best = min((b for b, _ in found), default=math.inf)
+        if background is not None:
+            wait = started + solver.time_limit + 2.0 - time.perf_counter()
+            lp_bound = background.result(wait)
+            if math.isfinite(lp_bound):
+                found.append((lp_bound, "lp relaxation"))
+            best = min((b for b, _ in found), default=math.inf)
         small = inst.n_candidates <= CP_SAT_MAX_CANDIDATES
         if small and best > result.objective + 0.5 and (name != "reach" or inst.asset_zones):
             lp = lp_relaxation(
