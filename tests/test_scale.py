@@ -120,6 +120,19 @@ def test_partitioned_eligibility_and_values_equal_one_process_across_cell_border
     assert values_split.attrs == values_one.attrs
 
 
+def test_partitioned_values_equal_one_process_with_eligibility_rows_in_any_order(client, town):
+    # The eligibility table is cut per task by the position of each row's asset: read from
+    # the table's own order when it is eligibility()'s, looked up otherwise.
+    assets, sites, zones, _ = town
+    one = planner.eligibility(assets, sites, planner.load_policy("uk-cap-code"))
+    shuffled = one.sample(frac=1.0, random_state=0)
+    values_one = planner.value_assets(assets, zones=zones, eligibility=shuffled)
+    values_split = partitioned_value_assets(
+        assets, zones=zones, eligibility=shuffled, client=client, cell_m=CELL_M
+    )
+    assert_frame_equal(values_split, values_one, check_exact=True)
+
+
 def test_partitioned_values_with_traffic_and_flat_pricing_equal_one_process(client, town):
     assets, _, zones, _ = town
     traffic = make_points(_spread(30, 5), aadf=np.linspace(500.0, 60_000.0, 30))

@@ -11,6 +11,7 @@ submits tasks with Dask's own retries and progress bar. Dask itself is optional
 from __future__ import annotations
 
 import contextlib
+import pickle
 import resource
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -20,9 +21,16 @@ from typing import TYPE_CHECKING, Any
 from planner.errors import PlannerError
 
 if TYPE_CHECKING:
-    from distributed import Client
+    from distributed import Client, Future
 
-__all__ = ["ClusterSettings", "connect", "peak_memory_per_worker", "run_tasks"]
+__all__ = [
+    "ClusterSettings",
+    "connect",
+    "gather_tasks",
+    "peak_memory_per_worker",
+    "run_tasks",
+    "submit_tasks",
+]
 
 #: How to install the optional Dask dependencies, for error messages.
 INSTALL_HINT = "install them with: pip install -e '.[scale]' (dask and distributed)"
@@ -179,9 +187,7 @@ def run_tasks(
 ) -> list[Any]:
     """Run ``function(*payload, **common)`` for every payload on the cluster; gather in order.
 
-    Each payload travels inside its task (not scattered), so a task whose worker dies is
-    rerun elsewhere by the scheduler from its own data; a task that raises is retried
-    ``cluster.retries`` times, then its error is raised here as the original exception.
+    `submit_tasks` then `gather_tasks`: see them.
 
     Parameters
     ----------
@@ -207,18 +213,90 @@ def run_tasks(
         Whatever a task raised (e.g. `planner.errors.DataValidationError`), after its
         retries.
     """
-    distributed = _distributed()
+    futures = submit_tasks(client, function, payloads, cluster, **common)
+    return gather_tasks(client, futures, cluster)
+
+
+def submit_tasks(
+    client: Client,
+    function: Callable[..., Any],
+    payloads: Sequence[tuple],
+    cluster: ClusterSettings,
+    /,
+    **common: Any,
+) -> list[Future]:
+    """Start ``function(*payload, **common)`` for every payload on the cluster; do not wait.
+
+    Each payload travels inside its task (not scattered), so a task whose worker dies is
+    rerun elsewhere by the scheduler from its own data; a task that raises is retried
+    ``cluster.retries`` times. The payload is pickled once, here, into bytes: the
+    scheduler then only copies bytes on the way to the worker, where a GeoDataFrame in the
+    task graph would be unpickled and pickled again by the scheduler (measured: half the
+    CPU of sending a partition). Tasks are queued in the order of ``payloads``: put the
+    longest first.
+
+    Parameters
+    ----------
+    client, function, payloads, cluster, **common
+        As for `run_tasks`.
+
+    Returns
+    -------
+    list of distributed.Future
+        One per payload, in order (`gather_tasks` collects them).
+    """
     with warnings.catch_warnings():
         # Payloads are sent with their tasks on purpose (a lost worker's task can rerun);
         # Dask's advice to scatter large graphs instead does not apply.
         warnings.filterwarnings("ignore", message=".*[Ll]arge graph.*", category=UserWarning)
-        futures = [
-            client.submit(function, *payload, retries=cluster.retries, pure=False, **common)
+        return [
+            client.submit(
+                _call_packed,
+                function,
+                pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL),
+                retries=cluster.retries,
+                pure=False,
+                **common,
+            )
             for payload in payloads
         ]
-    if cluster.progress:
-        distributed.progress(futures, notebook=False)
-    return client.gather(futures)
+
+
+def gather_tasks(client: Client, futures: list[Future], cluster: ClusterSettings) -> list[Any]:
+    """Wait for the tasks of `submit_tasks` and return their results, in order.
+
+    Results come straight from the workers that hold them (not relayed by the scheduler).
+    A task's error is raised here as the original exception, after its retries, and the
+    tasks still running are then cancelled.
+
+    Parameters
+    ----------
+    client
+        The `distributed.Client` the tasks were submitted to.
+    futures
+        From `submit_tasks`.
+    cluster
+        Whether to show Dask's progress bar.
+
+    Returns
+    -------
+    list
+        The tasks' results, in the order of ``futures``.
+    """
+    try:
+        if cluster.progress:
+            _distributed().progress(futures, notebook=False)
+        return client.gather(futures, direct=True)
+    finally:
+        pending = [f for f in futures if not f.done()]
+        if pending:
+            client.cancel(pending)
+
+
+def _call_packed(function: Callable[..., Any], packed: bytes, /, **common: Any) -> Any:
+    """Unpickle a payload packed by `submit_tasks` and call ``function`` on it (on a worker)."""
+    # The bytes are this planner's own payload, pickled by submit_tasks on the client.
+    return function(*pickle.loads(packed), **common)  # noqa: S301
 
 
 def _peak_rss_bytes() -> int:

@@ -267,7 +267,7 @@ def plan_national(
     if client is None:
         solved = [_plan_region(*p, **common) for p in payloads]
     else:
-        solved = run_tasks(client, _plan_region, payloads, cluster, **common)
+        solved = _largest_first(client, payloads, cluster, common)
     merged = _merge([s["plan"] for s in solved], assets)
     first_plan = time.perf_counter() - started
     merged, border, violations = _second_pass(
@@ -429,6 +429,23 @@ def _region_of(supply: Supply, positions: np.ndarray) -> np.ndarray:
     out = supply.region[np.clip(positions, 0, None)].copy()
     out[positions < 0] = None
     return out
+
+
+def _largest_first(
+    client: Client, payloads: list[tuple], cluster: ClusterSettings, common: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Solve the regions on the cluster, the largest queued first; results in region order.
+
+    The plan is done when the last region is: a region as large as London started last
+    would keep one worker busy long after the others are idle (at 20,000 assets London's
+    region is a fifth of all the solving). Size is assets times campaigns.
+    """
+    order = sorted(range(len(payloads)), key=lambda i: -len(payloads[i][0]) * len(payloads[i][1]))
+    done = run_tasks(client, _plan_region, [payloads[i] for i in order], cluster, **common)
+    solved: list[dict[str, Any]] = [{}] * len(payloads)
+    for i, result in zip(order, done, strict=True):
+        solved[i] = result
+    return solved
 
 
 def _plan_region(
