@@ -403,7 +403,7 @@ def test_plan_timed_out_without_a_plan_exits_3_writing_nothing(
     import planner.optimise.solve
 
     monkeypatch.setattr(
-        planner.optimise.solve, "construct_plan", lambda inst, name, seed: np.empty(0, np.int64)
+        planner.optimise.solve, "construct_plan", lambda inst, name, **_: np.empty(0, np.int64)
     )
     out_path = tmp_path / "plan.csv"
 

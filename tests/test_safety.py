@@ -5,6 +5,7 @@ outputs and clear answers from the solver when it cannot plan.
 from __future__ import annotations
 
 import ast
+import math
 import re
 import subprocess
 import sys
@@ -395,8 +396,9 @@ def test_one_worker_still_plans(greedy_trap):
 )
 def test_impossible_solver_settings_are_a_clear_error(greedy_trap, limit, workers):
     assets, campaigns = greedy_trap
-    got = re.escape(f"got time_limit={limit!r}, workers={workers!r}")
-    with pytest.raises(planner.PlannerError, match=rf"above 0 and workers at least 1; {got}$"):
+    bad = limit if not 0 < limit < math.inf else workers
+    got = re.escape(f"; got {bad!r}")
+    with pytest.raises(planner.PlannerError, match=rf"(above 0|at least 1){got}$"):
         planner.plan(
             assets,
             campaigns,
@@ -429,10 +431,21 @@ def test_no_assets_at_all_is_a_clear_answer(make_assets, make_campaign):
 
 @pytest.mark.parametrize(
     ("extra", "expect"),
-    [(("--time-limit", "0"), "time limit"), (("--workers", "0"), "workers")],
+    [
+        (("--time-limit", "0"), "argument --time-limit: must be a number above 0; got 0"),
+        (("--time-limit", "nan"), "argument --time-limit: must be a number above 0; got nan"),
+        (("--time-limit", "soon"), "argument --time-limit: 'soon' is not a number above 0"),
+        (("--workers", "0"), "argument --workers: must be a whole number of 1 or more; got 0"),
+        (("--seed", "-1"), "argument --seed: must be a whole number of 0 or more; got -1"),
+        (("--candidates-per-face", "-3"), "argument --candidates-per-face: must be a number"),
+        (("--revenue-target", "-100"), "argument --revenue-target: must be a number of 0 or"),
+        (("--revenue-target", "inf"), "argument --revenue-target: must be a number of 0 or"),
+    ],
 )
-def test_cli_solver_settings_errors_exit_2(tmp_path, capsys, extra, expect):
-    assert _plan_cli(tmp_path, "plan.gpkg", *extra) == 2
+def test_cli_solver_settings_errors_name_the_flag_and_exit_2(tmp_path, capsys, extra, expect):
+    with pytest.raises(SystemExit) as stopped:  # argparse stops before any work
+        _plan_cli(tmp_path, "plan.gpkg", *extra)
+    assert stopped.value.code == 2
     assert expect in capsys.readouterr().err
     assert not (tmp_path / "plan.gpkg").exists()
 

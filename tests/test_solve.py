@@ -242,7 +242,7 @@ def test_an_unreachable_revenue_target_is_named() -> None:
         terms=ConcessionTerms.flat(0.5),
     )
     assert result.status == "INFEASIBLE"
-    assert "the council's revenue target of 1,000" in " ".join(result.explanation)
+    assert "The council's revenue target of 1,000" in " ".join(result.explanation)
 
 
 def test_a_period_rule_is_named_with_the_cycle_dates() -> None:
@@ -429,7 +429,7 @@ def test_a_time_out_without_a_plan_says_what_to_change(stalled_solver, monkeypat
     import planner.optimise.solve
 
     monkeypatch.setattr(
-        planner.optimise.solve, "construct_plan", lambda inst, name, seed: np.empty(0, np.int64)
+        planner.optimise.solve, "construct_plan", lambda inst, name, **_: np.empty(0, np.int64)
     )
     assets, camps, policy, zones = busy_inputs()
     inst = _plan_instance(assets, camps, policy, zones=zones)
@@ -455,10 +455,27 @@ def test_one_worker_finds_the_same_optimum() -> None:
     assert one.objective == two.objective
 
 
-@pytest.mark.parametrize("settings", [{"time_limit": 0}, {"workers": 0}])
-def test_bad_solver_settings_are_an_error(settings: dict) -> None:
-    with pytest.raises(PlannerError, match=r"time limit must be .*above 0 and workers at least 1"):
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"time_limit": 0}, "time limit must be a number of seconds above 0; got 0"),
+        ({"workers": 0}, "Workers must be at least 1; got 0"),
+        ({"seed": -1}, "seed must be a whole number of 0 or more; got -1"),
+        ({"candidates_per_face": -3.0}, "Candidates per face must be 0 .* got -3.0"),
+        ({"candidates_per_face": math.nan}, "Candidates per face must be 0 .* got nan"),
+    ],
+)
+def test_bad_solver_settings_are_an_error(settings: dict, message: str) -> None:
+    with pytest.raises(PlannerError, match=message):
         solve_instance(random_instance(0), solver=SolverSettings(**settings))
+
+
+@pytest.mark.parametrize(
+    "text", ["revenue=nan", "revenue=inf", "revenue>revenue", "revenue=0.5+revenue=0.5"]
+)
+def test_objectives_with_nonsense_weights_or_repeated_terms_are_refused(text: str) -> None:
+    with pytest.raises(PlannerError, match="Objective"):
+        parse_objective(text)
 
 
 def test_no_eligible_asset_is_explained() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import math
 import os
 import sys
 import threading
@@ -35,7 +36,11 @@ __all__ = [
     "example",
     "load_input",
     "load_options",
+    "non_negative_float",
+    "non_negative_int",
     "policy_inputs",
+    "positive_float",
+    "positive_int",
     "progress_bar",
     "progress_steps",
     "warn",
@@ -51,6 +56,40 @@ EXIT_TIME_LIMIT = 3
 #: Help text of the input and output options that also take a PostGIS database.
 DATABASE_INPUT = 'or a PostGIS table: "postgresql://USER@HOST/DB?table=NAME"'
 DATABASE_OUTPUT = "or postgresql://USER@HOST/DB[?schema=S&mode=append] (one table a layer)"
+
+
+def _number(text: str, kind: type, least: float, strict: bool, what: str) -> float:
+    """Parse an option's number; raise `argparse.ArgumentTypeError` naming what it must be.
+
+    argparse adds the flag's name and exits with code 2 before any work is done.
+    """
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not {what}") from None
+    if not math.isfinite(value) or value < least or (strict and value == least):
+        raise argparse.ArgumentTypeError(f"must be {what}; got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """Parse an option's number above 0 (finite), e.g. ``--time-limit``."""
+    return _number(text, float, 0.0, True, "a number above 0")
+
+
+def non_negative_float(text: str) -> float:
+    """Parse an option's number of 0 or more (finite), e.g. ``--revenue-target``."""
+    return _number(text, float, 0.0, False, "a number of 0 or more")
+
+
+def positive_int(text: str) -> int:
+    """Parse an option's whole number of 1 or more, e.g. ``--workers``."""
+    return int(_number(text, int, 1, False, "a whole number of 1 or more"))
+
+
+def non_negative_int(text: str) -> int:
+    """Parse an option's whole number of 0 or more, e.g. ``--seed``."""
+    return int(_number(text, int, 0, False, "a whole number of 0 or more"))
 
 
 def example(text: str) -> str:

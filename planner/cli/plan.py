@@ -16,7 +16,11 @@ from planner.cli.common import (
     add_input_options,
     example,
     load_input,
+    non_negative_float,
+    non_negative_int,
     policy_inputs,
+    positive_float,
+    positive_int,
     progress_bar,
     progress_steps,
     warn,
@@ -394,7 +398,7 @@ def add_plan(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--locked", help="CSV of placements to keep: asset_id,campaign_id,cycle")
     p.add_argument(
         "--revenue-target",
-        type=float,
+        type=non_negative_float,
         default=0.0,
         help="least council revenue from the plan, in the rate card's currency",
     )
@@ -407,7 +411,9 @@ def add_plan(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rates", default="uk-default", help="rate card name or .toml file")
     p.add_argument("--terms", default="uk-default", help="concession terms name or .toml file")
     _add_value_options(p)
-    p.add_argument("--time-limit", type=float, default=30.0, help="solver seconds (default 30)")
+    p.add_argument(
+        "--time-limit", type=positive_float, default=30.0, help="solver seconds (default 30)"
+    )
     p.add_argument(
         "--fast",
         action="store_true",
@@ -416,13 +422,13 @@ def add_plan(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--candidates-per-face",
-        type=float,
+        type=non_negative_float,
         default=0.0,
         help="for very large instances: search only each campaign's best N x max_faces "
         "candidates per cycle (the bound still covers them all; default 0 keeps all)",
     )
-    p.add_argument("--workers", type=int, default=2, help="solver workers (default 2)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--workers", type=positive_int, default=2, help="solver workers (default 2)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
     p.add_argument(
         "--skip-unplaceable",
         action="store_true",
@@ -813,7 +819,9 @@ def add_demo(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--policy", default="uk-cap-code", help="policy preset or .toml file")
     p.add_argument("--objective", default="revenue>reach", help="objective (see plan --help)")
-    p.add_argument("--time-limit", type=float, default=20.0, help="solver seconds (default 20)")
+    p.add_argument(
+        "--time-limit", type=positive_float, default=20.0, help="solver seconds (default 20)"
+    )
     p.set_defaults(handler=_run_demo)
 
 

@@ -18,6 +18,9 @@ from planner.cli.common import (
     add_input_options,
     example,
     load_input,
+    non_negative_float,
+    positive_float,
+    positive_int,
     progress_steps,
 )
 from planner.errors import PlannerError
@@ -56,12 +59,14 @@ def add_select_sites(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sites", help="sensitive-sites file (for the policy's exclusion rules)")
     p.add_argument("--policy", help="policy preset name or .toml file")
     p.add_argument("--objective", choices=("value", "reach"), default="value")
-    p.add_argument("--revenue-target", type=float, help="annual value to reach (value only)")
-    p.add_argument("--n-sites", type=int, help="most assets to open")
-    p.add_argument("--walk-m", type=float, default=400.0, help="walking distance, metres")
+    p.add_argument(
+        "--revenue-target", type=non_negative_float, help="annual value to reach (value only)"
+    )
+    p.add_argument("--n-sites", type=positive_int, help="most assets to open")
+    p.add_argument("--walk-m", type=positive_float, default=400.0, help="walking distance, metres")
     p.add_argument("--rates", default="uk-default", help="rate card name or .toml file")
     p.add_argument("--terms", default="uk-default", help="concession terms name or .toml file")
-    p.add_argument("--time-limit", type=float, default=10.0, help="solver seconds")
+    p.add_argument("--time-limit", type=positive_float, default=10.0, help="solver seconds")
     p.add_argument("--out", required=True, help="output table: .gpkg, .csv, .xlsx, ...")
     add_input_options(p)
     p.set_defaults(handler=_run_select_sites)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -108,6 +109,8 @@ class _Bookings:
         self.spend_floor = [0] * n_camps
         self.by_campaign_cycle: dict[int, list[int]] = {}
         self.checks = 0  # rule checks made: the work done, counted without a clock
+        self.check_limit = math.inf  # the repair stops beyond this many checks
+        self.deadline = math.inf  # ... or after this time.perf_counter value
 
     # --- checks ---------------------------------------------------------------------
 
@@ -385,7 +388,13 @@ def _adjacency(pairs: np.ndarray) -> dict[int, list[int]]:
 
 
 def construct_plan(
-    inst: Instance, objective: str = "revenue", *, seed: int = 0, max_moves: int | None = None
+    inst: Instance,
+    objective: str = "revenue",
+    *,
+    seed: int = 0,
+    max_moves: int | None = None,
+    work: int | None = None,
+    deadline: float | None = None,
 ) -> np.ndarray:
     """Build a plan that keeps every rule: minimums first, repaired, then filled by value.
 
@@ -401,6 +410,14 @@ def construct_plan(
     max_moves
         Most ejection moves while repairing minimums; by default 50 per face missing
         after the first pass, plus 1,000.
+    work
+        Most rule checks (`_Bookings.failure` calls) the repair may make: the work
+        done, counted without a clock, so the stop is the same on any machine; None for
+        no such limit. An impossible set of minimums (two rivals that together need more
+        faces than exist) otherwise keeps the repair busy for minutes.
+    deadline
+        A `time.perf_counter` value after which the repair stops (a safety stop), or
+        None.
 
     Returns
     -------
@@ -427,6 +444,8 @@ def construct_plan(
     missing = _missing(book, order)
     if missing:
         budget = max_moves if max_moves is not None else 50 * missing + 1_000
+        book.check_limit = math.inf if work is None else book.checks + work
+        book.deadline = math.inf if deadline is None else deadline
         _restarts(book, order, score, budget, seed)
     _fill(book, score, objective)
     if book.sales < inst.required_sales_pence:
@@ -682,7 +701,7 @@ def _restarts(book: _Bookings, order: list[int], score: np.ndarray, budget: int,
         missing = _missing(book, order)
         if missing < best[0]:
             best = (missing, np.flatnonzero(book.chosen))
-        if not missing or budget <= 0:
+        if not missing or budget <= 0 or _out_of_work(book):
             break
         _shake(book, order, score, rng)
     if best[0] < _missing(book, order):
@@ -690,6 +709,11 @@ def _restarts(book: _Bookings, order: list[int], score: np.ndarray, budget: int,
             book.remove(k)
         for k in best[1].tolist():
             book.add(k)
+
+
+def _out_of_work(book: _Bookings) -> bool:
+    """Whether the repair has used its rule checks or passed its safety stop."""
+    return book.checks >= book.check_limit or time.perf_counter() > book.deadline
 
 
 def _shake(book: _Bookings, order: list[int], score: np.ndarray, rng: np.random.Generator) -> None:
@@ -758,6 +782,8 @@ def _repair(
     fewest, since = _missing(book, order), 0
     stall = min(_STALL, max(20, book.inst.n_candidates // 2))
     while queue and tabu.moves < budget and tabu.moves - since < stall:
+        if _out_of_work(book):
+            break
         missing = _missing(book, order)
         if missing < fewest:
             fewest, since = missing, tabu.moves

@@ -12,7 +12,7 @@ from ortools.sat.python import cp_model
 
 from planner.calendar import cycle_dates
 from planner.optimise.instance import Instance
-from planner.optimise.model import build_model
+from planner.optimise.model import build_model, objective_ceiling
 from planner.optimise.money import to_major
 from planner.optimise.settings import SolverSettings
 
@@ -20,7 +20,11 @@ __all__ = ["explain_infeasible", "quick_explanation", "unplaceable"]
 
 
 def quick_explanation(inst: Instance) -> list[str]:
-    """List conflicts visible without a solver: too few eligible faces, a budget too small.
+    """List conflicts visible without a solver.
+
+    Too few eligible faces or a budget too small for a campaign (`unplaceable`), rivals
+    whose minimums need more assets than they have, and a revenue target above what the
+    campaigns can pay.
 
     Parameters
     ----------
@@ -33,7 +37,60 @@ def quick_explanation(inst: Instance) -> list[str]:
         The messages of `unplaceable`, one per campaign and reason; empty when none is
         found (the plan may still be infeasible through rules that interact).
     """
-    return [message for _, message in unplaceable(inst)]
+    messages = [message for _, message in unplaceable(inst)]
+    return messages + _rivals_short(inst) + _target_out_of_reach(inst)
+
+
+def _rivals_short(inst: Instance) -> list[str]:
+    """Name competitor groups whose minimums in a cycle need more assets than they have.
+
+    Rival campaigns never share an asset in a cycle (competitor separation), and a
+    campaign books at most one face of an asset a cycle, so the group's minimum faces
+    in a cycle cannot exceed the assets eligible to any of them.
+    """
+    groups: dict[str, list[int]] = {}
+    for c, camp in enumerate(inst.campaigns):
+        if camp.competitor_group:
+            groups.setdefault(camp.competitor_group, []).append(c)
+    out = []
+    for name, camps in groups.items():
+        if len(camps) < 2:
+            continue
+        for t in sorted({t for c in camps for t in inst.campaigns[c].cycles}):
+            members = [c for c in camps if t in inst.campaigns[c].cycles]
+            need = sum(inst.campaigns[c].min_faces for c in members)
+            mine = np.isin(inst.cand_campaign, members) & (inst.cand_cycle == t)
+            have = len(np.unique(inst.cand_asset[mine]))
+            if len(members) > 1 and need > have:
+                ids = ", ".join(inst.campaigns[c].campaign_id for c in members)
+                out.append(
+                    f"Competitor group '{name}' ({ids}) needs {need} faces in cycle {t}, "
+                    f"but rivals may not share an asset and only {have} assets are eligible "
+                    "to any of them: lower their minimum faces or put them in different "
+                    "cycles."
+                )
+    return out
+
+
+def _target_out_of_reach(inst: Instance) -> list[str]:
+    """Name a revenue target above what the campaigns can pay at most.
+
+    The most is the per-campaign ceiling (`planner.optimise.model.objective_ceiling`):
+    no campaign pays more than its budget, nor more than its dearest ``max_faces``
+    candidates in each cycle.
+    """
+    if inst.required_sales_pence <= 0:
+        return []
+    most = objective_ceiling(inst, "revenue")
+    if most is None or inst.required_sales_pence <= most:
+        return []
+    return [
+        f"The council's revenue target of {inst.settings.revenue_target:,.0f} needs gross "
+        f"sales of {to_major(inst.required_sales_pence):,.0f} in the plan's cycles, but the "
+        f"campaigns can pay at most {to_major(int(most)):,.0f} (their "
+        "budgets, and their dearest maximum faces each cycle): lower the target or add "
+        "campaigns."
+    ]
 
 
 def unplaceable(inst: Instance) -> list[tuple[int, str]]:

@@ -125,7 +125,7 @@ def parse_objective(text: str) -> Objective:
                 w = float(weight) if sep else 1.0
             except ValueError:
                 w = -1.0
-            if name not in ("revenue", "impacts", "reach") or w <= 0:
+            if name not in ("revenue", "impacts", "reach") or not 0 < w < math.inf:
                 raise PlannerError(
                     f"Objective '{text}' is not understood: use revenue, "
                     "impacts, reach, a blend such as revenue=0.7+reach=0.3, "
@@ -135,6 +135,12 @@ def parse_objective(text: str) -> Objective:
         if not terms:
             raise PlannerError(f"Objective '{text}' is empty; use revenue, impacts or reach")
         stages.append(tuple(terms))
+    names = [name for stage in stages for name, _ in stage]
+    if len(set(names)) < len(names):
+        raise PlannerError(
+            f"Objective '{text}' names a term twice; name each of revenue, impacts and "
+            "reach at most once"
+        )
     return Objective(tuple(stages))
 
 
@@ -159,6 +165,13 @@ CP_SAT_MAX_CANDIDATES = 400_000
 #: Method of a plan from the heuristic alone (greedy + repair, then local search), when
 #: the model is too large for CP-SAT.
 HEURISTIC = "greedy + repair + local search (model too large for CP-SAT)"
+#: Share of the time limit the construction heuristic's repair of unmet minimum faces
+#: is sized for (in rule checks, `CHECKS_PER_SECOND`): an impossible set of minimums
+#: (rivals that together need more faces than exist) would otherwise keep it busy for
+#: minutes; CP-SAT then decides.
+REPAIR_SHARE = 0.2
+#: Rule checks the repair may always make, however short the time limit (about 0.2 s).
+REPAIR_MIN_CHECKS = 100_000
 #: Share of the time limit, from the start of the solve, that the LP bound gets in its
 #: child process when the model is too large for CP-SAT (see `BackgroundBound`).
 BACKGROUND_LP_SHARE = 0.9
@@ -313,10 +326,18 @@ def solve_instance(
         seconds above 0, or ``workers`` is below 1.
     """
     objective = parse_objective(objective) if isinstance(objective, str) else objective
-    if not 0 < solver.time_limit < math.inf or solver.workers < 1:
+    if not 0 < solver.time_limit < math.inf:
         raise PlannerError(
-            "The time limit must be a number of seconds above 0 and workers at least 1; got "
-            f"time_limit={solver.time_limit!r}, workers={solver.workers!r}"
+            f"The time limit must be a number of seconds above 0; got {solver.time_limit!r}"
+        )
+    if solver.workers < 1:
+        raise PlannerError(f"Workers must be at least 1; got {solver.workers!r}")
+    if solver.seed < 0:
+        raise PlannerError(f"The seed must be a whole number of 0 or more; got {solver.seed!r}")
+    if not 0 <= solver.candidates_per_face < math.inf:
+        raise PlannerError(
+            "Candidates per face must be 0 (keep every candidate) or more; got "
+            f"{solver.candidates_per_face!r}"
         )
     started = time.perf_counter()
     progress = _monotone(progress)
@@ -337,11 +358,17 @@ def solve_instance(
     too_big = _model_size(inst, first, solver) > CP_SAT_MAX_CANDIDATES
     background = _background_bound(inst, objective, solver, started) if too_big else None
     clock = time.perf_counter()
-    start = construct_plan(inst, first, seed=solver.seed)
+    if solver.deterministic:  # counted work, and a safety stop far off
+        work = max(REPAIR_MIN_CHECKS, round(CHECKS_PER_SECOND * REPAIR_SHARE * solver.time_limit))
+        repair_stop = started + LOCAL_SEARCH_WALL * solver.time_limit + 10
+    else:  # the fast search: its share of the wall clock
+        work, repair_stop = None, started + REPAIR_SHARE * solver.time_limit
+    start = construct_plan(inst, first, seed=solver.seed, work=work, deadline=repair_stop)
+    repair_cut = solver.deterministic and time.perf_counter() > repair_stop
     problems = plan_violations(inst, start)
     timings = {"heuristic": time.perf_counter() - clock}
     _say(progress, 0.05, "starting plan ready" if not problems else "searching for a plan")
-    cut, seconds = False, solver.time_limit
+    cut, seconds = repair_cut, solver.time_limit
     if not problems and len(objective.order[0]) == 1 and first in ("revenue", "impacts"):
         clock = time.perf_counter()
         share = LOCAL_SEARCH_ALONE if too_big else LOCAL_SEARCH_SHARE
@@ -353,7 +380,7 @@ def solve_instance(
         better = improve_plan(
             inst, start, first, stall=1_000, work=work, seed=solver.seed, deadline=deadline
         )
-        cut = better.cut and solver.deterministic
+        cut = cut or (better.cut and solver.deterministic)
         start, seconds = better.chosen, solver.time_limit * CP_SAT_SHARE
         timings["local search"] = time.perf_counter() - clock
         _say(progress, 0.3, f"starting plan improved ({better.kept:,} of {better.moves:,} moves)")
@@ -523,7 +550,7 @@ def _time_out_advice(inst: Instance, solver: SolverSettings, start, fallback: bo
         ]
     else:
         changes = [f"allow more time than {limit}"]
-        if solver.workers < 2:
+        if solver.workers < 2 and not solver.deterministic:  # one worker when reproducible
             changes.append(f"use 2 or more workers (now {solver.workers})")
         if solver.deterministic:
             changes.append("use the fast search (not reproducible run to run)")

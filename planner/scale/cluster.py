@@ -11,7 +11,6 @@ submits tasks with Dask's own retries and progress bar. Dask itself is optional
 from __future__ import annotations
 
 import contextlib
-import pickle
 import resource
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -229,7 +228,8 @@ def submit_tasks(
 
     Each payload travels inside its task (not scattered), so a task whose worker dies is
     rerun elsewhere by the scheduler from its own data; a task that raises is retried
-    ``cluster.retries`` times. The payload is pickled once, here, into bytes: the
+    ``cluster.retries`` times. The payload is serialised once, here, into bytes (Dask's
+    own `distributed.protocol.serialize_bytes`): the
     scheduler then only copies bytes on the way to the worker, where a GeoDataFrame in the
     task graph would be unpickled and pickled again by the scheduler (measured: half the
     CPU of sending a partition). Tasks are queued in the order of ``payloads``: put the
@@ -253,7 +253,7 @@ def submit_tasks(
             client.submit(
                 _call_packed,
                 function,
-                pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL),
+                _distributed().protocol.serialize_bytes(payload),
                 retries=cluster.retries,
                 pure=False,
                 **common,
@@ -294,9 +294,9 @@ def gather_tasks(client: Client, futures: list[Future], cluster: ClusterSettings
 
 
 def _call_packed(function: Callable[..., Any], packed: bytes, /, **common: Any) -> Any:
-    """Unpickle a payload packed by `submit_tasks` and call ``function`` on it (on a worker)."""
-    # The bytes are this planner's own payload, pickled by submit_tasks on the client.
-    return function(*pickle.loads(packed), **common)  # noqa: S301
+    """Unpack a payload packed by `submit_tasks` and call ``function`` on it (on a worker)."""
+    # Dask's own serialisation of this planner's payload, packed by submit_tasks.
+    return function(*_distributed().protocol.deserialize_bytes(packed), **common)
 
 
 def _peak_rss_bytes() -> int:
