@@ -586,3 +586,22 @@ def test_a_background_bound_that_fails_is_no_bound() -> None:
     job.process.kill()  # e.g. the child ran out of memory
     assert job.result(10) == math.inf
     assert not job.folder.exists()  # nothing left behind
+
+
+def test_rivals_whose_minimums_need_more_assets_than_exist_are_named_before_solving() -> None:
+    # Two shelters with two faces each: room for four faces, but rivals never share an
+    # asset, so together they can have two, not three.
+    assets = make_assets([(0, 0), (500, 0)], faces=2)
+    camps = [
+        _campaign("BANK1", min_faces=2, max_faces=2, competitor_group="banks"),
+        _campaign("BANK2", min_faces=1, max_faces=1, competitor_group="banks"),
+    ]
+    result = plan(assets, camps, Policy("p"), solver=FAST)
+    assert result.status == "INFEASIBLE" and result.method == "pre-check"
+    assert (
+        "Competitor group 'banks' (BANK1, BANK2) needs 3 faces in cycle 1"
+        in (result.explanation[0])
+    )
+    assert "only 2 assets are eligible" in result.explanation[0]
+    one_less = [camps[0], replace(camps[1], min_faces=0)]
+    assert plan(assets, one_less, Policy("p"), solver=FAST).ok

@@ -41,6 +41,25 @@ def quick_explanation(inst: Instance) -> list[str]:
     return messages + _rivals_short(inst) + _target_out_of_reach(inst)
 
 
+def _most_demanding(inst: Instance, most: int = 3) -> str:
+    """Name the campaign-cycles whose minimum faces take the largest share of their supply."""
+    rows = []
+    for c, camp in enumerate(inst.campaigns):
+        for t in camp.cycles:
+            have = inst.eligible_counts.get((c, t), 0)
+            if camp.min_faces and have:
+                rows.append((camp.min_faces / have, c, t, have))
+    rows.sort(key=lambda r: (-r[0], r[1], r[2]))
+    words = []
+    for _, c, t, have in rows[:most]:
+        camp = inst.campaigns[c]
+        apart = f", {camp.min_spacing_m:g} m apart," if camp.min_spacing_m else ""
+        words.append(
+            f"{camp.campaign_id} needs {camp.min_faces} faces{apart} in cycle {t} ({have} eligible)"
+        )
+    return " The most demanding minimums: " + "; ".join(words) + "." if words else ""
+
+
 def _rivals_short(inst: Instance) -> list[str]:
     """Name competitor groups whose minimums in a cycle need more assets than they have.
 
@@ -185,8 +204,11 @@ def explain_infeasible(inst: Instance, solver: SolverSettings) -> list[str]:
     code = cp.solve(built.model)
     if code != cp_model.INFEASIBLE:
         return [
-            "No plan was found, but no single conflict could be isolated in time; relax "
-            "the minimum faces, the revenue target or the spacing and try again."
+            "No plan exists (the solver proved it), but the rules in conflict could not be "
+            f"isolated within {cp.parameters.max_time_in_seconds:g} s."
+            + _most_demanding(inst)
+            + " Relax those minimum faces or their spacing, or the revenue target, and try "
+            "again."
         ]
     by_index = {lit.index: words for lit, words in built.guards.values()}
     core = [by_index[i] for i in cp.sufficient_assumptions_for_infeasibility() if i in by_index]
