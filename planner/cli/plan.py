@@ -673,7 +673,8 @@ def _plan_text(result) -> str:
         ]
         if "revenue" in result.greedy:
             lines.append(
-                f"  starting plan (greedy + repair) sales: {result.greedy['revenue']:,.0f} {cur}"
+                "  starting plan (greedy + repair + local search) sales: "
+                f"{result.greedy['revenue']:,.0f} {cur}"
             )
         lines.append(
             "  reproducible: yes (same inputs and seed, same plan)"
