@@ -139,7 +139,7 @@ def store_path(directory: str | os.PathLike[str]) -> Path:
 
 @contextlib.contextmanager
 def _connect(path: Path, *, create: bool) -> Iterator[sqlite3.Connection]:
-    """Open the store in autocommit mode (waiting up to 10 s for a lock) and close it after.
+    """Open the store in autocommit mode (waiting up to 60 s for a lock) and close it after.
 
     With ``create``, the folder and the tables are made when missing. Every SQLite error
     becomes a `PlannerError` naming the file.
@@ -160,7 +160,7 @@ def _connect(path: Path, *, create: bool) -> Iterator[sqlite3.Connection]:
             ) from None
     try:
         # Autocommit mode: transactions are opened explicitly in `_transaction`.
-        conn = sqlite3.connect(path, timeout=10, isolation_level=None)
+        conn = sqlite3.connect(path, timeout=60, isolation_level=None)
     except sqlite3.Error as exc:
         raise PlannerError(f"Cannot open the scenario store '{path}' ({exc})") from None
     try:
@@ -330,6 +330,14 @@ def save_scenario(
     tables = dict(saved.tables)
     if saved.plan is not None:
         tables |= {f"plan:{t}": getattr(saved.plan, t) for t in _PLAN_TABLES}
+    # Encoded before the write lock is taken: the lock is then held only for the inserts,
+    # so many users saving at once do not wait on each other's Parquet encoding.
+    encoded = [
+        (name, table_name, int(geo), sqlite3.Binary(data))
+        for table_name, frame in tables.items()
+        if frame is not None
+        for geo, data in [_encode(frame)]
+    ]
     with _connect(store_path(directory), create=True) as conn, _transaction(conn):
         exists = conn.execute("SELECT 1 FROM scenario WHERE name = ?", (name,)).fetchone()
         if exists and not overwrite:
@@ -337,14 +345,7 @@ def save_scenario(
         conn.execute("DELETE FROM scenario_table WHERE scenario = ?", (name,))
         conn.execute("DELETE FROM scenario WHERE name = ?", (name,))
         conn.execute("INSERT INTO scenario VALUES (?, ?, ?, ?, ?, ?, ?)", row)
-        for table_name, frame in tables.items():
-            if frame is None:
-                continue
-            geo, data = _encode(frame)
-            conn.execute(
-                "INSERT INTO scenario_table VALUES (?, ?, ?, ?)",
-                (name, table_name, int(geo), sqlite3.Binary(data)),
-            )
+        conn.executemany("INSERT INTO scenario_table VALUES (?, ?, ?, ?)", encoded)
     return saved
 
 

@@ -137,8 +137,7 @@ def unplaceable(inst: Instance) -> list[tuple[int, str]]:
             if n < camp.min_faces:
                 message = (
                     f"Campaign {camp.campaign_id} needs {camp.min_faces} faces in cycle "
-                    f"{t} but only {n} faces are open to it (one a site, on the sites its "
-                    "targeting and the policy leave)" + _because(inst, c, t) + "."
+                    f"{t} but only {n} faces are open to it" + _because(inst, c, t) + "."
                 )
                 out.append((c, message))
         mine = inst.cand_campaign == c

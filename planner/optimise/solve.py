@@ -175,7 +175,8 @@ REPAIR_MIN_CHECKS = 100_000
 #: Share of the time limit, from the start of the solve, that the LP bound gets in its
 #: child process when the model is too large for CP-SAT (see `BackgroundBound`).
 BACKGROUND_LP_SHARE = 0.9
-#: Wall-clock safety stop of the local search: this multiple of the time limit, plus 10 s,
+#: Wall-clock safety stop of the repair and the local search: this multiple of the time
+#: limit, plus `SAFETY_SLACK` seconds,
 #: from the start of the solve; a plan cut by it is marked not reproducible.
 LOCAL_SEARCH_WALL = 3
 #: Share of the time limit CP-SAT gets after the local search has run.
@@ -185,8 +186,11 @@ CP_SAT_SHARE = 0.5
 #: about 3.6 CPU seconds (presolve included), so a third keeps the search near its limit.
 DETERMINISTIC_PER_SECOND = 1 / 3
 #: The deterministic search's wall-clock safety stop, as a multiple of its seconds (plus
-#: 10 s); when it fires the plan is marked not reproducible.
+#: `SAFETY_SLACK`); when it fires the plan is marked not reproducible.
 WATCHDOG = 3
+#: Seconds added to every wall-clock safety stop, so that short limits on a busy machine
+#: (a 2 s CP-SAT share at a load average of 8) do not trip it.
+SAFETY_SLACK = 30
 
 
 @dataclass
@@ -360,7 +364,7 @@ def solve_instance(
     clock = time.perf_counter()
     if solver.deterministic:  # counted work, and a safety stop far off
         work = max(REPAIR_MIN_CHECKS, round(CHECKS_PER_SECOND * REPAIR_SHARE * solver.time_limit))
-        repair_stop = started + LOCAL_SEARCH_WALL * solver.time_limit + 10
+        repair_stop = started + LOCAL_SEARCH_WALL * solver.time_limit + SAFETY_SLACK
     else:  # the fast search: its share of the wall clock
         work, repair_stop = None, started + REPAIR_SHARE * solver.time_limit
     start = construct_plan(inst, first, seed=solver.seed, work=work, deadline=repair_stop)
@@ -374,7 +378,7 @@ def solve_instance(
         share = LOCAL_SEARCH_ALONE if too_big else LOCAL_SEARCH_SHARE
         if solver.deterministic:  # counted work, and a safety stop far off
             work = round(CHECKS_PER_SECOND * share * solver.time_limit)
-            deadline = started + LOCAL_SEARCH_WALL * solver.time_limit + 10
+            deadline = started + LOCAL_SEARCH_WALL * solver.time_limit + SAFETY_SLACK
         else:  # the fast search: its share of the wall clock, whatever the work
             work, deadline = None, started + share * solver.time_limit
         better = improve_plan(
@@ -770,7 +774,7 @@ def _solver(settings: SolverSettings, seconds: float) -> cp_model.CpSolver:
         # asked, 11.8 spent, 78 s of wall clock; one worker spent exactly 3 in 17 s.
         params.num_workers = 1
         params.max_deterministic_time = seconds * DETERMINISTIC_PER_SECOND
-        params.max_time_in_seconds = WATCHDOG * seconds + 10
+        params.max_time_in_seconds = WATCHDOG * seconds + SAFETY_SLACK
     return cp
 
 
