@@ -67,6 +67,27 @@ def ready_map(page: object) -> tuple[object, object]:
     return element, frame
 
 
+def download(page: object, button: str, attempts: int = 4) -> Path:
+    """Press a download button and return the file's path.
+
+    A rerun of the page (another session's work can delay one until just then) replaces
+    Streamlit's download link, and Chromium reports the download as canceled: press the
+    button again.
+    """
+    from playwright.sync_api import Error as PlaywrightError
+
+    for attempt in range(attempts):
+        page.wait_for_timeout(2_000 * attempt)
+        try:
+            with page.expect_download(timeout=120_000) as started:
+                page.get_by_role("button", name=button).click(timeout=120_000)
+            return Path(started.value.path())
+        except PlaywrightError as exc:  # "canceled": the link was replaced meanwhile
+            if "canceled" not in str(exc) or attempt == attempts - 1:
+                raise
+    raise AssertionError(f"no download from {button!r}")
+
+
 def page_trouble(page: object) -> list[str]:
     """Error boxes and tracebacks on the page."""
     body = page.inner_text("body")
@@ -478,9 +499,7 @@ def test_ten_sessions_upload_solve_and_save_without_cross_talk(browser, server, 
         page.get_by_role("button", name="Solve").click()
     for n, page in pages.items():
         page.get_by_text("Audit passed").wait_for(timeout=240_000)
-        with page.expect_download(timeout=120_000) as booked:
-            page.get_by_role("button", name="Booking sheet (CSV)").click()
-        sheet = pd.read_csv(booked.value.path(), dtype=str)
+        sheet = pd.read_csv(download(page, "Booking sheet (CSV)"), dtype=str)
         assert len(sheet) >= 6, (n, sheet)  # 3 faces or more in each of 2 cycles
         assert set(sheet["asset_id"]) <= own[n], (n, sorted(set(sheet["asset_id"]) - own[n]))
         assert set(sheet["campaign_id"]) == {f"C{n}"}, (n, set(sheet["campaign_id"]))
