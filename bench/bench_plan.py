@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import os
 import subprocess
 import sys
@@ -436,12 +437,7 @@ def _planner(label: str, inst, solver: SolverSettings) -> dict:
 
 def _highs_rows(inst, seconds: float, lp_seconds: float) -> list[dict]:
     """HiGHS's MIP and exact LP on the same rules, each in a child process (see module doc)."""
-    try:
-        import importlib.util
-
-        if importlib.util.find_spec("highspy") is None:
-            raise ImportError
-    except ImportError:
+    if importlib.util.find_spec("highspy") is None:
         print("   HiGHS rows skipped: highspy is not installed (pip install highspy)")
         return []
     lp = linear_program(inst, {"revenue": 1.0})

@@ -335,3 +335,19 @@ def streamlit_server(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=30)
+
+
+@pytest.fixture
+def stalled_solver(monkeypatch):
+    """CP-SAT stopped before it starts, as when the time limit runs out at once."""
+    import planner.optimise.solve
+
+    original = planner.optimise.solve._solver
+
+    def stalled(settings, seconds):
+        cp = original(settings, seconds)
+        cp.parameters.max_time_in_seconds = 0.0
+        cp.parameters.max_deterministic_time = 0.0
+        return cp
+
+    monkeypatch.setattr(planner.optimise.solve, "_solver", stalled)

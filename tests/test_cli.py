@@ -364,22 +364,6 @@ def test_plan_that_cannot_be_met_exits_1_saying_why(capsys, files, tmp_path):
     assert not out_path.exists()
 
 
-@pytest.fixture
-def stalled_solver(monkeypatch):
-    """CP-SAT stopped before it starts, as when the time limit runs out at once."""
-    import planner.optimise.solve
-
-    original = planner.optimise.solve._solver
-
-    def stalled(settings, seconds):
-        cp = original(settings, seconds)
-        cp.parameters.max_time_in_seconds = 0.0
-        cp.parameters.max_deterministic_time = 0.0
-        return cp
-
-    monkeypatch.setattr(planner.optimise.solve, "_solver", stalled)
-
-
 def test_plan_timed_out_exits_3_and_writes_the_heuristic_plan(
     capsys, files, tmp_path, stalled_solver
 ):

@@ -393,22 +393,6 @@ def test_a_tiny_time_limit_still_returns_the_warm_start_plan() -> None:
     assert wall.values["revenue"] >= wall.greedy_values["revenue"]
 
 
-@pytest.fixture
-def stalled_solver(monkeypatch):
-    """CP-SAT stopped before it starts, as when the time limit runs out at once."""
-    import planner.optimise.solve
-
-    original = planner.optimise.solve._solver
-
-    def stalled(settings, seconds):
-        cp = original(settings, seconds)
-        cp.parameters.max_time_in_seconds = 0.0
-        cp.parameters.max_deterministic_time = 0.0
-        return cp
-
-    monkeypatch.setattr(planner.optimise.solve, "_solver", stalled)
-
-
 def test_a_time_out_falls_back_on_the_heuristic_plan(stalled_solver) -> None:
     assets, camps, policy, zones = busy_inputs()
     inst = _plan_instance(assets, camps, policy, zones=zones)
