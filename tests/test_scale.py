@@ -39,6 +39,7 @@ from planner.scale import (
     connect,
     grid_cells,
     partitioned_eligibility,
+    partitioned_eligibility_and_values,
     partitioned_value_assets,
     plan_national,
 )
@@ -148,6 +149,49 @@ def test_partitioned_values_with_traffic_and_flat_pricing_equal_one_process(clie
     assert_frame_equal(values_split, values_one, check_exact=True)
     assert (values_one["price_source"] == "rate card").all()
     assert values_one["vehicle_source"].value_counts().size == 3  # count, proxy and none
+
+
+def test_checking_and_valuing_in_one_pass_equals_one_process(client, town):
+    # One task per group of cells checks its assets and values them with its own rows:
+    # the two tables of one process, bit for bit, across cell borders.
+    assets, sites, zones, stops = town
+    policy = planner.load_policy("uk-cap-code")
+    traffic = make_points(_spread(30, 5), aadf=np.linspace(500.0, 60_000.0, 30))
+    options = {"zones": zones, "transit": stops, "traffic": traffic}
+    one = planner.eligibility(assets, sites, policy)
+    values_one = planner.value_assets(assets, eligibility=one, **options)
+    table, values = partitioned_eligibility_and_values(
+        assets, sites, policy, client=client, cell_m=CELL_M, **options
+    )
+    assert_frame_equal(table, one, check_exact=True)
+    assert table.attrs == one.attrs
+    assert_frame_equal(values, values_one, check_exact=True)
+    assert values.attrs == values_one.attrs
+    assert (~one["allowed"]).sum() > 100  # the exclusion rules did refuse assets
+    assert values_one["demand_share_out_of_reach"].gt(0).any()
+    alone = partitioned_eligibility_and_values(assets, sites, policy, **options)  # no client
+    assert_frame_equal(alone[1], values_one, check_exact=True)
+
+
+def test_frames_of_points_travel_to_and_from_tasks_unchanged(town):
+    # Tasks get points as coordinate arrays (not WKB): the frame that arrives is the one
+    # sent, bit for bit, with its CRS, index, column order, geometry name and attrs.
+    from planner.scale.cluster import _pack, _unpack
+
+    assets, _, zones, _ = town
+    frame = assets.iloc[::-3].copy()
+    frame.attrs = {"note": "kept"}
+    renamed = zones.rename_geometry("where")[["where", "zone_id", "population"]]
+    lines = gpd.GeoDataFrame({"id": [1]}, geometry=[LineString([(0, 0), (1, 1)])], crs=BUILDER_CRS)
+    payload = (frame, {"zones": renamed, "lines": lines}, None, 3)
+    sent = distributed.protocol.serialize_bytes(_pack(payload))
+    back = _unpack(distributed.protocol.deserialize_bytes(sent))
+    assert_frame_equal(back[0], frame, check_exact=True)
+    assert back[0].crs == frame.crs and back[0].attrs == {"note": "kept"}
+    assert back[1]["zones"].geometry.name == "where"
+    assert_frame_equal(back[1]["zones"], renamed, check_exact=True)
+    assert_frame_equal(back[1]["lines"], lines)  # not points: sent as geopandas sends it
+    assert back[2:] == (None, 3)
 
 
 def test_without_a_client_the_one_process_functions_run(town):

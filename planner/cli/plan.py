@@ -211,7 +211,11 @@ def _run_value(args: argparse.Namespace) -> int:
         When the rate card or terms are missing or invalid, their currencies differ, or no
         rate matches an asset.
     """
-    from planner.scale import connect, partitioned_eligibility, partitioned_value_assets
+    from planner.scale import (
+        connect,
+        partitioned_eligibility_and_values,
+        partitioned_value_assets,
+    )
     from planner.value.valuation import (
         assumptions_table,
         policy_value_at_risk,
@@ -231,6 +235,7 @@ def _run_value(args: argparse.Namespace) -> int:
         # Without --scheduler, `connect` gives no client and both steps run in this process.
         cluster = cluster_settings(args)
         scale = {"cluster": cluster, "cell_m": args.cell_km * 1000}
+        options = {"zones": zones, "rate_card": args.rates, "terms": args.terms, **extra}
         with connect(cluster) as client:
             if args.policy:
                 from planner.policy.load import load_policy
@@ -238,19 +243,14 @@ def _run_value(args: argparse.Namespace) -> int:
                 step(0.1, "checking the policy")
                 policy = load_policy(args.policy)
                 sites = load_input(args, "sites")
-                elig = partitioned_eligibility(assets, sites, policy, client=client, **scale)
+                step(0.3, "checking and valuing the assets")
+                elig, values = partitioned_eligibility_and_values(
+                    assets, sites, policy, client=client, **scale, **options
+                )
                 warn(elig.attrs.get("warnings", []))
-            step(0.3, "valuing the assets")
-            values = partitioned_value_assets(
-                assets,
-                zones=zones,
-                rate_card=args.rates,
-                terms=args.terms,
-                eligibility=elig,
-                client=client,
-                **scale,
-                **extra,
-            )
+            else:
+                step(0.3, "valuing the assets")
+                values = partitioned_value_assets(assets, client=client, **scale, **options)
         step(0.9, "writing the values")
         layers = {
             "values": values,
@@ -558,20 +558,16 @@ def _plan_national(args, policy, assets, sites, zones, campaigns, settings, solv
     NationalPlan
         The national plan (its ``plan`` is reported like a one-process plan).
     """
-    from planner.scale import (
-        connect,
-        partitioned_eligibility,
-        partitioned_value_assets,
-        plan_national,
-    )
+    from planner.scale import connect, partitioned_eligibility_and_values, plan_national
     from planner.value.concession import load_terms
 
     cluster = cluster_settings(args)
     scale = {"cluster": cluster, "cell_m": args.cell_km * 1000}
     with connect(cluster) as client:
-        elig = partitioned_eligibility(assets, sites, policy, client=client, **scale)
-        values = partitioned_value_assets(
+        elig, values = partitioned_eligibility_and_values(
             assets,
+            sites,
+            policy,
             zones=zones,
             rate_card=args.rates,
             terms=args.terms,

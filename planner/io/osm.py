@@ -25,7 +25,7 @@ from shapely.geometry import LineString, Point, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
 from planner.errors import DataValidationError, Problem
-from planner.geo import metric_crs
+from planner.geo import metric_crs, project
 from planner.io.osm_tags import CLASSIFIERS, FALLBACK_SITE_RULES, LIFECYCLE_KEYS
 from planner.io.source import FileSource, Source
 from planner.schema import ASSET_COLUMNS, STORAGE_CRS
@@ -732,7 +732,7 @@ def _merge_shelters(assets: gpd.GeoDataFrame, report: OsmImportReport) -> gpd.Ge
     stops, shelters = np.flatnonzero(roles == "stop"), np.flatnonzero(roles == "shelter")
     if not len(stops) or not len(shelters):
         return assets
-    metric = assets.geometry.to_crs(metric_crs(assets)).to_numpy()
+    metric = project(assets.geometry, metric_crs(assets)).to_numpy()
     tree = shapely.STRtree(metric[stops])
     near_shelter, near_stop = tree.query(
         metric[shelters], predicate="dwithin", distance=STOP_MERGE_M

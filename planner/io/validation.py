@@ -19,6 +19,7 @@ from pyproj import CRS
 
 from planner import schema
 from planner.errors import DataValidationError, Problem
+from planner.geo import bounds_in
 from planner.io.coordinates import check_coordinates
 from planner.io.fields import (
     FIELD_CHECKS,
@@ -746,7 +747,7 @@ def check_layers_overlap(
     for name, frame in layers.items():
         if frame is None or not len(frame) or frame.crs is None:
             continue
-        b = frame.geometry.to_crs(schema.STORAGE_CRS).total_bounds
+        b = bounds_in(frame, schema.STORAGE_CRS)
         if np.isfinite(b).all():
             boxes[name] = b
     if reference not in boxes:

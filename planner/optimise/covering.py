@@ -18,7 +18,7 @@ import scipy.sparse as sp
 import shapely
 
 from planner.errors import DataValidationError, InfeasibleError, PlannerError, Problem
-from planner.geo import metric_crs
+from planner.geo import metric_crs, project
 from planner.optimise._cover_instance import CoverResult, Instance
 from planner.optimise._cover_lns import lns
 from planner.optimise._cover_lp import lp_relaxation, round_lp
@@ -123,7 +123,7 @@ def coverage_from_frames(
         if frame.geometry.isna().any() or frame.geometry.is_empty.any():
             raise PlannerError(f"'{name}' has rows without a geometry; drop or fix them")
     crs = metric_crs(demand, sites)
-    return coverage_matrix(_xy(demand.to_crs(crs)), _xy(sites.to_crs(crs)), radius)
+    return coverage_matrix(_xy(project(demand, crs)), _xy(project(sites, crs)), radius)
 
 
 def _xy(frame: gpd.GeoDataFrame) -> np.ndarray:

@@ -20,7 +20,7 @@ import shapely
 from planner.calendar import cycle_dates
 from planner.campaigns import Campaign
 from planner.errors import PlannerError
-from planner.geo import metric_crs
+from planner.geo import metric_crs, project
 from planner.optimise.money import to_minor
 from planner.optimise.settings import PlanSettings
 from planner.policy.load import DensityRule, Policy, ShareRule
@@ -361,7 +361,7 @@ def build_instance(
     """
     assets = assets.reset_index(drop=True)
     crs = metric_crs(assets)
-    metric = assets.geometry.to_crs(crs)
+    metric = project(assets.geometry, crs)
     # A line or polygon asset (kept whole for the exclusion check) is located at a point on it.
     xy = shapely.get_coordinates(shapely.point_on_surface(metric.to_numpy()))
     faces = assets["faces"].to_numpy(dtype=np.int64)
@@ -487,7 +487,7 @@ def _reach(inst: Instance, zones: gpd.GeoDataFrame, crs, walk_m: float) -> None:
 
     A zone is represented by a point inside it; zones with no population are left out.
     """
-    points = zones.geometry.to_crs(crs).representative_point()
+    points = project(zones.geometry, crs).representative_point()
     pop = np.rint(zones["population"].to_numpy(dtype=float)).astype(np.int64)
     keep = pop > 0
     tree = shapely.STRtree(points.to_numpy()[keep])

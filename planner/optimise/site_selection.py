@@ -18,7 +18,7 @@ import pandas as pd
 import shapely
 
 from planner.errors import DataValidationError, InfeasibleError, PlannerError, Problem
-from planner.geo import metric_crs
+from planner.geo import metric_crs, project
 from planner.optimise._siting_model import (
     Candidates,
     Outcome,
@@ -381,7 +381,7 @@ def _neighbours(frame: gpd.GeoDataFrame, policy, sites) -> list:
     if not rules or not len(frame):
         return []
     crs = metric_crs(frame, *([sites] if sites is not None else []))
-    points = frame.geometry.to_crs(crs).to_numpy()
+    points = project(frame.geometry, crs).to_numpy()
     points = shapely.centroid(points)
     tree = shapely.STRtree(points)
     out = []

@@ -18,7 +18,7 @@ import shapely
 
 from planner.calendar import DEFAULT_START, cycle_dates
 from planner.errors import DataValidationError, Problem
-from planner.geo import metric_crs
+from planner.geo import metric_crs, project
 from planner.policy.load import BanRule, DensityRule, ExclusionRule, PeriodRule, Policy, ShareRule
 from planner.policy.rules import DISTANCE_TOLERANCE_M
 
@@ -119,11 +119,10 @@ def audit(
     crs = metric_crs(assets, *([sites] if sites is not None else []))
     booked = np.unique(book["pos"].to_numpy())
     geom = np.empty(len(assets), dtype=object)  # metric geometry by asset position
-    # types-geopandas types GeoSeries.iloc[...] as a plain Series; it is a GeoSeries
-    geom[booked] = assets.geometry.iloc[booked].to_crs(crs).to_numpy()  # type: ignore[operator]
+    geom[booked] = project(assets.iloc[booked], crs).geometry.to_numpy()
     metric_sites = None
     if policy.exclusions and sites is not None:  # `_check_inputs` refused missing sites
-        metric_sites = _as_areas(sites.to_crs(crs))
+        metric_sites = _as_areas(project(sites, crs))
     rows: list[dict] = []
     for rule in policy.rules:
         if isinstance(rule, BanRule):

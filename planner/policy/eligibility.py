@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 import shapely
 
 from planner.errors import DataValidationError, Problem
-from planner.geo import metric_crs
+from planner.geo import metric_crs, project
 from planner.io.geometry import site_areas
 from planner.policy.load import BanRule, ExclusionRule, Policy
 from planner.policy.rules import DISTANCE_TOLERANCE_M
@@ -27,12 +27,16 @@ from planner.schema import STORAGE_CRS
 
 __all__ = [
     "ELIGIBILITY_COLUMNS",
+    "Verdicts",
     "allowed_matrix",
     "eligibility",
+    "eligibility_ids",
     "eligibility_summary",
+    "eligibility_table",
     "exclusion_zones",
     "refusals",
     "scope_mask",
+    "verdicts",
 ]
 
 #: Columns of the table `eligibility` returns, in order.
@@ -105,9 +109,33 @@ def eligibility(
     _check_unique(asset_ids)
     # Before any verdict: unknown site kinds stop here; idle rules become warnings.
     warnings = check_sites_against_policy(sites, policy, assets=assets)
-    n_assets, n_cat = len(asset_ids), len(policy.categories)
+    table = eligibility_table(asset_ids, policy.categories, verdicts(assets, sites, policy))
+    table.attrs["warnings"] = warnings
+    return table
+
+
+def verdicts(assets: gpd.GeoDataFrame, sites: gpd.GeoDataFrame | None, policy: Policy) -> Verdicts:
+    """Apply every rule of ``policy`` to the assets: the verdicts behind `eligibility`'s table.
+
+    The checks of the inputs as a whole (columns, unique ids, site kinds; `eligibility`
+    makes them) are not repeated: `planner.scale` checks once, then gets the verdicts of
+    each partition.
+
+    Parameters
+    ----------
+    assets, sites, policy
+        As for `eligibility`.
+
+    Returns
+    -------
+    Verdicts
+    -----
+        Reasons and rule ids per (asset, category) row, assets in their order and
+        categories in the policy's (`eligibility_table` makes the table of them).
+    """
+    n_assets, n_cat = len(assets), len(policy.categories)
     cat_pos = {c: i for i, c in enumerate(policy.categories)}
-    notes = _Notes(n_assets * n_cat)
+    notes = Verdicts(n_assets * n_cat)
     hits = _exclusion_hits(assets, sites, policy.exclusions) if policy.exclusions else {}
     for rule in policy.rules:
         if isinstance(rule, BanRule):
@@ -119,28 +147,77 @@ def eligibility(
             continue
         for cat in rule.categories:
             notes.add(positions * n_cat + cat_pos[cat], text, rule.id)
+    return notes
+
+
+def eligibility_table(
+    asset_ids: pd.Series,
+    categories: tuple[str, ...] | list[str],
+    notes: Verdicts,
+    *,
+    id_column: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Make `eligibility`'s table of the verdicts: one row per asset and category.
+
+    Parameters
+    ----------
+    asset_ids
+        The assets' ids as text, in order, shape (n_assets,).
+    categories
+        The policy's categories, in order, shape (n_cat,).
+    notes
+        The verdicts of those assets (`verdicts`), n_assets * n_cat rows.
+    id_column
+        The table's ``asset_id`` column if already made (`eligibility_ids`), else made here.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``asset_id``, ``category``, ``allowed``, ``reasons`` and ``rule_ids`` (no
+        ``attrs``).
+    """
+    n_assets, n_cat = len(asset_ids), len(categories)
     reasons, rule_ids = notes.columns()
-    table = pd.DataFrame(
+    if id_column is None:
+        id_column = eligibility_ids(asset_ids, n_cat)
+    return pd.DataFrame(
         {
-            "asset_id": _take(asset_ids, np.repeat(np.arange(n_assets), n_cat)),
+            "asset_id": id_column,
             "category": pd.Categorical.from_codes(
-                np.tile(np.arange(n_cat), n_assets), categories=pd.Index(policy.categories)
+                np.tile(np.arange(n_cat), n_assets), categories=pd.Index(categories)
             ),
             "allowed": ~notes.refused,
             "reasons": reasons,
             "rule_ids": rule_ids,
         }
     )
-    table.attrs["warnings"] = warnings
-    return table
 
 
-class _Notes:
+def eligibility_ids(asset_ids: pd.Series, n_cat: int) -> pd.Series:
+    """Make the ``asset_id`` column of `eligibility`'s table: each id once per category.
+
+    Parameters
+    ----------
+    asset_ids
+        The assets' ids as text, in order, shape (n_assets,).
+    n_cat
+        The policy's number of categories.
+
+    Returns
+    -------
+    pandas.Series
+        Text, shape (n_assets * n_cat,).
+    """
+    return _take(asset_ids, np.repeat(np.arange(len(asset_ids)), n_cat))
+
+
+class Verdicts:
     """Reasons and rule ids per (asset, category) row, as codes into lists of texts.
 
     Code 0 is the empty text (allowed). Texts are joined only for rows refused by more
     than one rule, and the final columns are built by one Arrow ``take`` each, so a
-    3.6-million-row table costs no per-row Python work.
+    3.6-million-row table costs no per-row Python work. Compact to send between
+    processes: the codes are numbers, and each text is sent once.
     """
 
     def __init__(self, n_rows: int) -> None:
@@ -192,6 +269,37 @@ class _Notes:
     def columns(self) -> tuple[pd.Series, pd.Series]:
         """Return the ``reasons`` and ``rule_ids`` columns as pandas string Series."""
         return _take(self.texts, self.reason), _take(self.rule_texts, self.rules)
+
+    @classmethod
+    def joined(cls, parts: list[Verdicts], rows: np.ndarray) -> Verdicts:
+        """Join the notes of several groups of rows, then keep ``rows`` of the whole, in order.
+
+        Parameters
+        ----------
+        parts
+            Verdicts of consecutive groups of rows.
+        rows
+            Positions in the joined rows, shape (n,): the joined notes' own order.
+
+        Returns
+        -------
+        Verdicts
+        -----
+            The same texts for every kept row (codes renumbered).
+        """
+        out = cls(0)
+        reason, rules = [], []
+        for part in parts:
+            # Code 0 (the empty text) is shared; the others move past the texts so far.
+            reason.append(np.where(part.reason != 0, part.reason + len(out.texts) - 1, 0))
+            rules.append(np.where(part.rules != 0, part.rules + len(out.rule_texts) - 1, 0))
+            out.texts.extend(part.texts[1:])
+            out.rule_texts.extend(part.rule_texts[1:])
+        empty = np.zeros(0, dtype=np.int64)
+        out.reason = np.concatenate(reason or [empty])[rows]
+        out.rules = np.concatenate(rules or [empty])[rows]
+        out.rule_codes = {}  # a joined note is read, not added to
+        return out
 
 
 def _take(texts: list[str] | pd.Series, codes: np.ndarray) -> pd.Series:
@@ -297,8 +405,8 @@ def _exclusion_hits(
         )
     _check_frame(sites, "sites", ("site_id", "kind"))
     crs = metric_crs(assets, sites)
-    a_geom = assets.geometry.to_crs(crs).to_numpy()
-    s_geom = site_areas(sites.geometry.to_crs(crs).to_numpy())
+    a_geom = project(assets.geometry, crs).to_numpy()
+    s_geom = site_areas(project(sites.geometry, crs).to_numpy())
     kinds = sites["kind"].astype(str).to_numpy(dtype=object)
     labels = _site_labels(sites)
     out = {}
@@ -521,7 +629,7 @@ def exclusion_zones(
         )
     _check_frame(sites, "sites", ("site_id", "kind"))
     crs = metric_crs(sites)
-    metric = sites.to_crs(crs)
+    metric = project(sites, crs)
     areas = site_areas(metric.geometry.to_numpy())
     metric = metric.set_geometry(gpd.GeoSeries(areas, index=metric.index, crs=crs))
     frames = [_rule_zones(metric, rule, dissolve=dissolve) for rule in policy.exclusions]

@@ -10,7 +10,11 @@ from __future__ import annotations
 from planner.scale.cluster import ClusterSettings, connect, peak_memory_per_worker, run_tasks
 from planner.scale.national import NationalPlan, national_bound, plan_national, region_labels
 from planner.scale.partition import DEFAULT_CELL_M, Partition, grid_cells, halo_members
-from planner.scale.partitioned import partitioned_eligibility, partitioned_value_assets
+from planner.scale.partitioned import (
+    partitioned_eligibility,
+    partitioned_eligibility_and_values,
+    partitioned_value_assets,
+)
 
 __all__ = [
     "DEFAULT_CELL_M",
@@ -22,6 +26,7 @@ __all__ = [
     "halo_members",
     "national_bound",
     "partitioned_eligibility",
+    "partitioned_eligibility_and_values",
     "partitioned_value_assets",
     "peak_memory_per_worker",
     "plan_national",

@@ -12,10 +12,16 @@ from __future__ import annotations
 
 import contextlib
 import resource
+import threading
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
 
 from planner.errors import PlannerError
 
@@ -219,7 +225,7 @@ def run_tasks(
 def submit_tasks(
     client: Client,
     function: Callable[..., Any],
-    payloads: Sequence[tuple],
+    payloads: Iterable[tuple],
     cluster: ClusterSettings,
     /,
     **common: Any,
@@ -237,8 +243,12 @@ def submit_tasks(
 
     Parameters
     ----------
-    client, function, payloads, cluster, **common
+    client, function, cluster, **common
         As for `run_tasks`.
+    payloads
+        One argument tuple per task, in order; an iterator is read one task at a time,
+        each task submitted as soon as its payload is made (the first tasks run while the
+        later ones are packed).
 
     Returns
     -------
@@ -253,7 +263,7 @@ def submit_tasks(
             client.submit(
                 _call_packed,
                 function,
-                _distributed().protocol.serialize_bytes(payload),
+                _distributed().protocol.serialize_bytes(_pack(tuple(payload))),
                 retries=cluster.retries,
                 pure=False,
                 **common,
@@ -283,10 +293,24 @@ def gather_tasks(client: Client, futures: list[Future], cluster: ClusterSettings
     list
         The tasks' results, in the order of ``futures``.
     """
+    distributed = _distributed()
+    bar = None
+    if cluster.progress:
+        # Dask's own text progress bar blocks until the tasks end: it runs beside the
+        # collection, so that results still travel while later tasks run.
+        bar = threading.Thread(
+            target=distributed.progress, args=(futures,), kwargs={"notebook": False}, daemon=True
+        )
+        bar.start()
     try:
-        if cluster.progress:
-            _distributed().progress(futures, notebook=False)
-        return client.gather(futures, direct=True)
+        place = {f.key: i for i, f in enumerate(futures)}
+        results: list[Any] = [None] * len(futures)
+        # Each result is fetched (straight from its worker) as soon as its task ends.
+        for future, result in distributed.as_completed(futures, with_results=True):
+            results[place[future.key]] = _unpack(result)
+        if bar is not None:
+            bar.join()
+        return results
     finally:
         pending = [f for f in futures if not f.done()]
         if pending:
@@ -296,7 +320,63 @@ def gather_tasks(client: Client, futures: list[Future], cluster: ClusterSettings
 def _call_packed(function: Callable[..., Any], packed: bytes, /, **common: Any) -> Any:
     """Unpack a payload packed by `submit_tasks` and call ``function`` on it (on a worker)."""
     # Dask's own serialisation of this planner's payload, packed by submit_tasks.
-    return function(*_distributed().protocol.deserialize_bytes(packed), **common)
+    payload = _unpack(_distributed().protocol.deserialize_bytes(packed))
+    return _pack(function(*payload, **common))
+
+
+@dataclass(frozen=True)
+class _Points:
+    """A GeoDataFrame of 2-D points as its other columns and one array of coordinates.
+
+    geopandas sends geometries as WKB, which costs a pass over every point at each end;
+    the coordinates of points travel as one float array, and come back exactly.
+    """
+
+    columns: pd.DataFrame
+    xy: np.ndarray
+    geometry_name: Any
+    crs: Any  # pyproj.CRS or None: pickled as given, so it compares equal at the other end
+    order: list[Any]
+    attrs: dict[Any, Any]
+
+
+def _pack(value: Any) -> Any:
+    """Pack GeoDataFrames of points (also in a tuple or dict) as `_Points`; others as they are."""
+    if isinstance(value, dict):
+        return {k: _pack(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(_pack(v) for v in value)
+    if not isinstance(value, gpd.GeoDataFrame) or value.geometry.name not in value.columns:
+        return value
+    geometry = np.asarray(value.geometry.array)
+    if not len(geometry) or not (
+        (shapely.get_type_id(geometry) == shapely.GeometryType.POINT).all()
+        and not shapely.has_z(geometry).any()
+        and not shapely.is_empty(geometry).any()
+    ):
+        return value
+    name = value.geometry.name
+    xy = shapely.get_coordinates(geometry)
+    columns = pd.DataFrame(value.drop(columns=name))
+    return _Points(columns, xy, name, value.crs, list(value.columns), dict(value.attrs))
+
+
+def _unpack(value: Any) -> Any:
+    """Undo `_pack`."""
+    if isinstance(value, dict):
+        return {k: _unpack(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(_unpack(v) for v in value)
+    if not isinstance(value, _Points):
+        return value
+    points = shapely.points(value.xy)
+    geometry = gpd.GeoSeries(points, index=value.columns.index, crs=value.crs)
+    frame = gpd.GeoDataFrame(value.columns, geometry=geometry)
+    if value.geometry_name != "geometry":
+        frame = frame.rename_geometry(value.geometry_name)
+    frame = frame[value.order]
+    frame.attrs = value.attrs
+    return frame
 
 
 def _peak_rss_bytes() -> int:

@@ -46,7 +46,7 @@ import pandas as pd
 
 from planner.campaigns import Campaign, parse_campaigns
 from planner.errors import PlannerError
-from planner.geo import metric_crs
+from planner.geo import metric_crs, project
 from planner.optimise.money import to_major, to_minor
 from planner.optimise.settings import PlanSettings, SolverSettings
 from planner.plan import Plan, agency_commission, plan
@@ -163,7 +163,7 @@ def region_labels(
             raise PlannerError(f"{len(labels)} region labels given for {len(assets)} assets")
         return labels.astype(object)
     crs = metric_crs(assets)
-    cells = grid_cells(assets.geometry.to_crs(crs).bounds.to_numpy(), region_km * 1000.0)
+    cells = grid_cells(project(assets.geometry, crs).bounds.to_numpy(), region_km * 1000.0)
     out = np.empty(len(assets), dtype=object)
     for cell in cells:
         out[cell.positions] = f"grid {cell.cell[0]},{cell.cell[1]}"

@@ -15,7 +15,7 @@ functions themselves.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -24,7 +24,13 @@ import pandas as pd
 from pyproj import CRS
 
 from planner.geo import metric_crs
-from planner.policy.eligibility import eligibility
+from planner.policy.eligibility import (
+    Verdicts,
+    eligibility,
+    eligibility_ids,
+    eligibility_table,
+    verdicts,
+)
 from planner.policy.load import Policy
 from planner.policy.sites import check_sites_against_policy
 from planner.scale.cluster import ClusterSettings, gather_tasks, submit_tasks
@@ -58,7 +64,11 @@ from planner.value.valuation import (
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["partitioned_eligibility", "partitioned_value_assets"]
+__all__ = [
+    "partitioned_eligibility",
+    "partitioned_eligibility_and_values",
+    "partitioned_value_assets",
+]
 
 #: The columns `planner.policy.eligibility.eligibility` reads, besides the geometry: only
 #: these travel to a task (the synthetic national file's other columns are three quarters
@@ -106,7 +116,7 @@ def partitioned_eligibility(
         As `planner.policy.eligibility.eligibility` (raised before any task when the
         inputs are wrong as a whole).
 
-    Notes
+    Verdicts
     -----
     When some cell would be measured in another metric CRS than the whole (data that
     spans UTM zones outside Great Britain), the table is computed in this process
@@ -135,29 +145,52 @@ def partitioned_eligibility(
             return eligibility(assets, sites, policy)
     task_assets = _only(assets, ELIGIBILITY_ASSET_COLUMNS)
     task_sites = None if use_sites is None else _only(use_sites, ELIGIBILITY_SITE_COLUMNS)
-    payloads = [
-        (task_assets.iloc[c.positions], None if p is None else task_sites.iloc[p])  # type: ignore[union-attr]
-        for c, p in zip(cells, site_pos, strict=True)
-    ]
+    payloads = (
+        (cell_assets, None if p is None else task_sites.iloc[p])  # type: ignore[union-attr]
+        for cell_assets, p in zip(_by_task(task_assets, cells), site_pos, strict=True)
+    )
     futures = submit_tasks(client, _eligibility_task, payloads, cluster, policy=policy)
     check = check_sites_against_policy
     warnings = _while_tasks_run(client, futures, check, sites, policy, assets=assets)
-    tables = gather_tasks(client, futures, cluster)
+    ids = _while_tasks_run(client, futures, _id_column, assets, policy)
+    notes = gather_tasks(client, futures, cluster)
+    return _gathered_table(notes, cells, assets, policy, warnings, ids)
+
+
+def _id_column(assets: gpd.GeoDataFrame, policy: Policy) -> pd.Series:
+    """Make the eligibility table's ``asset_id`` column (while the tasks run)."""
+    return eligibility_ids(assets["asset_id"].astype(str), len(policy.categories))
+
+
+def _gathered_table(
+    notes: list[Verdicts],
+    cells: list[Task],
+    assets: gpd.GeoDataFrame,
+    policy: Policy,
+    warnings: list[str],
+    ids: pd.Series,
+) -> pd.DataFrame:
+    """Make the eligibility table of the tasks' verdicts, in the assets' order.
+
+    The tasks send their verdicts (`planner.policy.eligibility.Verdicts`: codes, and each
+    text once), not tables: a tenth of the bytes, and the table is then made once, by
+    the function that makes the one-process table.
+    """
     n_cat = len(policy.categories)
     order = _assets_order(cells)
     rows = (order[:, None] * n_cat + np.arange(n_cat)).ravel()
-    table = pd.concat(tables, ignore_index=True).iloc[rows].reset_index(drop=True)
+    asset_ids = assets["asset_id"].astype(str)
+    joined = Verdicts.joined(notes, rows)
+    table = eligibility_table(asset_ids, policy.categories, joined, id_column=ids)
     table.attrs = {"warnings": warnings}
     return table
 
 
 def _eligibility_task(
     assets: gpd.GeoDataFrame, sites: gpd.GeoDataFrame | None, policy: Policy
-) -> pd.DataFrame:
-    """One cell's eligibility (on a worker); its per-cell warnings are dropped."""
-    table = eligibility(assets, sites, policy)
-    table.attrs = {}
-    return table
+) -> Verdicts:
+    """One task's verdicts (on a worker); the inputs were checked as a whole before."""
+    return verdicts(assets, sites, policy)
 
 
 def partitioned_value_assets(
@@ -213,7 +246,7 @@ def partitioned_value_assets(
     PlannerError, PricingError
         As `value_assets`.
 
-    Notes
+    Verdicts
     -----
     Computed in this process instead (same table): when the audience model is to be
     calibrated to measured audiences (the scale is fitted over the whole portfolio),
@@ -226,9 +259,6 @@ def partitioned_value_assets(
     ...     values = partitioned_value_assets(assets, zones=zones, client=client)
     """
     options: dict[str, Any] = {
-        "zones": zones,
-        "transit": transit,
-        "pois": pois,
         "rate_card": rate_card,
         "terms": terms,
         "eligibility": eligibility,
@@ -236,40 +266,23 @@ def partitioned_value_assets(
         "assumptions": assumptions,
         "category_share": category_share,
         "pricing": pricing,
-        "traffic": traffic,
-        "roads": roads,
     }
     neighbours = {"zones": zones, "transit": transit, "pois": pois, "traffic": traffic}
     neighbours["roads"] = roads
-    if (
-        client is None
-        or not _partitionable(assets, *neighbours.values())
-        or "asset_id" not in assets.columns
-        or _calibrates(assets, params)
-    ):
+    options.update(neighbours)
+    if client is None or _stays_here(assets, neighbours, params):
         return value_assets(assets, **options)
     card, deal = check_currency(rate_card, terms)
     crs = metric_crs(assets)
     cells = _tasks(assets, crs, cell_m, client)
     if not _same_crs(cells, assets, crs, []):
         return value_assets(assets, **options)
-    reach = {
-        "zones": params.walking_radius_m,
-        "transit": params.transit_radius_m,
-        "pois": params.poi_radius_m,
-        "traffic": params.traffic_radius_m,
-        "roads": params.road_radius_m,
-    }
-    members = {
-        name: _halo_positions(cells, frame, crs, reach[name], keep_one=name == "zones")
-        for name, frame in neighbours.items()
-        if frame is not None
-    }
+    members = _neighbour_halos(cells, neighbours, crs, params)
     elig_parts = _split_eligibility(eligibility, assets, cells)
-    payloads = []
-    for i, cell in enumerate(cells):
-        own = {name: neighbours[name].iloc[pos[i]] for name, pos in members.items()}  # type: ignore[union-attr]
-        payloads.append((assets.iloc[cell.positions], own, elig_parts[i]))
+    payloads = (
+        (cell_assets, _halo_frames(neighbours, members, i), elig_parts[i])
+        for i, cell_assets in enumerate(_by_task(assets, cells))
+    )
     common = {
         "rate_card": card,
         "terms": deal,
@@ -281,9 +294,7 @@ def partitioned_value_assets(
     futures = submit_tasks(client, _value_task, payloads, cluster, **common)
     warnings = _while_tasks_run(client, futures, _location_warnings, assets, card)
     frames = gather_tasks(client, futures, cluster)
-    values = pd.concat(frames).iloc[_assets_order(cells)]
-    values = gpd.GeoDataFrame(values, geometry="geometry", crs="EPSG:4326")
-    return _portfolio_level(values, frames[0].attrs, assets, card, deal, options, warnings)
+    return _gathered_values(frames, cells, assets, card, deal, options, warnings)
 
 
 def _value_task(
@@ -296,19 +307,177 @@ def _value_task(
     return value_assets(assets, eligibility=eligibility, **neighbours, **options)
 
 
-def _portfolio_level(
-    values: gpd.GeoDataFrame,
-    attrs: dict[Hashable, Any],
+def partitioned_eligibility_and_values(
+    assets: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame | None,
+    policy: Policy,
+    *,
+    zones: gpd.GeoDataFrame | None = None,
+    transit: gpd.GeoDataFrame | None = None,
+    pois: gpd.GeoDataFrame | None = None,
+    rate_card: RateCard | str | os.PathLike[str] = "uk-default",
+    terms: ConcessionTerms | str | os.PathLike[str] = "uk-default",
+    params: AudienceParams = AudienceParams(),
+    assumptions: ValuationAssumptions = ValuationAssumptions(),
+    category_share: dict[str, float] = DEFAULT_CATEGORY_SHARE,
+    pricing: str | None = None,
+    traffic: gpd.GeoDataFrame | None = None,
+    roads: gpd.GeoDataFrame | None = None,
+    client: Client | None = None,
+    cluster: ClusterSettings = ClusterSettings(),
+    cell_m: float = DEFAULT_CELL_M,
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    """Check and value the assets in one pass over a Dask cluster; the one-process tables.
+
+    The same two tables as `partitioned_eligibility` followed by `partitioned_value_assets`
+    with its eligibility table (which are the same as `planner.policy.eligibility.eligibility`
+    followed by `planner.value.valuation.value_assets`), in half the traffic: each task
+    gets its assets once, with the sites, zones, transit, points of interest and traffic
+    in their halos, checks them and values them with its own eligibility rows, and sends
+    both tables back; the eligibility table never travels to a worker.
+
+    Parameters
+    ----------
+    assets, sites, policy
+        As for `planner.policy.eligibility.eligibility`.
+    zones, transit, pois, rate_card, terms, params, assumptions, category_share
+        As for `planner.value.valuation.value_assets`.
+    pricing, traffic, roads
+        As for `planner.value.valuation.value_assets`.
+    client
+        A `distributed.Client` (`planner.scale.connect`); None computes both tables in
+        this process.
+    cluster
+        Retries and progress bar of the tasks.
+    cell_m
+        Side of a grid cell, in metres.
+
+    Returns
+    -------
+    tuple of (pandas.DataFrame, geopandas.GeoDataFrame)
+        The eligibility table (one row per asset and category, ``attrs["warnings"]``) and
+        the values (one row per asset, in the assets' order, with ``attrs``), exactly as in
+        one process.
+
+    Raises
+    ------
+    DataValidationError, PolicyError
+        As `planner.policy.eligibility.eligibility` (before any task).
+    PlannerError, PricingError
+        As `planner.value.valuation.value_assets`.
+
+    Verdicts
+    -----
+    Computed in this process instead (same tables) in the cases named by
+    `partitioned_eligibility` and `partitioned_value_assets`, and when the sites would
+    move the assets' metric CRS (data outside Great Britain).
+
+    Examples
+    --------
+    >>> with connect(ClusterSettings("local")) as client:
+    ...     table, values = partitioned_eligibility_and_values(
+    ...         assets, sites, policy, zones=zones, client=client
+    ...     )
+    """
+    neighbours = {"zones": zones, "transit": transit, "pois": pois, "traffic": traffic}
+    neighbours["roads"] = roads
+    options: dict[str, Any] = {"rate_card": rate_card, "terms": terms, "params": params}
+    options.update(assumptions=assumptions, category_share=category_share, pricing=pricing)
+    options.update(neighbours)
+    if client is None or _stays_here(assets, neighbours, params):
+        return _in_process(assets, sites, policy, options)
+    eligibility(assets.iloc[:0], sites, policy)  # columns, CRSs and site kinds
+    if not assets["asset_id"].astype(str).is_unique:
+        return _in_process(assets, sites, policy, options)  # raises, naming the ids
+    card, deal = check_currency(rate_card, terms)
+    use_sites = sites if policy.exclusions else None
+    crs = metric_crs(assets)
+    if use_sites is not None and metric_crs(assets, use_sites) != crs:
+        return _in_process(assets, sites, policy, options)
+    cells = _tasks(assets, crs, cell_m, client)
+    site_pos: list[np.ndarray | None] = [None] * len(cells)
+    if use_sites is not None:
+        halo_m = max((r.within_m for r in policy.exclusions), default=0.0)
+        s_bounds = _bounds(use_sites, crs)
+        site_pos = [c.halo(s_bounds, halo_m) for c in cells]
+    sited = [] if use_sites is None else [(use_sites, site_pos)]
+    if not _same_crs(cells, assets, crs, sited):
+        return _in_process(assets, sites, policy, options)
+    members = _neighbour_halos(cells, neighbours, crs, params)
+    task_sites = None if use_sites is None else _only(use_sites, ELIGIBILITY_SITE_COLUMNS)
+
+    def payloads() -> Iterator[tuple]:
+        for i, cell_assets in enumerate(_by_task(assets, cells)):
+            cell_sites = None if task_sites is None else task_sites.iloc[site_pos[i]]  # type: ignore[index]
+            yield cell_assets, cell_sites, _halo_frames(neighbours, members, i)
+
+    common = {
+        "policy": policy,
+        "rate_card": card,
+        "terms": deal,
+        "params": params,
+        "assumptions": assumptions,
+        "category_share": category_share,
+        "pricing": pricing,
+    }
+    futures = submit_tasks(client, _eligibility_and_value_task, payloads(), cluster, **common)
+    ids = _while_tasks_run(client, futures, _id_column, assets, policy)
+    results = gather_tasks(client, futures, cluster)
+    frames = [r[1] for r in results]
+    values = _gathered_values(frames, cells, assets, card, deal, options, [])
+    # The whole portfolio's warnings, read off the gathered values: their geometry is the
+    # assets' own in EPSG:4326 (the same coordinates `outside_card_area` and the layers'
+    # overlap check would project the assets to), so only the sites are projected here.
+    located = assets.set_geometry(
+        gpd.GeoSeries(values.geometry.to_numpy(), index=assets.index, crs=values.crs)
+    )
+    site_warnings = check_sites_against_policy(sites, policy, assets=located)
+    values.attrs["warnings"] = _location_warnings(located, card) + values.attrs["warnings"]
+    table = _gathered_table([r[0] for r in results], cells, assets, policy, site_warnings, ids)
+    return table, values
+
+
+def _in_process(
+    assets: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame | None,
+    policy: Policy,
+    options: dict[str, Any],
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    """Eligibility then valuation in this process (the definition of both tables)."""
+    table = eligibility(assets, sites, policy)
+    return table, value_assets(assets, eligibility=table, **options)
+
+
+def _eligibility_and_value_task(
+    assets: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame | None,
+    neighbours: dict[str, Any],  # zones, transit, pois, traffic and roads, by keyword
+    policy: Policy,
+    **options: Any,
+) -> tuple[Verdicts, gpd.GeoDataFrame]:
+    """One task's verdicts and values (on a worker), valued with its own eligibility."""
+    notes = verdicts(assets, sites, policy)
+    table = eligibility_table(assets["asset_id"].astype(str), policy.categories, notes)
+    return notes, value_assets(assets, eligibility=table, **neighbours, **options)
+
+
+def _gathered_values(
+    frames: list[gpd.GeoDataFrame],
+    cells: list[Task],
     assets: gpd.GeoDataFrame,
     card: RateCard,
     deal: ConcessionTerms,
     options: dict[str, Any],
     warnings: list[str],
 ) -> gpd.GeoDataFrame:
-    """Redo what depends on the whole portfolio: council income and the warnings.
+    """Put the tasks' values back in the assets' order; redo what is portfolio-wide.
 
-    ``warnings`` are the location warnings of the whole portfolio (`_location_warnings`).
+    Council income and the warnings depend on the whole portfolio; ``warnings`` are the
+    location warnings of the whole portfolio (`_location_warnings`).
     """
+    values = pd.concat(frames).iloc[_assets_order(cells)]
+    values = gpd.GeoDataFrame(values, geometry="geometry", crs="EPSG:4326")
+    attrs = frames[0].attrs
     assumptions: ValuationAssumptions = options["assumptions"]
     _, unavailable = _status(assets)
     deals = terms_by_kind(deal, currency=card.currency)
@@ -319,6 +488,19 @@ def _portfolio_level(
     )
     values.attrs = {**attrs, "warnings": warnings + uniform}
     return values
+
+
+def _stays_here(
+    assets: gpd.GeoDataFrame,
+    neighbours: dict[str, gpd.GeoDataFrame | None],
+    params: AudienceParams,
+) -> bool:
+    """Tell whether valuation must run in this process (it cannot be partitioned)."""
+    return (
+        not _partitionable(assets, *neighbours.values())
+        or "asset_id" not in assets.columns
+        or _calibrates(assets, params)
+    )
 
 
 def _partitionable(assets: gpd.GeoDataFrame, *others: gpd.GeoDataFrame | None) -> bool:
@@ -401,6 +583,42 @@ def _same_crs(
     return True
 
 
+def _neighbour_halos(
+    cells: list[Task],
+    neighbours: dict[str, gpd.GeoDataFrame | None],
+    crs: CRS,
+    params: AudienceParams,
+) -> dict[str, list[np.ndarray]]:
+    """Positions of each given neighbour frame's features within the audience model's reach.
+
+    The reach of each frame is its radius in ``params`` (walking for zones, transit,
+    points of interest, traffic count points and roads).
+    """
+    reach = {
+        "zones": params.walking_radius_m,
+        "transit": params.transit_radius_m,
+        "pois": params.poi_radius_m,
+        "traffic": params.traffic_radius_m,
+        "roads": params.road_radius_m,
+    }
+    return {
+        name: _halo_positions(cells, frame, crs, reach[name], keep_one=name == "zones")
+        for name, frame in neighbours.items()
+        if frame is not None
+    }
+
+
+def _halo_frames(
+    neighbours: dict[str, gpd.GeoDataFrame | None], members: dict[str, list[np.ndarray]], i: int
+) -> dict[str, gpd.GeoDataFrame]:
+    """Take the rows of each neighbour frame in task ``i``'s halo (`_neighbour_halos`)."""
+    return {
+        name: frame.iloc[members[name][i]]
+        for name, frame in neighbours.items()
+        if frame is not None and name in members
+    }
+
+
 def _halo_positions(
     cells: list[Task], frame: gpd.GeoDataFrame, crs: CRS, halo_m: float, *, keep_one: bool
 ) -> list[np.ndarray]:
@@ -450,6 +668,20 @@ def _asset_positions(ids: pd.Series, table_ids: pd.Series) -> np.ndarray:
         if same.all():
             return guess
     return pd.Index(ids).get_indexer(pd.Index(table_ids))
+
+
+def _by_task(frame: gpd.GeoDataFrame, cells: list[Task]) -> Iterator[gpd.GeoDataFrame]:
+    """Yield each task's rows of ``frame`` (in ``cells``' order), as slices of one copy.
+
+    One reordering of the whole frame, then a slice per task: taking each task's rows
+    apart costs a pass over every text column per task (Arrow strings), and a slice
+    travels as its own rows only.
+    """
+    ordered = frame.take(np.concatenate([c.positions for c in cells]))
+    start = 0
+    for cell in cells:
+        yield ordered.iloc[start : start + len(cell.positions)]
+        start += len(cell.positions)
 
 
 def _assets_order(cells: list[Task]) -> np.ndarray:

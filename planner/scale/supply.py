@@ -21,7 +21,7 @@ import shapely
 from planner.calendar import cycle_dates
 from planner.campaigns import Campaign
 from planner.errors import PlannerError
-from planner.geo import metric_crs
+from planner.geo import metric_crs, project
 from planner.optimise.money import to_minor
 from planner.policy.eligibility import allowed_matrix
 from planner.policy.load import Policy
@@ -101,7 +101,7 @@ class Supply:
             When an asset has no price (naming up to five).
         """
         crs = metric_crs(assets)
-        here = shapely.point_on_surface(assets.geometry.to_crs(crs).to_numpy())
+        here = shapely.point_on_surface(project(assets.geometry, crs).to_numpy())
         xy = shapely.get_coordinates(here)
         ids = assets["asset_id"].astype(str).to_numpy()
         faces = assets["faces"].to_numpy(dtype=np.int64)

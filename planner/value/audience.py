@@ -15,7 +15,8 @@ import pandas as pd
 import shapely
 
 from planner.errors import PlannerError
-from planner.geo import metric_crs
+from planner.geo import metric_crs, project
+from planner.value.text import lower_text, map_distinct
 
 __all__ = [
     "MEASURED",
@@ -626,11 +627,11 @@ def _modelled(
             )
     crs = metric_crs(assets)
     # A line or polygon asset stands at a point on it (as in the optimiser and on maps).
-    here = shapely.point_on_surface(assets.to_crs(crs).geometry.to_numpy())
+    here = shapely.point_on_surface(project(assets, crs).geometry.to_numpy())
     residents = _residential(here, zones, crs, params)
     passers = params.base_weekly_passers + residents
     if transit is not None and len(transit):
-        transit_m = transit.to_crs(crs)
+        transit_m = project(transit, crs)
         kinds = _transit_kind(transit_m)
         weight = kinds.map(params.transit_weekly_passers).fillna(params.default_transit_passers)
         passers += _decayed_sum(
@@ -641,13 +642,13 @@ def _modelled(
             decay=params.transit_decay_m,
         )
     if pois is not None and len(pois):
-        pois_m = pois.to_crs(crs)
+        pois_m = project(pois, crs)
         visitors = _column(pois_m, "weekly_visitors", params.poi_weekly_visitors)
         passers += _decayed_sum(
             here, _points(pois_m), visitors, radius=params.poi_radius_m, decay=params.poi_decay_m
         )
-    traffic_m = traffic.to_crs(crs) if traffic is not None else None
-    roads_m = roads.to_crs(crs) if roads is not None else None
+    traffic_m = project(traffic, crs) if traffic is not None else None
+    roads_m = project(roads, crs) if roads is not None else None
     aadf, source = _vehicle_flow(here, assets, traffic_m, roads_m, params)
     passers += aadf * 7 * params.vehicle_occupancy * params.facing_share
     impacts = passers * _visibility(assets, params) / _share_of_time_slots(assets, params)
@@ -733,7 +734,7 @@ def _residential(
             "'zones' has no 'population' column; load it with load_zones(...) "
             "or rename the population column to 'population'"
         )
-    zones_m = zones.to_crs(crs)
+    zones_m = project(zones, crs)
     population = _column(zones_m, "population", 0.0)
     reached = _decayed_sum(
         here,
@@ -801,10 +802,7 @@ def _column(frame: pd.DataFrame, name: str, default: float) -> np.ndarray:
 
 def _text(frame: pd.DataFrame, name: str, default: str) -> pd.Series:
     """Return a text column stripped and lower-cased; ``default`` where absent, missing or blank."""
-    if name not in frame.columns:
-        return pd.Series(default, index=frame.index, dtype=object)
-    values = frame[name].astype(object).where(frame[name].notna(), default)
-    return values.map(lambda v: str(v).strip().lower() or default)
+    return pd.Series(lower_text(frame, name, default), index=frame.index, dtype=object)
 
 
 def _transit_kind(transit: pd.DataFrame) -> pd.Series:
@@ -818,7 +816,8 @@ def _transit_kind(transit: pd.DataFrame) -> pd.Series:
     if column is None:
         return pd.Series("unknown", index=transit.index, dtype=object)
     kinds = _text(transit, column, "unknown")
-    return kinds.map(lambda k: _TRANSIT_ALIASES.get(k, k))
+    aliases = map_distinct(kinds, lambda k: _TRANSIT_ALIASES.get(k, k), "unknown")
+    return pd.Series(aliases, index=transit.index, dtype=object)
 
 
 def is_digital(assets: pd.DataFrame) -> np.ndarray:
@@ -842,12 +841,13 @@ def is_digital(assets: pd.DataFrame) -> np.ndarray:
     [True, False]
     """
     if "digital" in assets.columns:
-        flag = assets["digital"].astype(object).where(assets["digital"].notna(), False)
-        return flag.map(
-            lambda v: str(v).strip().lower() in {"true", "1", "yes", "y", "1.0"}
-        ).to_numpy(dtype=bool)
-    formats = _text(assets, "format", "other")
-    return formats.map(lambda f: f in {"d6", "d48", "d96", "digital_screen"}).to_numpy(bool)
+        flag = assets["digital"]
+        if pd.api.types.is_bool_dtype(flag.dtype) and not flag.isna().any():
+            return flag.to_numpy(dtype=bool)
+        yes = {"true", "1", "yes", "y", "1.0"}
+        return map_distinct(flag, lambda v: str(v).strip().lower() in yes, False).astype(bool)
+    formats = lower_text(assets, "format", "other")
+    return np.isin(formats, ["d6", "d48", "d96", "digital_screen"])
 
 
 def slots_of(assets: pd.DataFrame, default: int = 6) -> np.ndarray:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from planner.geo import metric_crs
+from planner.geo import metric_crs, project
 from planner.value.audience import AudienceParams, _points, _text, _transit_kind
 
 __all__ = [
@@ -145,18 +145,18 @@ def classify_environment(
     if not len(assets):
         return _table(assets, given, modelled)
     crs = metric_crs(assets)
-    here = shapely.point_on_surface(assets.to_crs(crs).geometry.to_numpy())
+    here = shapely.point_on_surface(project(assets, crs).geometry.to_numpy())
     if transit is not None or pois is not None:
         modelled[:] = "residential"
     if pois is not None and len(pois):
-        count = _count_within(here, _points(pois.to_crs(crs)), params.town_centre_radius_m)
+        count = _count_within(here, _points(project(pois, crs)), params.town_centre_radius_m)
         modelled[count >= params.town_centre_min_pois] = "town_centre"
     roadside = _text(assets, "format", "other").isin(params.roadside_formats).to_numpy()
     modelled[roadside] = "roadside"
     if transit is not None and len(transit):
         hubs = transit[_transit_kind(transit).isin(params.hub_kinds).to_numpy()]
         if len(hubs):
-            near = _count_within(here, _points(hubs.to_crs(crs)), params.hub_radius_m) > 0
+            near = _count_within(here, _points(project(hubs, crs)), params.hub_radius_m) > 0
             modelled[near] = "transport_hub"
     return _table(assets, given, modelled)
 

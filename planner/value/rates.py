@@ -25,9 +25,11 @@ import shapely
 
 from planner.calendar import CYCLE_DAYS
 from planner.errors import PricingError
+from planner.geo import points_in
 from planner.presets import preset_file, preset_names
 from planner.value.audience import is_digital
 from planner.value.environment import ENVIRONMENTS, UNKNOWN, normalise_environment
+from planner.value.text import lower_text, map_distinct
 
 __all__ = [
     "PRICING",
@@ -411,12 +413,13 @@ def outside_card_area(assets: gpd.GeoDataFrame, card: RateCard) -> np.ndarray:
     """
     if not card.area or not len(assets):
         return np.zeros(len(assets), dtype=bool)
-    points = shapely.point_on_surface(assets.geometry.to_crs("EPSG:4326").to_numpy())
+    xy = points_in(assets, "EPSG:4326")
+    if xy is None:
+        points = shapely.point_on_surface(assets.geometry.to_crs("EPSG:4326").to_numpy())
+        xy = np.array([shapely.get_x(points), shapely.get_y(points)])
     inside = np.zeros(len(assets), dtype=bool)
     for box in card.area:
-        inside |= shapely.contains_xy(
-            shapely.box(*box), shapely.get_x(points), shapely.get_y(points)
-        )
+        inside |= shapely.contains_xy(shapely.box(*box), xy[0], xy[1])
     return ~inside
 
 
@@ -521,7 +524,7 @@ def price_assets(
             f"pricing must be 'rate card' or 'cpt' (with a rate card that has a [cpt] "
             f"table); got {pricing!r} with rate card '{card.name}'"
         )
-    formats = _lower(assets, "format", "other")
+    formats = lower_text(assets, "format", "other")
     digital = is_digital(assets)
     tiers = _tiers(assets, card)
     price = np.full(len(assets), np.nan)
@@ -585,7 +588,7 @@ def _environments(assets: pd.DataFrame, environment: pd.Series | np.ndarray | No
         environment = assets["environment"]
     if isinstance(environment, pd.Series):
         environment = environment.reindex(assets.index).to_numpy(dtype=object)
-    return np.array([normalise_environment(v) for v in environment], dtype=object)
+    return map_distinct(pd.Series(environment), normalise_environment, normalise_environment(None))
 
 
 def load_toml(
@@ -718,14 +721,6 @@ def _entry(rate: Any, i: int, where: str) -> RateEntry:
     )
 
 
-def _lower(assets: pd.DataFrame, name: str, default: str) -> np.ndarray:
-    """Return a text column stripped and lower-cased; ``default`` where absent, missing or blank."""
-    if name not in assets.columns:
-        return np.full(len(assets), default, dtype=object)
-    values = assets[name].astype(object).where(assets[name].notna(), "")
-    return values.map(lambda v: str(v).strip().lower() or default).to_numpy(dtype=object)
-
-
 def _tiers(assets: pd.DataFrame, card: RateCard) -> np.ndarray:
     """Return each asset's tier: its tier column, else its ward's tier, else the default.
 
@@ -733,11 +728,11 @@ def _tiers(assets: pd.DataFrame, card: RateCard) -> np.ndarray:
     """
     tiers = np.full(len(assets), card.default_tier, dtype=object)
     if card.ward_tiers and "ward" in assets.columns:
-        wards = pd.Series(_lower(assets, "ward", ""))
+        wards = pd.Series(lower_text(assets, "ward", ""))
         mapped = wards.map(card.ward_tiers).to_numpy(dtype=object)
         tiers = np.where(pd.notna(mapped), mapped, tiers)
     if card.tier_column in assets.columns:
-        given = _lower(assets, card.tier_column, "")
+        given = lower_text(assets, card.tier_column, "")
         tiers = np.where(given != "", given, tiers)
     return tiers
 

@@ -45,7 +45,7 @@ from scipy import sparse, stats
 
 from planner.campaigns import Area
 from planner.errors import PlannerError
-from planner.geo import metric_crs
+from planner.geo import metric_crs, project
 
 __all__ = [
     "RF_COLUMNS",
@@ -256,8 +256,8 @@ def build_catchments(
     """
     _check_inputs(assets, zones)
     crs = metric_crs(assets)
-    here = shapely.point_on_surface(assets.to_crs(crs).geometry.to_numpy())
-    points = zones.to_crs(crs).geometry.representative_point().to_numpy()
+    here = shapely.point_on_surface(project(assets, crs).geometry.to_numpy())
+    points = project(zones, crs).geometry.representative_point().to_numpy()
     people = pd.to_numeric(zones["population"], errors="coerce").to_numpy(dtype=float)
     people = np.where(np.isfinite(people) & (people > 0), people, 0.0)
     near, far = shapely.STRtree(points).query(

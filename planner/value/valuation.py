@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import PlannerError, PricingError
+from planner.geo import project
 from planner.presets import preset_names
 from planner.value.audience import AudienceParams, estimate_impacts, is_digital, slots_of
 from planner.value.concession import (
@@ -339,7 +340,7 @@ def value_assets(
         out["demand_share_out_of_reach"] = share
         out["value_out_of_reach_central"] = out["annual_value_central"] * share
     out["estimate"] = "modelled"
-    geometry = assets.geometry.to_crs("EPSG:4326").to_numpy()
+    geometry = project(assets.geometry, "EPSG:4326").to_numpy()
     values = gpd.GeoDataFrame(out, geometry=geometry, crs="EPSG:4326")
     values.attrs.update(
         note=ESTIMATE_NOTE,
