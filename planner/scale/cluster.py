@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
 
 from planner.errors import PlannerError
@@ -321,44 +322,83 @@ def _call_packed(function: Callable[..., Any], packed: bytes, /, **common: Any) 
     """Unpack a payload packed by `submit_tasks` and call ``function`` on it (on a worker)."""
     # Dask's own serialisation of this planner's payload, packed by submit_tasks.
     payload = _unpack(_distributed().protocol.deserialize_bytes(packed))
-    return _pack(function(*payload, **common))
+    return _pack(function(*payload, **common), texts=False)
 
 
 @dataclass(frozen=True)
-class _Points:
-    """A GeoDataFrame of 2-D points as its other columns and one array of coordinates.
+class _Packed:
+    """A table as the arrays that travel cheaply between processes, and come back exactly.
 
-    geopandas sends geometries as WKB, which costs a pass over every point at each end;
-    the coordinates of points travel as one float array, and come back exactly.
+    geopandas sends geometries as WKB and pandas sends text as it is: decoding WKB costs
+    a pass over every point, and a text repeated on every row (an asset file's
+    ``source``, ``status`` or ``asset_type``) is sent once per row. Here the coordinates of
+    points travel as one float array and text columns with few distinct values as
+    Arrow dictionaries (each distinct text once, plus a number per row).
     """
 
-    columns: pd.DataFrame
-    xy: np.ndarray
-    geometry_name: Any
-    crs: Any  # pyproj.CRS or None: pickled as given, so it compares equal at the other end
+    rest: pd.DataFrame  # the other columns, sent as they are
+    texts: dict[Any, tuple[Any, Any]]  # column -> (dictionary-encoded Arrow text, its dtype)
+    xy: np.ndarray | None  # coordinates of a geometry of 2-D points, shape (n, 2)
+    geometry_name: Any  # the active geometry column of a GeoDataFrame, else None
+    crs: Any  # pyproj.CRS or None, pickled as given so that it compares equal
     order: list[Any]
     attrs: dict[Any, Any]
 
 
-def _pack(value: Any) -> Any:
-    """Pack GeoDataFrames of points (also in a tuple or dict) as `_Points`; others as they are."""
+def _pack(value: Any, *, texts: bool = True) -> Any:
+    """Pack the tables in a payload (also inside tuples and dicts) as `_Packed`.
+
+    With ``texts``, text columns with few distinct values go as dictionaries; results
+    are packed without (decoding a dictionary is an Arrow ``take``, which would cost the
+    client what it saves in transfer).
+    """
     if isinstance(value, dict):
-        return {k: _pack(v) for k, v in value.items()}
+        return {k: _pack(v, texts=texts) for k, v in value.items()}
     if isinstance(value, tuple):
-        return tuple(_pack(v) for v in value)
-    if not isinstance(value, gpd.GeoDataFrame) or value.geometry.name not in value.columns:
+        return tuple(_pack(v, texts=texts) for v in value)
+    if not isinstance(value, pd.DataFrame) or not value.columns.is_unique:
         return value
-    geometry = np.asarray(value.geometry.array)
-    if not len(geometry) or not (
-        (shapely.get_type_id(geometry) == shapely.GeometryType.POINT).all()
+    geometry_name = getattr(value, "_geometry_column_name", None)
+    if isinstance(value, gpd.GeoDataFrame) and geometry_name not in value.columns:
+        return value  # a GeoDataFrame without its geometry: sent as it is
+    encoded_texts = {}
+    for name in value.columns if texts else []:
+        array = value[name].array
+        chunks = getattr(array, "_pa_array", None)
+        if isinstance(chunks, pa.ChunkedArray) and _is_text(chunks.type):
+            encoded = chunks.dictionary_encode()
+            if sum(len(c.dictionary) for c in encoded.chunks) * 4 <= len(value):
+                encoded_texts[name] = (encoded, array.dtype)
+    xy = None
+    if geometry_name is not None and _only_points(np.asarray(value[geometry_name].array)):
+        xy = shapely.get_coordinates(np.asarray(value[geometry_name].array))
+    drop = [*encoded_texts, *([geometry_name] if xy is not None else [])]
+    if not drop:
+        return value
+    return _Packed(
+        rest=pd.DataFrame(value.drop(columns=drop)),
+        texts=encoded_texts,
+        xy=xy,
+        geometry_name=geometry_name,
+        crs=value.crs if geometry_name is not None else None,
+        order=list(value.columns),
+        attrs=dict(value.attrs),
+    )
+
+
+def _is_text(arrow_type: pa.DataType) -> bool:
+    """Tell whether an Arrow type is text (``string`` or ``large_string``)."""
+    return bool(pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type))
+
+
+def _only_points(geometry: np.ndarray) -> bool:
+    """Tell whether every geometry is a non-empty 2-D point."""
+    return bool(
+        len(geometry)
+        and (shapely.get_type_id(geometry) == shapely.GeometryType.POINT).all()
         and not shapely.has_z(geometry).any()
         and not shapely.is_empty(geometry).any()
-    ):
-        return value
-    name = value.geometry.name
-    xy = shapely.get_coordinates(geometry)
-    columns = pd.DataFrame(value.drop(columns=name))
-    return _Points(columns, xy, name, value.crs, list(value.columns), dict(value.attrs))
+    )
 
 
 def _unpack(value: Any) -> Any:
@@ -367,14 +407,20 @@ def _unpack(value: Any) -> Any:
         return {k: _unpack(v) for k, v in value.items()}
     if isinstance(value, tuple):
         return tuple(_unpack(v) for v in value)
-    if not isinstance(value, _Points):
+    if not isinstance(value, _Packed):
         return value
-    points = shapely.points(value.xy)
-    geometry = gpd.GeoSeries(points, index=value.columns.index, crs=value.crs)
-    frame = gpd.GeoDataFrame(value.columns, geometry=geometry)
-    if value.geometry_name != "geometry":
-        frame = frame.rename_geometry(value.geometry_name)
+    frame = value.rest  # freshly unpickled: ours to add the columns to
+    for name, (encoded, dtype) in value.texts.items():
+        decoded = [c.dictionary_decode() for c in encoded.chunks]
+        text = pa.chunked_array(decoded, type=encoded.type.value_type)
+        array = dtype.construct_array_type()(text, dtype=dtype)
+        frame[name] = pd.Series(array, index=frame.index)
+    if value.xy is not None:
+        points = shapely.points(value.xy)
+        frame[value.geometry_name] = gpd.GeoSeries(points, index=frame.index, crs=value.crs)
     frame = frame[value.order]
+    if value.geometry_name is not None:
+        frame = gpd.GeoDataFrame(frame, geometry=value.geometry_name, crs=value.crs)
     frame.attrs = value.attrs
     return frame
 
