@@ -125,8 +125,7 @@ def case_plan(folder: Path, time_limit: float) -> dict:
     from planner.scale import (
         ClusterSettings,
         connect,
-        partitioned_eligibility,
-        partitioned_value_assets,
+        partitioned_eligibility_and_values,
         peak_memory_per_worker,
         plan_national,
     )
@@ -136,8 +135,9 @@ def case_plan(folder: Path, time_limit: float) -> dict:
     policy = planner.load_policy("uk-cap-code")
     with connect(ClusterSettings("local", workers=2)) as client:
         started = time.perf_counter()
-        table = partitioned_eligibility(assets, sites, policy, client=client)
-        values = partitioned_value_assets(assets, zones=zones, client=client)
+        table, values = partitioned_eligibility_and_values(
+            assets, sites, policy, zones=zones, client=client
+        )
         prep = time.perf_counter() - started
         national = plan_national(
             assets,

@@ -15,7 +15,7 @@ __all__ = ["bounds_in", "metric_crs", "points_in", "project", "to_metric"]
 _Geo = TypeVar("_Geo", gpd.GeoDataFrame, gpd.GeoSeries)
 
 BRITISH_NATIONAL_GRID = "EPSG:27700"
-# Great Britain (not Northern Ireland), in degrees: where EPSG:27700 is the right metric CRS.
+# Great Britain's bounding box, in degrees: where EPSG:27700 is used as the metric CRS.
 _GB_BOUNDS = (-8.75, 49.75, 2.0, 61.0)
 # How far inside those bounds a densified bounding box must lie to settle the question
 # without projecting every vertex (degrees; densified edges miss far less).
@@ -42,7 +42,8 @@ def metric_crs(*frames: gpd.GeoDataFrame) -> CRS:
     Notes
     -----
     "Inside Great Britain" means the combined bounds lie within longitude -8.75 to 2.0
-    and latitude 49.75 to 61.0 (Northern Ireland is outside it and gets a UTM zone).
+    and latitude 49.75 to 61.0. The box also holds most of Northern Ireland and the east of
+    Ireland, measured in EPSG:27700 too (its scale there is within 0.25% of true).
     The UTM zone is the standard 6-degree zone of the centre's longitude, clamped to
     1-60; data spanning several zones is measured in the centre's zone.
 
@@ -95,6 +96,8 @@ def _surely_in_great_britain(frame: gpd.GeoDataFrame) -> bool:
         )
     gx0, gy0, gx1, gy1 = _GB_BOUNDS
     m = _GB_MARGIN_DEG
+    if not box[0] < box[2]:  # a box across the antimeridian comes back west > east
+        return False
     return bool(box[0] >= gx0 + m and box[2] <= gx1 - m and box[1] >= gy0 + m and box[3] <= gy1 - m)
 
 
@@ -161,6 +164,9 @@ def bounds_in(frame: gpd.GeoDataFrame | gpd.GeoSeries, crs: CRS | str) -> np.nda
         ``[minx, miny, maxx, maxy]`` in ``crs``'s units, shape (4,); NaN when the frame
         has no coordinates.
     """
+    if shapely.has_z(np.asarray(frame.geometry.array)).any():
+        # Heights move a datum shift: only the full reprojection gives its numbers.
+        return np.asarray(project(frame.geometry, crs).total_bounds, dtype=float)
     coords = _xy_in(frame, crs)
     if not len(coords[0]):
         return np.full(4, np.nan)
@@ -185,13 +191,13 @@ def points_in(frame: gpd.GeoDataFrame | gpd.GeoSeries, crs: CRS | str) -> np.nda
     -------
     numpy.ndarray or None
         Shape (2, n): x then y in ``crs``'s units; None when some geometry is missing,
-        empty or not a point (then project the frame itself).
+        empty, not a point or 3-D (then project the frame itself).
     """
     geometry = np.asarray(frame.geometry.array)
     if not len(geometry):
         return np.empty((2, 0))
     points = shapely.get_type_id(geometry) == shapely.GeometryType.POINT
-    if not points.all() or shapely.is_empty(geometry).any():
+    if not points.all() or shapely.is_empty(geometry).any() or shapely.has_z(geometry).any():
         return None
     return np.asarray(_xy_in(frame, crs))
 

@@ -17,6 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from conftest import (
     BUILDER_CRS,
     ORIGIN,
@@ -43,6 +44,7 @@ from planner.scale import (
     partitioned_value_assets,
     plan_national,
 )
+from planner.value.audience import AudienceParams
 
 distributed = pytest.importorskip("distributed")
 
@@ -192,6 +194,61 @@ def test_frames_of_points_travel_to_and_from_tasks_unchanged(town):
     assert_frame_equal(back[1]["zones"], renamed, check_exact=True)
     assert_frame_equal(back[1]["lines"], lines)  # not points: sent as geopandas sends it
     assert back[2:] == (None, 3)
+
+
+def test_dask_draws_its_progress_bar_while_the_results_come_back(client, town, capsys):
+    assets, sites, zones, _ = town
+    policy = planner.load_policy("uk-cap-code")
+    shown = ClusterSettings("local", progress=True)
+    table, _ = partitioned_eligibility_and_values(
+        assets, sites, policy, zones=zones, client=client, cluster=shown, cell_m=CELL_M
+    )
+    assert "100% Completed" in capsys.readouterr().out  # Dask's own text progress bar
+    assert_frame_equal(table, planner.eligibility(assets, sites, policy), check_exact=True)
+
+
+def test_count_points_at_one_site_and_a_small_reach_give_the_one_process_values(client, town):
+    # Real DfT files hold several count points at one spot (one per year or direction):
+    # the nearest is then a tie, which must go the same way in a partition's smaller
+    # tree. Environments look for stations 150 m out, further than a short transit reach.
+    assets, _, zones, _ = town
+    spots = _spread(40, 7)
+    traffic = make_points(spots * 3, aadf=np.arange(120.0) * 500.0 + 500.0)  # 3 per spot
+    stations = make_points(_spread(100, 8), kind="railway_station")
+    roadside = assets.assign(format="48-sheet", digital=False)
+    params = AudienceParams(transit_radius_m=50.0, traffic_radius_m=400.0)
+    options = {"zones": zones, "traffic": traffic, "transit": stations, "params": params}
+    one = planner.value_assets(roadside, **options)
+    split = partitioned_value_assets(roadside, client=client, cell_m=100.0, **options)
+    assert_frame_equal(split, one, check_exact=True)
+    assert (one["vehicle_source"] != "").sum() > 100
+    assert (one["environment"] == "transport_hub").any()
+
+
+def test_the_first_of_equally_near_points_is_taken_whatever_else_the_tree_holds():
+    from planner.value.audience import _nearest
+
+    here = shapely.points([[0.0, 0.0], [10.0, 0.0]])
+    there = shapely.points([[5.0, 0.0], [0.0, 3.0], [0.0, -3.0], [100.0, 0.0]])
+    near, found = _nearest(here, there, 50.0)
+    assert near.tolist() == [0, 1] and found.tolist() == [1, 0]  # ties at 3 m: the first
+    near, found = _nearest(here[:1], there[[2, 1]], 50.0)  # the same two, other order
+    assert found.tolist() == [0]
+
+
+def test_an_error_in_a_task_names_every_row_as_one_process_does(client, town):
+    # A bad value in many cells: each task would count only its own rows.
+    assets, sites, zones, _ = town
+    bad = assets.assign(concession=np.where(np.arange(len(assets)) % 7 == 0, "lease", ""))
+    policy = planner.load_policy("uk-cap-code")
+    with pytest.raises(PlannerError) as one:
+        planner.value_assets(bad, zones=zones)
+    with pytest.raises(PlannerError) as split:
+        partitioned_eligibility_and_values(
+            bad, sites, policy, zones=zones, client=client, cell_m=CELL_M
+        )
+    assert str(split.value) == str(one.value)
+    assert f"{int((np.arange(len(assets)) % 7 == 0).sum())} value(s)" in str(one.value)
 
 
 def test_without_a_client_the_one_process_functions_run(town):

@@ -365,7 +365,9 @@ def _pack(value: Any, *, texts: bool = True) -> Any:
     for name in value.columns if texts else []:
         array = value[name].array
         chunks = getattr(array, "_pa_array", None)
-        if isinstance(chunks, pa.ChunkedArray) and _is_text(chunks.type):
+        if not isinstance(array.dtype, pd.StringDtype) or not isinstance(chunks, pa.ChunkedArray):
+            continue  # pandas' text dtype only (an ArrowDtype column goes as it is)
+        if _is_text(chunks.type):
             encoded = chunks.dictionary_encode()
             if sum(len(c.dictionary) for c in encoded.chunks) * 4 <= len(value):
                 encoded_texts[name] = (encoded, array.dtype)

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from pyproj import CRS
 
+from planner.errors import PlannerError
 from planner.geo import metric_crs
 from planner.policy.eligibility import (
     Verdicts,
@@ -43,6 +44,7 @@ from planner.scale.partition import (
 )
 from planner.value.audience import AudienceParams
 from planner.value.concession import ConcessionTerms
+from planner.value.environment import EnvironmentParams
 from planner.value.rates import RateCard
 
 # The portfolio-level steps of value_assets, redone once on the gathered table so that the
@@ -153,7 +155,10 @@ def partitioned_eligibility(
     check = check_sites_against_policy
     warnings = _while_tasks_run(client, futures, check, sites, policy, assets=assets)
     ids = _while_tasks_run(client, futures, _id_column, assets, policy)
-    notes = gather_tasks(client, futures, cluster)
+    try:
+        notes = gather_tasks(client, futures, cluster)
+    except PlannerError:
+        return eligibility(assets, sites, policy)  # the error, naming every row, not a task's
     return _gathered_table(notes, cells, assets, policy, warnings, ids)
 
 
@@ -293,7 +298,10 @@ def partitioned_value_assets(
     }
     futures = submit_tasks(client, _value_task, payloads, cluster, **common)
     warnings = _while_tasks_run(client, futures, _location_warnings, assets, card)
-    frames = gather_tasks(client, futures, cluster)
+    try:
+        frames = gather_tasks(client, futures, cluster)
+    except PlannerError:
+        return value_assets(assets, **options)  # the error, naming every row, not a task's
     return _gathered_values(frames, cells, assets, card, deal, options, warnings)
 
 
@@ -422,7 +430,10 @@ def partitioned_eligibility_and_values(
     }
     futures = submit_tasks(client, _eligibility_and_value_task, payloads(), cluster, **common)
     ids = _while_tasks_run(client, futures, _id_column, assets, policy)
-    results = gather_tasks(client, futures, cluster)
+    try:
+        results = gather_tasks(client, futures, cluster)
+    except PlannerError:
+        return _in_process(assets, sites, policy, options)  # the error for every row
     frames = [r[1] for r in results]
     values = _gathered_values(frames, cells, assets, card, deal, options, [])
     # The whole portfolio's warnings, read off the gathered values: their geometry is the
@@ -592,12 +603,16 @@ def _neighbour_halos(
     """Positions of each given neighbour frame's features within the audience model's reach.
 
     The reach of each frame is its radius in ``params`` (walking for zones, transit,
-    points of interest, traffic count points and roads).
+    points of interest, traffic count points and roads), and for transit and points of
+    interest at least the environment classification's (hub and town-centre radii).
     """
+    # value_assets also classifies environments (default EnvironmentParams) from the
+    # stations and points of interest within their own radii.
+    env = EnvironmentParams()
     reach = {
         "zones": params.walking_radius_m,
-        "transit": params.transit_radius_m,
-        "pois": params.poi_radius_m,
+        "transit": max(params.transit_radius_m, env.hub_radius_m),
+        "pois": max(params.poi_radius_m, env.town_centre_radius_m),
         "traffic": params.traffic_radius_m,
         "roads": params.road_radius_m,
     }

@@ -666,7 +666,7 @@ def _vehicle_flow(
     """Return the daily vehicle flow past each roadside face and where it comes from.
 
     For the formats of ``params.roadside_formats``: the ``aadf`` of the nearest count point
-    within ``traffic_radius_m`` (`shapely.STRtree.query_nearest`), labelled
+    within ``traffic_radius_m`` (`_nearest`: the first of equally near ones), labelled
     `TRAFFIC_COUNT`; else ``road_class_aadf`` of the class of the nearest road within
     ``road_radius_m``, labelled `ROAD_CLASS_PROXY`; else 0 and ``""``. Other formats: 0.
     ``traffic`` and ``roads`` are in the metric CRS of ``here``.
@@ -690,9 +690,7 @@ def _vehicle_flow(
                 "'traffic' has no 'aadf' column (vehicles a day); load a DfT AADF file with "
                 "planner.io.traffic.load_traffic_counts(...)"
             )
-        near, point = shapely.STRtree(_points(traffic)).query_nearest(
-            here, max_distance=params.traffic_radius_m, all_matches=False
-        )
+        near, point = _nearest(here, _points(traffic), params.traffic_radius_m)
         daily[near] = _column(traffic, "aadf", 0.0)[point]
         source[near] = TRAFFIC_COUNT
     if roads is not None and len(roads):
@@ -702,15 +700,38 @@ def _vehicle_flow(
                 "extract with planner.io.roads.load_roads(...)"
             )
         todo = np.flatnonzero(roadside & (source == ""))
-        near, road = shapely.STRtree(roads.geometry.to_numpy()).query_nearest(
-            here[todo], max_distance=params.road_radius_m, all_matches=False
-        )
+        near, road = _nearest(here[todo], roads.geometry.to_numpy(), params.road_radius_m)
         classes = _text(roads, "highway", "").map(lambda h: h.removesuffix("_link"))
         flow = classes.map(params.road_class_aadf).to_numpy(dtype=float)
         known = ~np.isnan(flow[road])
         daily[todo[near[known]]] = flow[road[known]]
         source[todo[near[known]]] = ROAD_CLASS_PROXY
     return np.where(roadside, daily, 0.0), np.where(roadside, source, "")
+
+
+def _nearest(
+    here: np.ndarray, there: np.ndarray, max_distance: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pair each point of ``here`` with its nearest of ``there`` within ``max_distance``.
+
+    Of several equally near (count points at one site, a face at a junction), the first
+    in ``there``'s order: the same choice whatever else the tree holds, so a partition
+    that holds a subset of ``there`` in the same order chooses as the whole does.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Positions in ``here`` with a neighbour, and the position of that neighbour in
+        ``there``, each of shape (n_matched,).
+    """
+    near, found = shapely.STRtree(there).query_nearest(
+        here, max_distance=max_distance, all_matches=True
+    )
+    order = np.lexsort((found, near))
+    near, found = near[order], found[order]
+    first = np.ones(len(near), dtype=bool)
+    first[1:] = near[1:] != near[:-1]
+    return near[first], found[first]
 
 
 def _residential(

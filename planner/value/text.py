@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import infer_dtype
 
 __all__ = ["lower_text", "map_distinct"]
 
@@ -17,8 +16,9 @@ def map_distinct(values: pd.Series, function: Callable[[Any], Any], missing: Any
 
     The same result as ``[function(v) for v in values]`` with ``missing`` for missing
     values, at the cost of the distinct values (a column of 400,000 asset types holds a
-    dozen). A column that is not all text is mapped value by value, so that values which
-    compare equal across types (``True`` and ``1``) keep their own results.
+    dozen). Only a column of pandas' text dtype is read that way (every value a ``str``);
+    any other is mapped value by value, so that values which compare equal across types
+    (``True`` and ``1``, ``numpy.str_`` and ``str``) keep their own results.
 
     Parameters
     ----------
@@ -34,7 +34,7 @@ def map_distinct(values: pd.Series, function: Callable[[Any], Any], missing: Any
     numpy.ndarray
         Object array, shape (n,), in the column's order.
     """
-    if infer_dtype(values, skipna=True) not in ("string", "empty"):
+    if not isinstance(values.dtype, pd.StringDtype):
         present = values.notna().to_numpy()
         return np.array(
             [function(v) if ok else missing for v, ok in zip(values, present, strict=True)],
