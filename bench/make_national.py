@@ -79,12 +79,12 @@ TOWNS = [
 ]
 
 
-def _london():
+def _london(data: Path):
     """The real London layers: stops (easting, northing, name, code), schools, LSOA centroids."""
-    stops = pd.read_csv(SHARED / "london_tfl_bus_stops" / "bus-stops.csv")
+    stops = pd.read_csv(data / "london_tfl_bus_stops" / "bus-stops.csv")
     stops = stops[(stops["Location_Easting"] > 0) & (stops["Virtual_Bus_Stop"] == 0)]
     schools = pd.read_csv(
-        SHARED / "london_schools_gias" / "london_nurseries_edubase_2019.csv",
+        data / "london_schools_gias" / "london_nurseries_edubase_2019.csv",
         encoding="latin-1",
         low_memory=False,
     )
@@ -92,7 +92,7 @@ def _london():
         subset=["Easting", "Northing"]
     )
     lsoa = pd.read_csv(
-        SHARED / "london_lsoa_population" / "london_lsoa2011_pop_mid2020_centroids.csv"
+        data / "london_lsoa_population" / "london_lsoa2011_pop_mid2020_centroids.csv"
     )
     return stops, schools, lsoa
 
@@ -102,15 +102,19 @@ def _distance(frame: pd.DataFrame, x: str, y: str) -> np.ndarray:
     return np.hypot(frame[x].to_numpy() - LONDON_CENTRE[0], frame[y].to_numpy() - LONDON_CENTRE[1])
 
 
-def make_national(n_assets: int = 400_000, *, seed: int = 0):
+def make_national(n_assets: int = 400_000, *, seed: int = 0, data: Path = SHARED):
     """Return (assets, sites, zones, campaigns) of a synthetic national estate of ~n_assets.
 
-    Raises SystemExit with a message when ``../shared/data`` is absent.
+    ``data`` is the folder of the real London data (``../shared/data`` beside the
+    repository by default). Raises SystemExit with a message when it is absent.
     """
-    if not SHARED.is_dir():
-        sys.exit(f"the real London data are not at {SHARED}; they are needed to make the estate")
+    if not data.is_dir():
+        sys.exit(
+            f"the real London data are not at {data}; they are needed to make the estate "
+            "(give their folder with --data DIR)"
+        )
     rng = np.random.default_rng(seed)
-    stops, schools, lsoa = _london()
+    stops, schools, lsoa = _london(data)
     stops = stops.iloc[np.argsort(_distance(stops, "Location_Easting", "Location_Northing"))]
     s_dist = _distance(schools, "Easting", "Northing")
     z_dist = _distance(lsoa, "centroid_x", "centroid_y")
@@ -244,8 +248,11 @@ def main() -> None:
     parser.add_argument("--assets", type=int, default=400_000, help="target number of assets")
     parser.add_argument("--out", default="/tmp/ooh-national", help="output folder (not the repo)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--data", type=Path, default=SHARED, help=f"folder of the real London data ({SHARED})"
+    )
     args = parser.parse_args()
-    assets, sites, zones, campaigns = make_national(args.assets, seed=args.seed)
+    assets, sites, zones, campaigns = make_national(args.assets, seed=args.seed, data=args.data)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for name, frame in (("assets", assets), ("sites", sites), ("zones", zones)):
