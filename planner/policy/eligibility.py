@@ -129,7 +129,6 @@ def verdicts(assets: gpd.GeoDataFrame, sites: gpd.GeoDataFrame | None, policy: P
     Returns
     -------
     Verdicts
-    -----
         Reasons and rule ids per (asset, category) row, assets in their order and
         categories in the policy's (`eligibility_table` makes the table of them).
     """
@@ -284,7 +283,6 @@ class Verdicts:
         Returns
         -------
         Verdicts
-        -----
             The same texts for every kept row (codes renumbered).
         """
         out = cls(0)

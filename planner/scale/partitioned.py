@@ -118,7 +118,7 @@ def partitioned_eligibility(
         As `planner.policy.eligibility.eligibility` (raised before any task when the
         inputs are wrong as a whole).
 
-    Verdicts
+    Notes
     -----
     When some cell would be measured in another metric CRS than the whole (data that
     spans UTM zones outside Great Britain), the table is computed in this process
@@ -251,7 +251,7 @@ def partitioned_value_assets(
     PlannerError, PricingError
         As `value_assets`.
 
-    Verdicts
+    Notes
     -----
     Computed in this process instead (same table): when the audience model is to be
     calibrated to measured audiences (the scale is fitted over the whole portfolio),
@@ -374,7 +374,7 @@ def partitioned_eligibility_and_values(
     PlannerError, PricingError
         As `planner.value.valuation.value_assets`.
 
-    Verdicts
+    Notes
     -----
     Computed in this process instead (same tables) in the cases named by
     `partitioned_eligibility` and `partitioned_value_assets`, and when the sites would
